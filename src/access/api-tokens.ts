@@ -1,0 +1,104 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { VigilError } from '../errors/catalogue.ts';
+import type { Schema } from '../store/schema.ts';
+import { isRole, ROLES, type Role } from './roles.ts';
+
+export interface TokenIdentity {
+  tokenId: string;
+  name: string;
+  role: Role;
+}
+
+const TOKEN_PATTERN = /^vgl_([a-f0-9]{16})\.([A-Za-z0-9_-]{43})$/;
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** Parses a duration such as 30m, 12h, 7d; refuses anything else. */
+export function parseTtl(text: string): number {
+  const m = /^(\d{1,6})([smhd])$/.exec(text);
+  if (!m)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `--ttl ${text.slice(0, 20)} is not a duration; use e.g. 30m, 12h or 90d`,
+    );
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(m[1]) * unit;
+  if (seconds < 60 || seconds > 366 * 86400) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `--ttl ${text} is out of range; use 1m to 366d`);
+  }
+  return seconds;
+}
+
+/** Bearer tokens for integrations: random, expiring, revocable, stored only as a hash. */
+export class ApiTokens {
+  private readonly cache = new Map<string, { row: Schema['api_tokens']; checkedAt: number }>();
+
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async create(
+    input: { role: string; name: string; ttlSeconds: number },
+    nowMs = Date.now(),
+  ): Promise<{ token: string; id: string; expiresAt: number }> {
+    if (!isRole(input.role)) {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `role "${input.role.slice(0, 32)}" is unknown; use one of ${ROLES.join(', ')}`,
+      );
+    }
+    if (input.name.trim() === '' || input.name.length > 100) {
+      throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'token name must be 1-100 characters');
+    }
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const expiresAt = nowMs + input.ttlSeconds * 1000;
+    await this.db
+      .insertInto('api_tokens')
+      .values({
+        id,
+        name: input.name,
+        role: input.role,
+        secret_hash: hashSecret(secret),
+        created_at: nowMs,
+        expires_at: expiresAt,
+        revoked_at: null,
+      })
+      .execute();
+    return { token: `vgl_${id}.${secret}`, id, expiresAt };
+  }
+
+  async revoke(id: string, nowMs = Date.now()): Promise<void> {
+    await this.db.updateTable('api_tokens').set({ revoked_at: nowMs }).where('id', '=', id).execute();
+    this.cache.delete(id);
+  }
+
+  /** Checks a presented token; the row is cached for a few seconds so revocation takes effect quickly. */
+  async verify(token: string, nowMs = Date.now()): Promise<TokenIdentity> {
+    const m = TOKEN_PATTERN.exec(token);
+    if (!m)
+      throw new VigilError(
+        'VIGIL_ERR_AUTH_REQUIRED',
+        'the bearer token is malformed; create one with "vigil token create"',
+      );
+    const [, id, secret] = m as unknown as [string, string, string];
+    let entry = this.cache.get(id);
+    if (!entry || nowMs - entry.checkedAt > 5000) {
+      const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token is not valid');
+      entry = { row, checkedAt: nowMs };
+      this.cache.set(id, entry);
+    }
+    const { row } = entry;
+    const presented = Buffer.from(hashSecret(secret), 'hex');
+    const stored = Buffer.from(row.secret_hash, 'hex');
+    if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) {
+      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token is not valid');
+    }
+    if (row.revoked_at !== null)
+      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token was revoked');
+    if (row.expires_at <= nowMs)
+      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token has expired; create a new one');
+    if (!isRole(row.role))
+      throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'the token carries an unknown role');
+    return { tokenId: row.id, name: row.name, role: row.role };
+  }
+}

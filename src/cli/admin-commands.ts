@@ -1,0 +1,174 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ApiTokens, parseTtl } from '../access/api-tokens.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { PatientStore } from '../clinical/patients.store.ts';
+import { DeviceStore } from '../devices/devices.store.ts';
+import { enrollDevice } from '../devices/enroll-client.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
+import { emit } from './output.ts';
+
+const actor = () => `cli:${process.env.USER ?? 'operator'}`;
+
+export function registerTokenCommands(program: Command): void {
+  const token = program.command('token').description('API tokens for integrations');
+  withCommon(token.command('create').description('create a scoped bearer token (printed once)'))
+    .requiredOption('--role <role>', 'admin, security, clinician, auditor, patient or integration')
+    .requiredOption('--name <name>', 'who or what uses the token')
+    .option('--ttl <duration>', 'lifetime such as 30m, 12h, 90d', '1h')
+    .action(async (o: CommonFlags & { role: string; name: string; ttl: string }) => {
+      const ttlSeconds = parseTtl(o.ttl);
+      const { store } = await openLocal(o);
+      try {
+        const t = await new ApiTokens(store.db).create({ role: o.role, name: o.name, ttlSeconds });
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'token.create',
+          resource: `ApiToken/${t.id}`,
+          outcome: 'success',
+        });
+        emit(
+          o,
+          { token: t.token, id: t.id, role: o.role, expires: new Date(t.expiresAt).toISOString() },
+          [`token ${t.id} for ${o.name} (${o.role}), expires ${new Date(t.expiresAt).toISOString()}`],
+          t.token,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+export function registerPatientCommands(program: Command): void {
+  const patient = program.command('patient').description('patients');
+  withCommon(patient.command('add').description('register a patient (identity sealed with their own key)'))
+    .requiredOption('--id <id>', 'patient id (a pseudonym; letters, digits, . _ -)')
+    .requiredOption('--name <name>', 'full name')
+    .option('--birth-date <YYYY-MM-DD>', 'date of birth')
+    .action(async (o: CommonFlags & { id: string; name: string; birthDate?: string }) => {
+      const { store, keys } = await openLocal(o);
+      try {
+        await new PatientStore(store.db, keys).add(o.id, {
+          name: o.name,
+          ...(o.birthDate ? { birthDate: o.birthDate } : {}),
+        });
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'patient.create',
+          patientId: o.id,
+          resource: `Patient/${o.id}`,
+          outcome: 'success',
+        });
+        emit(o, { id: o.id }, [`patient ${o.id} registered`], o.id);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+export function registerDeviceCommands(program: Command): void {
+  const device = program.command('device').description('devices');
+  withCommon(device.command('add').description('register a device and print its one-time enrollment token'))
+    .requiredOption('--id <id>', 'device id (becomes the certificate CN)')
+    .requiredOption('--model <model>', 'device model')
+    .requiredOption('--serial <serial>', 'serial number')
+    .option('--patient <id>', 'assign to this patient from now on')
+    .action(async (o: CommonFlags & { id: string; model: string; serial: string; patient?: string }) => {
+      const { store, config } = await openLocal(o);
+      try {
+        const devices = new DeviceStore(store.db);
+        await devices.add({ id: o.id, model: o.model, serial: o.serial });
+        if (o.patient) await devices.assign(o.id, o.patient);
+        const t = await devices.createEnrollmentToken(o.id, config.enrollmentTokenTtlSeconds);
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'device.create',
+          resource: `Device/${o.id}`,
+          patientId: o.patient,
+          outcome: 'success',
+        });
+        emit(
+          o,
+          { id: o.id, token: t.token, expires: new Date(t.expiresAt).toISOString() },
+          [
+            `device ${o.id} registered${o.patient ? `, assigned to ${o.patient}` : ''}`,
+            `enrol it within ${config.enrollmentTokenTtlSeconds / 3600} h: vigil device enroll --id ${o.id} --token <token> --out <dir>`,
+          ],
+          t.token,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+  withCommon(device.command('assign').description('the device measures this patient from now on'))
+    .requiredOption('--id <id>', 'device id')
+    .requiredOption('--patient <id>', 'patient id')
+    .action(async (o: CommonFlags & { id: string; patient: string }) => {
+      const { store } = await openLocal(o);
+      try {
+        await new DeviceStore(store.db).assign(o.id, o.patient);
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'device.assign',
+          resource: `Device/${o.id}`,
+          patientId: o.patient,
+          outcome: 'success',
+        });
+        emit(o, { id: o.id, patient: o.patient }, [`device ${o.id} now measures patient ${o.patient}`]);
+      } finally {
+        await store.close();
+      }
+    });
+
+  withCommon(device.command('token').description('issue a new one-time enrollment token (re-enrolment)'))
+    .requiredOption('--id <id>', 'device id')
+    .action(async (o: CommonFlags & { id: string }) => {
+      const { store, config } = await openLocal(o);
+      try {
+        const t = await new DeviceStore(store.db).createEnrollmentToken(
+          o.id,
+          config.enrollmentTokenTtlSeconds,
+        );
+        emit(o, { id: o.id, token: t.token, expires: new Date(t.expiresAt).toISOString() }, [], t.token);
+      } finally {
+        await store.close();
+      }
+    });
+
+  withCommon(
+    device.command('enroll').description('device side: make a key, send a CSR, write the certificate'),
+  )
+    .requiredOption('--id <id>', 'device id')
+    .requiredOption('--token <token>', 'one-time enrollment token from "vigil device add"')
+    .requiredOption('--out <dir>', 'where to write device.key, device.crt and ca.crt')
+    .option('--server <url>', 'Vigil HTTPS address (default https://VIGIL_HOST:VIGIL_HTTP_PORT)')
+    .option('--ca <file>', "Vigil's CA certificate to trust (default: <data-dir>/ca.crt)")
+    .action(
+      async (o: CommonFlags & { id: string; token: string; out: string; server?: string; ca?: string }) => {
+        const config = configFrom(o);
+        const caFile = o.ca ?? join(config.dataDir, 'ca.crt');
+        if (!existsSync(caFile)) {
+          throw new VigilError(
+            'VIGIL_ERR_CONFIG_INVALID',
+            `CA file ${caFile} not found; pass --ca with Vigil's ca.crt so the server can be verified`,
+          );
+        }
+        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+        const serverUrl = o.server ?? `https://${host}:${config.httpPort}`;
+        const creds = await enrollDevice({
+          serverUrl,
+          caPem: readFileSync(caFile, 'utf8'),
+          deviceId: o.id,
+          token: o.token,
+        });
+        mkdirSync(o.out, { recursive: true, mode: 0o700 });
+        writeFileSync(join(o.out, 'device.key'), creds.keyPem, { mode: 0o600 });
+        writeFileSync(join(o.out, 'device.crt'), creds.certPem, { mode: 0o644 });
+        writeFileSync(join(o.out, 'ca.crt'), creds.caPem, { mode: 0o644 });
+        emit(o, { id: o.id, out: o.out }, [`device ${o.id} enrolled; credentials in ${o.out}`], o.out);
+      },
+    );
+}

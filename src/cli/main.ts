@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { registerDeviceCommands, registerPatientCommands, registerTokenCommands } from './admin-commands.ts';
+import { failAndExit } from './output.ts';
+import { registerRunCommands } from './run-commands.ts';
+
+const program = new Command('vigil')
+  .description('Vigil: security-first platform for the Internet of Medical Things')
+  .version('0.1.0')
+  .showHelpAfterError(false)
+  .exitOverride()
+  .configureOutput({
+    // Commander's own errors become the one clear line on stderr the contract promises.
+    outputError: (text, write) => write(`vigil: ${text.replace(/^error: /, '').trim()}\n`),
+  });
+
+registerRunCommands(program);
+registerTokenCommands(program);
+registerPatientCommands(program);
+registerDeviceCommands(program);
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) sub.exitOverride();
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  failAndExit(e);
+}

@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Fleet, type Scenario } from '../../sim/fleet.ts';
+import { ApiTokens } from '../access/api-tokens.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import type { VigilConfig } from '../config/config.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { initDataDir, isInitialized } from '../server/provision.ts';
+import { startVigil } from '../server/vigil.ts';
+import { type CommonFlags, configFrom, intOption, numberOption, openLocal, withCommon } from './context.ts';
+import { emit } from './output.ts';
+import { provisionSimDevices } from './sim-provision.ts';
+
+const SCENARIOS = [
+  'hypoglycemia',
+  'desaturation',
+  'hypertensive-crisis',
+  'signal-loss',
+  'sensor-fault',
+] as const;
+
+function scenarioOption(value: string): Scenario {
+  if (!(SCENARIOS as readonly string[]).includes(value)) {
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `--scenario ${value.slice(0, 30)} is unknown; use one of ${SCENARIOS.join(', ')}`,
+    );
+  }
+  return value as Scenario;
+}
+
+function stopOnSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stderr.write('\nstopping…\n');
+    void stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+function serverUrl(config: VigilConfig, port = config.httpPort): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `https://${host}:${port}`;
+}
+
+/** Starts a fleet of simulated devices against a running Vigil whose data dir is local. */
+async function runSim(
+  o: CommonFlags & { devices: number; rate: number; scenario?: Scenario },
+  ports?: { http: number; mqtt: number },
+) {
+  const { config, store, keys } = await openLocal(o);
+  const caPem = readFileSync(join(config.dataDir, 'ca.crt'), 'utf8');
+  const http = ports?.http ?? config.httpPort;
+  const mqtt = ports?.mqtt ?? config.mqttPort;
+  let devices: Awaited<ReturnType<typeof provisionSimDevices>>;
+  try {
+    devices = await provisionSimDevices({
+      db: store.db,
+      keys,
+      dataDir: config.dataDir,
+      serverUrl: serverUrl(config, http),
+      caPem,
+      count: o.devices,
+      onProgress: (done, total) => {
+        if (!o.json && process.stderr.isTTY)
+          process.stderr.write(`\renrolling simulated devices ${done}/${total}`);
+        if (!o.json && process.stderr.isTTY && done === total) process.stderr.write('\n');
+      },
+    });
+  } finally {
+    await store.close();
+  }
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const fleet = new Fleet({
+    mqttUrl: `mqtts://${host}:${mqtt}`,
+    devices,
+    rate: o.rate,
+    ...(o.scenario ? { scenario: o.scenario } : {}),
+  });
+  await fleet.start();
+  return fleet;
+}
+
+function summaryLine(fleet: Fleet, startedMs: number): string {
+  const s = fleet.stats();
+  const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  const secs = Math.max(1, (Date.now() - startedMs) / 1000);
+  return `${new Date().toISOString().slice(11, 19)}  devices ${s.connected} connected · ${s.acked} messages stored (${(s.readings / secs).toFixed(1)} readings/s) · ${refused} refused · ${s.errors} errors`;
+}
+
+export function registerRunCommands(program: Command): void {
+  withCommon(
+    program
+      .command('init')
+      .description('create a data dir: database, master key, device CA, first admin token'),
+  ).action(async (o: CommonFlags) => {
+    const r = await initDataDir(configFrom(o));
+    emit(
+      o,
+      { dataDir: r.dataDir, caFile: r.caFile, adminToken: r.adminToken },
+      [
+        `initialised ${r.dataDir}`,
+        `device CA: ${r.caFile}`,
+        'first admin API token (shown once; store it safely):',
+      ],
+      r.adminToken,
+    );
+  });
+
+  withCommon(program.command('serve').description('run the platform (HTTPS API and MQTT broker)'))
+    .option('--http-port <port>', 'HTTPS port (default 8443)')
+    .option('--mqtt-port <port>', 'MQTT over TLS port (default 8883)')
+    .action(async (o: CommonFlags & { httpPort?: string; mqttPort?: string }) => {
+      const config = configFrom(o, { httpPort: o.httpPort, mqttPort: o.mqttPort });
+      const vigil = await startVigil(config);
+      stopOnSignal(vigil.stop);
+      emit(o, { https: serverUrl(config, vigil.httpPort), mqtt: vigil.mqttPort }, [
+        `Vigil is running: API ${serverUrl(config, vigil.httpPort)}  MQTT mqtts://${config.host}:${vigil.mqttPort}`,
+      ]);
+    });
+
+  withCommon(
+    program
+      .command('sim')
+      .description('run simulated devices over the real protocol against a running Vigil'),
+  )
+    .option('--devices <n>', 'number of devices', intOption('--devices', 1, 10_000), 8)
+    .option('--rate <r>', 'messages per second per device', numberOption('--rate', 0.001, 100), 1)
+    .option('--scenario <name>', `bend the signals: ${SCENARIOS.join(', ')}`, scenarioOption)
+    .action(async (o: CommonFlags & { devices: number; rate: number; scenario?: Scenario }) => {
+      const fleet = await runSim(o);
+      const started = Date.now();
+      stopOnSignal(() => fleet.stop());
+      setInterval(() => process.stdout.write(`${summaryLine(fleet, started)}\n`), 5000);
+    });
+
+  withCommon(
+    program.command('demo').description('init if needed, serve, and run a simulated fleet against it'),
+  )
+    .option('--devices <n>', 'number of simulated devices', intOption('--devices', 1, 1000), 12)
+    .option('--rate <r>', 'messages per second per device', numberOption('--rate', 0.001, 100), 1)
+    .option('--scenario <name>', `bend the signals: ${SCENARIOS.join(', ')}`, scenarioOption)
+    .action(async (o: CommonFlags & { devices: number; rate: number; scenario?: Scenario }) => {
+      const config = configFrom(o);
+      const lines: string[] = [];
+      if (!isInitialized(config)) {
+        const r = await initDataDir(config);
+        lines.push(`initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`);
+      }
+      const vigil = await startVigil(config, {});
+      const demoToken = await new ApiTokens(vigil.store.db).create({
+        role: 'admin',
+        name: 'demo-session',
+        ttlSeconds: 12 * 3600,
+      });
+      await new AuditLog(vigil.store.db).append({
+        actor: 'cli:demo',
+        action: 'token.create',
+        resource: `ApiToken/${demoToken.id}`,
+        outcome: 'success',
+      });
+      const fleet = await runSim(
+        { ...o, dataDir: config.dataDir },
+        { http: vigil.httpPort, mqtt: vigil.mqttPort },
+      );
+      const url = serverUrl(config, vigil.httpPort);
+      for (const line of [
+        ...lines,
+        `Vigil demo is running with ${o.devices} simulated devices.`,
+        `  API        ${url}/api/v1/devices   (OpenAPI: ${url}/docs)`,
+        `  MQTT       mqtts://${config.host}:${vigil.mqttPort}  (client certificates from ${join(config.dataDir, 'ca.crt')})`,
+        `  Admin token for this session (12 h): ${demoToken.token}`,
+        `  Try: curl --cacert ${join(config.dataDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" ${url}/api/v1/devices`,
+        'Press Ctrl-C to stop.',
+      ]) {
+        process.stdout.write(`${line}\n`);
+      }
+      const started = Date.now();
+      const timer = setInterval(() => process.stdout.write(`${summaryLine(fleet, started)}\n`), 5000);
+      stopOnSignal(async () => {
+        clearInterval(timer);
+        await fleet.stop();
+        await vigil.stop();
+      });
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  withCommon(audit.command('verify').description('check the hash chain of every audit entry')).action(
+    async (o: CommonFlags) => {
+      const { store } = await openLocal(o);
+      try {
+        const r = await new AuditLog(store.db).verify();
+        emit(o, { entries: r.entries, intact: r.brokenAt === undefined, brokenAt: r.brokenAt ?? null }, [
+          r.brokenAt === undefined
+            ? `audit trail intact: ${r.entries} entries verified`
+            : `audit trail BROKEN at entry ${r.brokenAt}`,
+        ]);
+        if (r.brokenAt !== undefined) process.exitCode = 3;
+      } finally {
+        await store.close();
+      }
+    },
+  );
+}

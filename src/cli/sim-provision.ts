@@ -1,0 +1,92 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { DeviceKind, SimDevice } from '../../sim/fleet.ts';
+import { PatientStore } from '../clinical/patients.store.ts';
+import type { KeyRing } from '../crypto/key-ring.ts';
+import { DeviceStore } from '../devices/devices.store.ts';
+import { enrollDevice } from '../devices/enroll-client.ts';
+import type { Schema } from '../store/schema.ts';
+
+const KINDS: Array<{ kind: DeviceKind; model: string }> = [
+  { kind: 'cgm', model: 'SimCGM G7' },
+  { kind: 'pulse-oximeter', model: 'SimOx 300' },
+  { kind: 'bp-cuff', model: 'SimBP 5' },
+  { kind: 'thermometer', model: 'SimTemp 2' },
+];
+
+const FIRST_NAMES = [
+  'Ada',
+  'Bram',
+  'Chloe',
+  'Dev',
+  'Eun',
+  'Femi',
+  'Greta',
+  'Hiro',
+  'Ines',
+  'Jonas',
+  'Kai',
+  'Lena',
+];
+const LAST_NAMES = ['Okafor', 'Novak', 'Lindqvist', 'Haddad', 'Moreau', 'Tanaka', 'Silva', 'Keller'];
+
+/**
+ * Makes (or reuses) N simulated devices: patients and devices are registered like an
+ * administrator would, then each device enrols over HTTPS with its one-time token, as a real
+ * one does. Credentials are kept under <data-dir>/sim so a restart reuses them.
+ */
+export async function provisionSimDevices(opts: {
+  db: Kysely<Schema>;
+  keys: KeyRing;
+  dataDir: string;
+  serverUrl: string;
+  caPem: string;
+  count: number;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<SimDevice[]> {
+  const devices = new DeviceStore(opts.db);
+  const patients = new PatientStore(opts.db, opts.keys);
+  const out: SimDevice[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    const { kind, model } = KINDS[i % KINDS.length]!;
+    const patientNo = Math.floor(i / 2);
+    const patientId = `sim-patient-${String(patientNo + 1).padStart(3, '0')}`;
+    const deviceId = `sim-${kind}-${String(i + 1).padStart(3, '0')}`;
+    const dir = join(opts.dataDir, 'sim', deviceId);
+    const credsFile = join(dir, 'credentials.json');
+    if (existsSync(credsFile)) {
+      out.push({
+        deviceId,
+        kind,
+        ...(JSON.parse(readFileSync(credsFile, 'utf8')) as {
+          keyPem: string;
+          certPem: string;
+          caPem: string;
+        }),
+      });
+      opts.onProgress?.(i + 1, opts.count);
+      continue;
+    }
+    if (!(await patients.exists(patientId))) {
+      const name = `${FIRST_NAMES[patientNo % FIRST_NAMES.length]} ${LAST_NAMES[patientNo % LAST_NAMES.length]}`;
+      await patients.add(patientId, {
+        name,
+        birthDate: `19${40 + (patientNo % 60)}-0${1 + (patientNo % 9)}-1${patientNo % 10}`,
+      });
+    }
+    const existing = await devices.get(deviceId);
+    if (!existing) {
+      await devices.add({ id: deviceId, model, serial: `SN${(100000 + i).toString()}` });
+      // Assigned a day back so backfilled and slightly skewed readings still have their patient.
+      await devices.assign(deviceId, patientId, Date.now() - 86_400_000);
+    }
+    const { token } = await devices.createEnrollmentToken(deviceId, 3600);
+    const creds = await enrollDevice({ serverUrl: opts.serverUrl, caPem: opts.caPem, deviceId, token });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });
+    out.push({ deviceId, kind, ...creds });
+    opts.onProgress?.(i + 1, opts.count);
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { tempStore } from '../../test/support/temp-store.ts';
+import { isVigilError } from '../errors/catalogue.ts';
+import { type AcceptedMessage, SqliteObservationStore } from './observations.store.ts';
+
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+const decimalsOf = (code: string) => (code === '8310-5' ? 1 : 0);
+
+function message(deviceId: string, patientId: string, seq: number, n = 2): AcceptedMessage {
+  const readings = Array.from({ length: n }, (_, i) => ({
+    code: i % 2 ? '59408-5' : '8867-4',
+    value: i % 2 ? 97 : 72 + (seq % 5),
+    tsMs: T0 + seq * 1000 + i,
+  }));
+  return { deviceId, seq, hash: `h${seq}`, receivedMs: T0 + seq * 1000, parts: [{ patientId, readings }] };
+}
+
+describe('observation store (SQLite)', () => {
+  let ctx: Awaited<ReturnType<typeof tempStore>>;
+  let store: SqliteObservationStore;
+  const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+
+  before(async () => {
+    ctx = await tempStore();
+    for (const [id, p] of [
+      ['dev-1', 'pat-1'],
+      ['dev-2', 'pat-2'],
+    ]) {
+      await ctx.store.db
+        .insertInto('devices')
+        .values({
+          id: id!,
+          model: 'm',
+          serial: 's',
+          status: 'active',
+          created_at: 0,
+          enrolled_at: null,
+          last_seq: null,
+          last_hash: null,
+          last_seen_ms: null,
+          firmware: null,
+          battery: null,
+          quarantined_at: null,
+          quarantine_reason: null,
+        })
+        .execute();
+      await ctx.keys.dataKey('patient', p!);
+    }
+    store = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf, {
+      maxReadings: 10,
+      maxSpanMs: 3_600_000,
+    });
+  });
+  after(() => ctx.cleanup());
+
+  it('reads back what it committed, per patient and code', () => {
+    store.commitBatch([message('dev-1', 'pat-1', 1), message('dev-2', 'pat-2', 1)]);
+    const rows = store.query('pat-1', { fromMs: T0, toMs: T0 + 10_000, codes: new Set(['8867-4']) });
+    assert.deepEqual(
+      rows.map((r) => [r.code, r.value, r.deviceId]),
+      [['8867-4', 73, 'dev-1']],
+    );
+  });
+
+  it('seals full runs into chunks and still answers the same readings', () => {
+    for (let seq = 2; seq <= 12; seq++) store.commitBatch([message('dev-1', 'pat-1', seq)]);
+    const chunks = ctx.store
+      .sqlite!.prepare("SELECT count(*) n FROM reading_chunks WHERE patient_id = 'pat-1'")
+      .get() as { n: number };
+    assert.ok(chunks.n >= 1);
+    const rows = store.query('pat-1', { fromMs: T0, toMs: T0 + 60_000 });
+    assert.equal(rows.length, 24);
+    assert.deepEqual(
+      rows.map((r) => r.tsMs),
+      [...rows.map((r) => r.tsMs)].sort((a, b) => a - b),
+    );
+  });
+
+  it('does not store a redelivered message twice', () => {
+    store.commitBatch([message('dev-2', 'pat-2', 2)]);
+    store.commitBatch([message('dev-2', 'pat-2', 2)]);
+    assert.equal(store.query('pat-2', { fromMs: T0, toMs: T0 + 60_000 }).length, 4);
+  });
+
+  it('records the last stored seq of the device in the same transaction', () => {
+    assert.deepEqual(store.lastStored('dev-2'), { seq: 2, hash: 'h2' });
+  });
+
+  it('keeps values sealed at rest: a value moved to another patient does not open', () => {
+    const raw = ctx.store
+      .sqlite!.prepare("SELECT sealed FROM reading_staging WHERE patient_id = 'pat-2' LIMIT 1")
+      .get() as { sealed: Buffer };
+    assert.ok(!raw.sealed.includes(Buffer.from('97')));
+    ctx.store
+      .sqlite!.prepare("UPDATE reading_staging SET patient_id = 'pat-1' WHERE patient_id = 'pat-2'")
+      .run();
+    assert.throws(
+      () => store.query('pat-1', { fromMs: T0, toMs: T0 + 60_000 }),
+      (e) => isVigilError(e) && e.code === 'VIGIL_ERR_CRYPTO_OPEN_FAILED',
+    );
+    ctx.store
+      .sqlite!.prepare("UPDATE reading_staging SET patient_id = 'pat-2' WHERE device_id = 'dev-2'")
+      .run();
+  });
+
+  it('rebuilds open runs after a restart from the staging rows', () => {
+    const again = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf, {
+      maxReadings: 10,
+      maxSpanMs: 3_600_000,
+    });
+    again.reloadOpenChunks();
+    assert.equal(again.sealOpenChunks() >= 1, true);
+    assert.equal(again.query('pat-1', { fromMs: T0, toMs: T0 + 60_000 }).length, 24);
+    const staged = ctx.store.sqlite!.prepare('SELECT count(*) n FROM reading_staging').get() as { n: number };
+    assert.equal(staged.n, 0);
+  });
+});

@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
+import { open, seal } from '../crypto/aead.ts';
+import { type DecimalsOf, decodeReadings, encodeReadings, type Reading } from './readings-codec.ts';
+
+/** One accepted telemetry message, split by the patient who wore the device at each reading. */
+export interface AcceptedMessage {
+  deviceId: string;
+  seq: number;
+  hash: string;
+  receivedMs: number;
+  parts: Array<{ patientId: string; readings: Reading[] }>;
+}
+
+export interface StoredReading extends Reading {
+  deviceId: string;
+}
+
+export interface RangeQuery {
+  fromMs: number;
+  toMs: number;
+  codes?: ReadonlySet<string>;
+}
+
+/** Looks up a loaded patient data key; the pipeline loads it before a message reaches the store. */
+export type PatientKeyLookup = (patientId: string) => Buffer;
+
+interface OpenChunk {
+  patientId: string;
+  deviceId: string;
+  readings: Reading[];
+  maxSeq: number;
+  minTs: number;
+  maxTs: number;
+}
+
+export interface ChunkPolicy {
+  maxReadings: number;
+  maxSpanMs: number;
+}
+
+export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
+
+const stagingAad = (
+  deviceId: string,
+  seq: number,
+  patientId: string,
+  minTs: number,
+  maxTs: number,
+  count: number,
+) => `staging|${deviceId}|${seq}|${patientId}|${minTs}|${maxTs}|${count}`;
+const chunkAad = (
+  id: string,
+  patientId: string,
+  deviceId: string,
+  startMs: number,
+  endMs: number,
+  count: number,
+) => `chunk|${id}|${patientId}|${deviceId}|${startMs}|${endMs}|${count}`;
+
+/**
+ * Readings on SQLite, stored as time-series databases do (see DESIGN.md "Storing readings
+ * fast"): each accepted message is first committed as one small sealed staging row (that
+ * commit is what the PUBACK waits for); once a device's open run for a patient holds enough
+ * readings, it is sealed into one compact chunk row and its staging rows are deleted in the
+ * same transaction. Queries read the chunks in range plus the staging rows still open.
+ */
+export class SqliteObservationStore {
+  private readonly open = new Map<string, OpenChunk>();
+  private readonly insertStaging: BetterSqlite3.Statement;
+  private readonly updateDevice: BetterSqlite3.Statement;
+  private readonly insertChunk: BetterSqlite3.Statement;
+  private readonly selectLast: BetterSqlite3.Statement;
+  private readonly deleteStaging: BetterSqlite3.Statement;
+  private readonly selectChunks: BetterSqlite3.Statement;
+  private readonly selectStaging: BetterSqlite3.Statement;
+  private readonly commitTx: (messages: AcceptedMessage[]) => void;
+  private readonly sealTx: (chunks: OpenChunk[]) => void;
+
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly decimalsOf: DecimalsOf,
+    private readonly keyOf: PatientKeyLookup,
+    private readonly policy: ChunkPolicy = DEFAULT_CHUNK_POLICY,
+  ) {
+    this.insertStaging = db.prepare(
+      'INSERT OR IGNORE INTO reading_staging (device_id, seq, hash, patient_id, received_ms, min_ts, max_ts, count, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    // Never moves last_seq backwards, whatever order batches commit in.
+    this.updateDevice = db.prepare(
+      'UPDATE devices SET last_seq = ?, last_hash = ?, last_seen_ms = ? WHERE id = ? AND (last_seq IS NULL OR last_seq < ?)',
+    );
+    this.selectLast = db.prepare('SELECT last_seq, last_hash FROM devices WHERE id = ?');
+    this.insertChunk = db.prepare(
+      'INSERT INTO reading_chunks (id, patient_id, device_id, start_ms, end_ms, count, codes, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.deleteStaging = db.prepare(
+      'DELETE FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
+    );
+    this.selectChunks = db.prepare(
+      'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
+    );
+    this.selectStaging = db.prepare(
+      'SELECT device_id, seq, min_ts, max_ts, count, sealed FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
+    );
+    this.commitTx = db.transaction((messages: AcceptedMessage[]) => this.writeMessages(messages));
+    this.sealTx = db.transaction((chunks: OpenChunk[]) => {
+      for (const chunk of chunks) this.writeChunk(chunk);
+    });
+  }
+
+  /** Commits a batch in one transaction (one fsync); throws and stores nothing on failure. */
+  commitBatch(messages: AcceptedMessage[]): void {
+    try {
+      this.commitTx(messages);
+    } catch (e) {
+      // The in-memory open chunks may hold readings of the failed batch: rebuild them from disk.
+      this.open.clear();
+      this.reloadOpenChunks();
+      throw e;
+    }
+  }
+
+  private writeMessages(messages: AcceptedMessage[]): void {
+    const touched = new Set<OpenChunk>();
+    for (const m of messages) {
+      for (const part of m.parts) {
+        const readings = part.readings;
+        let minTs = Number.POSITIVE_INFINITY;
+        let maxTs = Number.NEGATIVE_INFINITY;
+        for (const r of readings) {
+          if (r.tsMs < minTs) minTs = r.tsMs;
+          if (r.tsMs > maxTs) maxTs = r.tsMs;
+        }
+        const aad = stagingAad(m.deviceId, m.seq, part.patientId, minTs, maxTs, readings.length);
+        const sealed = seal(this.keyOf(part.patientId), encodeReadings(readings, this.decimalsOf), aad);
+        const inserted = this.insertStaging.run(
+          m.deviceId,
+          m.seq,
+          m.hash,
+          part.patientId,
+          m.receivedMs,
+          minTs,
+          maxTs,
+          readings.length,
+          sealed,
+        );
+        // A redelivery already stored (lost PUBACK across a restart) is not stored twice.
+        if (inserted.changes === 0) continue;
+        touched.add(this.addToOpenChunk(part.patientId, m.deviceId, m.seq, readings, minTs, maxTs));
+      }
+      this.updateDevice.run(m.seq, m.hash, m.receivedMs, m.deviceId, m.seq);
+    }
+    for (const chunk of touched) {
+      if (
+        chunk.readings.length >= this.policy.maxReadings ||
+        chunk.maxTs - chunk.minTs >= this.policy.maxSpanMs
+      ) {
+        this.writeChunk(chunk);
+      }
+    }
+  }
+
+  private addToOpenChunk(
+    patientId: string,
+    deviceId: string,
+    seq: number,
+    readings: Reading[],
+    minTs: number,
+    maxTs: number,
+  ): OpenChunk {
+    const key = `${patientId}|${deviceId}`;
+    let chunk = this.open.get(key);
+    if (!chunk) {
+      chunk = { patientId, deviceId, readings: [], maxSeq: seq, minTs, maxTs };
+      this.open.set(key, chunk);
+    }
+    for (const r of readings) chunk.readings.push(r);
+    if (seq > chunk.maxSeq) chunk.maxSeq = seq;
+    if (minTs < chunk.minTs) chunk.minTs = minTs;
+    if (maxTs > chunk.maxTs) chunk.maxTs = maxTs;
+    return chunk;
+  }
+
+  private writeChunk(chunk: OpenChunk): void {
+    const readings = chunk.readings.slice().sort((a, b) => a.tsMs - b.tsMs);
+    const id = randomUUID();
+    const codes = [...new Set(readings.map((r) => r.code))].sort().join(',');
+    const aad = chunkAad(id, chunk.patientId, chunk.deviceId, chunk.minTs, chunk.maxTs, readings.length);
+    const sealed = seal(this.keyOf(chunk.patientId), encodeReadings(readings, this.decimalsOf), aad);
+    this.insertChunk.run(
+      id,
+      chunk.patientId,
+      chunk.deviceId,
+      chunk.minTs,
+      chunk.maxTs,
+      readings.length,
+      codes,
+      sealed,
+    );
+    this.deleteStaging.run(chunk.deviceId, chunk.patientId, chunk.maxSeq);
+    this.open.delete(`${chunk.patientId}|${chunk.deviceId}`);
+  }
+
+  lastStored(deviceId: string): { seq: number; hash: string } | undefined {
+    const row = this.selectLast.get(deviceId) as
+      | { last_seq: number | null; last_hash: string | null }
+      | undefined;
+    return row && row.last_seq !== null && row.last_hash !== null
+      ? { seq: row.last_seq, hash: row.last_hash }
+      : undefined;
+  }
+
+  /** Seals every open run into a chunk (at shutdown, or for runs idle longer than idleMs). */
+  sealOpenChunks(idleBeforeMs = Number.POSITIVE_INFINITY): number {
+    const due = [...this.open.values()].filter((c) => c.maxTs < idleBeforeMs);
+    if (due.length > 0) this.sealTx(due);
+    return due.length;
+  }
+
+  /** Rebuilds the open runs from staging rows after a restart (a crash leaves them there). */
+  reloadOpenChunks(): void {
+    const rows = this.db
+      .prepare(
+        'SELECT device_id, seq, patient_id, min_ts, max_ts, count, sealed FROM reading_staging ORDER BY seq',
+      )
+      .all() as Array<{
+      device_id: string;
+      seq: number;
+      patient_id: string;
+      min_ts: number;
+      max_ts: number;
+      count: number;
+      sealed: Buffer;
+    }>;
+    for (const row of rows) {
+      const aad = stagingAad(row.device_id, row.seq, row.patient_id, row.min_ts, row.max_ts, row.count);
+      const readings = decodeReadings(open(this.keyOf(row.patient_id), row.sealed, aad));
+      this.addToOpenChunk(row.patient_id, row.device_id, row.seq, readings, row.min_ts, row.max_ts);
+    }
+  }
+
+  /** Messages not yet sealed into chunks, oldest first: the redelivery window after a restart. */
+  recentMessages(): Array<{ deviceId: string; seq: number; hash: string }> {
+    const rows = this.db
+      .prepare('SELECT DISTINCT device_id, seq, hash FROM reading_staging ORDER BY seq')
+      .all() as Array<{
+      device_id: string;
+      seq: number;
+      hash: string;
+    }>;
+    return rows.map((r) => ({ deviceId: r.device_id, seq: r.seq, hash: r.hash }));
+  }
+
+  /** Patients with staging rows, so their keys can be loaded before reloadOpenChunks. */
+  stagedPatients(): string[] {
+    return (
+      this.db.prepare('SELECT DISTINCT patient_id FROM reading_staging').all() as Array<{
+        patient_id: string;
+      }>
+    ).map((r) => r.patient_id);
+  }
+
+  /** Readings of one patient in [fromMs, toMs], oldest first. */
+  query(patientId: string, q: RangeQuery): StoredReading[] {
+    const key = this.keyOf(patientId);
+    const out: StoredReading[] = [];
+    const keep = (r: Reading, deviceId: string) => {
+      if (r.tsMs >= q.fromMs && r.tsMs <= q.toMs && (!q.codes || q.codes.has(r.code)))
+        out.push({ ...r, deviceId });
+    };
+    const chunks = this.selectChunks.all(
+      patientId,
+      q.fromMs - this.policy.maxSpanMs,
+      q.toMs,
+      q.fromMs,
+    ) as Array<{
+      id: string;
+      device_id: string;
+      start_ms: number;
+      end_ms: number;
+      count: number;
+      codes: string;
+      sealed: Buffer;
+    }>;
+    for (const c of chunks) {
+      if (q.codes && !c.codes.split(',').some((code) => q.codes!.has(code))) continue;
+      const aad = chunkAad(c.id, patientId, c.device_id, c.start_ms, c.end_ms, c.count);
+      for (const r of decodeReadings(open(key, c.sealed, aad))) keep(r, c.device_id);
+    }
+    const staged = this.selectStaging.all(patientId, q.toMs, q.fromMs) as Array<{
+      device_id: string;
+      seq: number;
+      min_ts: number;
+      max_ts: number;
+      count: number;
+      sealed: Buffer;
+    }>;
+    for (const s of staged) {
+      const aad = stagingAad(s.device_id, s.seq, patientId, s.min_ts, s.max_ts, s.count);
+      for (const r of decodeReadings(open(key, s.sealed, aad))) keep(r, s.device_id);
+    }
+    out.sort((a, b) => a.tsMs - b.tsMs || a.code.localeCompare(b.code));
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Kysely } from 'kysely';
+import { open, seal } from '../crypto/aead.ts';
+import type { KeyRing } from '../crypto/key-ring.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { isValidId } from '../errors/ids.ts';
+import type { Schema } from '../store/schema.ts';
+
+export interface PatientIdentity {
+  name: string;
+  birthDate?: string;
+}
+
+export interface Patient extends PatientIdentity {
+  id: string;
+  createdAt: number;
+}
+
+const identityAad = (id: string) => `patient-identity|${id}`;
+
+/** Patients: the id is a pseudonym; name and birth date are sealed with the patient's own key. */
+export class PatientStore {
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly keys: KeyRing,
+  ) {}
+
+  async add(id: string, identity: PatientIdentity, nowMs = Date.now()): Promise<void> {
+    if (!isValidId(id)) {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `patient id "${id.slice(0, 64)}" is not valid; use 1-64 letters, digits, '.', '_' or '-'`,
+      );
+    }
+    if (identity.name.trim() === '' || identity.name.length > 200) {
+      throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'patient name must be 1-200 characters');
+    }
+    if (identity.birthDate !== undefined) {
+      const ok =
+        /^\d{4}-\d{2}-\d{2}$/.test(identity.birthDate) &&
+        !Number.isNaN(Date.parse(`${identity.birthDate}T00:00:00Z`));
+      if (!ok || Date.parse(`${identity.birthDate}T00:00:00Z`) > nowMs) {
+        throw new VigilError(
+          'VIGIL_ERR_REQUEST_INVALID',
+          'birth date must be a past date written YYYY-MM-DD',
+        );
+      }
+    }
+    const exists = await this.db.selectFrom('patients').select('id').where('id', '=', id).executeTakeFirst();
+    if (exists) throw new VigilError('VIGIL_ERR_PATIENT_EXISTS', `patient ${id} is already registered`);
+    const key = await this.keys.dataKey('patient', id);
+    const sealed = seal(key, Buffer.from(JSON.stringify(identity)), identityAad(id));
+    await this.db
+      .insertInto('patients')
+      .values({ id, sealed_identity: sealed, created_at: nowMs, erased_at: null })
+      .execute();
+  }
+
+  async get(id: string): Promise<Patient | undefined> {
+    const row = await this.db.selectFrom('patients').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.erased_at !== null) return undefined;
+    const key = await this.keys.dataKey('patient', id);
+    const identity = JSON.parse(
+      open(key, row.sealed_identity, identityAad(id)).toString('utf8'),
+    ) as PatientIdentity;
+    return { id, createdAt: row.created_at, ...identity };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('patients')
+      .select(['id', 'erased_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row !== undefined && row.erased_at === null;
+  }
+
+  async listIds(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('patients')
+      .select('id')
+      .where('erased_at', 'is', null)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+}

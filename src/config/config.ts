@@ -1,0 +1,231 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { VigilError } from '../errors/catalogue.ts';
+
+/** The validated, frozen configuration every module receives; no module reads process.env. */
+export interface VigilConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  readonly databaseUrl: string | undefined;
+  readonly mqttUrl: string | undefined;
+  readonly masterKeyFile: string;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly ingest: {
+    readonly maxPayloadBytes: number;
+    readonly groupCommitMs: number;
+    readonly groupCommitMaxMessages: number;
+    readonly maxFutureSeconds: number;
+    readonly maxBackfillDays: number;
+  };
+  readonly enrollmentTokenTtlSeconds: number;
+  readonly deviceCertValidityDays: number;
+}
+
+type Source = 'default' | 'file' | 'env' | 'flag';
+type RawValue = { value: unknown; source: Source; name: string };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Names of config fields as they appear in a config file (JSON) and their environment variable. */
+const FIELDS = {
+  dataDir: { env: 'VIGIL_DATA_DIR' },
+  host: { env: 'VIGIL_HOST' },
+  httpPort: { env: 'VIGIL_HTTP_PORT' },
+  mqttPort: { env: 'VIGIL_MQTT_PORT' },
+  databaseUrl: { env: 'VIGIL_DATABASE_URL' },
+  mqttUrl: { env: 'VIGIL_MQTT_URL' },
+  masterKeyFile: { env: 'VIGIL_MASTER_KEY_FILE' },
+  tlsCertFile: { env: 'VIGIL_TLS_CERT' },
+  tlsKeyFile: { env: 'VIGIL_TLS_KEY' },
+  logLevel: { env: 'VIGIL_LOG_LEVEL' },
+} as const;
+type TopField = keyof typeof FIELDS;
+
+export interface ConfigInput {
+  env?: Record<string, string | undefined>;
+  configFile?: string | undefined;
+  flags?: Partial<Record<TopField, string | number | undefined>>;
+  cwd?: string;
+}
+
+function fail(where: RawValue, problem: string, fix: string): never {
+  const origin =
+    where.source === 'env'
+      ? `${where.name}=${String(where.value)}`
+      : where.source === 'flag'
+        ? `--${where.name} ${String(where.value)}`
+        : `${where.name}: ${JSON.stringify(where.value)}`;
+  throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${origin} ${problem}; ${fix}`);
+}
+
+function port(raw: RawValue): number {
+  const n = typeof raw.value === 'number' ? raw.value : Number(String(raw.value).trim());
+  if (!Number.isInteger(n) || n < 0 || n > 65535 || String(raw.value).trim() === '') {
+    fail(raw, 'is not a port (1-65535, or 0 for any free port)', 'set a whole number in that range');
+  }
+  return n;
+}
+
+function text(raw: RawValue, max = 4096): string {
+  if (typeof raw.value !== 'string' || raw.value.trim() === '' || raw.value.length > max) {
+    fail(raw, 'must be a non-empty string', 'set a value or remove the setting');
+  }
+  return raw.value;
+}
+
+function url(raw: RawValue, schemes: readonly string[]): string {
+  const value = text(raw);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    fail(raw, 'is not a URL', `use ${schemes.map((s) => `${s}//...`).join(' or ')}`);
+  }
+  if (!schemes.includes(parsed.protocol)) {
+    fail(raw, `has scheme ${parsed.protocol}`, `use ${schemes.join(' or ')}`);
+  }
+  return value;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `config file ${path} does not exist; check the --config path`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `config file ${path} is not valid JSON (${(e as Error).message})`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `config file ${path} must hold a JSON object`);
+  }
+  const allowed = new Set<string>([...Object.keys(FIELDS), 'ingest']);
+  for (const key of Object.keys(parsed)) {
+    if (!allowed.has(key)) {
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG_INVALID',
+        `config file ${path} has unknown field "${key.slice(0, 40)}"; known fields: ${[...allowed].join(', ')}`,
+      );
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function intIn(raw: RawValue, min: number, max: number): number {
+  const n = raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    fail(raw, `must be a whole number from ${min} to ${max}`, 'correct the value');
+  }
+  return n;
+}
+
+function ingestSection(file: Record<string, unknown>): VigilConfig['ingest'] {
+  const defaults = {
+    maxPayloadBytes: 64 * 1024,
+    groupCommitMs: 4,
+    groupCommitMaxMessages: 2000,
+    maxFutureSeconds: 300,
+    maxBackfillDays: 30,
+  };
+  const section = file.ingest;
+  if (section === undefined) return defaults;
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) {
+    fail(
+      { value: section, source: 'file', name: 'ingest' },
+      'must be an object',
+      'see the README for its fields',
+    );
+  }
+  const limits: Record<keyof typeof defaults, [number, number]> = {
+    maxPayloadBytes: [256, 64 * 1024],
+    groupCommitMs: [0, 1000],
+    groupCommitMaxMessages: [1, 100_000],
+    maxFutureSeconds: [0, 3600],
+    maxBackfillDays: [1, 3650],
+  };
+  const out = { ...defaults };
+  for (const [key, value] of Object.entries(section)) {
+    if (!(key in limits)) {
+      fail(
+        { value: key, source: 'file', name: 'ingest' },
+        'is an unknown field',
+        `use ${Object.keys(limits).join(', ')}`,
+      );
+    }
+    const k = key as keyof typeof defaults;
+    const [min, max] = limits[k];
+    out[k] = intIn({ value, source: 'file', name: `ingest.${key}` }, min, max);
+  }
+  return out;
+}
+
+/** Builds the configuration: defaults, then the config file, then VIGIL_* variables, then flags. */
+export function loadConfig(input: ConfigInput = {}): VigilConfig {
+  const env = input.env ?? {};
+  const cwd = input.cwd ?? process.cwd();
+  const file = input.configFile ? readConfigFile(resolve(cwd, input.configFile)) : {};
+  const pick = (field: TopField, fallback: unknown): RawValue => {
+    const flag = input.flags?.[field];
+    if (flag !== undefined)
+      return { value: flag, source: 'flag', name: field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) };
+    const fromEnv = env[FIELDS[field].env];
+    if (fromEnv !== undefined && fromEnv !== '')
+      return { value: fromEnv, source: 'env', name: FIELDS[field].env };
+    if (field in file) return { value: file[field], source: 'file', name: field };
+    return { value: fallback, source: 'default', name: field };
+  };
+  const optional = (field: TopField): RawValue | undefined => {
+    const raw = pick(field, undefined);
+    return raw.value === undefined ? undefined : raw;
+  };
+
+  const dataDir = resolve(cwd, text(pick('dataDir', 'vigil-data')));
+  const masterKeyRaw = optional('masterKeyFile');
+  const masterKeyFile = masterKeyRaw ? resolve(cwd, text(masterKeyRaw)) : join(dataDir, 'master.key');
+  const host = text(pick('host', '127.0.0.1'), 253);
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) {
+    fail(pick('host', ''), 'is not a host name or IP address', 'use e.g. 127.0.0.1 or vigil.example.org');
+  }
+  const dbRaw = optional('databaseUrl');
+  const mqttRaw = optional('mqttUrl');
+  const certRaw = optional('tlsCertFile');
+  const keyRaw = optional('tlsKeyFile');
+  if ((certRaw === undefined) !== (keyRaw === undefined)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      'VIGIL_TLS_CERT and VIGIL_TLS_KEY go together; set both to use your own certificate, or neither to use the one init issued',
+    );
+  }
+  const level = text(pick('logLevel', 'info'));
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    fail(pick('logLevel', ''), 'is not a log level', `use one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const config: VigilConfig = {
+    dataDir,
+    host,
+    httpPort: port(pick('httpPort', 8443)),
+    mqttPort: port(pick('mqttPort', 8883)),
+    databaseUrl: dbRaw ? url(dbRaw, ['postgres:', 'postgresql:']) : undefined,
+    mqttUrl: mqttRaw ? url(mqttRaw, ['mqtts:']) : undefined,
+    masterKeyFile,
+    tlsCertFile: certRaw ? abs(text(certRaw)) : undefined,
+    tlsKeyFile: keyRaw ? abs(text(keyRaw)) : undefined,
+    logLevel: level as VigilConfig['logLevel'],
+    ingest: Object.freeze(ingestSection(file)),
+    enrollmentTokenTtlSeconds: 24 * 3600,
+    deviceCertValidityDays: 397,
+  };
+  return Object.freeze(config);
+}

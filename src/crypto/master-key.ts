@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { VigilError } from '../errors/catalogue.ts';
+import { KEY_BYTES } from './aead.ts';
+
+/**
+ * The master key wraps every data key. It lives in a file readable by the owner only (0600)
+ * or, later, in an external KMS behind the same two functions. The file holds the key id and
+ * the key in base64 so that rotation can tell keys apart.
+ */
+export interface MasterKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+export function createMasterKeyFile(path: string): MasterKey {
+  if (existsSync(path)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `master key file ${path} already exists; refusing to overwrite it`,
+    );
+  }
+  const master = { id: `mk-${randomBytes(6).toString('hex')}`, key: randomBytes(KEY_BYTES) };
+  // 'wx' fails if another process created the file in between; mode applies at creation.
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify({ id: master.id, key: master.key.toString('base64') })}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o600);
+  return master;
+}
+
+export function loadMasterKeyFile(path: string): MasterKey {
+  if (!existsSync(path)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `master key file ${path} is missing; run "vigil init" or point VIGIL_MASTER_KEY_FILE at it`,
+    );
+  }
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `master key file ${path} is readable by others (mode ${mode.toString(8)}); run "chmod 600 ${path}"`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `master key file ${path} is not a Vigil key file`);
+  }
+  const rec = parsed as { id?: unknown; key?: unknown };
+  const key = typeof rec.key === 'string' ? Buffer.from(rec.key, 'base64') : Buffer.alloc(0);
+  if (typeof rec.id !== 'string' || key.length !== KEY_BYTES) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `master key file ${path} is damaged (needs an id and a 32-byte key)`,
+    );
+  }
+  return { id: rec.id, key };
+}

@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { KeyRing } from '../crypto/key-ring.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { createDeviceCa, type DeviceCa, issueServerCertificate } from '../pki/index.ts';
+import type { Schema } from '../store/schema.ts';
+
+/** Certificates are public and kept in settings; private keys are sealed under the master key. */
+const ROOT_CERT = 'pki.root.cert';
+const ISSUING_CERT = 'pki.issuing.cert';
+const SERVER_CERT = 'tls.server.cert';
+const SERVER_CHAIN = 'tls.server.chain';
+
+export interface ServerTls {
+  certPem: string;
+  chainPem: string;
+  keyPem: string;
+}
+
+async function putSetting(db: Kysely<Schema>, key: string, value: string): Promise<void> {
+  await db
+    .insertInto('settings')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}
+
+async function getSetting(db: Kysely<Schema>, key: string): Promise<string> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  if (!row)
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `setting ${key} is missing; was "vigil init" run on this data dir?`,
+    );
+  return row.value;
+}
+
+export async function isProvisioned(db: Kysely<Schema>): Promise<boolean> {
+  return (
+    (await db.selectFrom('settings').select('key').where('key', '=', ROOT_CERT).executeTakeFirst()) !==
+    undefined
+  );
+}
+
+/** Creates the device CA and the server certificate for the given host names. */
+export async function provisionPki(db: Kysely<Schema>, keys: KeyRing, hosts: string[]): Promise<DeviceCa> {
+  const ca = await createDeviceCa({ organization: 'Vigil' });
+  const server = await issueServerCertificate(ca, hosts);
+  await keys.putSecret('pki.root.key', Buffer.from(ca.root.keyPkcs8Pem));
+  await keys.putSecret('pki.issuing.key', Buffer.from(ca.issuing.keyPkcs8Pem));
+  await keys.putSecret('tls.server.key', Buffer.from(server.keyPkcs8Pem));
+  await putSetting(db, ROOT_CERT, ca.root.certPem);
+  await putSetting(db, ISSUING_CERT, ca.issuing.certPem);
+  await putSetting(db, SERVER_CERT, server.certPem);
+  await putSetting(db, SERVER_CHAIN, server.chainPem);
+  return ca;
+}
+
+export async function loadDeviceCa(db: Kysely<Schema>, keys: KeyRing): Promise<DeviceCa> {
+  return {
+    root: {
+      certPem: await getSetting(db, ROOT_CERT),
+      keyPkcs8Pem: (await keys.getSecret('pki.root.key')).toString(),
+    },
+    issuing: {
+      certPem: await getSetting(db, ISSUING_CERT),
+      keyPkcs8Pem: (await keys.getSecret('pki.issuing.key')).toString(),
+    },
+  };
+}
+
+export async function loadServerTls(db: Kysely<Schema>, keys: KeyRing): Promise<ServerTls> {
+  return {
+    certPem: await getSetting(db, SERVER_CERT),
+    chainPem: await getSetting(db, SERVER_CHAIN),
+    keyPem: (await keys.getSecret('tls.server.key')).toString(),
+  };
+}

@@ -1,0 +1,335 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { VigilError } from '../errors/catalogue.ts';
+import { isValidId } from '../errors/ids.ts';
+import type { Schema } from '../store/schema.ts';
+
+export type DeviceStatus = 'registered' | 'active' | 'quarantined';
+
+export interface DeviceRow {
+  id: string;
+  model: string;
+  serial: string;
+  status: DeviceStatus;
+  createdAt: number;
+  enrolledAt: number | null;
+  lastSeenMs: number | null;
+  lastSeq: number | null;
+  firmware: string | null;
+  battery: number | null;
+  patientId: string | null;
+  certificateNotAfter: number | null;
+  quarantineReason: string | null;
+}
+
+export interface Assignment {
+  patientId: string;
+  fromMs: number;
+  toMs: number | null;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function checkId(kind: string, id: string): void {
+  if (!isValidId(id)) {
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `${kind} id "${id.slice(0, 64)}" is not valid; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+export class DeviceStore {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async add(input: { id: string; model: string; serial: string }, nowMs = Date.now()): Promise<void> {
+    checkId('device', input.id);
+    for (const [field, value] of [
+      ['model', input.model],
+      ['serial', input.serial],
+    ] as const) {
+      if (value.trim() === '' || value.length > 128) {
+        throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `device ${field} must be 1-128 characters`);
+      }
+    }
+    const exists = await this.db
+      .selectFrom('devices')
+      .select('id')
+      .where('id', '=', input.id)
+      .executeTakeFirst();
+    if (exists) throw new VigilError('VIGIL_ERR_DEVICE_EXISTS', `device ${input.id} is already registered`);
+    await this.db
+      .insertInto('devices')
+      .values({
+        id: input.id,
+        model: input.model,
+        serial: input.serial,
+        status: 'registered',
+        created_at: nowMs,
+        enrolled_at: null,
+        last_seq: null,
+        last_hash: null,
+        last_seen_ms: null,
+        firmware: null,
+        battery: null,
+        quarantined_at: null,
+        quarantine_reason: null,
+      })
+      .execute();
+  }
+
+  async require(id: string): Promise<void> {
+    const row = await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst();
+    if (!row)
+      throw new VigilError(
+        'VIGIL_ERR_DEVICE_UNKNOWN',
+        `device ${id.slice(0, 64)} is not registered; add it with "vigil device add"`,
+      );
+  }
+
+  /** From nowMs on, the device measures this patient; the previous assignment ends then. */
+  async assign(deviceId: string, patientId: string, nowMs = Date.now()): Promise<void> {
+    await this.require(deviceId);
+    const patient = await this.db
+      .selectFrom('patients')
+      .select(['id', 'erased_at'])
+      .where('id', '=', patientId)
+      .executeTakeFirst();
+    if (!patient || patient.erased_at !== null) {
+      throw new VigilError(
+        'VIGIL_ERR_PATIENT_UNKNOWN',
+        `patient ${patientId.slice(0, 64)} is not registered; add it with "vigil patient add"`,
+      );
+    }
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('device_assignments')
+        .set({ to_ms: nowMs })
+        .where('device_id', '=', deviceId)
+        .where('to_ms', 'is', null)
+        .execute();
+      await tx
+        .insertInto('device_assignments')
+        .values({ device_id: deviceId, patient_id: patientId, from_ms: nowMs, to_ms: null })
+        .execute();
+    });
+  }
+
+  async assignments(deviceId: string): Promise<Assignment[]> {
+    const rows = await this.db
+      .selectFrom('device_assignments')
+      .select(['patient_id', 'from_ms', 'to_ms'])
+      .where('device_id', '=', deviceId)
+      .orderBy('from_ms')
+      .execute();
+    return rows.map((r) => ({ patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms }));
+  }
+
+  /** A one-time enrollment token; only its hash is stored. */
+  async createEnrollmentToken(
+    deviceId: string,
+    ttlSeconds: number,
+    nowMs = Date.now(),
+  ): Promise<{ token: string; expiresAt: number }> {
+    await this.require(deviceId);
+    const token = `enr_${randomBytes(24).toString('base64url')}`;
+    const expiresAt = nowMs + ttlSeconds * 1000;
+    await this.db
+      .insertInto('enrollment_tokens')
+      .values({
+        token_hash: hashToken(token),
+        device_id: deviceId,
+        created_at: nowMs,
+        expires_at: expiresAt,
+        used_at: null,
+      })
+      .execute();
+    return { token, expiresAt };
+  }
+
+  /** Marks the token used if it is valid for this device; one-time even under concurrent use. */
+  async consumeEnrollmentToken(deviceId: string, token: string, nowMs = Date.now()): Promise<void> {
+    const result = await this.db
+      .updateTable('enrollment_tokens')
+      .set({ used_at: nowMs })
+      .where('token_hash', '=', hashToken(token))
+      .where('device_id', '=', deviceId)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', nowMs)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) {
+      throw new VigilError(
+        'VIGIL_ERR_ENROLL_BAD_TOKEN',
+        'the enrollment token is unknown, already used, expired, or for another device; ask an administrator for a new one ("vigil device add" or re-enrol)',
+      );
+    }
+  }
+
+  async recordCertificate(
+    cert: { serial: string; deviceId: string; fingerprint: string; notBefore: number; notAfter: number },
+    nowMs = Date.now(),
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      // A device holds one valid certificate: enrolling again supersedes (revokes) the old one.
+      await tx
+        .updateTable('device_certificates')
+        .set({ revoked_at: nowMs, revoke_reason: 'superseded' })
+        .where('device_id', '=', cert.deviceId)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await tx
+        .insertInto('device_certificates')
+        .values({
+          serial: cert.serial,
+          device_id: cert.deviceId,
+          fingerprint: cert.fingerprint,
+          not_before: cert.notBefore,
+          not_after: cert.notAfter,
+          issued_at: nowMs,
+          revoked_at: null,
+          revoke_reason: null,
+        })
+        .execute();
+      await tx.updateTable('devices').set({ enrolled_at: nowMs }).where('id', '=', cert.deviceId).execute();
+      await tx
+        .updateTable('devices')
+        .set({ status: 'active' })
+        .where('id', '=', cert.deviceId)
+        .where('status', '=', 'registered')
+        .execute();
+    });
+  }
+
+  async revokeCertificates(deviceId: string, reason: string, nowMs = Date.now()): Promise<number> {
+    const r = await this.db
+      .updateTable('device_certificates')
+      .set({ revoked_at: nowMs, revoke_reason: reason })
+      .where('device_id', '=', deviceId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async setQuarantine(
+    deviceId: string,
+    quarantined: boolean,
+    reason: string | null,
+    nowMs = Date.now(),
+  ): Promise<void> {
+    await this.require(deviceId);
+    await this.db
+      .updateTable('devices')
+      .set(
+        quarantined
+          ? { status: 'quarantined', quarantined_at: nowMs, quarantine_reason: reason }
+          : { status: 'active', quarantined_at: null, quarantine_reason: null },
+      )
+      .where('id', '=', deviceId)
+      .execute();
+  }
+
+  async updateStatus(
+    deviceId: string,
+    s: { firmware?: string; battery?: number; seenMs: number },
+  ): Promise<void> {
+    await this.db
+      .updateTable('devices')
+      .set({
+        last_seen_ms: s.seenMs,
+        ...(s.firmware === undefined ? {} : { firmware: s.firmware }),
+        ...(s.battery === undefined ? {} : { battery: s.battery }),
+      })
+      .where('id', '=', deviceId)
+      .execute();
+  }
+
+  async list(): Promise<DeviceRow[]> {
+    const rows = await this.db
+      .selectFrom('devices as d')
+      .leftJoin('device_assignments as a', (j) =>
+        j.onRef('a.device_id', '=', 'd.id').on('a.to_ms', 'is', null),
+      )
+      .select([
+        'd.id',
+        'd.model',
+        'd.serial',
+        'd.status',
+        'd.created_at',
+        'd.enrolled_at',
+        'd.last_seen_ms',
+        'd.last_seq',
+        'd.firmware',
+        'd.battery',
+        'd.quarantine_reason',
+        'a.patient_id',
+      ])
+      .select((eb) =>
+        eb
+          .selectFrom('device_certificates as c')
+          .select((e) => e.fn.max('c.not_after').as('na'))
+          .whereRef('c.device_id', '=', 'd.id')
+          .where('c.revoked_at', 'is', null)
+          .as('cert_not_after'),
+      )
+      .orderBy('d.id')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      model: r.model,
+      serial: r.serial,
+      status: r.status as DeviceStatus,
+      createdAt: r.created_at,
+      enrolledAt: r.enrolled_at,
+      lastSeenMs: r.last_seen_ms,
+      lastSeq: r.last_seq,
+      firmware: r.firmware,
+      battery: r.battery,
+      patientId: r.patient_id ?? null,
+      certificateNotAfter:
+        r.cert_not_after === null || r.cert_not_after === undefined ? null : Number(r.cert_not_after),
+      quarantineReason: r.quarantine_reason,
+    }));
+  }
+
+  async get(id: string): Promise<DeviceRow | undefined> {
+    return (await this.list()).find((d) => d.id === id);
+  }
+
+  /** Everything the ingest hot path needs about every device, read once and on change. */
+  async snapshot(): Promise<{
+    devices: Array<{ id: string; status: string; lastSeq: number | null; lastHash: string | null }>;
+    assignments: Array<{ deviceId: string } & Assignment>;
+    certificates: Array<{ serial: string; deviceId: string; revoked: boolean }>;
+  }> {
+    const [devices, assignments, certificates] = await Promise.all([
+      this.db.selectFrom('devices').select(['id', 'status', 'last_seq', 'last_hash']).execute(),
+      this.db
+        .selectFrom('device_assignments')
+        .select(['device_id', 'patient_id', 'from_ms', 'to_ms'])
+        .orderBy('from_ms')
+        .execute(),
+      this.db.selectFrom('device_certificates').select(['serial', 'device_id', 'revoked_at']).execute(),
+    ]);
+    return {
+      devices: devices.map((d) => ({
+        id: d.id,
+        status: d.status,
+        lastSeq: d.last_seq,
+        lastHash: d.last_hash,
+      })),
+      assignments: assignments.map((a) => ({
+        deviceId: a.device_id,
+        patientId: a.patient_id,
+        fromMs: a.from_ms,
+        toMs: a.to_ms,
+      })),
+      certificates: certificates.map((c) => ({
+        serial: c.serial,
+        deviceId: c.device_id,
+        revoked: c.revoked_at !== null,
+      })),
+    };
+  }
+}

@@ -1,0 +1,64 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { isValidId } from '../errors/ids.ts';
+import { certificateInfo, type DeviceCa, signDeviceCsr } from '../pki/index.ts';
+import type { DeviceStore } from './devices.store.ts';
+
+export interface EnrollRequest {
+  deviceId: string;
+  token: string;
+  csr: string;
+}
+
+/**
+ * EST-like enrollment (after RFC 7030 §4.2 simpleenroll): a one-time, expiring token proves
+ * the device is the one an administrator registered; the CSR proves possession of the key.
+ * The token is spent before the CSR is signed so a failed attempt cannot be retried with it
+ * by someone who intercepted it.
+ */
+export class Enrollment {
+  constructor(
+    private readonly devices: DeviceStore,
+    private readonly ca: DeviceCa,
+    private readonly audit: AuditLog,
+    private readonly validityDays: number,
+  ) {}
+
+  async enroll(
+    req: EnrollRequest,
+    source: string | undefined,
+  ): Promise<{ certificate: string; chain: string }> {
+    if (!isValidId(req.deviceId))
+      throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'deviceId is not a valid device id');
+    await this.devices.require(req.deviceId);
+    try {
+      await this.devices.consumeEnrollmentToken(req.deviceId, req.token);
+      const signed = await signDeviceCsr(this.ca, req.csr, req.deviceId, { validityDays: this.validityDays });
+      const info = certificateInfo(signed.certificatePem);
+      await this.devices.recordCertificate({
+        serial: signed.serialHex,
+        deviceId: req.deviceId,
+        fingerprint: info.fingerprint256,
+        notBefore: info.notBefore.getTime(),
+        notAfter: signed.notAfter.getTime(),
+      });
+      await this.audit.append({
+        actor: `device:${req.deviceId}`,
+        action: 'device.enroll',
+        resource: `Device/${req.deviceId}`,
+        outcome: 'success',
+        source,
+      });
+      return { certificate: signed.certificatePem, chain: signed.chainPem };
+    } catch (e) {
+      await this.audit.append({
+        actor: `device:${req.deviceId}`,
+        action: 'device.enroll',
+        resource: `Device/${req.deviceId}`,
+        outcome: 'denied',
+        source,
+      });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import type { TLSSocket } from 'node:tls';
+import { Type } from '@sinclair/typebox';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { ID_PATTERN } from '../errors/ids.ts';
+import type { App } from '../server/http.ts';
+import type { DeviceStore } from './devices.store.ts';
+import type { Enrollment } from './enrollment.ts';
+
+export interface DeviceRouteDeps {
+  devices: DeviceStore;
+  enrollment: Enrollment;
+  audit: AuditLog;
+  /** Quarantine takes effect at once: the live connection is closed and further data refused. */
+  quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
+  release(deviceId: string, actor: string): Promise<void>;
+}
+
+const DeviceId = Type.String({ pattern: ID_PATTERN.source, maxLength: 64 });
+const Device = Type.Object({
+  id: Type.String(),
+  model: Type.String(),
+  serial: Type.String(),
+  status: Type.String(),
+  patientId: Type.Union([Type.String(), Type.Null()]),
+  firmware: Type.Union([Type.String(), Type.Null()]),
+  battery: Type.Union([Type.Number(), Type.Null()]),
+  lastSeen: Type.Union([Type.String(), Type.Null()]),
+  lastSeq: Type.Union([Type.Number(), Type.Null()]),
+  certificateExpires: Type.Union([Type.String(), Type.Null()]),
+  enrolled: Type.Boolean(),
+  quarantineReason: Type.Union([Type.String(), Type.Null()]),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
+  app.get(
+    '/api/v1/devices',
+    {
+      config: { access: { permission: 'devices:read' } },
+      schema: {
+        summary: 'List devices',
+        security: [{ bearer: [] }],
+        response: { 200: Type.Object({ devices: Type.Array(Device) }) },
+      },
+    },
+    async () => {
+      const rows = await deps.devices.list();
+      return {
+        devices: rows.map((d) => ({
+          id: d.id,
+          model: d.model,
+          serial: d.serial,
+          status: d.status,
+          patientId: d.patientId,
+          firmware: d.firmware,
+          battery: d.battery,
+          lastSeen: iso(d.lastSeenMs),
+          lastSeq: d.lastSeq,
+          certificateExpires: iso(d.certificateNotAfter),
+          enrolled: d.enrolledAt !== null,
+          quarantineReason: d.quarantineReason,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/devices/:id/quarantine',
+    {
+      config: { access: { permission: 'devices:quarantine' } },
+      schema: {
+        summary: 'Quarantine a device: disconnect it now and refuse it until released',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: DeviceId }),
+        body: Type.Object(
+          { reason: Type.String({ minLength: 3, maxLength: 500 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ id: Type.String(), status: Type.Literal('quarantined') }) },
+      },
+    },
+    async (request) => {
+      await deps.quarantine(request.params.id, request.body.reason, `token:${request.identity?.name}`);
+      return { id: request.params.id, status: 'quarantined' as const };
+    },
+  );
+
+  app.delete(
+    '/api/v1/devices/:id/quarantine',
+    {
+      config: { access: { permission: 'devices:quarantine' } },
+      schema: {
+        summary: 'Release a device from quarantine',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: DeviceId }),
+        response: { 200: Type.Object({ id: Type.String(), status: Type.Literal('active') }) },
+      },
+    },
+    async (request) => {
+      await deps.release(request.params.id, `token:${request.identity?.name}`);
+      return { id: request.params.id, status: 'active' as const };
+    },
+  );
+
+  app.post(
+    '/api/v1/enroll',
+    {
+      config: { access: { public: true } },
+      schema: {
+        summary: 'Enrol a device: one-time token + PKCS#10 CSR in, certificate and chain out (RFC 7030-like)',
+        body: Type.Object(
+          {
+            deviceId: DeviceId,
+            token: Type.String({ minLength: 8, maxLength: 200 }),
+            csr: Type.String({ minLength: 100, maxLength: 8192 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ certificate: Type.String(), chain: Type.String() }) },
+      },
+    },
+    async (request) => deps.enrollment.enroll(request.body, (request.raw.socket as TLSSocket).remoteAddress),
+  );
+}

@@ -1,0 +1,230 @@
+/**
+ * The closed catalogue of Vigil errors (after Fastify's FST_ERR_*). Each code is documented,
+ * mapped once to an HTTP status and an MQTT 5 PUBACK reason code, and never reused.
+ *
+ * PUBACK reason codes are limited by MQTT 5 §3.4.2.1: 0x80 unspecified, 0x83 implementation
+ * specific, 0x87 not authorized, 0x90 topic name invalid, 0x97 quota exceeded, 0x99 payload
+ * format invalid.
+ */
+export const ERRORS = {
+  VIGIL_ERR_INGEST_TOO_LARGE: {
+    status: 413,
+    mqtt: 0x99,
+    title: 'Payload too large',
+    meaning: 'A telemetry payload is over 64 KiB.',
+  },
+  VIGIL_ERR_INGEST_BAD_JSON: {
+    status: 400,
+    mqtt: 0x99,
+    title: 'Payload is not JSON',
+    meaning: 'The payload is not UTF-8 JSON.',
+  },
+  VIGIL_ERR_INGEST_BAD_SHAPE: {
+    status: 422,
+    mqtt: 0x99,
+    title: 'Payload has the wrong shape',
+    meaning: 'A field is missing, of the wrong type, or unknown.',
+  },
+  VIGIL_ERR_INGEST_UNKNOWN_CODE: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Unknown observation code',
+    meaning: 'The LOINC code is not in the registry of known codes.',
+  },
+  VIGIL_ERR_INGEST_BAD_UNIT: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Wrong unit for code',
+    meaning: 'The UCUM unit is not one accepted for the code.',
+  },
+  VIGIL_ERR_INGEST_IMPLAUSIBLE: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Implausible value',
+    meaning: 'The value lies outside the physiologically plausible range for the code.',
+  },
+  VIGIL_ERR_INGEST_REPLAY: {
+    status: 409,
+    mqtt: 0x83,
+    title: 'Replayed sequence number',
+    meaning: 'The seq is not greater than the last stored seq for the device.',
+  },
+  VIGIL_ERR_INGEST_FUTURE: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Timestamp in the future',
+    meaning: 'A timestamp lies more than 5 minutes ahead of the server clock.',
+  },
+  VIGIL_ERR_INGEST_TOO_OLD: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Timestamp too old',
+    meaning: 'A timestamp lies further in the past than the accepted backfill window.',
+  },
+  VIGIL_ERR_INGEST_NO_PATIENT: {
+    status: 409,
+    mqtt: 0x83,
+    title: 'Device has no patient',
+    meaning: 'Readings from a device not assigned to a patient cannot be stored.',
+  },
+  VIGIL_ERR_INGEST_STORE_FAILED: {
+    status: 503,
+    mqtt: 0x80,
+    title: 'Storage unavailable',
+    meaning: 'Readings could not be committed; the device should retry.',
+  },
+  VIGIL_ERR_MQTT_TOPIC_DENIED: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Topic not allowed',
+    meaning: 'A device published or subscribed outside its own topics.',
+  },
+  VIGIL_ERR_MQTT_BAD_TOPIC: {
+    status: 400,
+    mqtt: 0x90,
+    title: 'Topic name invalid',
+    meaning: 'The topic is not one of the device topics.',
+  },
+  VIGIL_ERR_MQTT_QOS2: {
+    status: 400,
+    mqtt: 0x9b,
+    title: 'QoS 2 not supported',
+    meaning: 'Vigil accepts QoS 0 and 1 only.',
+  },
+  VIGIL_ERR_DEVICE_QUARANTINED: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Device quarantined',
+    meaning: 'The device is quarantined; its data is refused until released.',
+  },
+  VIGIL_ERR_DEVICE_UNKNOWN: {
+    status: 404,
+    mqtt: 0x87,
+    title: 'Unknown device',
+    meaning: 'No device with this id is registered.',
+  },
+  VIGIL_ERR_DEVICE_EXISTS: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'Device exists',
+    meaning: 'A device with this id is already registered.',
+  },
+  VIGIL_ERR_TLS_NO_CERT: {
+    status: 401,
+    mqtt: 0x87,
+    title: 'Client certificate required',
+    meaning: 'The connection presented no client certificate.',
+  },
+  VIGIL_ERR_TLS_BAD_CERT: {
+    status: 401,
+    mqtt: 0x87,
+    title: 'Client certificate refused',
+    meaning: 'The certificate is not issued by the Vigil device CA, expired, or malformed.',
+  },
+  VIGIL_ERR_TLS_REVOKED: {
+    status: 401,
+    mqtt: 0x87,
+    title: 'Certificate revoked',
+    meaning: 'The client certificate has been revoked.',
+  },
+  VIGIL_ERR_ENROLL_BAD_TOKEN: {
+    status: 401,
+    mqtt: 0x80,
+    title: 'Enrollment token refused',
+    meaning: 'The token is unknown, used, expired or for another device.',
+  },
+  VIGIL_ERR_ENROLL_BAD_CSR: {
+    status: 400,
+    mqtt: 0x80,
+    title: 'CSR refused',
+    meaning: 'The CSR is malformed, badly signed, not P-256, or its CN is not the device id.',
+  },
+  VIGIL_ERR_AUTH_REQUIRED: {
+    status: 401,
+    mqtt: 0x87,
+    title: 'Authentication required',
+    meaning: 'No valid credentials were presented.',
+  },
+  VIGIL_ERR_AUTH_FORBIDDEN: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Forbidden',
+    meaning: 'The credentials do not grant this action.',
+  },
+  VIGIL_ERR_PATIENT_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown patient',
+    meaning: 'No patient with this id is registered.',
+  },
+  VIGIL_ERR_PATIENT_EXISTS: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'Patient exists',
+    meaning: 'A patient with this id is already registered.',
+  },
+  VIGIL_ERR_REQUEST_INVALID: {
+    status: 400,
+    mqtt: 0x80,
+    title: 'Invalid request',
+    meaning: 'A parameter, query or body field failed validation.',
+  },
+  VIGIL_ERR_NOT_FOUND: { status: 404, mqtt: 0x80, title: 'Not found', meaning: 'No such resource or route.' },
+  VIGIL_ERR_CONFIG_INVALID: {
+    status: 500,
+    mqtt: 0x80,
+    title: 'Invalid configuration',
+    meaning: 'A configuration value is invalid.',
+  },
+  VIGIL_ERR_CRYPTO_OPEN_FAILED: {
+    status: 500,
+    mqtt: 0x80,
+    title: 'Sealed value did not open',
+    meaning: 'Ciphertext was altered, moved to another row, or sealed under another key.',
+  },
+  VIGIL_ERR_INTERNAL: {
+    status: 500,
+    mqtt: 0x80,
+    title: 'Internal error',
+    meaning: 'An unexpected failure; see the server log.',
+  },
+} as const satisfies Record<string, { status: number; mqtt: number; title: string; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error class Vigil throws on purpose; `detail` must never carry patient data. */
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
+    this.name = 'VigilError';
+    this.code = code;
+    this.detail = detail;
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+  get mqttReasonCode(): number {
+    return ERRORS[this.code].mqtt;
+  }
+  get title(): string {
+    return ERRORS[this.code].title;
+  }
+}
+
+export function isVigilError(e: unknown): e is VigilError {
+  return e instanceof VigilError;
+}
+
+/** RFC 9457 problem document for an error; the `type` URI names the catalogue entry. */
+export function toProblem(e: VigilError, instance?: string): Record<string, unknown> {
+  return {
+    type: `https://vigil.dev/errors/${e.code}`,
+    title: e.title,
+    status: e.status,
+    detail: e.detail,
+    code: e.code,
+    ...(instance === undefined ? {} : { instance }),
+  };
+}

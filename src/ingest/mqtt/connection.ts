@@ -1,0 +1,389 @@
+/**
+ * One device's MQTT connection over an already verified TLS socket: framing and parsing,
+ * CONNECT and identification, keepalive, dispatch of packets to the session parts, and an
+ * orderly close. Bad bytes end this connection only; nothing here throws into the server.
+ */
+import type { TLSSocket } from 'node:tls';
+import { generate, type IConnectPacket, parser as mqttParser, type Packet } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import { type ErrorCode, isVigilError, VigilError } from '../../errors/catalogue.ts';
+import { type DeviceId, isValidId } from '../../errors/ids.ts';
+import { CommandChannel } from './command-channel.ts';
+import type { GatewayHooks } from './gateway-hooks.ts';
+import { InboundPublishes, type ReadFlow } from './inbound-publishes.ts';
+import { PacketSizeGuard } from './packet-size-guard.ts';
+import {
+  connackAccepted,
+  connackReasonFor,
+  connackRefusal,
+  disconnectPacket,
+  type ProtocolVersion,
+  Reason,
+} from './reply-packets.ts';
+import type { SessionLink } from './session-link.ts';
+import { effectiveKeepaliveSeconds, peerLimitsFrom } from './session-terms.ts';
+
+export interface ConnectionLimits {
+  readonly maxPayloadBytes: number;
+  /** Largest Remaining Length accepted; a packet declaring more closes the connection. */
+  readonly maxRemainingLength: number;
+  readonly keepaliveMaxSeconds: number;
+  readonly connectTimeoutMs: number;
+  readonly receiveMaximum: number;
+  /** Bytes queued for a device that does not read before the connection is dropped. */
+  readonly maxWriteBufferBytes: number;
+}
+
+/** Where identified connections are registered, one per device. */
+export interface DeviceDirectory {
+  /** Makes `conn` the device's connection, closing an older one first (session takeover). */
+  claim(conn: DeviceConnection): void;
+  release(conn: DeviceConnection): void;
+}
+
+export interface ConnectionDeps {
+  readonly hooks: GatewayHooks;
+  readonly log: Logger;
+  readonly limits: ConnectionLimits;
+  readonly directory: DeviceDirectory;
+  onClosed(conn: DeviceConnection): void;
+}
+
+type State = 'awaiting-connect' | 'identifying' | 'open' | 'closed';
+
+interface Session {
+  readonly deviceId: DeviceId;
+  readonly commands: CommandChannel;
+  readonly inbound: InboundPublishes;
+}
+
+/** Time a closing socket gets to flush its last packet before it is destroyed. */
+const LINGER_MS = 1000;
+
+export class DeviceConnection implements ReadFlow {
+  private state: State = 'awaiting-connect';
+  private version: ProtocolVersion = 4;
+  private session: Session | undefined;
+  private log: Logger;
+  private readonly remoteAddress: string | undefined;
+  private readonly parser = mqttParser();
+  private readonly sizeGuard: PacketSizeGuard;
+  /** Packets that arrived behind CONNECT, held until the device is identified (§3.1.4). */
+  private readonly heldBack: Packet[] = [];
+  private isIdentifying = false;
+  private isBackpressured = false;
+  private readonly connectTimer: NodeJS.Timeout;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.log = deps.log.child({ remoteAddress: this.remoteAddress });
+    this.sizeGuard = new PacketSizeGuard(deps.limits.maxRemainingLength);
+    this.parser.on('packet', (packet) => this.onPacket(packet));
+    this.parser.on('error', (err: unknown) => this.onProtocolError(err));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.end(`socket error ${err.code ?? err.name}`));
+    socket.on('close', () => this.onSocketClose());
+    this.connectTimer = setTimeout(() => this.onConnectTimeout(), deps.limits.connectTimeoutMs).unref();
+  }
+
+  get deviceId(): DeviceId | undefined {
+    return this.session?.deviceId;
+  }
+
+  /** Sends a command on the device's commands topic; false if it is not subscribed or cannot take it. */
+  publishCommand(payload: Buffer): boolean {
+    return this.state === 'open' && this.session !== undefined && this.session.commands.publish(payload);
+  }
+
+  pauseReading(): void {
+    this.isBackpressured = true;
+    this.updateReading();
+  }
+
+  resumeReading(): void {
+    if (!this.isBackpressured) return;
+    this.isBackpressured = false;
+    this.updateReading();
+    this.keepaliveTimer?.refresh();
+  }
+
+  /** Closes the connection; an MQTT 5 device that completed CONNECT is told `reason` first (§3.14). */
+  end(why: string, reason?: number, reasonString?: string): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    if (wasOpen && this.version === 5 && reason !== undefined && !this.socket.destroyed) {
+      const bytes = this.encode(disconnectPacket(reason, reasonString));
+      if (bytes !== undefined) this.socket.write(bytes);
+    }
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepaliveTimer);
+    this.heldBack.length = 0;
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+    }
+    const session = this.session;
+    if (wasOpen && session !== undefined) {
+      this.deps.directory.release(this);
+      this.callHook('onDisconnect', () => this.deps.hooks.onDisconnect?.(session.deviceId));
+    }
+    this.deps.onClosed(this);
+    this.log.info({ why }, 'connection closed');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    const verdict = this.sizeGuard.scan(chunk);
+    if (verdict.kind === 'too-large') {
+      const detail = `packet declares ${verdict.declaredBytes} bytes; limit is ${this.deps.limits.maxRemainingLength}`;
+      this.refuse('VIGIL_ERR_INGEST_TOO_LARGE', detail);
+      this.end('packet too large', Reason.packetTooLarge, 'VIGIL_ERR_INGEST_TOO_LARGE');
+      return;
+    }
+    if (verdict.kind === 'malformed') {
+      this.onProtocolError(new Error('invalid Remaining Length'));
+      return;
+    }
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      this.onProtocolError(err);
+    }
+  }
+
+  private onProtocolError(err: unknown): void {
+    if (this.state === 'closed') return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `malformed MQTT packet: ${message}`.slice(0, 200));
+    this.end('malformed packet', Reason.malformedPacket, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.state === 'closed') return;
+    this.keepaliveTimer?.refresh();
+    if (this.state === 'awaiting-connect') this.onFirstPacket(packet);
+    else if (this.state === 'identifying') this.heldBack.push(packet);
+    else this.dispatch(packet);
+  }
+
+  private onFirstPacket(packet: Packet): void {
+    if (packet.cmd !== 'connect') {
+      // §3.1: the first packet from the client must be CONNECT.
+      this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `first packet was ${packet.cmd}, not CONNECT`);
+      this.end('no CONNECT');
+      return;
+    }
+    this.state = 'identifying';
+    this.isIdentifying = true;
+    this.updateReading();
+    void this.admit(packet);
+  }
+
+  private async admit(connect: IConnectPacket): Promise<void> {
+    const requested = connect.protocolVersion;
+    if (requested !== 4 && requested !== 5) {
+      // §3.1.2.2 (3.1.1): unsupported level gets return code 1, then the connection closes.
+      this.refuse(
+        'VIGIL_ERR_INGEST_BAD_SHAPE',
+        `MQTT protocol level ${String(requested)} is not supported; use 5 or 3.1.1`,
+      );
+      this.send(connackRefusal(4, Reason.unsupportedProtocolVersion, 'VIGIL_ERR_INGEST_BAD_SHAPE'));
+      this.end('unsupported protocol version');
+      return;
+    }
+    this.version = requested;
+    let deviceId: DeviceId;
+    try {
+      deviceId = await this.deps.hooks.identify(this.socket);
+    } catch (err) {
+      // Closed meanwhile (device left, or the connect timer already refused it): nothing to answer.
+      if (this.state !== 'closed') this.refuseConnect(err);
+      return;
+    }
+    if (this.state === 'closed') return;
+    if (connect.clientId !== '' && connect.clientId !== deviceId) {
+      const shown = JSON.stringify(connect.clientId.slice(0, 64));
+      const detail = `client id ${shown} is not the certificate's device id ${deviceId}; send that or an empty one`;
+      this.refuseConnect(new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', detail), Reason.clientIdNotValid);
+      return;
+    }
+    this.open(connect, deviceId);
+  }
+
+  private claimedDeviceId(): DeviceId | undefined {
+    const cn = this.socket.getPeerCertificate()?.subject?.CN;
+    return typeof cn === 'string' && isValidId(cn) ? (cn as DeviceId) : undefined;
+  }
+
+  private refuseConnect(err: unknown, reason?: number): void {
+    let refusal: VigilError;
+    if (isVigilError(err)) {
+      refusal = err;
+    } else {
+      this.log.error({ errorName: err instanceof Error ? err.name : typeof err }, 'identify failed');
+      refusal = new VigilError('VIGIL_ERR_INTERNAL', 'identify failed', { cause: err });
+    }
+    this.refuse(refusal.code, refusal.detail);
+    this.send(connackRefusal(this.version, reason ?? connackReasonFor(refusal), refusal.code));
+    this.end('connection refused');
+  }
+
+  private open(connect: IConnectPacket, deviceId: DeviceId): void {
+    const { limits, hooks } = this.deps;
+    clearTimeout(this.connectTimer);
+    this.log = this.deps.log.child({ deviceId, remoteAddress: this.remoteAddress });
+    const keepaliveSeconds = effectiveKeepaliveSeconds(connect.keepalive ?? 0, limits.keepaliveMaxSeconds);
+    const link = this.linkFor(deviceId);
+    const commands = new CommandChannel(link, peerLimitsFrom(connect));
+    const inbound = new InboundPublishes(link, hooks, commands, this, limits);
+    this.session = { deviceId, commands, inbound };
+    this.deps.directory.claim(this);
+    this.state = 'open';
+    const maximumPacketBytes = limits.maxRemainingLength + 5; // plus the largest fixed header
+    const session = { deviceId, keepaliveSeconds, receiveMaximum: limits.receiveMaximum, maximumPacketBytes };
+    this.send(connackAccepted(this.version, connect, session));
+    // §3.1.2.10: no packet for 1.5 times the keepalive means the device is gone.
+    this.keepaliveTimer = setTimeout(() => this.onKeepaliveExpired(), keepaliveSeconds * 1500).unref();
+    this.log.info({ protocolVersion: this.version, keepaliveSeconds }, 'device connected');
+    this.callHook('onConnect', () => hooks.onConnect?.(deviceId, this.version));
+    for (const packet of this.heldBack.splice(0)) {
+      if (this.state !== 'open') return;
+      this.dispatch(packet);
+    }
+    this.isIdentifying = false;
+    this.updateReading();
+  }
+
+  private dispatch(packet: Packet): void {
+    const session = this.session;
+    if (session === undefined) return;
+    switch (packet.cmd) {
+      case 'publish':
+        session.inbound.onPublish(packet);
+        return;
+      case 'puback':
+        session.commands.onPuback(packet.messageId, packet.reasonCode);
+        return;
+      case 'subscribe':
+        session.commands.onSubscribe(packet);
+        return;
+      case 'unsubscribe':
+        session.commands.onUnsubscribe(packet);
+        return;
+      case 'pingreq':
+        this.send({ cmd: 'pingresp' });
+        return;
+      case 'disconnect':
+        this.end('device disconnected');
+        return;
+      default:
+        // A second CONNECT (§3.1.0-2), QoS 2 flow packets, AUTH, or packets only servers send.
+        this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `unexpected ${packet.cmd} packet from a device`);
+        this.end(`unexpected ${packet.cmd}`, Reason.protocolError, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    }
+  }
+
+  private linkFor(deviceId: DeviceId): SessionLink {
+    return {
+      deviceId,
+      version: this.version,
+      log: this.log,
+      send: (packet) => this.send(packet),
+      refuse: (code, detail) => this.refuse(code, detail),
+      end: (why, reason, reasonString) => this.end(why, reason, reasonString),
+    };
+  }
+
+  private send(packet: Packet): boolean {
+    if (this.state === 'closed' || this.socket.destroyed) return false;
+    const bytes = this.encode(packet);
+    if (bytes === undefined) return false;
+    if (this.socket.writableLength + bytes.length > this.deps.limits.maxWriteBufferBytes) {
+      // A device that stops reading must not make the gateway buffer for it without end.
+      this.log.warn({ queuedBytes: this.socket.writableLength }, 'device is not reading; closing');
+      this.end('device is not reading its socket');
+      return false;
+    }
+    this.socket.write(bytes);
+    return true;
+  }
+
+  private encode(packet: Packet): Buffer | undefined {
+    try {
+      return generate(packet, { protocolVersion: this.version });
+    } catch (err) {
+      this.log.error(
+        { cmd: packet.cmd, errorName: err instanceof Error ? err.name : typeof err },
+        'packet not encodable',
+      );
+      return undefined;
+    }
+  }
+
+  private refuse(code: ErrorCode, detail: string): void {
+    // Before identification, attribute the refusal to the device the certificate names (a
+    // revoked or quarantined device trying again is exactly what a security officer looks for).
+    const deviceId = this.session?.deviceId ?? this.claimedDeviceId();
+    this.log.warn({ code, detail }, 'refused');
+    this.callHook('onRefusal', () =>
+      this.deps.hooks.onRefusal({
+        code,
+        detail,
+        ...(deviceId === undefined ? {} : { deviceId }),
+        ...(this.remoteAddress === undefined ? {} : { remoteAddress: this.remoteAddress }),
+      }),
+    );
+  }
+
+  /** A hook that throws is a bug elsewhere; it is logged and must not take the gateway down. */
+  private callHook(name: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.error(
+        { hook: name, errorName: err instanceof Error ? err.name : typeof err },
+        'gateway hook threw',
+      );
+    }
+  }
+
+  private updateReading(): void {
+    if (this.socket.destroyed) return;
+    if (this.isIdentifying || this.isBackpressured) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** The connect timer runs until CONNACK, so a stalled identify() cannot pin connections either. */
+  private onConnectTimeout(): void {
+    const timeoutMs = this.deps.limits.connectTimeoutMs;
+    if (this.state === 'awaiting-connect') {
+      this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `no CONNECT within ${timeoutMs} ms`);
+      this.end('no CONNECT in time');
+    } else if (this.state === 'identifying') {
+      this.refuseConnect(
+        new VigilError('VIGIL_ERR_INTERNAL', `identify() did not answer within ${timeoutMs} ms`),
+      );
+    }
+  }
+
+  private onKeepaliveExpired(): void {
+    // While reading is paused for back-pressure the device's PINGREQs wait in our buffers;
+    // the slow party is the gateway, so the device is not dropped for it.
+    if (this.isBackpressured) {
+      this.keepaliveTimer?.refresh();
+      return;
+    }
+    this.end('keepalive expired', Reason.keepAliveTimeout);
+  }
+
+  private onSocketClose(): void {
+    clearTimeout(this.lingerTimer);
+    this.end('socket closed');
+  }
+}

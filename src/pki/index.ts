@@ -1,0 +1,8 @@
+/** The PKI domain's public surface: device CA, server and device certificates, certificate facts. */
+export type { DeviceCa, KeyPairPem } from './ca-types.ts';
+export { createDeviceCa } from './certificate-authority.ts';
+export { type CertificateInfo, certificateInfo, normalizeSerial } from './certificate-info.ts';
+export { DEFAULT_DEVICE_VALIDITY_DAYS, type SignedDeviceCertificate, signDeviceCsr } from './csr-signing.ts';
+export { MAX_CSR_PEM_CHARS } from './csr-validation.ts';
+export { createDeviceKeyAndCsr, type DeviceKeyAndCsr } from './device-credentials.ts';
+export { issueServerCertificate } from './server-certificate.ts';

@@ -1,0 +1,173 @@
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiTokens, TokenIdentity } from '../access/api-tokens.ts';
+import { can, type Permission } from '../access/roles.ts';
+import { isVigilError, toProblem, VigilError } from '../errors/catalogue.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+/** Every route declares who may call it; a route without a rule is refused at start-up. */
+export type RouteAccess = { permission: Permission } | { public: true } | { device: true };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    identity: TokenIdentity | undefined;
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:https').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  import('fastify').FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpOptions {
+  tls: { key: string; cert: string; ca: string[] };
+  log: Logger;
+  metrics: Metrics;
+  tokens: ApiTokens;
+  bodyLimitBytes?: number;
+}
+
+/** Routes registered so far, for the authorization matrix test and /docs. */
+export interface RouteRecord {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; routes: RouteRecord[] }> {
+  const app = Fastify({
+    https: {
+      key: opts.tls.key,
+      cert: opts.tls.cert,
+      // Devices may present their Vigil certificate on the ingest route; browsers and integrations need none.
+      ca: opts.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
+    loggerInstance: opts.log.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: opts.bodyLimitBytes ?? 256 * 1024,
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const routes: RouteRecord[] = [];
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (!access && !route.url.startsWith('/docs')) {
+      throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, access: access ?? { public: true } });
+    }
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Vigil API', version: '1', description: 'Security-first IoMT platform' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.decorateRequest('identity', undefined);
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config?.access;
+    if (!access || 'public' in access || 'device' in access) return;
+    request.identity = await authenticate(request, opts.tokens);
+    if (!can(request.identity.role, access.permission)) {
+      throw new VigilError(
+        'VIGIL_ERR_AUTH_FORBIDDEN',
+        `role ${request.identity.role} lacks permission ${access.permission}`,
+      );
+    }
+  });
+  app.addHook('onResponse', async (_request, reply) => {
+    opts.metrics.httpRequests.inc({ status: `${Math.floor(reply.statusCode / 100)}xx` });
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toVigilError(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, url: request.routeOptions.url }, problem.detail);
+    void reply
+      .code(problem.status)
+      .type('application/problem+json')
+      .send(toProblem(problem, request.url.split('?')[0]));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/problem+json')
+      .send(
+        toProblem(
+          new VigilError(
+            'VIGIL_ERR_NOT_FOUND',
+            `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 100)}`,
+          ),
+        ),
+      );
+  });
+
+  app.get('/docs', { config: { access: { public: true } }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+  return { app, routes };
+}
+
+async function authenticate(request: FastifyRequest, tokens: ApiTokens): Promise<TokenIdentity> {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Bearer ')) {
+    throw new VigilError(
+      'VIGIL_ERR_AUTH_REQUIRED',
+      'send "Authorization: Bearer <token>"; create a token with "vigil token create"',
+    );
+  }
+  return tokens.verify(header.slice('Bearer '.length).trim());
+}
+
+/** Maps anything thrown in a route to the error catalogue, once. */
+function toVigilError(error: unknown): VigilError {
+  if (isVigilError(error)) return error;
+  const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
+  if (
+    e.validation !== undefined ||
+    e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
+    e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+  ) {
+    return new VigilError('VIGIL_ERR_REQUEST_INVALID', (e.message ?? 'invalid request').slice(0, 300));
+  }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new VigilError('VIGIL_ERR_INGEST_TOO_LARGE', 'request body too large');
+  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+    return new VigilError('VIGIL_ERR_REQUEST_INVALID', (e.message ?? 'bad request').slice(0, 300));
+  }
+  return new VigilError('VIGIL_ERR_INTERNAL', 'an unexpected error occurred; see the server log', {
+    cause: error,
+  });
+}

@@ -1,0 +1,67 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiTokens } from '../access/api-tokens.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import type { VigilConfig } from '../config/config.ts';
+import { KeyRing } from '../crypto/key-ring.ts';
+import { createMasterKeyFile } from '../crypto/master-key.ts';
+import { isProvisioned, provisionPki } from '../devices/device-ca.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { openStore } from '../store/database.ts';
+
+export interface InitResult {
+  dataDir: string;
+  caFile: string;
+  adminToken: string;
+}
+
+/** Host names the server certificate covers: the loopback names plus VIGIL_HOST. */
+export function serverHosts(config: VigilConfig): string[] {
+  return [...new Set(['localhost', '127.0.0.1', '::1', config.host])];
+}
+
+export function isInitialized(config: VigilConfig): boolean {
+  return existsSync(config.masterKeyFile) && existsSync(join(config.dataDir, 'ca.crt'));
+}
+
+/**
+ * `vigil init`: a data directory with the database, master key, device CA, server certificate
+ * and a first administrator token, printed once and stored only as a hash.
+ */
+export async function initDataDir(config: VigilConfig): Promise<InitResult> {
+  if (isInitialized(config)) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      `${config.dataDir} is already initialised; use it with "vigil serve", or choose another --data-dir`,
+    );
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const master = createMasterKeyFile(config.masterKeyFile);
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    if (await isProvisioned(store.db)) {
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG_INVALID',
+        'the database already holds a Vigil installation; point VIGIL_DATABASE_URL at an empty database',
+      );
+    }
+    const keys = new KeyRing(store.db, master);
+    const ca = await provisionPki(store.db, keys, serverHosts(config));
+    const caFile = join(config.dataDir, 'ca.crt');
+    writeFileSync(caFile, ca.root.certPem, { mode: 0o644 });
+    const admin = await new ApiTokens(store.db).create({
+      role: 'admin',
+      name: 'first-admin',
+      ttlSeconds: 30 * 86400,
+    });
+    await new AuditLog(store.db).append({
+      actor: 'system',
+      action: 'system.init',
+      resource: 'System',
+      outcome: 'success',
+    });
+    return { dataDir: config.dataDir, caFile, adminToken: admin.token };
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrate.ts';
+import type { Schema } from './schema.ts';
+
+/**
+ * The backend seam: domain code speaks Kysely, which renders both SQLite and PostgreSQL.
+ * The ingest hot path may also use the raw SQLite handle for prepared statements.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly db: Kysely<Schema>;
+  readonly sqlite: BetterSqlite3.Database | undefined;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  /** For PostgreSQL tests: a schema of their own. */
+  pgSchema?: string;
+}
+
+export function sqlitePath(dataDir: string): string {
+  return join(dataDir, 'vigil.db');
+}
+
+function openSqlite(dataDir: string): BetterSqlite3.Database {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new BetterSqlite3(sqlitePath(dataDir));
+  db.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk (fsync) before we acknowledge; group commit pays one fsync per batch.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (opts.databaseUrl) {
+    // PostgreSQL returns BIGINT as text by default; our times fit in a double exactly.
+    pg.types.setTypeParser(20, (v) => Number(v));
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    if (opts.pgSchema) {
+      const schema = opts.pgSchema;
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '')}"`);
+      pool.on('connect', (client) => {
+        void client.query(`SET search_path TO "${schema.replaceAll('"', '')}"`);
+      });
+    }
+    const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+    return { kind: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
+  }
+  const sqlite = openSqlite(opts.dataDir);
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  return {
+    kind: 'sqlite',
+    db,
+    sqlite,
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}

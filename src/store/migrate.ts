@@ -1,0 +1,31 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import * as initial from './migrations/0001-initial.ts';
+
+export interface MigrationContext {
+  /** Column types that differ between SQLite and PostgreSQL. */
+  blob: 'blob' | 'bytea';
+  bigint: 'bigint';
+}
+
+type Step = { up(db: Kysely<never>, ctx: MigrationContext): Promise<void> };
+
+/** Numbered migrations, applied in order; a migration, once released, is never edited. */
+const STEPS: Record<string, Step> = {
+  '0001-initial': initial as unknown as Step,
+};
+
+export async function migrateToLatest(db: Kysely<unknown>, kind: 'sqlite' | 'postgres'): Promise<string[]> {
+  const ctx: MigrationContext = { blob: kind === 'postgres' ? 'bytea' : 'blob', bigint: 'bigint' };
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, step] of Object.entries(STEPS)) {
+        out[name] = { up: (d) => step.up(d as Kysely<never>, ctx) };
+      }
+      return out;
+    },
+  };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
