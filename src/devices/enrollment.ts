@@ -22,6 +22,8 @@ export class Enrollment {
     private readonly ca: DeviceCa,
     private readonly audit: AuditLog,
     private readonly validityDays: number,
+    /** Called after a certificate is recorded, so the broker admits it at once. */
+    private readonly onEnrolled: (deviceId: string) => Promise<void>,
   ) {}
 
   async enroll(
@@ -42,6 +44,7 @@ export class Enrollment {
         notBefore: info.notBefore.getTime(),
         notAfter: signed.notAfter.getTime(),
       });
+      await this.onEnrolled(req.deviceId);
       await this.audit.append({
         actor: `device:${req.deviceId}`,
         action: 'device.enroll',

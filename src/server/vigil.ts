@@ -199,7 +199,9 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   registerOpsRoutes(app, metrics, () => ({ mqtt: true, store: store.sqlite?.open ?? true }));
   registerDeviceRoutes(app, {
     devices,
-    enrollment: new Enrollment(devices, ca, audit, config.deviceCertValidityDays),
+    enrollment: new Enrollment(devices, ca, audit, config.deviceCertValidityDays, async () => {
+      await directory.refresh();
+    }),
     audit,
     quarantine,
     release,

@@ -70,9 +70,7 @@ export async function startHarness(
       await h.vigil.devices.add({ id: deviceId, model: 'TestOx', serial: `SN-${deviceId}` });
       if (patientId) await h.vigil.devices.assign(deviceId, patientId, assignedFromMs);
       const { token } = await h.vigil.devices.createEnrollmentToken(deviceId, 600);
-      const creds = await enrollDevice({ serverUrl: h.baseUrl, caPem: h.caPem, deviceId, token });
-      await h.vigil.directory.refresh();
-      return creds;
+      return enrollDevice({ serverUrl: h.baseUrl, caPem: h.caPem, deviceId, token });
     },
     api(path, o = {}) {
       return httpsRequest(`${h.baseUrl}${path}`, {
