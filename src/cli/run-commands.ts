@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import pino from 'pino';
 import { Fleet, type Scenario } from '../../sim/fleet.ts';
 import { ApiTokens } from '../access/api-tokens.ts';
 import { AuditLog } from '../audit/audit-log.ts';
@@ -151,7 +152,10 @@ export function registerRunCommands(program: Command): void {
         const r = await initDataDir(config);
         lines.push(`initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`);
       }
-      const vigil = await startVigil(config, {});
+      // The terminal shows a summary line; the structured log goes to a file beside the data.
+      const logFile = join(config.dataDir, 'vigil.log');
+      const log = pino({ level: config.logLevel }, pino.destination({ dest: logFile, mkdir: true }));
+      const vigil = await startVigil(config, { log });
       const demoToken = await new ApiTokens(vigil.store.db).create({
         role: 'admin',
         name: 'demo-session',
@@ -174,6 +178,7 @@ export function registerRunCommands(program: Command): void {
         `  API        ${url}/api/v1/devices   (OpenAPI: ${url}/docs)`,
         `  MQTT       mqtts://${config.host}:${vigil.mqttPort}  (client certificates from ${join(config.dataDir, 'ca.crt')})`,
         `  Admin token for this session (12 h): ${demoToken.token}`,
+        `  Log        ${logFile}`,
         `  Try: curl --cacert ${join(config.dataDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" ${url}/api/v1/devices`,
         'Press Ctrl-C to stop.',
       ]) {

@@ -1,7 +1,7 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiTokens, TokenIdentity } from '../access/api-tokens.ts';
 import { can, type Permission } from '../access/roles.ts';
@@ -55,7 +55,8 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
       minVersion: 'TLSv1.2',
     },
     loggerInstance: opts.log.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Request lines would carry patient ids in URLs; Vigil logs what it decides, not every request.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 256 * 1024,
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
