@@ -43,16 +43,21 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) {
     // PostgreSQL returns BIGINT as text by default; our times fit in a double exactly.
     pg.types.setTypeParser(20, (v) => Number(v));
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
-    if (opts.pgSchema) {
-      const schema = opts.pgSchema;
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '')}"`);
-      pool.on('connect', (client) => {
-        void client.query(`SET search_path TO "${schema.replaceAll('"', '')}"`);
-      });
+    const schema = opts.pgSchema?.replace(/[^a-z0-9_]/gi, '');
+    if (schema) {
+      const setup = new pg.Client({ connectionString: opts.databaseUrl });
+      await setup.connect();
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      await setup.end();
     }
+    // search_path as a startup option holds for every pooled connection from its first query.
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
-    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+    await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
     return { kind: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
   }
   const sqlite = openSqlite(opts.dataDir);

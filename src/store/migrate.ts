@@ -1,10 +1,18 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import {
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+} from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
 
 export interface MigrationContext {
   /** Column types that differ between SQLite and PostgreSQL. */
   blob: 'blob' | 'bytea';
   bigint: 'bigint';
+  /** An auto-incrementing integer primary key: INTEGER AUTOINCREMENT on SQLite, SERIAL on PostgreSQL. */
+  autoId<T extends CreateTableBuilder<string, never>>(table: T): T;
 }
 
 type Step = { up(db: Kysely<never>, ctx: MigrationContext): Promise<void> };
@@ -14,8 +22,19 @@ const STEPS: Record<string, Step> = {
   '0001-initial': initial as unknown as Step,
 };
 
-export async function migrateToLatest(db: Kysely<unknown>, kind: 'sqlite' | 'postgres'): Promise<string[]> {
-  const ctx: MigrationContext = { blob: kind === 'postgres' ? 'bytea' : 'blob', bigint: 'bigint' };
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  kind: 'sqlite' | 'postgres',
+  schema?: string,
+): Promise<string[]> {
+  const ctx: MigrationContext = {
+    blob: kind === 'postgres' ? 'bytea' : 'blob',
+    bigint: 'bigint',
+    autoId: (table) =>
+      (kind === 'postgres'
+        ? table.addColumn('id', 'serial', (c) => c.primaryKey())
+        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())) as typeof table,
+  };
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -25,7 +44,9 @@ export async function migrateToLatest(db: Kysely<unknown>, kind: 'sqlite' | 'pos
       return out;
     },
   };
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  // Naming the schema keeps Kysely from finding another schema's bookkeeping tables.
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

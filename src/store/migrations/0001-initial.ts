@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { MigrationContext } from '../migrate.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the schema type exists
-export async function up(db: Kysely<any>, { blob, bigint }: MigrationContext): Promise<void> {
+export async function up(db: Kysely<any>, { blob, bigint, autoId }: MigrationContext): Promise<void> {
   await db.schema
     .createTable('settings')
     .addColumn('key', 'text', (c) => c.primaryKey())
@@ -49,9 +49,7 @@ export async function up(db: Kysely<any>, { blob, bigint }: MigrationContext): P
     .addColumn('quarantined_at', bigint)
     .addColumn('quarantine_reason', 'text')
     .execute();
-  await db.schema
-    .createTable('device_assignments')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await autoId(db.schema.createTable('device_assignments'))
     .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
     .addColumn('patient_id', 'text', (c) => c.notNull().references('patients.id'))
     .addColumn('from_ms', bigint, (c) => c.notNull())
@@ -126,9 +124,7 @@ export async function up(db: Kysely<any>, { blob, bigint }: MigrationContext): P
     .on('reading_chunks')
     .columns(['patient_id', 'start_ms'])
     .execute();
-  await db.schema
-    .createTable('security_events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+  await autoId(db.schema.createTable('security_events'))
     .addColumn('ts', bigint, (c) => c.notNull())
     .addColumn('device_id', 'text')
     .addColumn('code', 'text', (c) => c.notNull())
