@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { tempStore } from '../../test/support/temp-store.ts';
+import { DeviceStore } from '../devices/devices.store.ts';
 import { isVigilError } from '../errors/catalogue.ts';
 import { type AcceptedMessage, SqliteObservationStore } from './observations.store.ts';
 
@@ -27,24 +28,7 @@ describe('observation store (SQLite)', () => {
       ['dev-1', 'pat-1'],
       ['dev-2', 'pat-2'],
     ]) {
-      await ctx.store.db
-        .insertInto('devices')
-        .values({
-          id: id!,
-          model: 'm',
-          serial: 's',
-          status: 'active',
-          created_at: 0,
-          enrolled_at: null,
-          last_seq: null,
-          last_hash: null,
-          last_seen_ms: null,
-          firmware: null,
-          battery: null,
-          quarantined_at: null,
-          quarantine_reason: null,
-        })
-        .execute();
+      await new DeviceStore(ctx.store.db).add({ id: id!, model: 'm', serial: 's' });
       await ctx.keys.dataKey('patient', p!);
     }
     store = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf, {

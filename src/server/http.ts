@@ -122,17 +122,9 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
       .send(toProblem(problem, request.url.split('?')[0]));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send(
-        toProblem(
-          new VigilError(
-            'VIGIL_ERR_NOT_FOUND',
-            `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 100)}`,
-          ),
-        ),
-      );
+    const path = request.url.split('?')[0] ?? '';
+    const problem = new VigilError('VIGIL_ERR_NOT_FOUND', `no route ${request.method} ${path.slice(0, 100)}`);
+    void reply.code(404).type('application/problem+json').send(toProblem(problem, path));
   });
 
   app.get('/docs', { config: { access: { public: true } }, schema: { hide: true } }, async () =>

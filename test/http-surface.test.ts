@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
+import { ApiTokens } from '../src/access/api-tokens.ts';
+import { can, ROLES, type Role } from '../src/access/roles.ts';
+import { createMetrics } from '../src/observability/metrics.ts';
+import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
+import { createHttpServer } from '../src/server/http.ts';
+import { httpsRequest } from './support/https-client.ts';
+import { type Harness, startHarness } from './support/vigil-harness.ts';
+
+/** A body each write route accepts, so the matrix tests authorization rather than validation. */
+const BODIES: Record<string, unknown> = {
+  'POST /api/v1/devices/:id/quarantine': { reason: 'authorization matrix' },
+  'POST /api/v1/enroll': { deviceId: 'no-such-id', token: 'enr_xxxxxxxxxxxxxxxx', csr: 'x'.repeat(120) },
+};
+
+describe('HTTP surface', () => {
+  let h: Harness;
+  const tokens = new Map<Role, string>();
+  before(async () => {
+    h = await startHarness();
+    for (const role of ROLES) {
+      tokens.set(
+        role,
+        (await new ApiTokens(h.vigil.store.db).create({ role, name: `matrix-${role}`, ttlSeconds: 600 }))
+          .token,
+      );
+    }
+  });
+  after(() => h.stop());
+
+  it('answers /healthz without credentials', async () => {
+    const r = await h.api('/healthz', { token: '' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { status: 'ok', mqtt: true, store: true });
+  });
+
+  it('sets security headers on every response', async () => {
+    for (const path of ['/healthz', '/api/v1/devices', '/no/such/route']) {
+      const r = await h.api(path);
+      assert.match(String(r.headers['content-security-policy']), /default-src 'self'/);
+      assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.match(String(r.headers['strict-transport-security']), /max-age=31536000/);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+    }
+  });
+
+  it('answers unknown routes and bad queries with problem documents', async () => {
+    const missing = await h.api('/no/such/route');
+    assert.equal(missing.status, 404);
+    assert.match(String(missing.headers['content-type']), /application\/problem\+json/);
+    assert.deepEqual(Object.keys(missing.json as object).sort(), [
+      'code',
+      'detail',
+      'instance',
+      'status',
+      'title',
+      'type',
+    ]);
+    const bad = await h.api('/api/v1/patients/p-1/observations?from=yesterday', { token: h.clinicianToken });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json as { code: string }).code, 'VIGIL_ERR_REQUEST_INVALID');
+    assert.match((bad.json as { detail: string }).detail, /from=yesterday is not an ISO 8601/);
+    const extra = await h.api('/api/v1/security/events?limit=5000');
+    assert.equal(extra.status, 400);
+  });
+
+  it('describes every route in OpenAPI 3 at /docs', async () => {
+    const r = await h.api('/docs', { token: '' });
+    const doc = r.json as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    assert.match(doc.openapi, /^3\./);
+    for (const route of h.vigil.routes.filter((x) => x.url !== '/docs')) {
+      const path = route.url.replace(/:(\w+)/g, '{$1}');
+      assert.ok(
+        doc.paths[path]?.[route.method.toLowerCase()],
+        `${route.method} ${route.url} missing from /docs`,
+      );
+    }
+  });
+
+  it('refuses to register a route that declares no access rule', async () => {
+    const ca = await createDeviceCa({ organization: 'Test' });
+    const server = await issueServerCertificate(ca, ['localhost']);
+    const { app } = await createHttpServer({
+      tls: { key: server.keyPkcs8Pem, cert: server.certPem, ca: [ca.root.certPem] },
+      log: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      tokens: new ApiTokens(h.vigil.store.db),
+    });
+    try {
+      assert.throws(() => app.get('/api/v1/forgotten', async () => 'no rule'), /declares no access rule/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  describe('authorization matrix (built from the route table)', () => {
+    it('refuses every protected route without a token', async () => {
+      for (const route of h.vigil.routes.filter((r) => 'permission' in r.access)) {
+        const url = route.url.replace(/:(\w+)/g, 'no-such-id');
+        const body = BODIES[`${route.method} ${route.url}`];
+        const r = await h.api(url, {
+          method: route.method,
+          token: '',
+          ...(body === undefined ? {} : { body }),
+        });
+        assert.equal(r.status, 401, `${route.method} ${route.url} without a token answered ${r.status}`);
+      }
+    });
+
+    it('lets each role through exactly the routes its permissions allow', async () => {
+      for (const route of h.vigil.routes) {
+        if (!('permission' in route.access)) continue;
+        const permission = route.access.permission;
+        for (const role of ROLES) {
+          const url = route.url.replace(/:(\w+)/g, 'no-such-id');
+          const body = BODIES[`${route.method} ${route.url}`];
+          const r = await h.api(url, {
+            method: route.method,
+            token: tokens.get(role)!,
+            ...(body === undefined ? {} : { body }),
+          });
+          if (can(role, permission)) {
+            assert.ok(
+              r.status !== 401 && r.status !== 403,
+              `${role} refused on ${route.method} ${route.url}: ${r.text}`,
+            );
+          } else {
+            assert.equal(r.status, 403, `${role} allowed on ${route.method} ${route.url} (${r.status})`);
+            assert.equal((r.json as { code: string }).code, 'VIGIL_ERR_AUTH_FORBIDDEN');
+          }
+        }
+      }
+    });
+
+    it('requires the device certificate on device routes', async () => {
+      for (const route of h.vigil.routes.filter((r) => 'device' in r.access)) {
+        const r = await httpsRequest(`${h.baseUrl}${route.url.replace(/:(\w+)/g, 'no-such-id')}`, {
+          method: route.method,
+          ca: h.caPem,
+          token: tokens.get('admin')!,
+          body: '{}',
+        });
+        assert.equal(
+          r.status,
+          401,
+          `${route.method} ${route.url} without a client certificate answered ${r.status}`,
+        );
+      }
+    });
+  });
+});
