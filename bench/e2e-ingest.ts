@@ -1,0 +1,350 @@
+/**
+ * End-to-end ingest: a real `vigil serve` in a child process, devices enrolled through the
+ * product's own enrollment, one mqtt.js client per device over mutual TLS (MQTT 5), QoS 1
+ * telemetry. Because Vigil sends a PUBACK only after the group commit, every PUBACK counted
+ * here is a committed message. Three runs on the same connections:
+ *
+ * 1. peak: closed loop, a bounded number of messages in flight per device;
+ * 2. half peak: open loop at half the measured peak, for latency at a sustainable load (the
+ *    issue's latency target);
+ * 3. quarter peak: the same at a quarter, so the report shows how latency falls with load.
+ *
+ * Afterwards the server is stopped (SIGTERM, it seals its open chunks) and the data dir is
+ * opened again in-process to check that the database holds exactly the readings acknowledged,
+ * and that a clinician reading through the API gets them back.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { ApiTokens } from '../src/access/api-tokens.ts';
+import { startVigil } from '../src/server/vigil.ts';
+import { tempDir } from './cleanup.ts';
+import { benchConfig, type FleetDevice, provisionFleet } from './fleet-provisioning.ts';
+import {
+  connectPublishers,
+  negotiatedCipher,
+  type Publisher,
+  type RunOptions,
+  type RunStats,
+  runClosedLoop,
+  runOpenLoop,
+} from './load-generator.ts';
+import { type CpuShare, cpuMeter } from './process-usage.ts';
+import { delta, parsePrometheus, type Scrape, seriesDelta } from './prometheus-text.ts';
+import { apiGet, startVigilChild, type VigilChild } from './vigil-child.ts';
+
+export interface E2eOptions {
+  devices: number;
+  readingsPerMessage: number;
+  inFlight: number;
+  warmupSeconds: number;
+  /** Warm-up before each rate-limited window (the server is already warm by then). */
+  rateWarmupSeconds: number;
+  seconds: number;
+  /** Directory for the server's V8 CPU profile (node --cpu-prof); none when undefined. */
+  profileDir: string | undefined;
+  progress: (line: string) => void;
+}
+
+/** What the server's own metrics say about the group commit during a window. */
+export interface CommitFigures {
+  commitsPerSecond: number;
+  meanBatchMessages: number;
+  meanCommitMs: number;
+  /** Share of wall time the server's event loop spent inside commit transactions (fsync included). */
+  commitBusyPct: number;
+  /** Messages the server counted as stored in the window (cross-check of the PUBACK count). */
+  serverMessagesPerSecond: number;
+  /** Commits that took longer than 10 ms (histogram bucket), and longer than 50 ms. */
+  commitsOver10ms: number;
+  commitsOver50ms: number;
+  /** The server's event-loop delay over the window (perf_hooks, 10 ms resolution). */
+  eventLoopDelayP99Ms: number | undefined;
+  eventLoopDelayMaxMs: number | undefined;
+  /** Time in garbage collection by kind (minor, major, incremental, weakcb), ms per second. */
+  gcMsPerSecond: Record<string, number>;
+}
+
+export interface LoadFigures {
+  run: RunStats;
+  readingsPerSecond: number;
+  cpu: CpuShare;
+  commits: CommitFigures | undefined;
+}
+
+export interface Verification {
+  ackedReadings: number;
+  storedReadings: number;
+  chunkRows: number;
+  stagingRows: number;
+  /** Messages whose PUBACK never came back (may or may not be stored). */
+  unsettledMessages: number;
+  ok: boolean;
+  /** A few patients read back through GET /api/v1/patients/{id}/observations as a clinician. */
+  apiSample: Array<{ patientId: string; deviceId: string; acked: number; readBack: number }>;
+}
+
+export type RateRun = LoadFigures & { offeredMessagesPerSecond: number; fractionOfPeak: number };
+
+export interface E2eResult {
+  devices: number;
+  readingsPerMessage: number;
+  inFlight: number;
+  cipher: string;
+  peak: LoadFigures;
+  halfPeak: RateRun;
+  quarterPeak: RateRun;
+  verification: Verification;
+  serverWarnings: number;
+  serverLogTail: string[];
+  profileDir: string | undefined;
+}
+
+/** Receive Maximum Vigil's gateway advertises: the open loop never exceeds it per device. */
+const GATEWAY_RECEIVE_MAXIMUM = 100;
+
+async function scrape(server: VigilChild, adminToken: string): Promise<Scrape | undefined> {
+  try {
+    const r = await apiGet(server.httpsUrl, '/metrics', adminToken, server.caPem);
+    return r.status === 200 ? parsePrometheus(r.body) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
+
+function commitFigures(
+  before: Scrape | undefined,
+  after: Scrape | undefined,
+  seconds: number,
+): CommitFigures | undefined {
+  if (!before || !after) return undefined;
+  const commits = delta(before, after, 'vigil_ingest_commit_seconds_count');
+  const commitSeconds = delta(before, after, 'vigil_ingest_commit_seconds_sum');
+  const batched = delta(before, after, 'vigil_ingest_commit_batch_messages_sum');
+  const within = (le: string) => seriesDelta(before, after, `vigil_ingest_commit_seconds_bucket{le="${le}"}`);
+  const gauge = (name: string) => {
+    const v = after.totals.get(name);
+    return v === undefined ? undefined : v * 1000;
+  };
+  const gcMsPerSecond: Record<string, number> = {};
+  for (const kind of GC_KINDS) {
+    const s = seriesDelta(before, after, `vigil_process_nodejs_gc_duration_seconds_sum{kind="${kind}"}`);
+    if (s > 0) gcMsPerSecond[kind] = (1000 * s) / seconds;
+  }
+  return {
+    commitsPerSecond: commits / seconds,
+    meanBatchMessages: commits > 0 ? batched / commits : 0,
+    meanCommitMs: commits > 0 ? (1000 * commitSeconds) / commits : 0,
+    commitBusyPct: (100 * commitSeconds) / seconds,
+    serverMessagesPerSecond: delta(before, after, 'vigil_ingest_messages_total') / seconds,
+    commitsOver10ms: commits - within('0.01'),
+    commitsOver50ms: commits - within('0.05'),
+    eventLoopDelayP99Ms: gauge('vigil_process_nodejs_eventloop_lag_p99_seconds'),
+    eventLoopDelayMaxMs: gauge('vigil_process_nodejs_eventloop_lag_max_seconds'),
+    gcMsPerSecond,
+  };
+}
+
+/** Runs one load with CPU and server metrics taken exactly over its window. */
+async function measured(
+  server: VigilChild,
+  adminToken: string,
+  readingsPerMessage: number,
+  run: (hooks: Pick<RunOptions, 'onWindowStart' | 'onWindowEnd'>) => Promise<RunStats>,
+): Promise<LoadFigures> {
+  let stopCpu: (() => CpuShare) | undefined;
+  let cpu: CpuShare | undefined;
+  let before: Promise<Scrape | undefined> = Promise.resolve(undefined);
+  let after: Promise<Scrape | undefined> = Promise.resolve(undefined);
+  const stats = await run({
+    onWindowStart: () => {
+      stopCpu = cpuMeter(server.managed.pid);
+      before = scrape(server, adminToken);
+    },
+    onWindowEnd: () => {
+      cpu = stopCpu?.();
+      after = scrape(server, adminToken);
+    },
+  });
+  if (!cpu) throw new Error('the measuring window never closed');
+  return {
+    run: stats,
+    readingsPerSecond: stats.messagesPerSecond * readingsPerMessage,
+    cpu,
+    commits: commitFigures(await before, await after, stats.windowSeconds),
+  };
+}
+
+export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
+  const dir = tempDir('vigil-bench-e2e-');
+  try {
+    const started = Date.now();
+    const fleet = await provisionFleet(dir.path, opts.devices);
+    opts.progress(
+      `data dir initialised, ${opts.devices} patients and devices registered and enrolled over HTTPS (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    const profileDir = opts.profileDir ? resolve(opts.profileDir) : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const server = await startVigilChild({
+      dataDir: dir.path,
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    });
+    let peak: LoadFigures;
+    const rated: RateRun[] = [];
+    let cipher: string;
+    let publishers: Publisher[];
+    try {
+      const connected = await connectPublishers({
+        url: server.mqttUrl,
+        devices: fleet.devices.map((d) => ({ id: d.id, credentials: d.credentials })),
+      });
+      publishers = connected.publishers;
+      try {
+        cipher = negotiatedCipher(publishers[0]?.client ?? failNoDevices());
+        opts.progress(
+          `vigil serve (pid ${server.managed.pid}) up; ${publishers.length} devices connected over mTLS MQTT 5 (${cipher})`,
+        );
+        const timing = {
+          readingsPerMessage: opts.readingsPerMessage,
+          warmupMs: opts.warmupSeconds * 1000,
+          measureMs: opts.seconds * 1000,
+        };
+        opts.progress(
+          `peak: closed loop, ${opts.inFlight} messages in flight per device, ${opts.warmupSeconds} s warm-up + ${opts.seconds} s window…`,
+        );
+        peak = await measured(server, fleet.adminToken, opts.readingsPerMessage, (hooks) =>
+          runClosedLoop(publishers, { ...timing, ...hooks, inFlight: opts.inFlight }),
+        );
+        opts.progress(
+          `peak: ${fmt(peak.run.messagesPerSecond)} messages/s = ${fmt(peak.readingsPerSecond)} readings/s committed, p99 ${peak.run.latency.p99.toFixed(1)} ms`,
+        );
+        for (const [name, fraction] of [
+          ['half peak', 0.5],
+          ['quarter peak', 0.25],
+        ] as const) {
+          const offered = peak.run.messagesPerSecond * fraction;
+          opts.progress(
+            `${name}: open loop at ${fmt(offered)} messages/s (each device every ${((1000 * publishers.length) / offered).toFixed(0)} ms)…`,
+          );
+          const figures = await measured(server, fleet.adminToken, opts.readingsPerMessage, (hooks) =>
+            runOpenLoop(publishers, {
+              ...timing,
+              warmupMs: opts.rateWarmupSeconds * 1000,
+              ...hooks,
+              messagesPerSecond: offered,
+              maxInFlight: GATEWAY_RECEIVE_MAXIMUM,
+            }),
+          );
+          rated.push({ ...figures, offeredMessagesPerSecond: offered, fractionOfPeak: fraction });
+          opts.progress(
+            `${name}: ${fmt(figures.run.messagesPerSecond)} messages/s, publish→PUBACK p50 ${figures.run.latency.p50.toFixed(1)} ms, p99 ${figures.run.latency.p99.toFixed(1)} ms`,
+          );
+        }
+      } finally {
+        await connected.close();
+      }
+    } finally {
+      const code = await server.managed.stop(30_000);
+      if (code !== 0) opts.progress(`warning: vigil serve exited with ${code} on SIGTERM`);
+    }
+    const [halfPeak, quarterPeak] = rated;
+    if (!halfPeak || !quarterPeak) throw new Error('the rate-limited runs did not complete');
+    const unsettled = peak.run.unsettled + halfPeak.run.unsettled + quarterPeak.run.unsettled;
+    const verification = await verifyStored(dir.path, fleet.devices, publishers, {
+      readingsPerMessage: opts.readingsPerMessage,
+      unsettled,
+      fromMs: started - 3_600_000,
+    });
+    opts.progress(
+      `verified: ${fmt(verification.storedReadings)} readings in the database, ${fmt(verification.ackedReadings)} acknowledged${verification.ok ? '' : ' — MISMATCH'}`,
+    );
+    return {
+      devices: opts.devices,
+      readingsPerMessage: opts.readingsPerMessage,
+      inFlight: opts.inFlight,
+      cipher,
+      peak,
+      halfPeak,
+      quarterPeak,
+      verification,
+      serverWarnings: server.logCount(),
+      serverLogTail: server.logTail.slice(-5),
+      profileDir,
+    };
+  } finally {
+    await dir.remove();
+  }
+}
+
+function failNoDevices(): never {
+  throw new Error('no device connected');
+}
+
+/** Opens the stopped server's data dir in-process and counts what it holds. */
+async function verifyStored(
+  dataDir: string,
+  devices: FleetDevice[],
+  publishers: Publisher[],
+  o: { readingsPerMessage: number; unsettled: number; fromMs: number },
+): Promise<Verification> {
+  const ackedOf = new Map(publishers.map((p) => [p.id, p.acked * o.readingsPerMessage]));
+  const ackedReadings = [...ackedOf.values()].reduce((a, b) => a + b, 0);
+  const vigil = await startVigil(benchConfig(dataDir), { log: pino({ level: 'silent' }) });
+  try {
+    const sqlite = vigil.store.sqlite;
+    if (!sqlite) throw new Error('expected the SQLite store');
+    const count = (table: 'reading_chunks' | 'reading_staging') =>
+      sqlite.prepare(`SELECT COUNT(*) AS rows, COALESCE(SUM(count), 0) AS readings FROM ${table}`).get() as {
+        rows: number;
+        readings: number;
+      };
+    const chunks = count('reading_chunks');
+    const staging = count('reading_staging');
+    const storedReadings = chunks.readings + staging.readings;
+
+    const { token } = await new ApiTokens(vigil.store.db).create({
+      role: 'clinician',
+      name: 'bench-verify',
+      ttlSeconds: 600,
+    });
+    const baseUrl = `https://127.0.0.1:${vigil.httpPort}`;
+    const picks = [devices[0], devices[Math.floor(devices.length / 2)], devices[devices.length - 1]];
+    const apiSample: Verification['apiSample'] = [];
+    for (const d of new Set(picks)) {
+      if (!d) continue;
+      const from = new Date(o.fromMs).toISOString();
+      const to = new Date(Date.now() + 60_000).toISOString();
+      const r = await apiGet(
+        baseUrl,
+        `/api/v1/patients/${d.patientId}/observations?limit=100000&from=${from}&to=${to}`,
+        token,
+        vigil.caPem,
+      );
+      if (r.status !== 200)
+        throw new Error(`reading ${d.patientId} back answered ${r.status}: ${r.body.slice(0, 200)}`);
+      const body = JSON.parse(r.body) as { observations: Array<{ device: string }>; truncated: boolean };
+      const readBack = body.observations.filter((x) => x.device === d.id).length;
+      apiSample.push({ patientId: d.patientId, deviceId: d.id, acked: ackedOf.get(d.id) ?? 0, readBack });
+    }
+    const maxStored = ackedReadings + o.unsettled * o.readingsPerMessage;
+    const ok =
+      storedReadings >= ackedReadings &&
+      storedReadings <= maxStored &&
+      apiSample.every((s) => (o.unsettled === 0 ? s.readBack === s.acked : s.readBack >= s.acked));
+    return {
+      ackedReadings,
+      storedReadings,
+      chunkRows: chunks.rows,
+      stagingRows: staging.rows,
+      unsettledMessages: o.unsettled,
+      ok,
+      apiSample,
+    };
+  } finally {
+    await vigil.stop();
+  }
+}
+
+export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -1,0 +1,100 @@
+/**
+ * CPU time and writes of the processes in a run, from /proc (Linux), so the report can say who
+ * was busy (the system under test, the load generator, the whole machine) and how many bytes
+ * the server wrote for what it stored.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** Linux reports process times in clock ticks of 1/100 s on every common architecture. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far; undefined once it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+    return (utime + stime) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes a process passed to write() (wchar) and write syscalls (syscw) so far; needs /proc/<pid>/io. */
+export function processWrites(pid: number): { bytes: number; calls: number } | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1]);
+    const bytes = field('wchar');
+    const calls = field('syscw');
+    return Number.isFinite(bytes) && Number.isFinite(calls) ? { bytes, calls } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores). */
+export function machineCpuSeconds(): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.reduce((a, b) => a + b, 0);
+    const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
+    return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CpuShare {
+  /** Percent of one core, e.g. 97 = nearly one full core. */
+  serverPct: number | undefined;
+  generatorPct: number;
+  /** A helper process of the load side (the Mosquitto reference's subscriber), if any. */
+  subscriberPct: number | undefined;
+  /** Percent of the whole machine (all cores) busy. */
+  machinePct: number | undefined;
+  cores: number;
+  /** What the server process wrote (files and sockets alike), per second of the window. */
+  serverWrites: { bytesPerSecond: number; callsPerSecond: number } | undefined;
+}
+
+/** Starts measuring; call the result at the end of the window. */
+export function cpuMeter(serverPid: number | undefined, subscriberPid?: number): () => CpuShare {
+  const started = performance.now();
+  const server0 = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const sub0 = subscriberPid === undefined ? undefined : processCpuSeconds(subscriberPid);
+  const writes0 = serverPid === undefined ? undefined : processWrites(serverPid);
+  const self0 = process.cpuUsage();
+  const machine0 = machineCpuSeconds();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const server1 = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+    const sub1 = subscriberPid === undefined ? undefined : processCpuSeconds(subscriberPid);
+    const writes1 = serverPid === undefined ? undefined : processWrites(serverPid);
+    const self = process.cpuUsage(self0);
+    const machine1 = machineCpuSeconds();
+    const pct = (cpuSeconds: number) => (100 * cpuSeconds) / seconds;
+    return {
+      serverPct: server0 !== undefined && server1 !== undefined ? pct(server1 - server0) : undefined,
+      generatorPct: pct((self.user + self.system) / 1e6),
+      subscriberPct: sub0 !== undefined && sub1 !== undefined ? pct(sub1 - sub0) : undefined,
+      machinePct:
+        machine0 && machine1 && machine1.total > machine0.total
+          ? (100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)
+          : undefined,
+      cores: cpus().length,
+      serverWrites:
+        writes0 && writes1
+          ? {
+              bytesPerSecond: (writes1.bytes - writes0.bytes) / seconds,
+              callsPerSecond: (writes1.calls - writes0.calls) / seconds,
+            }
+          : undefined,
+    };
+  };
+}
