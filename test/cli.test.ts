@@ -1,0 +1,298 @@
+/**
+ * The `vigil` command as an operator meets it: a real child process per call, real files,
+ * a real server, and Debian's mosquitto_pub as the device.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { httpsRequest } from './support/https-client.ts';
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...CLI, ...args],
+      { env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function run(cmd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Runs jobs with at most `width` at a time: each child process is a whole Node start-up. */
+async function pool<T, R>(items: T[], width: number, job: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await job(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return out;
+}
+
+/** The subcommand names listed under "Commands:" in a help text. */
+function commandsIn(help: string): string[] {
+  const section = help.split(/^Commands:\s*$/m)[1];
+  if (!section) return [];
+  return section
+    .split('\n')
+    .map((line) => /^ {2}([a-z][\w-]*)/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined && name !== 'help');
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+function assertOneLineError(r: Run, mentions: RegExp): void {
+  assert.notEqual(r.code, 0, `expected a non-zero exit, got 0; stdout=${r.stdout}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0] ?? '', /^vigil: /);
+  assert.match(lines[0] ?? '', mentions);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('vigil CLI', () => {
+  it('answers --help for every command it lists, recursively', async () => {
+    const seen: string[] = [];
+    let frontier: string[][] = [[]];
+    while (frontier.length > 0) {
+      const results = await pool(frontier, 4, async (path) => ({
+        path,
+        r: await vigil([...path, '--help']),
+      }));
+      frontier = [];
+      for (const { path, r } of results) {
+        assert.equal(r.code, 0, `vigil ${path.join(' ')} --help exited ${r.code}: ${r.stderr}`);
+        assert.match(r.stdout, /^Usage: vigil/m, `vigil ${path.join(' ')} --help prints usage`);
+        seen.push(path.join(' '));
+        for (const sub of commandsIn(r.stdout)) frontier.push([...path, sub]);
+      }
+    }
+    for (const verb of ['init', 'serve', 'demo', 'sim', 'token create', 'device add', 'device enroll']) {
+      assert.ok(seen.includes(verb), `vigil ${verb} is listed (saw: ${seen.join(', ')})`);
+    }
+  });
+
+  it('refuses bad flags and commands with one clear line and a non-zero exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-bad-'));
+    try {
+      const cases: Array<[string[], RegExp]> = [
+        [['frobnicate'], /unknown command/],
+        [['init', '--no-such-flag'], /unknown option/],
+        [['sim', '--devices', 'many'], /--devices must be a whole number/],
+        [['sim', '--rate', '-3'], /--rate must be a number/],
+        [['sim', '--scenario', 'zombies'], /--scenario zombies is unknown/],
+        [['device', 'add', '--model', 'X', '--serial', 'S'], /required option '--id/],
+        [['token', 'create', '--role', 'admin', '--name', 'x', '--data-dir', dir], /not a Vigil data dir/],
+        [['serve', '--data-dir', dir, '--http-port', '99999'], /httpPort|port/i],
+      ];
+      const results = await pool(cases, 4, ([args]) => vigil(args));
+      results.forEach((r, i) => {
+        assertOneLineError(r, cases[i]?.[1] as RegExp);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('the README tour', () => {
+    let dir: string;
+    let server: ChildProcess | undefined;
+    let https = '';
+    let mqttPort = 0;
+    let caFile = '';
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vigil-cli-tour-'));
+      caFile = join(dir, 'ca.crt');
+      const init = await vigil(['init', '--data-dir', dir]);
+      assert.equal(init.code, 0, init.stderr);
+      assert.match(lastLine(init.stdout), /^[\w.-]+$/, 'the admin token is alone on the last line');
+      const again = await vigil(['init', '--data-dir', dir]);
+      assertOneLineError(again, /already/);
+
+      server = spawn(
+        process.execPath,
+        [...CLI, 'serve', '--data-dir', dir, '--http-port', '0', '--mqtt-port', '0', '--json'],
+        { env: { ...process.env, VIGIL_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const started = await new Promise<{ https: string; mqtt: number }>((resolve, reject) => {
+        let out = '';
+        server?.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolve(JSON.parse(line));
+        });
+        server?.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      https = started.https;
+      mqttPort = started.mqtt;
+    });
+
+    after(async () => {
+      if (server && server.exitCode === null) {
+        const exited = new Promise((r) => server?.once('exit', r));
+        server.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('registers a patient and a device, enrols it, stores what mosquitto_pub sends, and reads it back', async () => {
+      const patient = await vigil(['patient', 'add', '--data-dir', dir, '--id', 'p-cli', '--name', 'Ada L']);
+      assert.equal(patient.code, 0, patient.stderr);
+      const dup = await vigil(['patient', 'add', '--data-dir', dir, '--id', 'p-cli', '--name', 'Ada L']);
+      assertOneLineError(dup, /p-cli/);
+
+      const add = await vigil([
+        'device',
+        'add',
+        '--data-dir',
+        dir,
+        '--id',
+        'ox-cli',
+        '--model',
+        'PulseOx',
+        '--serial',
+        'SN1',
+        '--patient',
+        'p-cli',
+        '--json',
+      ]);
+      assert.equal(add.code, 0, add.stderr);
+      const { token } = JSON.parse(add.stdout) as { token: string };
+
+      const out = join(dir, 'device-ox-cli');
+      const enrol = await vigil([
+        'device',
+        'enroll',
+        '--data-dir',
+        dir,
+        '--id',
+        'ox-cli',
+        '--token',
+        token,
+        '--out',
+        out,
+        '--server',
+        https,
+      ]);
+      assert.equal(enrol.code, 0, enrol.stderr);
+      assert.equal(lastLine(enrol.stdout), out);
+      const reuse = await vigil([
+        'device',
+        'enroll',
+        '--data-dir',
+        dir,
+        '--id',
+        'ox-cli',
+        '--token',
+        token,
+        '--out',
+        join(dir, 'again'),
+        '--server',
+        https,
+      ]);
+      assertOneLineError(reuse, /token/i);
+
+      const ts = new Date(Date.now() - 1000).toISOString();
+      const payload = JSON.stringify({
+        seq: 1,
+        ts,
+        readings: [
+          { code: '8867-4', value: 71, unit: '/min' },
+          { code: '59408-5', value: 97, unit: '%' },
+        ],
+      });
+      const pub = await run('mosquitto_pub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(mqttPort),
+        '-V',
+        'mqttv5',
+        '-q',
+        '1',
+        '-i',
+        'ox-cli',
+        '--cafile',
+        join(out, 'ca.crt'),
+        '--cert',
+        join(out, 'device.crt'),
+        '--key',
+        join(out, 'device.key'),
+        '-t',
+        'v1/devices/ox-cli/telemetry',
+        '-m',
+        payload,
+      ]);
+      assert.equal(pub.code, 0, pub.stderr);
+
+      const tok = await vigil([
+        'token',
+        'create',
+        '--data-dir',
+        dir,
+        '--role',
+        'clinician',
+        '--name',
+        'cli-test',
+        '--ttl',
+        '10m',
+      ]);
+      assert.equal(tok.code, 0, tok.stderr);
+      const res = await httpsRequest(`${https}/api/v1/patients/p-cli/observations?from=${ts}`, {
+        ca: readFileSync(caFile, 'utf8'),
+        token: lastLine(tok.stdout),
+      });
+      assert.equal(res.status, 200, res.text);
+      const body = res.json as { observations: Array<{ code: string; value: number }> };
+      assert.deepEqual(body.observations.map((o) => [o.code, o.value]).sort(), [
+        ['59408-5', 97],
+        ['8867-4', 71],
+      ]);
+    });
+
+    it('audit verify passes on the untouched trail and exits 3 naming the entry after tampering', async () => {
+      const ok = await vigil(['audit', 'verify', '--data-dir', dir, '--json']);
+      assert.equal(ok.code, 0, ok.stderr);
+      const report = JSON.parse(ok.stdout) as { entries: number; intact: boolean };
+      assert.equal(report.intact, true);
+      assert.ok(report.entries >= 4, `entries: ${report.entries}`);
+
+      const db = new Database(join(dir, 'vigil.db'));
+      db.prepare("UPDATE audit_log SET actor = 'cli:mallory' WHERE seq = 2").run();
+      db.close();
+      const broken = await vigil(['audit', 'verify', '--data-dir', dir]);
+      assert.equal(broken.code, 3);
+      assert.match(broken.stdout, /BROKEN at entry 2/);
+    });
+  });
+});
