@@ -17,10 +17,14 @@ registerRunCommands(program);
 registerTokenCommands(program);
 registerPatientCommands(program);
 registerDeviceCommands(program);
-for (const cmd of program.commands) {
-  cmd.exitOverride();
-  for (const sub of cmd.commands) sub.exitOverride();
-}
+// Every level of subcommand must throw instead of exiting, so errors keep to one line.
+const overrideExits = (cmd: Command): void => {
+  for (const sub of cmd.commands) {
+    sub.exitOverride();
+    overrideExits(sub);
+  }
+};
+overrideExits(program);
 
 try {
   await program.parseAsync(process.argv);
