@@ -123,6 +123,8 @@ export class SqliteObservationStore {
 
   private writeMessages(messages: AcceptedMessage[]): void {
     const touched = new Set<OpenChunk>();
+    // One device row update per batch, not per message: a busy device sends many per commit.
+    const newest = new Map<string, AcceptedMessage>();
     for (const m of messages) {
       for (const part of m.parts) {
         const readings = part.readings;
@@ -149,8 +151,10 @@ export class SqliteObservationStore {
         if (inserted.changes === 0) continue;
         touched.add(this.addToOpenChunk(part.patientId, m.deviceId, m.seq, readings, minTs, maxTs));
       }
-      this.updateDevice.run(m.seq, m.hash, m.receivedMs, m.deviceId, m.seq);
+      const prior = newest.get(m.deviceId);
+      if (!prior || prior.seq < m.seq) newest.set(m.deviceId, m);
     }
+    for (const m of newest.values()) this.updateDevice.run(m.seq, m.hash, m.receivedMs, m.deviceId, m.seq);
     for (const chunk of touched) {
       if (
         chunk.readings.length >= this.policy.maxReadings ||

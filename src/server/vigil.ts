@@ -27,6 +27,7 @@ import { CodeRegistry } from '../ingest/vital-codes.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { openStore, type Store } from '../store/database.ts';
 import { GroupCommitter } from '../store/group-commit.ts';
+import { startWalCheckpointer } from '../store/wal-checkpointer.ts';
 import { createHttpServer, type RouteRecord } from './http.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 
@@ -73,6 +74,9 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       'the PostgreSQL ingest path is not built yet; unset VIGIL_DATABASE_URL to use SQLite',
     );
   }
+  const checkpointer = startWalCheckpointer(store.sqlite, {
+    onError: (message) => log.warn({ message }, 'background WAL checkpoint failed'),
+  });
   const keys = new KeyRing(store.db, master);
   const metrics = createMetrics();
   const audit = new AuditLog(store.db);
@@ -256,6 +260,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       await committer.close();
       observations.sealOpenChunks();
       await events.flush();
+      await checkpointer.stop();
       await store.close();
       log.info('vigil stopped');
     },
