@@ -47,4 +47,15 @@ describe('AES-256-GCM sealing', () => {
     const k = key();
     assert.throws(() => open(k, Buffer.alloc(10), 'row'), isVigilError);
   });
+
+  it('never repeats a nonce across many seals (pool refills included)', () => {
+    const k = key();
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const nonce = seal(k, Buffer.from('x'), 'row').subarray(1, 13).toString('hex');
+      assert.ok(!seen.has(nonce), `nonce repeated after ${i} seals`);
+      assert.notEqual(nonce, '0'.repeat(24));
+      seen.add(nonce);
+    }
+  });
 });
