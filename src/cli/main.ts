@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDeviceCommands, registerPatientCommands, registerTokenCommands } from './admin-commands.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 import { failAndExit } from './output.ts';
 import { registerRunCommands } from './run-commands.ts';
 
@@ -17,6 +18,7 @@ registerRunCommands(program);
 registerTokenCommands(program);
 registerPatientCommands(program);
 registerDeviceCommands(program);
+registerBackupCommands(program);
 // Every level of subcommand must throw instead of exiting, so errors keep to one line.
 const overrideExits = (cmd: Command): void => {
   for (const sub of cmd.commands) {

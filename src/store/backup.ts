@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { VigilError } from '../errors/catalogue.ts';
+
+/**
+ * Backups of the SQLite store. A backup is one SQLite file made with SQLite's online backup
+ * API, so it is consistent while the server keeps writing. Everything in it that matters is
+ * already sealed under the master key, which is deliberately NOT in the backup: whoever steals
+ * a backup tape gets ciphertext, and a restore needs the master key kept apart from it.
+ */
+export interface BackupSummary {
+  file: string;
+  bytes: number;
+  sha256: string;
+  counts: Record<string, number>;
+}
+
+const COUNTED = ['patients', 'devices', 'reading_chunks', 'reading_staging', 'audit_log'] as const;
+
+function sha256Of(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function fsyncFile(file: string): void {
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Opens a candidate backup read-only and checks it is whole and is a Vigil database. */
+export function inspectBackup(file: string): Record<string, number> {
+  if (!existsSync(file)) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `backup file ${file} does not exist`);
+  }
+  let db: BetterSqlite3.Database;
+  try {
+    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `${file} cannot be opened as a Vigil backup`, {
+      cause,
+    });
+  }
+  try {
+    let integrity: unknown;
+    try {
+      integrity = db.pragma('integrity_check', { simple: true });
+    } catch (cause) {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `${file} is not a SQLite database (not a Vigil backup)`,
+        {
+          cause,
+        },
+      );
+    }
+    if (integrity !== 'ok') {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `${file} is damaged (integrity check: ${String(integrity).slice(0, 80)}); use another backup`,
+      );
+    }
+    const tables = new Set(
+      (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>
+      ).map((r) => r.name),
+    );
+    for (const t of [...COUNTED, 'settings', 'sealed_secrets']) {
+      if (!tables.has(t)) {
+        throw new VigilError(
+          'VIGIL_ERR_REQUEST_INVALID',
+          `${file} has no ${t} table; it is not a Vigil backup`,
+        );
+      }
+    }
+    const counts: Record<string, number> = {};
+    for (const t of COUNTED) {
+      counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    }
+    return counts;
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes a consistent snapshot of a live database to `out` (atomically: temp file, fsync, rename). */
+export async function backupSqlite(
+  source: BetterSqlite3.Database,
+  out: string,
+  opts: { force?: boolean; onProgress?: (done: number, total: number) => void } = {},
+): Promise<BackupSummary> {
+  if (existsSync(out) && !opts.force) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `${out} exists; choose another --out or pass --force`);
+  }
+  if (!existsSync(dirname(out))) {
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `folder ${dirname(out)} does not exist; create it first`,
+    );
+  }
+  const temp = `${out}.partial-${process.pid}`;
+  try {
+    await source.backup(temp, {
+      progress: ({ totalPages, remainingPages }) => {
+        opts.onProgress?.(totalPages - remainingPages, totalPages);
+        return 256;
+      },
+    });
+    chmodSync(temp, 0o600);
+    const counts = inspectBackup(temp);
+    fsyncFile(temp);
+    renameSync(temp, out);
+    return { file: out, bytes: statSync(out).size, sha256: sha256Of(out), counts };
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * Puts a backup in place as the data dir's database. The caller has checked that no server runs
+ * on it and that the master key opens the backup's secrets.
+ */
+export function installBackup(file: string, dbPath: string): void {
+  const temp = `${dbPath}.restore-${process.pid}`;
+  copyFileSync(file, temp);
+  chmodSync(temp, 0o600);
+  fsyncFile(temp);
+  // A WAL left from the replaced database would be replayed into the restored one.
+  for (const suffix of ['-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+  renameSync(temp, dbPath);
+  fsyncFile(join(dirname(dbPath)));
+}

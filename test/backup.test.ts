@@ -1,0 +1,101 @@
+/** `vigil backup` and `vigil restore` as an operator runs them, on real data dirs. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function oneLineError(r: Run, mentions: RegExp): void {
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, mentions);
+}
+
+describe('vigil backup / restore', () => {
+  let root: string;
+  let source: string;
+  let backup: string;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'vigil-backup-'));
+    source = join(root, 'source');
+    backup = join(root, 'vigil.backup');
+    assert.equal((await vigil(['init', '--data-dir', source])).code, 0);
+    const p = await vigil(['patient', 'add', '--data-dir', source, '--id', 'p-bk', '--name', 'Grace H']);
+    assert.equal(p.code, 0, p.stderr);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('writes a backup without the master key and restores it into a new data dir with that key', async () => {
+    const b = await vigil(['backup', '--data-dir', source, '--out', backup, '--json']);
+    assert.equal(b.code, 0, b.stderr);
+    const summary = JSON.parse(b.stdout) as { bytes: number; sha256: string; counts: Record<string, number> };
+    assert.equal(summary.counts.patients, 1);
+    assert.match(summary.sha256, /^[0-9a-f]{64}$/);
+
+    const again = await vigil(['backup', '--data-dir', source, '--out', backup]);
+    oneLineError(again, /exists; choose another --out or pass --force/);
+
+    const target = join(root, 'target');
+    mkdirSync(target);
+    const keyCopy = join(root, 'kept-apart.key');
+    copyFileSync(join(source, 'master.key'), keyCopy);
+    const r = await vigil(['restore', backup, '--data-dir', target, '--json'], {
+      VIGIL_MASTER_KEY_FILE: keyCopy,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const restored = JSON.parse(r.stdout) as { counts: Record<string, number>; auditIntact: boolean };
+    assert.equal(restored.counts.patients, 1);
+    assert.equal(restored.auditIntact, true);
+
+    const verify = await vigil(['audit', 'verify', '--data-dir', target, '--json'], {
+      VIGIL_MASTER_KEY_FILE: keyCopy,
+    });
+    assert.equal(verify.code, 0, verify.stderr);
+    const v = JSON.parse(verify.stdout) as { entries: number; intact: boolean };
+    assert.equal(v.intact, true);
+    // system.init and patient.create from the snapshot, then system.restore.
+    assert.equal(v.entries, 3);
+
+    const over = await vigil(['restore', backup, '--data-dir', target], { VIGIL_MASTER_KEY_FILE: keyCopy });
+    oneLineError(over, /already has a database; stop the server and pass --force/);
+  });
+
+  it('refuses a backup that the master key does not open, and a file that is not a backup', async () => {
+    const other = join(root, 'other');
+    assert.equal((await vigil(['init', '--data-dir', other])).code, 0);
+    const wrongKey = await vigil(['restore', backup, '--data-dir', join(root, 'fresh'), '--force'], {
+      VIGIL_MASTER_KEY_FILE: join(other, 'master.key'),
+    });
+    oneLineError(wrongKey, /does not open this backup/);
+
+    const junk = join(root, 'junk.backup');
+    writeFileSync(
+      junk,
+      'this is not a database at all, but it is long enough to look like a file'.repeat(100),
+    );
+    const bad = await vigil(['restore', junk, '--data-dir', join(root, 'fresh2')], {
+      VIGIL_MASTER_KEY_FILE: join(other, 'master.key'),
+    });
+    oneLineError(bad, /not a SQLite database|cannot be opened/);
+  });
+});
