@@ -2,12 +2,39 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
-import { isRole, ROLES, type Role } from './roles.ts';
+import { can, isRole, PERMISSIONS, type Permission, ROLES, type Role } from './roles.ts';
 
 export interface TokenIdentity {
+  kind: 'token';
   tokenId: string;
   name: string;
   role: Role;
+  /** The audit actor: `token:<name>`. */
+  actor: string;
+  /** Permissions the token is narrowed to; undefined: all of its role's. */
+  scopes: readonly Permission[] | undefined;
+}
+
+export interface TokenSummary {
+  id: string;
+  name: string;
+  role: Role;
+  scopes: Permission[] | null;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+/** Reads stored scopes (a JSON array); anything unreadable narrows to nothing, never widens. */
+export function parseScopes(stored: string | null): Permission[] | undefined {
+  if (stored === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(stored);
+    if (!Array.isArray(value)) return [];
+    return value.filter((p): p is Permission => (PERMISSIONS as readonly unknown[]).includes(p));
+  } catch {
+    return [];
+  }
 }
 
 const TOKEN_PATTERN = /^vgl_([a-f0-9]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -36,7 +63,7 @@ export class ApiTokens {
   constructor(private readonly db: Kysely<Schema>) {}
 
   async create(
-    input: { role: string; name: string; ttlSeconds: number },
+    input: { role: string; name: string; ttlSeconds: number; scopes?: readonly string[] | undefined },
     nowMs = Date.now(),
   ): Promise<{ token: string; id: string; expiresAt: number }> {
     if (!isRole(input.role)) {
@@ -44,6 +71,15 @@ export class ApiTokens {
         'VIGIL_ERR_REQUEST_INVALID',
         `role "${input.role.slice(0, 32)}" is unknown; use one of ${ROLES.join(', ')}`,
       );
+    }
+    const role = input.role;
+    for (const scope of input.scopes ?? []) {
+      if (!(PERMISSIONS as readonly string[]).includes(scope) || !can(role, scope as Permission)) {
+        throw new VigilError(
+          'VIGIL_ERR_REQUEST_INVALID',
+          `scope "${scope.slice(0, 40)}" is not a permission of role ${role}; a scope can only narrow the role`,
+        );
+      }
     }
     if (input.name.trim() === '' || input.name.length > 100) {
       throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'token name must be 1-100 characters');
@@ -61,14 +97,36 @@ export class ApiTokens {
         created_at: nowMs,
         expires_at: expiresAt,
         revoked_at: null,
+        scopes: input.scopes === undefined ? null : JSON.stringify([...new Set(input.scopes)]),
       })
       .execute();
     return { token: `vgl_${id}.${secret}`, id, expiresAt };
   }
 
-  async revoke(id: string, nowMs = Date.now()): Promise<void> {
-    await this.db.updateTable('api_tokens').set({ revoked_at: nowMs }).where('id', '=', id).execute();
+  /** Revokes a token; false when no unrevoked token has this id. */
+  async revoke(id: string, nowMs = Date.now()): Promise<boolean> {
+    const r = await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_at: nowMs })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     this.cache.delete(id);
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Every token, newest first, without any secret (only hashes are stored anyway). */
+  async list(): Promise<TokenSummary[]> {
+    const rows = await this.db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: isRole(r.role) ? r.role : 'patient',
+      scopes: parseScopes(r.scopes) ?? null,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      revokedAt: r.revoked_at,
+    }));
   }
 
   /** Checks a presented token; the row is cached for a few seconds so revocation takes effect quickly. */
@@ -99,6 +157,13 @@ export class ApiTokens {
       throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token has expired; create a new one');
     if (!isRole(row.role))
       throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'the token carries an unknown role');
-    return { tokenId: row.id, name: row.name, role: row.role };
+    return {
+      kind: 'token',
+      tokenId: row.id,
+      name: row.name,
+      role: row.role,
+      actor: `token:${row.name}`,
+      scopes: parseScopes(row.scopes),
+    };
   }
 }

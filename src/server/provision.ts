@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiTokens } from '../access/api-tokens.ts';
+import { UserStore } from '../access/users.store.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import type { VigilConfig } from '../config/config.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
@@ -13,6 +14,9 @@ export interface InitResult {
   dataDir: string;
   caFile: string;
   adminToken: string;
+  /** The first administrator's username and one-time password (changed at first sign-in). */
+  adminUsername: string;
+  adminPassword: string;
 }
 
 /** Host names the server certificate covers: the loopback names plus VIGIL_HOST. */
@@ -25,8 +29,9 @@ export function isInitialized(config: VigilConfig): boolean {
 }
 
 /**
- * `vigil init`: a data directory with the database, master key, device CA, server certificate
- * and a first administrator token, printed once and stored only as a hash.
+ * `vigil init`: a data directory with the database, master key, device CA, server certificate,
+ * a first administrator user with a one-time password, and a first administrator API token;
+ * both secrets are printed once and stored only as hashes.
  */
 export async function initDataDir(config: VigilConfig): Promise<InitResult> {
   if (isInitialized(config)) {
@@ -54,13 +59,31 @@ export async function initDataDir(config: VigilConfig): Promise<InitResult> {
       name: 'first-admin',
       ttlSeconds: 30 * 86400,
     });
-    await new AuditLog(store.db).append({
+    // The first person: a one-time password, printed once; TOTP enrolment at first sign-in.
+    const { user, oneTimePassword } = await new UserStore(store.db, keys).create({
+      username: 'admin',
+      role: 'admin',
+    });
+    const audit = new AuditLog(store.db);
+    await audit.append({
       actor: 'system',
       action: 'system.init',
       resource: 'System',
       outcome: 'success',
     });
-    return { dataDir: config.dataDir, caFile, adminToken: admin.token };
+    await audit.append({
+      actor: 'system',
+      action: 'user.create.admin',
+      resource: `User/${user.id}`,
+      outcome: 'success',
+    });
+    return {
+      dataDir: config.dataDir,
+      caFile,
+      adminToken: admin.token,
+      adminUsername: user.username,
+      adminPassword: oneTimePassword as string,
+    };
   } finally {
     await store.close();
   }

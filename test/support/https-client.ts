@@ -18,10 +18,12 @@ export function httpsRequest(
     contentType?: string;
     key?: string;
     cert?: string;
+    /** Extra request headers (cookies, CSRF token). */
+    headers?: Record<string, string>;
   },
 ): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = {};
+    const headers: Record<string, string | number> = { ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) {
       headers['content-type'] = opts.contentType ?? 'application/json';

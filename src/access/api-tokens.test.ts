@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { tempStore } from '../../test/support/temp-store.ts';
+import { isVigilError } from '../errors/catalogue.ts';
+import { ApiTokens, parseScopes } from './api-tokens.ts';
+import { PERMISSIONS } from './roles.ts';
+
+describe('API token scopes', () => {
+  let t: Awaited<ReturnType<typeof tempStore>>;
+  before(async () => {
+    t = await tempStore();
+  });
+  after(() => t.cleanup());
+
+  it('narrows a role to some of its permissions, never beyond it', async () => {
+    const tokens = new ApiTokens(t.store.db);
+    const ok = await tokens.create({
+      role: 'clinician',
+      name: 'ward',
+      ttlSeconds: 600,
+      scopes: ['devices:read'],
+    });
+    const who = await tokens.verify(ok.token);
+    assert.deepEqual(who.scopes, ['devices:read']);
+    assert.equal(who.actor, 'token:ward');
+    await assert.rejects(
+      tokens.create({ role: 'clinician', name: 'wide', ttlSeconds: 600, scopes: ['users:write'] }),
+      (e) => isVigilError(e) && /not a permission of role clinician/.test(e.detail),
+    );
+    const unscoped = await tokens.verify(
+      (await tokens.create({ role: 'auditor', name: 'a', ttlSeconds: 600 })).token,
+    );
+    assert.equal(unscoped.scopes, undefined);
+  });
+
+  it('reads stored scopes without ever throwing or widening', () => {
+    assert.equal(parseScopes(null), undefined);
+    assert.deepEqual(parseScopes('["audit:read","nonsense"]'), ['audit:read']);
+    assert.deepEqual(parseScopes('not json'), []);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+        const scopes = parseScopes(text);
+        assert.ok(scopes?.every((s) => (PERMISSIONS as readonly string[]).includes(s)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
