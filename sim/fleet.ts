@@ -26,6 +26,8 @@ export interface FleetOptions {
   /** Makes the patients: the same seed and device ids give the same physiology. Default 1. */
   seed?: number;
   scenario?: Scenario;
+  /** Per-device scenarios (device id -> scenario), taking precedence over `scenario`. */
+  scenarioByDevice?: ReadonlyMap<string, Scenario>;
   /** Simulated ms after the start at which the scenario begins. Default 0 (at once). */
   scenarioAfterMs?: number;
   log?: (line: string) => void;
@@ -98,7 +100,7 @@ export class Fleet {
     this.runners = devices.map((device) => {
       const deviceSeed = deriveSeed(seed, device.deviceId);
       const signal = createSignal(device.kind, deviceSeed, {
-        scenario: this.opts.scenario,
+        scenario: this.opts.scenarioByDevice?.get(device.deviceId) ?? this.opts.scenario,
         scenarioStartMs,
         timestamp: (simMs) => clock.stamp(simMs),
       });

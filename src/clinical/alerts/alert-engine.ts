@@ -1,0 +1,363 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import type { SecurityEventInput } from '../../detection/security-events.ts';
+import { VigilError } from '../../errors/catalogue.ts';
+import type { CareTeamStore } from '../care-teams.store.ts';
+import { type AlertSignal, urgencyOf } from './alert-conditions.ts';
+import { AlertCore, type CoreEvent, type StoredMessage } from './alert-core.ts';
+import type { Alert } from './alert-lifecycle.ts';
+import * as lifecycle from './alert-lifecycle.ts';
+import {
+  type AlertRuleOverrides,
+  type AlertRules,
+  effectiveRules,
+  parseRuleOverrides,
+} from './alert-rules.ts';
+import type { AlertFilter, AlertStore } from './alerts.store.ts';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface AlertEngineDeps {
+  store: AlertStore;
+  careTeams: CareTeamStore;
+  audit: AuditLog;
+  security: { record(e: SecurityEventInput): void };
+  /** Who wore the device at a time (the device directory answers from memory). */
+  patientAt(deviceId: string, tsMs: number): string | undefined;
+  clock?: Clock;
+  /** How often signal loss, escalation and snoozes are checked; 0: only when tick() is called. */
+  tickMs?: number;
+  log?: Logger;
+}
+
+export type AlertAction = 'raise' | 'update' | 'resolve' | 'acknowledge' | 'snooze' | 'escalate';
+const SYSTEM = 'system:alerts';
+/** A data-quality notice closes after an hour without another questionable reading. */
+const NOTICE_QUIET_MS = 3_600_000;
+
+const keyOf = (patientId: string, condition: string, deviceId: string) =>
+  `${patientId}|${condition}|${deviceId}`;
+
+/**
+ * The thin layer around the pure rule core: it feeds the core stored messages, device
+ * status and clock ticks, and turns the core's events into alert rows, history, audit
+ * entries, notices and security events. Every write goes through one queue, in order, so the
+ * ingest path only pays for the (synchronous, allocation-light) rule evaluation.
+ */
+export class AlertEngine {
+  private readonly core: AlertCore;
+  private readonly clock: Clock;
+  private readonly rules = new Map<string, AlertRules>();
+  private readonly overrides = new Map<string, AlertRuleOverrides>();
+  /** Unresolved alerts by patient|condition|device: at most one each. */
+  private readonly unresolved = new Map<string, Alert>();
+  private readonly listeners: Array<(alert: Alert, action: AlertAction) => void> = [];
+  private tail: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: AlertEngineDeps) {
+    this.clock = deps.clock ?? { now: () => Date.now() };
+    this.core = new AlertCore((patientId) => this.rulesFor(patientId));
+  }
+
+  /** Loads overrides and unresolved alerts, watches assigned devices, starts the timer. */
+  async start(
+    assigned: Array<{ deviceId: string; patientId: string; lastSeenMs: number | null }>,
+  ): Promise<void> {
+    for (const [patientId, o] of await this.deps.store.ruleOverrides()) this.overrides.set(patientId, o);
+    const now = this.clock.now();
+    for (const d of assigned) this.core.watchDevice(d.deviceId, d.patientId, d.lastSeenMs ?? now);
+    for (const a of await this.deps.store.unresolved()) {
+      this.unresolved.set(keyOf(a.patientId, a.condition, a.deviceId), a);
+      this.core.restore(a.patientId, a.condition, a.deviceId === '' ? undefined : a.deviceId, a.value, now);
+    }
+    const tickMs = this.deps.tickMs ?? 5000;
+    if (tickMs > 0) this.timer = setInterval(() => void this.tick(), tickMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.idle();
+  }
+
+  /** Resolves once every event so far is written. */
+  async idle(): Promise<void> {
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.tail) {
+      seen = this.tail;
+      await seen;
+    }
+  }
+
+  subscribe(listener: (alert: Alert, action: AlertAction) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Counts of unresolved alerts, from memory (for the demo's status line and metrics). */
+  summary(): { open: number; urgent: number; acknowledged: number } {
+    let open = 0;
+    let urgent = 0;
+    let acknowledged = 0;
+    for (const a of this.unresolved.values()) {
+      if (a.state === 'acknowledged') acknowledged++;
+      else open++;
+      if (a.urgency === 'urgent' && a.state === 'open') urgent++;
+    }
+    return { open, urgent, acknowledged };
+  }
+
+  rulesFor(patientId: string): AlertRules {
+    let rules = this.rules.get(patientId);
+    if (!rules) {
+      rules = effectiveRules(this.overrides.get(patientId));
+      this.rules.set(patientId, rules);
+    }
+    return rules;
+  }
+
+  overridesFor(patientId: string): AlertRuleOverrides {
+    return { ...this.overrides.get(patientId) };
+  }
+
+  /** Called for every durably stored message; the rule evaluation runs here, synchronously. */
+  onStored(m: StoredMessage): void {
+    const out: CoreEvent[] = [];
+    try {
+      this.core.observeMessage(m, this.clock.now(), out);
+    } catch (err) {
+      // The message is already stored and must be acknowledged: a rule fault is logged, not thrown.
+      this.deps.log?.error({ err, deviceId: m.deviceId }, 'alert evaluation failed');
+    }
+    if (out.length > 0) this.enqueue(() => this.apply(out));
+  }
+
+  /** `receivedMs` is the server's wall clock at receipt, to judge the device's clock against. */
+  onStatus(
+    deviceId: string,
+    status: { tsMs: number; batteryPercent?: number | undefined },
+    receivedMs = Date.now(),
+  ): void {
+    const now = this.clock.now();
+    const out: CoreEvent[] = [];
+    this.core.observeStatus(deviceId, this.deps.patientAt(deviceId, now), status, receivedMs, now, out);
+    if (out.length > 0) this.enqueue(() => this.apply(out));
+  }
+
+  /** Signal loss, escalation of unacknowledged urgent alerts, and quiet notices. */
+  tick(): Promise<void> {
+    return this.enqueue(async () => {
+      const now = this.clock.now();
+      const out: CoreEvent[] = [];
+      this.core.tick(now, (deviceId) => this.deps.patientAt(deviceId, now), out);
+      await this.apply(out);
+      await this.escalate(now);
+      await this.deps.store.clearQuietNotices(now - NOTICE_QUIET_MS, now);
+    });
+  }
+
+  async setRules(
+    patientId: string,
+    input: unknown,
+    actor: string,
+  ): Promise<{ overrides: AlertRuleOverrides; rules: AlertRules }> {
+    const parsed = parseRuleOverrides(input);
+    return this.enqueue(async () => {
+      await this.deps.store.setRuleOverrides(patientId, parsed.overrides, actor, this.clock.now());
+      this.overrides.set(patientId, parsed.overrides);
+      this.rules.set(patientId, parsed.rules);
+      this.core.setRules(patientId, parsed.rules);
+      await this.audit(actor, 'alert-rules.update', patientId, `Patient/${patientId}/AlertRules`);
+      return parsed;
+    });
+  }
+
+  list(filter: AlertFilter): Promise<Alert[]> {
+    return this.deps.store.list(filter);
+  }
+
+  async get(id: string): Promise<Alert> {
+    const alert = await this.deps.store.get(id);
+    if (!alert) throw new VigilError('VIGIL_ERR_ALERT_UNKNOWN', `alert ${id.slice(0, 64)} does not exist`);
+    return alert;
+  }
+
+  events(id: string) {
+    return this.deps.store.events(id);
+  }
+
+  acknowledge(id: string, actor: string): Promise<Alert> {
+    return this.act(
+      id,
+      actor,
+      'acknowledge',
+      (a, now) => lifecycle.acknowledge(a, actor, now),
+      'acknowledged',
+    );
+  }
+
+  snooze(id: string, minutes: number, actor: string): Promise<Alert> {
+    return this.act(
+      id,
+      actor,
+      'snooze',
+      (a, now) => lifecycle.snooze(a, minutes, this.rulesFor(a.patientId), now),
+      `snoozed for ${minutes} min`,
+    );
+  }
+
+  resolve(id: string, actor: string): Promise<Alert> {
+    return this.act(
+      id,
+      actor,
+      'resolve',
+      (a, now) => lifecycle.resolve(a, actor, 'manual', now),
+      'resolved by hand',
+    );
+  }
+
+  private act(
+    id: string,
+    actor: string,
+    action: AlertAction,
+    change: (a: Alert, nowMs: number) => Alert,
+    detail: string,
+  ): Promise<Alert> {
+    return this.enqueue(async () => {
+      const current = await this.get(id);
+      const next = change(current, this.clock.now());
+      await this.save(next, action, actor, detail);
+      if (next.state === 'resolved') {
+        // Met afresh, the condition raises a new alert; until then it stays quiet.
+        this.core.forget(next.patientId, next.condition, next.deviceId === '' ? undefined : next.deviceId);
+      }
+      return next;
+    });
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
+    this.tail = run.catch((err: unknown) => {
+      this.deps.log?.error({ err }, 'alert engine write failed');
+    });
+    return run;
+  }
+
+  private async apply(events: CoreEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.type === 'quality') {
+        const isNew = await this.deps.store.noteQuality(e);
+        if (isNew) {
+          this.deps.security.record({
+            code: 'VIGIL_ERR_DATA_QUESTIONABLE',
+            detail: `device ${e.deviceId} sent questionable readings (${e.issue}); they raise no urgent alert on their own`,
+            deviceId: e.deviceId,
+          });
+          await this.audit(SYSTEM, 'data-quality.notice', e.patientId, `Device/${e.deviceId}`);
+        }
+      } else {
+        await this.applySignal(e.patientId, e.signal);
+      }
+    }
+  }
+
+  private async applySignal(patientId: string, s: AlertSignal): Promise<void> {
+    const deviceId = s.deviceId ?? '';
+    const key = keyOf(patientId, s.condition, deviceId);
+    const current = this.unresolved.get(key);
+    const now = this.clock.now();
+    if (s.kind === 'clear') {
+      if (!current) return;
+      const superseded =
+        s.condition === 'glucose-predicted-urgent-low' &&
+        this.unresolved.has(keyOf(patientId, 'glucose-urgent-low', ''));
+      const next = lifecycle.resolve(current, SYSTEM, superseded ? 'superseded' : 'cleared', now);
+      return this.save(
+        next,
+        'resolve',
+        SYSTEM,
+        superseded ? 'superseded by the urgent low' : 'condition cleared',
+      );
+    }
+    if (current) {
+      // One unresolved alert per condition: a repeat breach updates it, it is not raised again.
+      return this.save({ ...current, value: s.value, updatedMs: now }, 'update', SYSTEM, 'worse value');
+    }
+    if (s.kind === 'update') return;
+    const ladder = await this.deps.careTeams.escalationOrder(patientId);
+    const alert: Alert = {
+      id: randomUUID(),
+      patientId,
+      condition: s.condition,
+      deviceId,
+      urgency: urgencyOf(s.condition),
+      state: 'open',
+      value: s.value,
+      openedMs: now,
+      updatedMs: now,
+      onsetMs: s.tsMs,
+      acknowledgedBy: null,
+      acknowledgedMs: null,
+      snoozedUntilMs: null,
+      resolvedMs: null,
+      resolvedBy: null,
+      resolution: null,
+      escalationLevel: 0,
+      assignedTo: ladder[0] ?? null,
+      assignedMs: now,
+    };
+    await this.deps.store.insert(alert);
+    this.unresolved.set(key, alert);
+    await this.record(
+      alert,
+      'raise',
+      SYSTEM,
+      alert.assignedTo ? `raised, sent to ${alert.assignedTo}` : 'raised',
+    );
+  }
+
+  private async escalate(now: number): Promise<void> {
+    const ladders = new Map<string, string[]>();
+    for (const alert of [...this.unresolved.values()]) {
+      if (alert.state !== 'open' || alert.urgency !== 'urgent') continue;
+      let ladder = ladders.get(alert.patientId);
+      if (!ladder) {
+        ladder = await this.deps.careTeams.escalationOrder(alert.patientId);
+        ladders.set(alert.patientId, ladder);
+      }
+      if (!lifecycle.escalationDue(alert, this.rulesFor(alert.patientId), ladder.length, now)) continue;
+      const to = ladder[alert.escalationLevel + 1]!;
+      await this.save(
+        lifecycle.escalate(alert, to, now),
+        'escalate',
+        SYSTEM,
+        `not acknowledged in time; escalated to ${to}`,
+      );
+    }
+  }
+
+  private async save(next: Alert, action: AlertAction, actor: string, detail: string): Promise<void> {
+    await this.deps.store.update(next);
+    const key = keyOf(next.patientId, next.condition, next.deviceId);
+    if (next.state === 'resolved') this.unresolved.delete(key);
+    else this.unresolved.set(key, next);
+    // Worse values are kept on the row but are not history: one event per episode step.
+    if (action !== 'update') await this.record(next, action, actor, detail);
+    for (const l of this.listeners) l(next, action);
+  }
+
+  private async record(alert: Alert, action: AlertAction, actor: string, detail: string): Promise<void> {
+    await this.deps.store.addEvent(alert.id, { ts: this.clock.now(), actor, action, detail });
+    await this.audit(actor, `alert.${action}`, alert.patientId, `Alert/${alert.id}`);
+    if (action === 'raise') for (const l of this.listeners) l(alert, action);
+  }
+
+  private audit(actor: string, action: string, patientId: string, resource: string): Promise<void> {
+    return this.deps.audit.append(
+      { actor, action, patientId, resource, outcome: 'success' },
+      this.clock.now(),
+    );
+  }
+}

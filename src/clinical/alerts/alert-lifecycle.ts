@@ -1,0 +1,106 @@
+import { VigilError } from '../../errors/catalogue.ts';
+import type { AlertCondition, Urgency } from './alert-conditions.ts';
+import type { AlertRules } from './alert-rules.ts';
+
+export type AlertState = 'open' | 'acknowledged' | 'resolved';
+export type Resolution = 'cleared' | 'manual' | 'superseded';
+
+export interface Alert {
+  id: string;
+  patientId: string;
+  condition: AlertCondition;
+  /** '' for per-patient conditions; the device for signal loss and battery. */
+  deviceId: string;
+  urgency: Urgency;
+  state: AlertState;
+  /** The value that raised it, then the worst one seen (glucose mg/dL, SpO2 %, minutes silent...). */
+  value: number;
+  openedMs: number;
+  updatedMs: number;
+  /** Reading time at which the condition was met. */
+  onsetMs: number;
+  acknowledgedBy: string | null;
+  acknowledgedMs: number | null;
+  snoozedUntilMs: number | null;
+  resolvedMs: number | null;
+  resolvedBy: string | null;
+  resolution: Resolution | null;
+  /** 0: with the first care-team member; n: passed on n times. */
+  escalationLevel: number;
+  /** Who holds it now (a care-team member), if the patient has a care team. */
+  assignedTo: string | null;
+  /** When the current holder got it: the escalation clock starts here. */
+  assignedMs: number;
+}
+
+function refuseState(alert: Alert, action: string): never {
+  throw new VigilError(
+    'VIGIL_ERR_ALERT_STATE',
+    `alert ${alert.id} is ${alert.state}; it cannot be ${action}`,
+  );
+}
+
+/** Open -> acknowledged: the holder has seen it; escalation stops. */
+export function acknowledge(alert: Alert, actor: string, nowMs: number): Alert {
+  if (alert.state !== 'open') refuseState(alert, 'acknowledged');
+  return {
+    ...alert,
+    state: 'acknowledged',
+    acknowledgedBy: actor,
+    acknowledgedMs: nowMs,
+    snoozedUntilMs: null,
+    updatedMs: nowMs,
+  };
+}
+
+/**
+ * A snooze silences an open alert for a while, never longer than the patient's
+ * maxSnoozeMinutes at a time: a snoozed urgent alert must come back, not be forgotten.
+ */
+export function snooze(alert: Alert, minutes: number, rules: AlertRules, nowMs: number): Alert {
+  if (alert.state !== 'open') refuseState(alert, 'snoozed');
+  if (!(Number.isInteger(minutes) && minutes >= 1 && minutes <= rules.maxSnoozeMinutes)) {
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `snooze of ${minutes} minutes is not allowed; use 1 to ${rules.maxSnoozeMinutes} minutes`,
+    );
+  }
+  const until = nowMs + minutes * 60_000;
+  return { ...alert, snoozedUntilMs: until, assignedMs: until, updatedMs: nowMs };
+}
+
+export function resolve(alert: Alert, by: string, resolution: Resolution, nowMs: number): Alert {
+  if (alert.state === 'resolved') refuseState(alert, 'resolved again');
+  return {
+    ...alert,
+    state: 'resolved',
+    resolvedMs: nowMs,
+    resolvedBy: by,
+    resolution,
+    snoozedUntilMs: null,
+    updatedMs: nowMs,
+  };
+}
+
+/**
+ * An urgent alert still open (not acknowledged, not snoozed) escalateAfterMinutes after its
+ * holder got it passes to the next care-team member. The last member keeps it: it is not
+ * passed round in a circle.
+ */
+export function escalationDue(alert: Alert, rules: AlertRules, teamSize: number, nowMs: number): boolean {
+  if (alert.state !== 'open' || alert.urgency !== 'urgent') return false;
+  if (alert.snoozedUntilMs !== null && nowMs < alert.snoozedUntilMs) return false;
+  if (alert.escalationLevel + 1 >= teamSize) return false;
+  return nowMs - alert.assignedMs >= rules.escalateAfterMinutes * 60_000;
+}
+
+export function escalate(alert: Alert, nextHolder: string, nowMs: number): Alert {
+  return {
+    ...alert,
+    escalationLevel: alert.escalationLevel + 1,
+    assignedTo: nextHolder,
+    assignedMs: nowMs,
+    snoozedUntilMs: null,
+    updatedMs: nowMs,
+  };
+}

@@ -1,0 +1,265 @@
+import type { Kysely } from 'kysely';
+import { open, seal } from '../../crypto/aead.ts';
+import type { Schema } from '../../store/schema.ts';
+import type { AlertCondition, Urgency } from './alert-conditions.ts';
+import type { Alert, AlertState, Resolution } from './alert-lifecycle.ts';
+import type { AlertRuleOverrides } from './alert-rules.ts';
+import type { QualityIssue } from './data-quality.ts';
+
+export type PatientKey = (patientId: string) => Promise<Buffer>;
+
+export interface AlertFilter {
+  state?: AlertState | undefined;
+  patientId?: string | undefined;
+  urgency?: Urgency | undefined;
+  limit: number;
+}
+
+export interface AlertEvent {
+  ts: number;
+  actor: string;
+  action: string;
+  detail: string;
+}
+
+export interface QualityNotice {
+  id: number;
+  deviceId: string;
+  patientId: string;
+  issue: QualityIssue;
+  firstMs: number;
+  lastMs: number;
+  count: number;
+  clearedMs: number | null;
+}
+
+const valueAad = (id: string, patientId: string) => `alert-value|${id}|${patientId}`;
+
+/** SQL for alerts, their history, per-patient rule overrides and data-quality notices. */
+export class AlertStore {
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly keyOf: PatientKey,
+  ) {}
+
+  async insert(a: Alert): Promise<void> {
+    await this.db
+      .insertInto('alerts')
+      .values({
+        id: a.id,
+        patient_id: a.patientId,
+        condition: a.condition,
+        device_id: a.deviceId,
+        urgency: a.urgency,
+        state: a.state,
+        sealed_value: await this.sealValue(a),
+        opened_ms: a.openedMs,
+        updated_ms: a.updatedMs,
+        onset_ms: a.onsetMs,
+        acknowledged_by: a.acknowledgedBy,
+        acknowledged_ms: a.acknowledgedMs,
+        snoozed_until_ms: a.snoozedUntilMs,
+        resolved_ms: a.resolvedMs,
+        resolved_by: a.resolvedBy,
+        resolution: a.resolution,
+        escalation_level: a.escalationLevel,
+        assigned_to: a.assignedTo,
+        assigned_ms: a.assignedMs,
+      })
+      .execute();
+  }
+
+  async update(a: Alert): Promise<void> {
+    await this.db
+      .updateTable('alerts')
+      .set({
+        state: a.state,
+        sealed_value: await this.sealValue(a),
+        updated_ms: a.updatedMs,
+        acknowledged_by: a.acknowledgedBy,
+        acknowledged_ms: a.acknowledgedMs,
+        snoozed_until_ms: a.snoozedUntilMs,
+        resolved_ms: a.resolvedMs,
+        resolved_by: a.resolvedBy,
+        resolution: a.resolution,
+        escalation_level: a.escalationLevel,
+        assigned_to: a.assignedTo,
+        assigned_ms: a.assignedMs,
+      })
+      .where('id', '=', a.id)
+      .execute();
+  }
+
+  async addEvent(alertId: string, e: AlertEvent): Promise<void> {
+    await this.db
+      .insertInto('alert_events')
+      .values({ alert_id: alertId, ...e })
+      .execute();
+  }
+
+  async events(alertId: string): Promise<AlertEvent[]> {
+    return this.db
+      .selectFrom('alert_events')
+      .select(['ts', 'actor', 'action', 'detail'])
+      .where('alert_id', '=', alertId)
+      .orderBy('id')
+      .execute();
+  }
+
+  async get(id: string): Promise<Alert | undefined> {
+    const row = await this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.toAlert(row) : undefined;
+  }
+
+  async list(f: AlertFilter): Promise<Alert[]> {
+    let q = this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .orderBy('opened_ms', 'desc')
+      .orderBy('id')
+      .limit(f.limit);
+    if (f.state) q = q.where('state', '=', f.state);
+    if (f.patientId) q = q.where('patient_id', '=', f.patientId);
+    if (f.urgency) q = q.where('urgency', '=', f.urgency);
+    const rows = await q.execute();
+    return Promise.all(rows.map((r) => this.toAlert(r)));
+  }
+
+  /** Alerts not yet resolved: the engine's working set, loaded at start. */
+  async unresolved(): Promise<Alert[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved').execute();
+    return Promise.all(rows.map((r) => this.toAlert(r)));
+  }
+
+  async ruleOverrides(): Promise<Map<string, AlertRuleOverrides>> {
+    const rows = await this.db.selectFrom('alert_rules').select(['patient_id', 'overrides']).execute();
+    return new Map(rows.map((r) => [r.patient_id, JSON.parse(r.overrides) as AlertRuleOverrides]));
+  }
+
+  async setRuleOverrides(
+    patientId: string,
+    overrides: AlertRuleOverrides,
+    by: string,
+    nowMs: number,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('alert_rules').where('patient_id', '=', patientId).execute();
+      if (Object.keys(overrides).length === 0) return;
+      await tx
+        .insertInto('alert_rules')
+        .values({
+          patient_id: patientId,
+          overrides: JSON.stringify(overrides),
+          updated_at: nowMs,
+          updated_by: by,
+        })
+        .execute();
+    });
+  }
+
+  /** Adds questionable readings to the device's open notice; true when a new notice was opened. */
+  async noteQuality(n: {
+    deviceId: string;
+    patientId: string;
+    issue: QualityIssue;
+    count: number;
+    tsMs: number;
+  }): Promise<boolean> {
+    const open = await this.db
+      .selectFrom('data_quality_notices')
+      .select(['id', 'count', 'last_ms'])
+      .where('device_id', '=', n.deviceId)
+      .where('issue', '=', n.issue)
+      .where('cleared_ms', 'is', null)
+      .executeTakeFirst();
+    if (open) {
+      await this.db
+        .updateTable('data_quality_notices')
+        .set({ count: open.count + n.count, last_ms: Math.max(open.last_ms, n.tsMs) })
+        .where('id', '=', open.id)
+        .execute();
+      return false;
+    }
+    await this.db
+      .insertInto('data_quality_notices')
+      .values({
+        device_id: n.deviceId,
+        patient_id: n.patientId,
+        issue: n.issue,
+        first_ms: n.tsMs,
+        last_ms: n.tsMs,
+        count: n.count,
+        cleared_ms: null,
+      })
+      .execute();
+    return true;
+  }
+
+  /** Closes notices with no questionable reading since `quietSinceMs`. */
+  async clearQuietNotices(quietSinceMs: number, nowMs: number): Promise<number> {
+    const r = await this.db
+      .updateTable('data_quality_notices')
+      .set({ cleared_ms: nowMs })
+      .where('cleared_ms', 'is', null)
+      .where('last_ms', '<', quietSinceMs)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async notices(f: {
+    deviceId?: string | undefined;
+    isOpen?: boolean | undefined;
+    limit: number;
+  }): Promise<QualityNotice[]> {
+    let q = this.db.selectFrom('data_quality_notices').selectAll().orderBy('id', 'desc').limit(f.limit);
+    if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
+    if (f.isOpen === true) q = q.where('cleared_ms', 'is', null);
+    if (f.isOpen === false) q = q.where('cleared_ms', 'is not', null);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      deviceId: r.device_id,
+      patientId: r.patient_id,
+      issue: r.issue as QualityIssue,
+      firstMs: r.first_ms,
+      lastMs: r.last_ms,
+      count: r.count,
+      clearedMs: r.cleared_ms,
+    }));
+  }
+
+  private async sealValue(a: Alert): Promise<Buffer> {
+    const key = await this.keyOf(a.patientId);
+    return seal(key, Buffer.from(JSON.stringify({ value: a.value })), valueAad(a.id, a.patientId));
+  }
+
+  private async toAlert(r: Schema['alerts']): Promise<Alert> {
+    const key = await this.keyOf(r.patient_id);
+    const { value } = JSON.parse(
+      open(key, r.sealed_value, valueAad(r.id, r.patient_id)).toString('utf8'),
+    ) as {
+      value: number;
+    };
+    return {
+      id: r.id,
+      patientId: r.patient_id,
+      condition: r.condition as AlertCondition,
+      deviceId: r.device_id,
+      urgency: r.urgency as Urgency,
+      state: r.state as AlertState,
+      value,
+      openedMs: r.opened_ms,
+      updatedMs: r.updated_ms,
+      onsetMs: r.onset_ms,
+      acknowledgedBy: r.acknowledged_by,
+      acknowledgedMs: r.acknowledged_ms,
+      snoozedUntilMs: r.snoozed_until_ms,
+      resolvedMs: r.resolved_ms,
+      resolvedBy: r.resolved_by,
+      resolution: r.resolution as Resolution | null,
+      escalationLevel: r.escalation_level,
+      assignedTo: r.assigned_to,
+      assignedMs: r.assigned_ms,
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CODES } from './alert-conditions.ts';
+import { DataQualityMonitor } from './data-quality.ts';
+import { MINUTE, noise, T0 } from './test-traces.ts';
+
+describe('data quality', () => {
+  it('passes a normal noisy heart rate', () => {
+    const q = new DataQualityMonitor();
+    for (let s = 0; s < 600; s++) {
+      const ts = T0 + s * 1000;
+      assert.equal(
+        q.assess('ox-1', 'p-1', CODES.heartRate, Math.round(72 + noise(1, s, 3)), ts, ts),
+        undefined,
+      );
+    }
+  });
+
+  it('flags a heart rate stuck at one value for 30 s as a flat line, and the whole device with it', () => {
+    const q = new DataQualityMonitor();
+    const issues: Array<string | undefined> = [];
+    for (let s = 0; s < 60; s++) {
+      const ts = T0 + s * 1000;
+      issues.push(q.assess('ox-1', 'p-1', CODES.heartRate, 71, ts, ts));
+      if (s === 59) assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 96, ts, ts), 'flat-line');
+    }
+    assert.equal(issues.indexOf('flat-line'), 30);
+    assert.ok(issues.slice(30).every((i) => i === 'flat-line'));
+    assert.equal(
+      q.assess('ox-1', 'p-1', CODES.heartRate, 75, T0 + 61_000, T0 + 61_000),
+      undefined,
+      'a change ends it',
+    );
+  });
+
+  it('does not flag a steady SpO2 of a few minutes', () => {
+    const q = new DataQualityMonitor();
+    for (let s = 0; s < 300; s++) {
+      const ts = T0 + s * 1000;
+      assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 98, ts, ts), undefined);
+    }
+  });
+
+  it('flags an implausible jump between close readings but not the same change over time', () => {
+    const q = new DataQualityMonitor();
+    q.assess('ox-1', 'p-1', CODES.spo2, 97, T0, T0);
+    assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 70, T0 + 1000, T0 + 1000), 'implausible-jump');
+    const r = new DataQualityMonitor();
+    r.assess('cgm-1', 'p-1', CODES.glucose, 120, T0, T0);
+    assert.equal(r.assess('cgm-1', 'p-1', CODES.glucose, 100, T0 + 5 * MINUTE, T0 + 5 * MINUTE), undefined);
+    assert.equal(
+      r.assess('cgm-1', 'p-1', CODES.glucose, 30, T0 + 6 * MINUTE, T0 + 6 * MINUTE),
+      'implausible-jump',
+    );
+  });
+
+  it('flags readings stamped ahead of the server and devices whose status clock is far off', () => {
+    const q = new DataQualityMonitor();
+    assert.equal(q.assess('t-1', 'p-1', CODES.temperature, 37, T0 + 3 * MINUTE, T0), 'clock-skew');
+    assert.equal(q.noteDeviceClock('t-2', T0 - 30 * MINUTE, T0), true);
+    assert.equal(q.assess('t-2', 'p-1', CODES.temperature, 37, T0, T0), 'clock-skew');
+    assert.equal(q.noteDeviceClock('t-2', T0 + 1000, T0), false);
+    assert.equal(q.assess('t-2', 'p-1', CODES.temperature, 37, T0 + MINUTE, T0 + MINUTE), undefined);
+  });
+});

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Reading } from '../readings-codec.ts';
+import { type AlertSignal, CODES } from './alert-conditions.ts';
+import { type AlertRules, DEFAULT_ALERT_RULES } from './alert-rules.ts';
+import { PatientEvaluator } from './patient-evaluator.ts';
+import { glucoseTrace, MINUTE, noise, perSecond, spo2WithDip, T0 } from './test-traces.ts';
+
+function run(
+  readings: Reading[],
+  rules: AlertRules = DEFAULT_ALERT_RULES,
+  questionable = false,
+): AlertSignal[] {
+  const evaluator = new PatientEvaluator(rules);
+  const out: AlertSignal[] = [];
+  for (const r of readings) evaluator.observe(r.code, r.value, r.tsMs, questionable, out);
+  return out;
+}
+const raised = (signals: AlertSignal[]) => signals.filter((s) => s.kind === 'raise').map((s) => s.condition);
+
+describe('patient rule evaluation', () => {
+  it('raises one urgent low for a glucose fall to 50 mg/dL, after a predicted urgent low', () => {
+    const signals = run(glucoseTrace({ from: 130, to: 50, minutes: 40, totalMinutes: 60, noiseMgDl: 2 }));
+    const order = raised(signals);
+    assert.equal(order.filter((c) => c === 'glucose-urgent-low').length, 1);
+    assert.equal(order.filter((c) => c === 'glucose-predicted-urgent-low').length, 1);
+    assert.ok(order.indexOf('glucose-predicted-urgent-low') < order.indexOf('glucose-urgent-low'));
+    assert.ok(order.includes('glucose-low'));
+    const predictedRaise = signals.find(
+      (s) => s.condition === 'glucose-predicted-urgent-low' && s.kind === 'raise',
+    );
+    const urgentRaise = signals.find((s) => s.condition === 'glucose-urgent-low' && s.kind === 'raise');
+    assert.ok(
+      urgentRaise!.tsMs - predictedRaise!.tsMs >= 10 * MINUTE,
+      'the prediction gives at least 10 minutes',
+    );
+  });
+
+  it('supersedes the prediction once the urgent low itself is met', () => {
+    const signals = run(glucoseTrace({ from: 130, to: 50, minutes: 40, totalMinutes: 60 }));
+    const urgent = signals.findIndex((s) => s.condition === 'glucose-urgent-low' && s.kind === 'raise');
+    const cleared = signals.findIndex(
+      (s) => s.condition === 'glucose-predicted-urgent-low' && s.kind === 'clear',
+    );
+    assert.ok(cleared > urgent);
+  });
+
+  it('updates, not repeats, an urgent low that gets worse', () => {
+    const signals = run(glucoseTrace({ from: 60, to: 40, minutes: 30, totalMinutes: 45 }));
+    const urgent = signals.filter((s) => s.condition === 'glucose-urgent-low');
+    assert.equal(urgent.filter((s) => s.kind === 'raise').length, 1);
+    assert.ok(urgent.some((s) => s.kind === 'update' && s.value === 40));
+  });
+
+  it('does not flap on glucose hovering at the threshold', () => {
+    const readings = glucoseTrace({ from: 54, to: 54, minutes: 120, noiseMgDl: 3 });
+    const signals = run(readings);
+    assert.ok(raised(signals).filter((c) => c === 'glucose-urgent-low').length <= 1);
+    assert.equal(signals.filter((s) => s.condition === 'glucose-urgent-low' && s.kind === 'clear').length, 0);
+  });
+
+  it('clears an urgent low only once glucose is above threshold plus hysteresis', () => {
+    const down = glucoseTrace({ from: 52, to: 52, minutes: 10 });
+    const up = [56, 58, 60].map((value, i) => ({
+      code: CODES.glucose,
+      value,
+      tsMs: T0 + (15 + 5 * i) * MINUTE,
+    }));
+    const signals = run([...down, ...up]).filter((s) => s.condition === 'glucose-urgent-low');
+    assert.deepEqual(
+      signals.map((s) => [s.kind, s.tsMs]),
+      [
+        ['raise', T0],
+        ['clear', T0 + 25 * MINUTE],
+      ],
+    );
+  });
+
+  it('raises nothing for a noisy SpO2 that dips below 90 % for 10 s', () => {
+    assert.deepEqual(run(spo2WithDip(300, 120, 10)), []);
+  });
+
+  it('raises SpO2 low once a dip has lasted 60 s of reading time, and clears after recovery', () => {
+    const signals = run(spo2WithDip(400, 100, 120));
+    assert.deepEqual(raised(signals), ['spo2-low']);
+    const raise = signals.find((s) => s.kind === 'raise')!;
+    assert.ok(raise.tsMs >= T0 + 160_000 && raise.tsMs <= T0 + 162_000);
+    assert.ok(signals.some((s) => s.kind === 'clear'));
+  });
+
+  it('counts sustained time from reading timestamps, not from how readings are batched', () => {
+    const slow = spo2WithDip(200, 0, 200).filter((_, i) => i % 10 === 0);
+    assert.deepEqual(raised(run(slow)), ['spo2-low']);
+  });
+
+  it('breaks a sustained run across a gap in the readings', () => {
+    const before = perSecond(CODES.spo2, 40, () => 85);
+    const after = perSecond(CODES.spo2, 40, () => 85, T0 + 10 * MINUTE);
+    assert.deepEqual(run([...before, ...after]), []);
+  });
+
+  it('raises heart rate low and high only when sustained', () => {
+    const brady = perSecond(CODES.heartRate, 90, (s) => 36 + noise(1, s, 2));
+    assert.deepEqual(raised(run(brady)), ['heart-rate-low']);
+    const burst = perSecond(CODES.heartRate, 90, (s) => (s < 30 ? 140 : 80));
+    assert.deepEqual(run(burst), []);
+  });
+
+  it('raises one blood-pressure alert for a crisis on both sides, cleared when both are back', () => {
+    const bp = (min: number, sys: number, dia: number) => [
+      { code: CODES.systolic, value: sys, tsMs: T0 + min * MINUTE },
+      { code: CODES.diastolic, value: dia, tsMs: T0 + min * MINUTE },
+    ];
+    const signals = run([...bp(0, 150, 95), ...bp(15, 190, 125), ...bp(30, 165, 125), ...bp(45, 160, 100)]);
+    assert.deepEqual(
+      signals.map((s) => s.kind),
+      ['raise', 'update', 'clear'],
+    );
+    assert.equal(signals.at(-1)!.tsMs, T0 + 45 * MINUTE);
+  });
+
+  it('raises fever above 38.3 Cel', () => {
+    const temps = [37.9, 38.5, 38.2, 37.9].map((value, i) => ({
+      code: CODES.temperature,
+      value,
+      tsMs: T0 + i * MINUTE,
+    }));
+    assert.deepEqual(
+      run(temps).map((s) => s.kind),
+      ['raise', 'clear'],
+    );
+  });
+
+  it('raises rate-of-change alerts beyond 3 mg/dL/min', () => {
+    const fast = glucoseTrace({ from: 250, to: 150, minutes: 25 });
+    assert.ok(raised(run(fast)).includes('glucose-falling-fast'));
+    const slow = glucoseTrace({ from: 150, to: 120, minutes: 25 });
+    assert.ok(!raised(run(slow)).includes('glucose-falling-fast'));
+  });
+
+  it('lets questionable readings raise nothing on their own', () => {
+    assert.deepEqual(run(glucoseTrace({ from: 130, to: 40, minutes: 40 }), DEFAULT_ALERT_RULES, true), []);
+    assert.deepEqual(
+      run(
+        perSecond(CODES.spo2, 300, () => 80),
+        DEFAULT_ALERT_RULES,
+        true,
+      ),
+      [],
+    );
+  });
+
+  it('follows per-patient overrides', () => {
+    const rules = { ...DEFAULT_ALERT_RULES, spo2LowPercent: 85 };
+    assert.deepEqual(
+      run(
+        perSecond(CODES.spo2, 120, () => 87),
+        rules,
+      ),
+      [],
+    );
+    assert.deepEqual(raised(run(perSecond(CODES.spo2, 120, () => 87))), ['spo2-low']);
+  });
+});
