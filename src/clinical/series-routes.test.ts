@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Harness, startHarness, telemetry } from '../../test/support/vigil-harness.ts';
+
+interface Obs {
+  code: string;
+  value: number;
+  unit: string;
+  effective: string;
+  device: string;
+}
+interface Answer {
+  observations?: Obs[];
+  truncated?: boolean;
+  next?: string;
+  buckets?: Array<{ code: string; start: string; count: number; min: number; max: number; mean: number }>;
+  series?: Array<{ code: string; readings: number; points: Array<{ effective: string; value: number }> }>;
+  latest?: Obs[];
+}
+
+const MINUTE = 60_000;
+
+describe('observation queries over HTTPS', () => {
+  let h: Harness;
+  const start = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000;
+  const from = new Date(start).toISOString();
+  const to = new Date(start + 2 * 3_600_000 - 1).toISOString();
+  const get = async (path: string) => {
+    const r = await h.api(path);
+    assert.equal(r.status, 200, r.text);
+    return r.json as Answer;
+  };
+
+  before(async () => {
+    h = await startHarness();
+    await h.enrol('q-ox', 'q-pat', start - 3_600_000);
+    // Two hours of a reading a minute, through the real ingest pipeline.
+    for (let m = 0; m < 120; m++) {
+      const ts = new Date(start + m * MINUTE).toISOString();
+      const payload = telemetry(
+        m + 1,
+        [
+          { code: '8867-4', value: m === 77 ? 150 : 70 + (m % 5), unit: '/min', ts },
+          { code: '59408-5', value: 96, unit: '%', ts },
+        ],
+        new Date(start + m * MINUTE),
+      );
+      await h.vigil.pipeline.accept('q-ox', Buffer.from(payload), 'http');
+    }
+  });
+  after(() => h.stop());
+
+  it('pages raw readings oldest first with a cursor, each reading once', async () => {
+    const seen: Obs[] = [];
+    let next: string | undefined;
+    do {
+      const page = await get(
+        `/api/v1/patients/q-pat/observations?code=8867-4&from=${from}&to=${to}&limit=50${next ? `&cursor=${next}` : ''}`,
+      );
+      seen.push(...page.observations!);
+      assert.equal(page.truncated, page.next !== undefined);
+      next = page.next;
+    } while (next);
+    assert.equal(seen.length, 120);
+    assert.deepEqual(
+      seen.map((o) => o.effective),
+      Array.from({ length: 120 }, (_, m) => new Date(start + m * MINUTE).toISOString()),
+    );
+    assert.deepEqual(seen[0], {
+      code: '8867-4',
+      value: 70,
+      unit: '/min',
+      effective: new Date(start).toISOString(),
+      device: 'q-ox',
+    });
+  });
+
+  it('answers min/max/mean buckets at a resolution', async () => {
+    const r = await get(
+      `/api/v1/patients/q-pat/observations?code=8867-4&from=${from}&to=${to}&resolution=1h`,
+    );
+    assert.equal(r.buckets!.length, 2);
+    const [first, second] = r.buckets!;
+    assert.deepEqual([first!.count, first!.min, first!.max, first!.mean], [60, 70, 74, 72]);
+    assert.equal(second!.max, 150, 'the max keeps the spike a mean hides');
+  });
+
+  it('answers a chart series downsampled with LTTB', async () => {
+    const r = await get(
+      `/api/v1/patients/q-pat/observations?from=${from}&to=${to}&downsample=lttb&points=20`,
+    );
+    const hr = r.series!.find((s) => s.code === '8867-4')!;
+    assert.equal(hr.readings, 120);
+    assert.equal(hr.points.length, 20);
+    assert.equal(hr.points[0]!.effective, new Date(start).toISOString());
+    assert.equal(hr.points.at(-1)!.effective, new Date(start + 119 * MINUTE).toISOString());
+    assert.ok(
+      hr.points.some((p) => p.value === 150),
+      'the spike survives downsampling',
+    );
+  });
+
+  it('answers the latest value per code', async () => {
+    const r = await get('/api/v1/patients/q-pat/observations/latest');
+    assert.deepEqual(
+      r.latest!.map((o) => [o.code, o.effective]),
+      [
+        ['59408-5', new Date(start + 119 * MINUTE).toISOString()],
+        ['8867-4', new Date(start + 119 * MINUTE).toISOString()],
+      ],
+    );
+  });
+
+  it('audits every read with the reader and the patient', async () => {
+    const before = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['action'])
+      .where('patient_id', '=', 'q-pat')
+      .execute();
+    await get('/api/v1/patients/q-pat/observations/latest');
+    await get(`/api/v1/patients/q-pat/observations?from=${from}&to=${to}&resolution=5m`);
+    const rows = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor'])
+      .where('patient_id', '=', 'q-pat')
+      .orderBy('seq')
+      .execute();
+    assert.deepEqual(
+      rows.slice(before.length).map((r) => [r.action, r.actor]),
+      [
+        ['observation.read-latest', 'token:test-clinician'],
+        ['observation.read', 'token:test-clinician'],
+      ],
+    );
+  });
+
+  it('answers bad queries and unknown patients with problem documents', async () => {
+    for (const [query, detail] of [
+      ['resolution=5x', /resolution=5x is not a bucket width/],
+      ['downsample=lttb&limit=5', /one answer/],
+      ['cursor=abc', /not a page token/],
+      ['code=8867-4;drop', /not a LOINC code list/],
+    ] as const) {
+      const r = await h.api(`/api/v1/patients/q-pat/observations?${query}`);
+      assert.equal(r.status, 400, query);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+      assert.match((r.json as { detail: string }).detail, detail);
+    }
+    const unknown = await h.api('/api/v1/patients/nobody/observations/latest');
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.json as { code: string }).code, 'VIGIL_ERR_PATIENT_UNKNOWN');
+  });
+});

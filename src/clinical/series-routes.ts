@@ -1,0 +1,197 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { PatientGate } from '../access/patient-gate.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { ID_PATTERN } from '../errors/ids.ts';
+import type { CodeRegistry } from '../ingest/vital-codes.ts';
+import type { App } from '../server/http.ts';
+import type { PatientStore } from './patients.store.ts';
+import type { SeriesReader, SeriesRow } from './series.ts';
+import { encodeCursor } from './series-cursor.ts';
+import { bucketize, lttbIndexes } from './series-downsample.ts';
+import { MAX_CHART_POINTS, MAX_LIMIT, parseSeriesQuery, type SeriesRequest } from './series-query.ts';
+
+export interface SeriesRouteDeps {
+  patients: PatientStore;
+  series: SeriesReader;
+  registry: CodeRegistry;
+  audit: AuditLog;
+  ensurePatientKey(patientId: string): Promise<void>;
+  /** Care team, consent, break-glass: the only way these routes reach a patient's key. */
+  gate: PatientGate;
+}
+
+const Observation = Type.Object({
+  code: Type.String(),
+  value: Type.Number(),
+  unit: Type.String(),
+  effective: Type.String(),
+  device: Type.String(),
+});
+const Bucket = Type.Object({
+  code: Type.String(),
+  unit: Type.String(),
+  start: Type.String(),
+  count: Type.Integer(),
+  min: Type.Number(),
+  max: Type.Number(),
+  mean: Type.Number(),
+});
+const Series = Type.Object({
+  code: Type.String(),
+  unit: Type.String(),
+  /** How many readings the range held before downsampling. */
+  readings: Type.Integer(),
+  points: Type.Array(Type.Object({ effective: Type.String(), value: Type.Number() })),
+});
+const PatientParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN.source, maxLength: 64 }) });
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Observation queries under /api/v1/patients/{id}/observations (raw pages, buckets, LTTB, latest). */
+export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
+  const unitOf = (code: string) => deps.registry.get(code)?.canonicalUnit ?? '';
+  const observation = (r: SeriesRow) => ({
+    code: r.code,
+    value: r.value,
+    unit: unitOf(r.code),
+    effective: iso(r.tsMs),
+    device: r.deviceId,
+  });
+  const requirePatient = async (request: FastifyRequest, id: string) => {
+    // The gate answers 410 for an erased patient; an unknown one must not get a key made.
+    if (!(await deps.patients.exists(id)) && !(await deps.patients.isErased(id)))
+      throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
+    if (await deps.patients.isErased(id)) await deps.ensurePatientKey(id);
+    await deps.gate.mayRead(request.identity, id, request.ip);
+  };
+
+  const readSeries = (id: string, q: SeriesRequest) => {
+    const head = { patient: id, from: iso(q.fromMs), to: iso(q.toMs) };
+    const range = { fromMs: q.fromMs, toMs: q.toMs, ...(q.codes ? { codes: q.codes } : {}) };
+    const mode = q.mode;
+    if (mode.kind === 'raw') {
+      const page = deps.series.page(id, { ...range, limit: mode.limit, after: mode.after });
+      return {
+        ...head,
+        observations: page.rows.map(observation),
+        truncated: page.next !== undefined,
+        ...(page.next ? { next: encodeCursor(page.next) } : {}),
+      };
+    }
+    const perCode = [...deps.series.points(id, range)].sort(([a], [b]) => (a < b ? -1 : 1));
+    if (mode.kind === 'buckets') {
+      return {
+        ...head,
+        resolution: mode.label,
+        buckets: perCode.flatMap(([code, points]) =>
+          bucketize(points, mode.bucketMs).map((b) => ({
+            code,
+            unit: unitOf(code),
+            start: iso(b.startMs),
+            count: b.count,
+            min: b.min,
+            max: b.max,
+            mean: b.mean,
+          })),
+        ),
+      };
+    }
+    return {
+      ...head,
+      downsample: 'lttb',
+      series: perCode.map(([code, points]) => ({
+        code,
+        unit: unitOf(code),
+        readings: points.t.length,
+        points: lttbIndexes(points, mode.points).map((i) => ({
+          effective: iso(points.t[i]!),
+          value: points.v[i]!,
+        })),
+      })),
+    };
+  };
+
+  app.get(
+    '/api/v1/patients/:id/observations',
+    {
+      config: { access: { permission: 'observations:read' } },
+      schema: {
+        summary:
+          "A patient's readings, oldest first: raw pages (limit, cursor), min/max/mean buckets (resolution) or a chart series (downsample=lttb, points)",
+        security: [{ bearer: [] }],
+        params: PatientParams,
+        querystring: Type.Object(
+          {
+            code: Type.Optional(Type.String({ maxLength: 200 })),
+            from: Type.Optional(Type.String({ maxLength: 40 })),
+            to: Type.Optional(Type.String({ maxLength: 40 })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+            resolution: Type.Optional(Type.String({ maxLength: 20 })),
+            downsample: Type.Optional(Type.String({ maxLength: 20 })),
+            points: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_CHART_POINTS })),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            patient: Type.String(),
+            from: Type.String(),
+            to: Type.String(),
+            observations: Type.Optional(Type.Array(Observation)),
+            truncated: Type.Optional(Type.Boolean()),
+            next: Type.Optional(Type.String()),
+            resolution: Type.Optional(Type.String()),
+            buckets: Type.Optional(Type.Array(Bucket)),
+            downsample: Type.Optional(Type.String()),
+            series: Type.Optional(Type.Array(Series)),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const q = parseSeriesQuery(request.query, Date.now());
+      await requirePatient(request, id);
+      const answer = readSeries(id, q);
+      await deps.audit.append({
+        actor: request.identity?.actor ?? 'unknown',
+        action: 'observation.read',
+        patientId: id,
+        resource: `Patient/${id}/Observation`,
+        outcome: 'success',
+        source: request.ip,
+      });
+      return answer;
+    },
+  );
+
+  app.get(
+    '/api/v1/patients/:id/observations/latest',
+    {
+      config: { access: { permission: 'observations:read' } },
+      schema: {
+        summary: "A patient's newest reading of each code",
+        security: [{ bearer: [] }],
+        params: PatientParams,
+        response: { 200: Type.Object({ patient: Type.String(), latest: Type.Array(Observation) }) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await requirePatient(request, id);
+      const latest = deps.series.latest(id).map(observation);
+      await deps.audit.append({
+        actor: request.identity?.actor ?? 'unknown',
+        action: 'observation.read-latest',
+        patientId: id,
+        resource: `Patient/${id}/Observation`,
+        outcome: 'success',
+        source: request.ip,
+      });
+      return { patient: id, latest };
+    },
+  );
+}

@@ -1,0 +1,139 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { open } from '../crypto/aead.ts';
+import type { PatientKeyLookup } from './observations.store.ts';
+import { decodeColumns, type ReadingColumns } from './series-codec.ts';
+
+/** One opened chunk or staging row: its device and its readings as columns. */
+export interface ReadingBlock extends ReadingColumns {
+  deviceId: string;
+}
+
+/** One decrypted chunk or staging row, not yet decoded. */
+export interface OpenedBlock {
+  deviceId: string;
+  count: number;
+  plain: Buffer;
+}
+
+/**
+ * A chunk is sealed once its readings span an hour (DEFAULT_CHUNK_POLICY), but the reading
+ * that crosses the hour may lie later still, and an idle run is sealed whatever its span; a
+ * day of margin finds every chunk but a backfill of more than a day inside one run.
+ */
+const CHUNK_SPAN_MARGIN_MS = 86_400_000;
+
+/**
+ * The read side of the reading tables for series queries. It opens only the chunks and
+ * staging rows overlapping the asked range (index on patient and start time, then the plain
+ * end time and code list decide before anything is decrypted), and decodes them into columns.
+ *
+ * The row identities bound into each seal (the AAD) are those SqliteObservationStore writes:
+ * "chunk|id|patient|device|start|end|count" and "staging|device|seq|patient|min|max|count".
+ * series.store.test.ts reads what that store wrote, so a change on one side fails there.
+ */
+export class SeriesStore {
+  private readonly chunks: BetterSqlite3.Statement;
+  private readonly staging: BetterSqlite3.Statement;
+  private readonly newestByCodes: BetterSqlite3.Statement;
+  private readonly stagingSpan: BetterSqlite3.Statement;
+  private readonly chunkCount: BetterSqlite3.Statement;
+  private readonly stagingCount: BetterSqlite3.Statement;
+
+  constructor(
+    db: BetterSqlite3.Database,
+    private readonly keyOf: PatientKeyLookup,
+  ) {
+    this.chunks = db.prepare(
+      'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ? ORDER BY start_ms',
+    );
+    this.staging = db.prepare(
+      'SELECT device_id, seq, min_ts, max_ts, count, sealed FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
+    );
+    this.newestByCodes = db.prepare(
+      'SELECT codes, MIN(start_ms) AS first_ms, MAX(end_ms) AS last_ms FROM reading_chunks WHERE patient_id = ? GROUP BY codes',
+    );
+    this.stagingSpan = db.prepare(
+      'SELECT MIN(min_ts) AS min_ts, MAX(max_ts) AS max_ts FROM reading_staging WHERE patient_id = ?',
+    );
+    this.chunkCount = db.prepare(
+      'SELECT COALESCE(SUM(count), 0) AS n FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
+    );
+    this.stagingCount = db.prepare(
+      'SELECT COALESCE(SUM(count), 0) AS n FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
+    );
+  }
+
+  /** Opens (decrypts) every block overlapping [fromMs, toMs] that may hold one of the codes. */
+  opened(patientId: string, fromMs: number, toMs: number, codes?: ReadonlySet<string>): OpenedBlock[] {
+    const key = this.keyOf(patientId);
+    const out: OpenedBlock[] = [];
+    const rows = this.chunks.all(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as Array<{
+      id: string;
+      device_id: string;
+      start_ms: number;
+      end_ms: number;
+      count: number;
+      codes: string;
+      sealed: Buffer;
+    }>;
+    for (const c of rows) {
+      if (codes && !c.codes.split(',').some((code) => codes.has(code))) continue;
+      const aad = `chunk|${c.id}|${patientId}|${c.device_id}|${c.start_ms}|${c.end_ms}|${c.count}`;
+      out.push({ deviceId: c.device_id, count: c.count, plain: open(key, c.sealed, aad) });
+    }
+    const staged = this.staging.all(patientId, toMs, fromMs) as Array<{
+      device_id: string;
+      seq: number;
+      min_ts: number;
+      max_ts: number;
+      count: number;
+      sealed: Buffer;
+    }>;
+    for (const s of staged) {
+      const aad = `staging|${s.device_id}|${s.seq}|${patientId}|${s.min_ts}|${s.max_ts}|${s.count}`;
+      out.push({ deviceId: s.device_id, count: s.count, plain: open(key, s.sealed, aad) });
+    }
+    return out;
+  }
+
+  /** The blocks of opened(), decoded into columns. */
+  blocks(patientId: string, fromMs: number, toMs: number, codes?: ReadonlySet<string>): ReadingBlock[] {
+    return this.opened(patientId, fromMs, toMs, codes).map((b) => ({
+      deviceId: b.deviceId,
+      ...decodeColumns(b.plain),
+    }));
+  }
+
+  /** For each code, the span from its first chunk's start to its last chunk's end (plain columns). */
+  chunkSpanPerCode(patientId: string): Map<string, { firstMs: number; lastMs: number }> {
+    const rows = this.newestByCodes.all(patientId) as Array<{
+      codes: string;
+      first_ms: number;
+      last_ms: number;
+    }>;
+    const out = new Map<string, { firstMs: number; lastMs: number }>();
+    for (const row of rows) {
+      for (const code of row.codes.split(',')) {
+        const seen = out.get(code);
+        out.set(code, {
+          firstMs: Math.min(seen?.firstMs ?? row.first_ms, row.first_ms),
+          lastMs: Math.max(seen?.lastMs ?? row.last_ms, row.last_ms),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The time span covered by readings not yet sealed into chunks. */
+  stagedSpan(patientId: string): { minMs: number; maxMs: number } | undefined {
+    const row = this.stagingSpan.get(patientId) as { min_ts: number | null; max_ts: number | null };
+    return row.min_ts === null || row.max_ts === null ? undefined : { minMs: row.min_ts, maxMs: row.max_ts };
+  }
+
+  /** An upper bound of the readings a range holds (whole blocks), to refuse runaway queries. */
+  readingsInRange(patientId: string, fromMs: number, toMs: number): number {
+    const a = this.chunkCount.get(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as { n: number };
+    const b = this.stagingCount.get(patientId, toMs, fromMs) as { n: number };
+    return Number(a.n) + Number(b.n);
+  }
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { tempStore } from '../../test/support/temp-store.ts';
+import { DeviceStore } from '../devices/devices.store.ts';
+import { type AcceptedMessage, SqliteObservationStore } from './observations.store.ts';
+import type { Reading } from './readings-codec.ts';
+import { SeriesStore } from './series.store.ts';
+import { SeriesReader, type SeriesRow } from './series.ts';
+
+const T0 = Date.parse('2026-11-22T00:00:00Z');
+const HR = '8867-4';
+const SPO2 = '59408-5';
+const decimalsOf = () => 0;
+
+function message(deviceId: string, patientId: string, seq: number, readings: Reading[]): AcceptedMessage {
+  return { deviceId, seq, hash: `h${seq}`, receivedMs: T0, parts: [{ patientId, readings }] };
+}
+
+/** Six hours and five minutes of one reading a minute each of heart rate and SpO2, from two devices. */
+function day(): AcceptedMessage[] {
+  const out: AcceptedMessage[] = [];
+  for (let m = 0; m < 365; m++) {
+    const ts = T0 + m * 60_000;
+    out.push(
+      message('dev-a', 'pat-1', m + 1, [
+        { code: HR, value: 60 + (m % 40), tsMs: ts },
+        { code: SPO2, value: 90 + (m % 10), tsMs: ts },
+      ]),
+    );
+    if (m % 3 === 0) out.push(message('dev-b', 'pat-1', m + 1, [{ code: HR, value: 100, tsMs: ts }]));
+  }
+  // A device that repeats a timestamp: both readings are kept and told apart by ordinal.
+  out.push(message('dev-b', 'pat-1', 1000, [{ code: HR, value: 101, tsMs: T0 }]));
+  return out;
+}
+
+describe('series reader (SQLite)', () => {
+  let ctx: Awaited<ReturnType<typeof tempStore>>;
+  let observations: SqliteObservationStore;
+  let reader: SeriesReader;
+  let all: SeriesRow[];
+  const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+  const key = (r: SeriesRow) => `${r.tsMs}|${r.code}|${r.deviceId}|${r.n}|${r.value}`;
+
+  before(async () => {
+    ctx = await tempStore();
+    for (const id of ['dev-a', 'dev-b'])
+      await new DeviceStore(ctx.store.db).add({ id, model: 'm', serial: 's' });
+    await ctx.keys.dataKey('patient', 'pat-1');
+    observations = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf, {
+      maxReadings: 50,
+      maxSpanMs: 3_600_000,
+    });
+    // Most readings end up in sealed chunks, the newest stay in staging rows.
+    const messages = day();
+    for (let i = 0; i < messages.length; i += 10) observations.commitBatch(messages.slice(i, i + 10));
+    reader = new SeriesReader(new SeriesStore(ctx.store.sqlite!, keyOf));
+    all = reader.keyed('pat-1', { fromMs: T0 - 1, toMs: T0 + 86_400_000 });
+  });
+  after(() => ctx.cleanup());
+
+  it('reads the same readings as the observation store, chunks and staging rows alike', () => {
+    const staged = ctx.store.sqlite!.prepare('SELECT COUNT(*) AS n FROM reading_staging').get() as {
+      n: number;
+    };
+    assert.ok(staged.n > 0, 'some readings are still in staging rows');
+    const reference = observations.query('pat-1', { fromMs: T0 - 1, toMs: T0 + 86_400_000 });
+    assert.equal(all.length, reference.length);
+    assert.deepEqual(
+      all.map((r) => `${r.tsMs}|${r.code}|${r.deviceId}|${r.value}`).sort(),
+      reference.map((r) => `${r.tsMs}|${r.code}|${r.deviceId}|${r.value}`).sort(),
+    );
+    assert.deepEqual(
+      all.filter((r) => r.tsMs === T0 && r.deviceId === 'dev-b').map((r) => [r.value, r.n]),
+      [
+        [100, 0],
+        [101, 1],
+      ],
+    );
+  });
+
+  for (const limit of [1, 7, 100, 5000]) {
+    for (const descending of [false, true]) {
+      it(`pages through every reading once with limit ${limit}${descending ? ', newest first' : ''}`, () => {
+        const seen: SeriesRow[] = [];
+        let after: SeriesRow | undefined;
+        for (let pages = 0; pages < 2000; pages++) {
+          const page = reader.page('pat-1', {
+            fromMs: T0 - 1,
+            toMs: T0 + 86_400_000,
+            limit,
+            descending,
+            after,
+          });
+          seen.push(...page.rows);
+          assert.ok(page.rows.length <= limit);
+          if (!page.next) break;
+          after = page.rows[page.rows.length - 1];
+        }
+        const expected = descending ? [...all].reverse() : all;
+        assert.deepEqual(seen.map(key), expected.map(key));
+      });
+    }
+  }
+
+  it('keeps to the range and the codes asked', () => {
+    const page = reader.page('pat-1', {
+      fromMs: T0 + 3_600_000,
+      toMs: T0 + 2 * 3_600_000 - 1,
+      codes: new Set([SPO2]),
+      limit: 1000,
+    });
+    assert.equal(page.rows.length, 60);
+    assert.ok(page.rows.every((r) => r.code === SPO2 && r.tsMs >= T0 + 3_600_000 && r.tsMs < T0 + 7_200_000));
+  });
+
+  it('gives time-ordered points per code for downsampling', () => {
+    const points = reader.points('pat-1', { fromMs: T0, toMs: T0 + 86_400_000 });
+    assert.deepEqual([...points.keys()].sort(), [HR, SPO2].sort());
+    const hr = points.get(HR)!;
+    assert.equal(hr.t.length, all.filter((r) => r.code === HR).length);
+    for (let i = 1; i < hr.t.length; i++) assert.ok(hr.t[i]! >= hr.t[i - 1]!);
+  });
+
+  it('answers the newest reading of each code', () => {
+    const latest = reader.latest('pat-1');
+    const newest = (code: string) => all.filter((r) => r.code === code).at(-1);
+    assert.deepEqual(latest.map(key), [newest(SPO2)!, newest(HR)!].map(key));
+  });
+
+  it('answers nothing for a patient without readings', async () => {
+    await ctx.keys.dataKey('patient', 'pat-2');
+    assert.deepEqual(reader.latest('pat-2'), []);
+    assert.deepEqual(reader.page('pat-2', { fromMs: 0, toMs: T0, limit: 10 }), { rows: [], next: undefined });
+  });
+});
+
+describe('latest value per code across devices', () => {
+  it('finds the newest reading of a code even when another chunk ends later', async () => {
+    const ctx = await tempStore();
+    try {
+      for (const id of ['dev-x', 'dev-y'])
+        await new DeviceStore(ctx.store.db).add({ id, model: 'm', serial: 's' });
+      await ctx.keys.dataKey('patient', 'pat-9');
+      const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+      const store = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf);
+      // dev-x: SpO2 until minute 10, heart rate until minute 60 (its chunk ends at 60);
+      // dev-y: one SpO2 at minute 30, in a chunk ending at 30.
+      const x: Reading[] = [];
+      for (let m = 0; m <= 60; m++) {
+        x.push({ code: HR, value: 70, tsMs: T0 + m * 60_000 });
+        if (m <= 10) x.push({ code: SPO2, value: 95, tsMs: T0 + m * 60_000 });
+      }
+      store.commitBatch([
+        message('dev-x', 'pat-9', 1, x),
+        message('dev-y', 'pat-9', 1, [{ code: SPO2, value: 91, tsMs: T0 + 30 * 60_000 }]),
+      ]);
+      store.sealOpenChunks();
+      const latest = new SeriesReader(new SeriesStore(ctx.store.sqlite!, keyOf)).latest('pat-9');
+      assert.deepEqual(
+        latest.map((r) => [r.code, r.deviceId, (r.tsMs - T0) / 60_000, r.value]),
+        [
+          [SPO2, 'dev-y', 30, 91],
+          [HR, 'dev-x', 60, 70],
+        ],
+      );
+    } finally {
+      await ctx.cleanup();
+    }
+  });
+});

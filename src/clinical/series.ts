@@ -1,0 +1,164 @@
+import { VigilError } from '../errors/catalogue.ts';
+import type { RangeQuery } from './observations.store.ts';
+import type { SeriesStore } from './series.store.ts';
+import { appendReadings, newSink, type SeriesSink } from './series-codec.ts';
+import { compareKeys, type ReadingKey } from './series-cursor.ts';
+import type { Points } from './series-downsample.ts';
+
+/** A reading with its place in the sort order (see ReadingKey). */
+export interface SeriesRow extends ReadingKey {
+  value: number;
+}
+
+export interface PageQuery {
+  fromMs: number;
+  toMs: number;
+  codes?: ReadonlySet<string> | undefined;
+  /** Start after this key (exclusive); in descending order, before it. */
+  after?: ReadingKey | undefined;
+  limit: number;
+  descending?: boolean;
+}
+
+/** A series query decodes at most this many readings in one request. */
+export const MAX_DECODED_READINGS = 5_000_000;
+/** The first window a page looks in; it grows fourfold until the page is full. */
+const FIRST_WINDOW_MS = 15 * 60_000;
+
+/**
+ * Reads series of one patient: keyset pages, per-code point arrays for downsampling, and the
+ * latest value per code. SeriesStore opens only the chunks overlapping the asked range; pages
+ * ask for a growing window from the cursor, so a page of 100 readings does not open a day.
+ */
+export class SeriesReader {
+  constructor(private readonly store: SeriesStore) {}
+
+  page(patientId: string, q: PageQuery): { rows: SeriesRow[]; next: ReadingKey | undefined } {
+    const desc = q.descending === true;
+    const edge = q.after?.tsMs ?? (desc ? q.toMs : q.fromMs);
+    let window = FIRST_WINDOW_MS;
+    for (;;) {
+      const fromMs = desc ? Math.max(q.fromMs, edge - window) : Math.max(q.fromMs, edge);
+      const toMs = desc ? Math.min(q.toMs, edge) : Math.min(q.toMs, edge + window);
+      const rows = this.keyed(patientId, { fromMs, toMs, ...(q.codes ? { codes: q.codes } : {}) });
+      if (desc) rows.reverse();
+      const after = q.after;
+      const fresh = after
+        ? rows.filter((r) => (desc ? compareKeys(r, after) < 0 : compareKeys(r, after) > 0))
+        : rows;
+      const reachedEnd = desc ? fromMs <= q.fromMs : toMs >= q.toMs;
+      if (fresh.length > q.limit || reachedEnd) {
+        const page = fresh.slice(0, q.limit);
+        const last = page[page.length - 1];
+        return { rows: page, next: fresh.length > q.limit && last ? keyOf(last) : undefined };
+      }
+      window *= 4;
+    }
+  }
+
+  /** Time-ordered points per code over a range, for bucketing and LTTB. */
+  points(patientId: string, range: RangeQuery): Map<string, Points> {
+    this.guardCost(patientId, range.fromMs, range.toMs);
+    const { fromMs, toMs, codes } = range;
+    const opened = this.store.opened(patientId, fromMs, toMs, codes);
+    const total = opened.reduce((n, b) => n + b.count, 0);
+    // With one code the blocks' counts size the arrays exactly; with several they grow.
+    const capacity = codes?.size === 1 ? total : Math.min(total, 65_536);
+    const sinks = new Map<string, SeriesSink>();
+    const sinkOf = (code: string) => {
+      if (codes && !codes.has(code)) return undefined;
+      let sink = sinks.get(code);
+      if (!sink) {
+        sink = newSink(capacity);
+        sinks.set(code, sink);
+      }
+      return sink;
+    };
+    for (const b of opened) appendReadings(b.plain, fromMs, toMs, sinkOf);
+    const out = new Map<string, Points>();
+    for (const [code, sink] of sinks) {
+      if (sink.n === 0) continue;
+      // Blocks come in start order and each is sorted, so only devices overlapping in time or
+      // open staging rows need a sort.
+      if (!sink.ordered) sortByTime(sink);
+      out.set(code, { t: sink.t.subarray(0, sink.n), v: sink.v.subarray(0, sink.n) });
+    }
+    return out;
+  }
+
+  /** The newest reading of each code the patient has. */
+  latest(patientId: string): SeriesRow[] {
+    const best = new Map<string, SeriesRow>();
+    const consider = (rows: SeriesRow[]) => {
+      for (const r of rows) {
+        const seen = best.get(r.code);
+        if (!seen || compareKeys(seen, r) < 0) best.set(r.code, r);
+      }
+    };
+    // A code's newest reading lies at or before the end of its newest chunk. Look back from
+    // there in growing windows: once a window holds a reading, any later one would lie inside
+    // that window too, so the newest in the window is the newest of all.
+    for (const [code, span] of this.store.chunkSpanPerCode(patientId)) {
+      const codes = new Set([code]);
+      for (let window = 3_600_000; ; window *= 4) {
+        const fromMs = Math.max(span.firstMs, span.lastMs - window);
+        const rows = this.keyed(patientId, { fromMs, toMs: span.lastMs, codes });
+        if (rows.length > 0 || fromMs <= span.firstMs) {
+          consider(rows);
+          break;
+        }
+      }
+    }
+    const staged = this.store.stagedSpan(patientId);
+    if (staged) consider(this.keyed(patientId, { fromMs: staged.minMs, toMs: staged.maxMs }));
+    return [...best.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  }
+
+  /** Readings in a range, sorted by key, with ordinals for repeated (time, code, device). */
+  keyed(patientId: string, range: RangeQuery): SeriesRow[] {
+    this.guardCost(patientId, range.fromMs, range.toMs);
+    const rows: SeriesRow[] = [];
+    for (const b of this.store.blocks(patientId, range.fromMs, range.toMs, range.codes)) {
+      for (let i = 0; i < b.length; i++) {
+        const code = b.codes[b.code[i]!]!;
+        const tsMs = b.ts[i]!;
+        if (tsMs < range.fromMs || tsMs > range.toMs || (range.codes && !range.codes.has(code))) continue;
+        rows.push({ tsMs, code, deviceId: b.deviceId, n: 0, value: b.value[i]! });
+      }
+    }
+    return withOrdinals(rows);
+  }
+
+  private guardCost(patientId: string, fromMs: number, toMs: number): void {
+    const n = this.store.readingsInRange(patientId, fromMs, toMs);
+    if (n > MAX_DECODED_READINGS) {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `the range holds about ${n} readings, more than the ${MAX_DECODED_READINGS} one query may open; narrow from/to or pick a code`,
+      );
+    }
+  }
+}
+
+export function keyOf(r: ReadingKey): ReadingKey {
+  return { tsMs: r.tsMs, code: r.code, deviceId: r.deviceId, n: r.n };
+}
+
+function withOrdinals(rows: SeriesRow[]): SeriesRow[] {
+  // A stable sort keeps repeated readings in stored order, which is what the ordinal numbers.
+  rows.sort(compareKeys);
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1]!;
+    const b = rows[i]!;
+    if (a.tsMs === b.tsMs && a.code === b.code && a.deviceId === b.deviceId) b.n = a.n + 1;
+  }
+  return rows;
+}
+
+function sortByTime(sink: SeriesSink): void {
+  const order = Array.from({ length: sink.n }, (_, i) => i).sort((a, b) => sink.t[a]! - sink.t[b]!);
+  const t = Float64Array.from(order, (i) => sink.t[i]!);
+  const v = Float64Array.from(order, (i) => sink.v[i]!);
+  sink.t.set(t);
+  sink.v.set(v);
+}

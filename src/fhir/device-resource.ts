@@ -1,0 +1,63 @@
+import type { DeviceRow } from '../devices/devices.store.ts';
+import { invalid, requireResource } from './patient-resource.ts';
+
+/** Device as R4 (http://hl7.org/fhir/R4/device.html): identity, model, status and wearer. */
+export function toFhirDevice(d: DeviceRow) {
+  const quarantined = d.status === 'quarantined';
+  return {
+    resourceType: 'Device' as const,
+    id: d.id,
+    status: quarantined ? 'inactive' : 'active',
+    ...(quarantined ? { statusReason: [{ text: 'quarantined' }] } : {}),
+    serialNumber: d.serial,
+    modelNumber: d.model,
+    ...(d.firmware ? { version: [{ value: d.firmware }] } : {}),
+    ...(d.patientId ? { patient: { reference: `Patient/${d.patientId}` } } : {}),
+  };
+}
+
+export interface DeviceInput {
+  id?: string;
+  model: string;
+  serial: string;
+  patientId?: string;
+}
+
+const DEVICE_ELEMENTS = new Set([
+  'resourceType',
+  'id',
+  'meta',
+  'text',
+  'status',
+  'statusReason',
+  'serialNumber',
+  'modelNumber',
+  'version',
+  'patient',
+]);
+
+/**
+ * Reads a Device body. Status and version are reported by Vigil (quarantine, firmware from the
+ * device itself), so they are accepted but not taken from the client.
+ */
+export function fromFhirDevice(body: unknown): DeviceInput {
+  const r = requireResource(body, 'Device', DEVICE_ELEMENTS);
+  if (typeof r.modelNumber !== 'string' || typeof r.serialNumber !== 'string')
+    throw invalid('a Device needs modelNumber and serialNumber');
+  const patient = r.patient as { reference?: string } | undefined;
+  const patientId = patient === undefined ? undefined : referenceId(patient.reference, 'Patient');
+  return {
+    model: r.modelNumber,
+    serial: r.serialNumber,
+    ...(typeof r.id === 'string' ? { id: r.id } : {}),
+    ...(patientId ? { patientId } : {}),
+  };
+}
+
+/** "Patient/p-1" (or an absolute URL ending so) to "p-1". */
+export function referenceId(reference: string | undefined, type: string): string {
+  const m =
+    reference === undefined ? null : new RegExp(`(?:^|/)${type}/([A-Za-z0-9.-]{1,64})$`).exec(reference);
+  if (!m) throw invalid(`expected a reference like ${type}/<id>, got ${String(reference).slice(0, 80)}`);
+  return m[1]!;
+}

@@ -1,0 +1,101 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { encodeCursor } from '../clinical/series-cursor.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import type { App } from '../server/http.ts';
+import { searchset, withParam } from './bundle.ts';
+import { actor, baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
+import { deviceHash, parseObservationId, patientHash } from './observation-id.ts';
+import { toFhirObservation } from './observation-resource.ts';
+import { FhirId } from './patient-routes.ts';
+import { parseObservationSearch, type RawQuery } from './search-params.ts';
+
+/** Observation: read and search over stored readings (Observation create is not offered yet). */
+export function registerObservationResource(fhir: App, deps: FhirDeps): void {
+  const audit = (request: FastifyRequest, patientId: string, resource: string) =>
+    deps.audit.append({
+      actor: actor(request),
+      action: 'observation.read',
+      patientId,
+      resource,
+      outcome: 'success',
+      source: request.ip,
+    });
+  const requirePatient = async (request: FastifyRequest, id: string) => {
+    // As on the REST routes: an erased patient answers 410, not 404.
+    if (!(await deps.patients.exists(id)) && !(await deps.patients.isErased(id)))
+      throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${id} is not registered`);
+    if (await deps.patients.isErased(id)) await deps.ensurePatientKey(id);
+    await deps.gate.mayRead(request.identity, id, request.ip);
+  };
+  // Patient id by hash, for reads by Observation id; rebuilt when an id is not found.
+  let byHash = new Map<string, string>();
+  const patientOfHash = async (hash: string) => {
+    if (!byHash.has(hash))
+      byHash = new Map((await deps.patients.listIds()).map((id) => [patientHash(id), id]));
+    return byHash.get(hash);
+  };
+
+  fhir.get(
+    '/Observation',
+    {
+      config: { access: { permission: 'observations:read' } },
+      schema: {
+        summary: 'FHIR search Observation (patient|subject, code, date, _sort, _count)',
+        tags: ['FHIR'],
+        security: [{ bearer: [] }],
+      },
+    },
+    async (request, reply) => {
+      const q = parseObservationSearch(request.query as RawQuery, Date.now());
+      await requirePatient(request, q.patientId);
+      const page =
+        q.codes && q.codes.size === 0
+          ? { rows: [], next: undefined }
+          : deps.series.page(q.patientId, {
+              fromMs: q.fromMs,
+              toMs: q.toMs,
+              codes: q.codes,
+              limit: q.count,
+              descending: q.descending,
+              after: q.after,
+            });
+      await audit(request, q.patientId, `Patient/${q.patientId}/Observation`);
+      const self = selfUrl(request);
+      const next = page.next ? withParam(self, '_cursor', encodeCursor(page.next)) : undefined;
+      const resources = page.rows.map((r) => toFhirObservation(q.patientId, r, deps.registry));
+      return sendResource(reply, 200, searchset(self, baseUrl(request), resources, next));
+    },
+  );
+
+  fhir.get(
+    '/Observation/:id',
+    {
+      config: { access: { permission: 'observations:read' } },
+      schema: {
+        summary: 'FHIR read Observation',
+        tags: ['FHIR'],
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: FhirId }),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const notFound = () => new VigilError('VIGIL_ERR_NOT_FOUND', `Observation/${id} does not exist`);
+      const ref = parseObservationId(id);
+      if (!ref) throw notFound();
+      const patientId = await patientOfHash(ref.patientHash);
+      if (!patientId) throw notFound();
+      await requirePatient(request, patientId);
+      const rows = deps.series.keyed(patientId, {
+        fromMs: ref.tsMs,
+        toMs: ref.tsMs,
+        codes: new Set([ref.code]),
+      });
+      const row = rows.find((r) => r.n === ref.n && deviceHash(r.deviceId) === ref.deviceHash);
+      if (!row) throw notFound();
+      await audit(request, patientId, `Observation/${id}`);
+      return sendResource(reply, 200, toFhirObservation(patientId, row, deps.registry));
+    },
+  );
+}
