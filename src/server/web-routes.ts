@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
+import type { App } from './http.ts';
+
+/** Where `npm run build:web` puts the dashboard (web/vite.config.ts). */
+export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/**
+ * The dashboard's client-side routes (web/src/lib/router.ts). Each is listed rather than caught
+ * by a wildcard, so unknown paths, and everything under /api, /fhir, /docs, /metrics and
+ * /healthz, still get the API's problem-document 404.
+ */
+export const DASHBOARD_PATHS = ['/', '/patients', '/patients/:id', '/alerts', '/fleet', '/security'] as const;
+
+/**
+ * The page's policy. No inline script or style anywhere (Vite emits files only), scripts only
+ * from this origin, Trusted Types required for script sinks, no framing (clickjacking), no
+ * plugins; connect-src 'self' covers same-origin fetch and the wss:// live stream (CSP Level 3
+ * §6.7.2.8 matches ws/wss against 'self'). img-src allows data: for the QR code drawn in the
+ * browser at TOTP enrolment.
+ */
+export const DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+  "require-trusted-types-for 'script'",
+].join('; ');
+
+const PAGE = { public: true } as const;
+const ASSET_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$';
+
+/**
+ * Serves the dashboard (web/dist) on the API's own HTTPS origin: index.html for every client
+ * route (never cached, so a new build shows at once) and the hashed assets (cached for a year,
+ * immutable; gzip/brotli files from the build are sent when the browser accepts them).
+ */
+export async function registerWebRoutes(app: App, opts: { distDir?: string } = {}): Promise<void> {
+  const distDir = opts.distDir ?? DEFAULT_WEB_DIST;
+  const isBuilt = existsSync(join(distDir, 'index.html'));
+  if (isBuilt) {
+    await app.register(fastifyStatic, {
+      root: distDir,
+      serve: false,
+      preCompressed: true,
+      dotfiles: 'deny',
+      index: false,
+      // Browsers revalidate index.html; hashed asset names change with their content.
+      cacheControl: false,
+    });
+  }
+
+  const sendPage = (reply: FastifyReply) => {
+    void reply.header('content-security-policy', DASHBOARD_CSP);
+    if (!isBuilt) {
+      // A server started from a fresh clone without `npm run build:web`: say so, do not fail.
+      return reply
+        .code(503)
+        .header('cache-control', 'no-store')
+        .type('text/plain; charset=utf-8')
+        .send('The Vigil dashboard is not built. Run "npm run build:web" (npm start does it for you).\n');
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+  };
+
+  for (const url of DASHBOARD_PATHS) {
+    app.get(
+      url,
+      {
+        config: { access: PAGE },
+        schema: {
+          summary: 'The dashboard (single-page app); signs in with /api/v1/auth',
+          tags: ['dashboard'],
+          ...(url.includes(':id')
+            ? { params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }) }
+            : {}),
+        },
+      },
+      async (_request, reply) => sendPage(reply),
+    );
+  }
+
+  app.get(
+    '/assets/:file',
+    {
+      config: { access: PAGE },
+      schema: {
+        summary: 'Dashboard scripts, styles and images (content-hashed names)',
+        tags: ['dashboard'],
+        params: Type.Object({ file: Type.String({ pattern: ASSET_NAME }) }),
+      },
+    },
+    async (request, reply) => {
+      if (!isBuilt) return reply.callNotFound();
+      void reply.header('content-security-policy', DASHBOARD_CSP);
+      void reply.header('cache-control', 'public, max-age=31536000, immutable');
+      return reply.sendFile(`assets/${request.params.file}`);
+    },
+  );
+}

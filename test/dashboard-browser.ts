@@ -1,0 +1,102 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from 'otplib';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`apt-get install chromium`); playwright-core downloads no browser of its own. */
+export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
+
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run "apt-get install -y chromium"`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * A browser context for one person. Vigil's certificate comes from its own CA, which this
+ * throwaway profile does not trust; the test pins that CA in its own HTTPS calls instead.
+ */
+export function newContext(
+  browser: Browser,
+  viewport = { width: 1280, height: 860 },
+): Promise<BrowserContext> {
+  return browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-GB', timezoneId: 'UTC' });
+}
+
+/** Console errors and uncaught exceptions of a page; CSP violations show up here as "Refused to ...". */
+export function watchPage(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
+  return problems;
+}
+
+/** Main screens land in docs/screenshots when VIGIL_SCREENSHOTS=1, else in a temp dir. */
+const shotDir =
+  process.env.VIGIL_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+    : mkdtempSync(join(tmpdir(), 'vigil-shots-'));
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(shotDir, { recursive: true });
+  const path = join(shotDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** A TOTP code one step ahead: accepted (RFC 6238 §5.2 drift window) and newer than any used so far. */
+export function nextTotpCode(secret: string): Promise<string> {
+  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+}
+
+export function currentTotpCode(secret: string): Promise<string> {
+  return generate({ secret, epoch: Math.floor(Date.now() / 1000) });
+}
+
+/** Signs in with password then code, through the sign-in screen. */
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  username: string,
+  password: string,
+  secret: string,
+) {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Code from your authenticator app').fill(await nextTotpCode(secret));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Asks until the answer is the wanted one (the page refreshes on its own), or fails with the last answer. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  wanted: (v: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = await read();
+  while (!wanted(last)) {
+    if (Date.now() > end) throw new Error(`still ${JSON.stringify(last)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+    last = await read();
+  }
+  return last;
+}

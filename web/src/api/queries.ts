@@ -1,0 +1,161 @@
+import { QueryCache, QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { ApiError, api, setCsrfToken } from './client.ts';
+import type { Alert, DataQualityNotice, Device, Me, Observation, SecurityEvent, Series } from './types.ts';
+
+/**
+ * How often an open screen looks again (only while the tab is visible). Each read of patient
+ * data is audited, so polling stays modest; the live stream (/api/v1/stream) will replace it.
+ */
+export const REFRESH_MS = 5000;
+/** The patient list reads every patient's latest vitals, so it refreshes less often. */
+export const LIST_REFRESH_MS = 15_000;
+
+/** A 401 anywhere means the session ended: ask who is signed in again (which shows sign-in). */
+export function createQueryClient(): QueryClient {
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache({
+      onError: (error, query) => {
+        if (error instanceof ApiError && error.status === 401 && query.queryKey[0] !== 'me')
+          void client.invalidateQueries({ queryKey: ['me'] });
+      },
+    }),
+    defaultOptions: {
+      queries: {
+        // A problem document (4xx) will not change by asking again at once.
+        retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+        refetchOnWindowFocus: true,
+      },
+    },
+  });
+  return client;
+}
+
+/** Who is signed in; null when nobody is (401). */
+export function useMe() {
+  return useQuery({
+    queryKey: ['me'],
+    queryFn: async (): Promise<Me | null> => {
+      try {
+        const me = await api<Me>('/api/v1/auth/me');
+        setCsrfToken(me.csrfToken);
+        return me;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) {
+          setCsrfToken(undefined);
+          return null;
+        }
+        throw e;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function usePatients() {
+  return useQuery({
+    queryKey: ['patients'],
+    queryFn: () => api<{ patients: Array<{ id: string; name?: string }> }>('/api/v1/patients'),
+    refetchInterval: 30_000,
+  });
+}
+
+const enc = encodeURIComponent;
+
+export function useLatest(patientId: string) {
+  return useQuery({
+    queryKey: ['latest', patientId],
+    queryFn: () => api<{ latest: Observation[] }>(`/api/v1/patients/${enc(patientId)}/observations/latest`),
+    refetchInterval: LIST_REFRESH_MS,
+  });
+}
+
+/** Chart series over the last `rangeMs`, downsampled on the server (LTTB keeps peaks). */
+export function useSeries(patientId: string, rangeMs: number, points = 2000) {
+  return useQuery({
+    queryKey: ['series', patientId, rangeMs, points],
+    queryFn: ({ signal }) => {
+      const from = new Date(Date.now() - rangeMs).toISOString();
+      return api<{ series: Series[] }>(
+        `/api/v1/patients/${enc(patientId)}/observations?downsample=lttb&points=${points}&from=${enc(from)}`,
+        { signal },
+      );
+    },
+    refetchInterval: REFRESH_MS,
+    placeholderData: (previous) => previous,
+  });
+}
+
+export function useAlertRules(patientId: string) {
+  return useQuery({
+    queryKey: ['alert-rules', patientId],
+    queryFn: () =>
+      api<{ effective: Record<string, number> }>(`/api/v1/patients/${enc(patientId)}/alert-rules`),
+    staleTime: 300_000,
+    retry: false,
+  });
+}
+
+export function useAlerts(patientId?: string) {
+  return useQuery({
+    queryKey: ['alerts', patientId ?? 'all'],
+    queryFn: () =>
+      api<{ alerts: Alert[] }>(`/api/v1/alerts?limit=500${patientId ? `&patient=${enc(patientId)}` : ''}`),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+export function useDevices() {
+  return useQuery({
+    queryKey: ['devices'],
+    queryFn: () => api<{ devices: Device[] }>('/api/v1/devices'),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+export function useSecurityEvents(filter: { code?: string; device?: string }) {
+  const q = new URLSearchParams({ limit: '200' });
+  if (filter.code) q.set('code', filter.code);
+  if (filter.device) q.set('device', filter.device);
+  return useQuery({
+    queryKey: ['security-events', filter.code ?? '', filter.device ?? ''],
+    queryFn: () => api<{ events: SecurityEvent[] }>(`/api/v1/security/events?${q}`),
+    refetchInterval: REFRESH_MS,
+  });
+}
+
+export function useDataQuality() {
+  return useQuery({
+    queryKey: ['data-quality'],
+    queryFn: () => api<{ notices: DataQualityNotice[] }>('/api/v1/data-quality?open=true&limit=100'),
+    refetchInterval: LIST_REFRESH_MS,
+  });
+}
+
+/** A change, then a fresh look at what it changed. */
+function useChange<V>(run: (v: V) => Promise<unknown>, invalidates: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: run,
+    onSettled: () => client.invalidateQueries({ queryKey: [invalidates] }),
+  });
+}
+
+export const useAcknowledge = () =>
+  useChange((id: string) => api(`/api/v1/alerts/${enc(id)}/ack`, { method: 'POST' }), 'alerts');
+
+export const useSnooze = () =>
+  useChange(
+    (v: { id: string; minutes: number }) =>
+      api(`/api/v1/alerts/${enc(v.id)}/snooze`, { method: 'POST', body: { minutes: v.minutes } }),
+    'alerts',
+  );
+
+export const useQuarantine = () =>
+  useChange(
+    (v: { id: string; reason: string }) =>
+      api(`/api/v1/devices/${enc(v.id)}/quarantine`, { method: 'POST', body: { reason: v.reason } }),
+    'devices',
+  );
+
+export const useRelease = () =>
+  useChange((id: string) => api(`/api/v1/devices/${enc(id)}/quarantine`, { method: 'DELETE' }), 'devices');

@@ -1,0 +1,66 @@
+import { useState } from 'react';
+import { useAcknowledge, useSnooze } from '../api/queries.ts';
+import type { Alert } from '../api/types.ts';
+import { alertValue, isSnoozed, urgencyTone } from '../lib/alerts.ts';
+import { ago, clock } from '../lib/time.ts';
+import { Link } from './Link.tsx';
+import { ErrorLine } from './QueryNotice.tsx';
+import { StatusChip } from './StatusChip.tsx';
+
+const SNOOZE_MINUTES = [5, 15, 30, 60];
+
+/** One alert with what a clinician does about it: acknowledge, or snooze for a while. */
+export function AlertItem(props: { alert: Alert; showPatient?: boolean }) {
+  const a = props.alert;
+  const ack = useAcknowledge();
+  const snooze = useSnooze();
+  const [minutes, setMinutes] = useState(15);
+  const snoozed = isSnoozed(a);
+  const stateLabel =
+    a.state === 'acknowledged' ? `acknowledged by ${a.acknowledgedBy ?? 'someone'}` : a.state;
+  return (
+    <li className={`alert-item alert-${a.urgency}`} aria-label={`${a.urgency} alert: ${a.title}`}>
+      <div className="alert-head">
+        <StatusChip tone={urgencyTone(a)} label={a.urgency === 'urgent' ? 'Urgent' : 'Warning'} />
+        <strong>{a.title}</strong>
+        {alertValue(a) && <span className="muted">{alertValue(a)}</span>}
+      </div>
+      <div className="alert-meta">
+        {props.showPatient !== false && (
+          <span>
+            Patient <Link to={`/patients/${encodeURIComponent(a.patient)}`}>{a.patient}</Link> ·{' '}
+          </span>
+        )}
+        <span title={a.opened}>opened {ago(a.opened)}</span> · <span>{stateLabel}</span>
+        {snoozed && a.snoozedUntil && <span> · snoozed until {clock(a.snoozedUntil)}</span>}
+      </div>
+      {a.state !== 'resolved' && (
+        <div className="alert-actions">
+          {a.state === 'open' && (
+            <button type="button" onClick={() => ack.mutate(a.id)} disabled={ack.isPending}>
+              {ack.isPending ? 'Acknowledging…' : 'Acknowledge'}
+            </button>
+          )}
+          <label htmlFor={`snooze-${a.id}`} className="inline-label">
+            Snooze for
+          </label>
+          <select id={`snooze-${a.id}`} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
+            {SNOOZE_MINUTES.map((m) => (
+              <option key={m} value={m}>
+                {m} min
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            onClick={() => snooze.mutate({ id: a.id, minutes })}
+            disabled={snooze.isPending}
+          >
+            Snooze
+          </button>
+        </div>
+      )}
+      <ErrorLine error={ack.error ?? snooze.error} />
+    </li>
+  );
+}

@@ -1,0 +1,115 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { api, setCsrfToken } from '../api/client.ts';
+import type { Me, SessionAnswer } from '../api/types.ts';
+import { ErrorLine } from '../components/QueryNotice.tsx';
+import { TotpEnrol } from './TotpEnrol.tsx';
+
+/** First sign-in: replace the one-time password, then enrol an authenticator app. */
+export function AccountSetup(props: { me: Me; onRecoveryCodes(codes: string[]): void }) {
+  return (
+    <main className="signin" aria-labelledby="setup-title">
+      <h1 id="setup-title">Finish setting up your account</h1>
+      <p>
+        Signed in as <strong>{props.me.username}</strong> ({props.me.role}). Two steps remain before the
+        dashboard opens.
+      </p>
+      <ol className="steps">
+        <li aria-current={props.me.mustChangePassword ? 'step' : undefined}>Choose your own password</li>
+        <li aria-current={props.me.mustChangePassword ? undefined : 'step'}>Set up an authenticator app</li>
+      </ol>
+      {props.me.mustChangePassword ? (
+        <ChangePassword />
+      ) : (
+        <TotpEnrol onRecoveryCodes={props.onRecoveryCodes} />
+      )}
+    </main>
+  );
+}
+
+function ChangePassword() {
+  const client = useQueryClient();
+  const [error, setError] = useState<unknown>(null);
+  const [isBusy, setBusy] = useState(false);
+  const onSubmit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const next = String(form.get('new-password') ?? '');
+    if (next !== String(form.get('confirm-password') ?? '')) {
+      setError(new Error('The two new passwords differ; type the same one twice.'));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    api<SessionAnswer>('/api/v1/auth/password', {
+      method: 'POST',
+      body: { currentPassword: String(form.get('current-password') ?? ''), newPassword: next },
+    })
+      .then(async (answer) => {
+        setCsrfToken(answer.csrfToken);
+        await client.invalidateQueries({ queryKey: ['me'] });
+      })
+      .catch(setError)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <form onSubmit={onSubmit} aria-label="Change password">
+      <label htmlFor="current-password">One-time password you were given</label>
+      <input
+        id="current-password"
+        name="current-password"
+        type="password"
+        autoComplete="current-password"
+        required
+      />
+      <label htmlFor="new-password">New password</label>
+      <input
+        id="new-password"
+        name="new-password"
+        type="password"
+        autoComplete="new-password"
+        required
+        minLength={12}
+        aria-describedby="password-help"
+      />
+      <p id="password-help" className="muted">
+        At least 12 characters; a few unrelated words are easy to remember and hard to guess.
+      </p>
+      <label htmlFor="confirm-password">New password again</label>
+      <input
+        id="confirm-password"
+        name="confirm-password"
+        type="password"
+        autoComplete="new-password"
+        required
+      />
+      <button type="submit" disabled={isBusy}>
+        {isBusy ? 'Saving…' : 'Save password'}
+      </button>
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
+/** Recovery codes are shown once; the dashboard opens only when the reader says they are kept. */
+export function RecoveryCodes(props: { codes: string[]; onDone(): void }) {
+  return (
+    <main className="signin" aria-labelledby="codes-title">
+      <h1 id="codes-title">Save your recovery codes</h1>
+      <p>
+        Each code signs you in once if you lose your authenticator app. They are shown{' '}
+        <strong>only now</strong>: print them or keep them in a password manager.
+      </p>
+      <ul className="recovery-codes" aria-label="Recovery codes">
+        {props.codes.map((c) => (
+          <li key={c}>
+            <code>{c}</code>
+          </li>
+        ))}
+      </ul>
+      <button type="button" onClick={props.onDone}>
+        I have saved these codes
+      </button>
+    </main>
+  );
+}

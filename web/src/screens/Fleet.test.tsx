@@ -1,0 +1,89 @@
+import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import type { Device } from '../api/types.ts';
+import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { Fleet } from './Fleet.tsx';
+
+const device = (o: Partial<Device>): Device => ({
+  id: 'ox-1',
+  model: 'PulseOx 3',
+  serial: 'SN-1',
+  status: 'active',
+  patientId: 'p-1',
+  firmware: '2.4.1',
+  battery: 80,
+  lastSeen: new Date().toISOString(),
+  certificateExpires: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+  enrolled: true,
+  quarantineReason: null,
+  ...o,
+});
+
+describe('fleet', () => {
+  it('shows model, firmware, patient and status in words', async () => {
+    fakeApi({
+      'GET /api/v1/devices': {
+        body: {
+          devices: [device({}), device({ id: 'cgm-2', status: 'quarantined', quarantineReason: 'tamper' })],
+        },
+      },
+    });
+    renderWithClient(<Fleet canQuarantine={true} />);
+    const row = await screen.findByRole('row', { name: /^ox-1/ });
+    expect(within(row).getByText('PulseOx 3')).toBeInTheDocument();
+    expect(within(row).getByText('2.4.1')).toBeInTheDocument();
+    expect(within(row).getByText('Online')).toBeInTheDocument();
+    const quarantined = screen.getByRole('row', { name: /^cgm-2/ });
+    expect(within(quarantined).getByText('Quarantined')).toBeInTheDocument();
+    expect(within(quarantined).getByRole('button', { name: 'Release cgm-2' })).toBeInTheDocument();
+  });
+
+  it('asks for a reason, then quarantines the device', async () => {
+    const calls = fakeApi({
+      'GET /api/v1/devices': { body: { devices: [device({})] } },
+      'POST /api/v1/devices/ox-1/quarantine': { body: { id: 'ox-1', status: 'quarantined' } },
+    });
+    renderWithClient(<Fleet canQuarantine={true} />);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Quarantine ox-1' }));
+    await user.type(screen.getByLabelText('Reason'), 'beaconing to an unknown host');
+    await user.click(screen.getByRole('button', { name: 'Confirm quarantine' }));
+    await screen.findByRole('button', { name: 'Quarantine ox-1' });
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ reason: 'beaconing to an unknown host' });
+  });
+
+  it('offers no quarantine to a role that may not use it', async () => {
+    fakeApi({ 'GET /api/v1/devices': { body: { devices: [device({})] } } });
+    renderWithClient(<Fleet canQuarantine={false} />);
+    await screen.findByRole('row', { name: /^ox-1/ });
+    expect(screen.queryByRole('button', { name: /Quarantine/ })).toBeNull();
+    expect(screen.queryByRole('columnheader', { name: 'Action' })).toBeNull();
+  });
+
+  it('lists devices sending questionable readings, in words', async () => {
+    fakeApi({
+      'GET /api/v1/devices': { body: { devices: [device({})] } },
+      'GET /api/v1/data-quality': {
+        body: {
+          notices: [
+            {
+              id: 1,
+              device: 'ox-1',
+              patient: 'p-1',
+              issue: 'flat-line',
+              first: new Date().toISOString(),
+              last: new Date().toISOString(),
+              questionableReadings: 12,
+              cleared: null,
+            },
+          ],
+        },
+      },
+    });
+    renderWithClient(<Fleet canQuarantine={false} />);
+    const panel = await screen.findByRole('region', { name: 'Data-quality notices' });
+    expect(await within(panel).findByText('Flat line (value stuck)')).toBeInTheDocument();
+    expect(panel).toHaveTextContent('12 questionable readings');
+  });
+});

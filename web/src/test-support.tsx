@@ -1,0 +1,60 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { render } from '@testing-library/react';
+import type { ReactElement } from 'react';
+import { vi } from 'vitest';
+
+export interface FakeCall {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+type Answer = { status?: number; body?: unknown };
+type Handler = (call: FakeCall) => Answer | Promise<Answer>;
+
+/**
+ * A fake Vigil API for component tests: answers by "METHOD /path" (query string ignored) and
+ * records every call. Unknown routes answer like the real server: a 404 problem document.
+ * The real server is exercised by test/dashboard-e2e.test.ts.
+ */
+export function fakeApi(routes: Record<string, Handler | Answer>): FakeCall[] {
+  const calls: FakeCall[] = [];
+  vi.stubGlobal('fetch', async (input: string, init: RequestInit = {}) => {
+    const method = init.method ?? 'GET';
+    const path = String(input).split('?')[0] ?? '';
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    const call: FakeCall = {
+      method,
+      path,
+      headers,
+      body: init.body ? JSON.parse(String(init.body)) : undefined,
+    };
+    calls.push(call);
+    const route = routes[`${method} ${path}`];
+    const answer: Answer = route
+      ? typeof route === 'function'
+        ? await route(call)
+        : route
+      : {
+          status: 404,
+          body: { code: 'VIGIL_ERR_NOT_FOUND', title: 'Not found', detail: `no route ${method} ${path}` },
+        };
+    const status = answer.status ?? 200;
+    const isProblem = status >= 400;
+    return new Response(status === 204 ? null : JSON.stringify(answer.body ?? {}), {
+      status,
+      headers: { 'content-type': isProblem ? 'application/problem+json' : 'application/json' },
+    });
+  });
+  return calls;
+}
+
+export const problem = (status: number, code: string, detail: string): Answer => ({
+  status,
+  body: { type: 'about:blank', title: code, status, code, detail },
+});
+
+export function renderWithClient(ui: ReactElement) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false, refetchInterval: false } } });
+  return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
+}
