@@ -1,6 +1,28 @@
-import { createHash } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../store/schema.ts';
+import { type AuditTuple, entryHash, GENESIS_HASH, TUPLE_COLUMNS } from './audit-hash.ts';
+
+import type { AuditSigner, SignatureCheck } from './audit-signer.ts';
+import {
+  type AuditAnchor,
+  type AuditRow,
+  type CheckpointRow,
+  type VerifyReport,
+  verifyAudit,
+} from './audit-verify.ts';
+
+export { entryHash, GENESIS_HASH };
+
+export interface AuditQuery {
+  limit: number;
+  beforeSeq?: number | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  patientId?: string | undefined;
+  fromMs?: number | undefined;
+  toMs?: number | undefined;
+}
 
 export interface AuditInput {
   actor: string;
@@ -12,34 +34,20 @@ export interface AuditInput {
   source?: string | undefined;
 }
 
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** The hash of an entry covers every field and the previous hash, so any edit breaks the chain. */
-export function entryHash(e: Omit<Schema['audit_log'], 'hash'>): string {
-  const canonical = JSON.stringify([
-    e.seq,
-    e.ts,
-    e.actor,
-    e.action,
-    e.patient_id,
-    e.resource,
-    e.purpose,
-    e.outcome,
-    e.source,
-    e.prev_hash,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
 /**
- * Append-only, hash-chained audit trail. Signed checkpoints, verification API, AuditEvent
- * export and syslog streaming follow in issue #4; the chain is laid down from the start so no
- * entry written now is ever unverifiable.
+ * Append-only, hash-chained audit trail with Ed25519-signed checkpoints of its head. The chain
+ * finds an edited or removed entry; the signatures find a chain rewritten from some point on
+ * with fresh hashes, and a cut-off tail.
  */
 export class AuditLog {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly listeners: Array<(entry: AuditRow) => void> = [];
 
-  constructor(private readonly db: Kysely<Schema>) {}
+  /** `sqlite`: the raw handle of the same database, for the fast verification path. */
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly sqlite?: BetterSqlite3.Database,
+  ) {}
 
   /** Appends are serialized: each entry needs the hash of the one before it. */
   append(input: AuditInput, nowMs = Date.now()): Promise<void> {
@@ -48,8 +56,13 @@ export class AuditLog {
     return next;
   }
 
+  /** Called with each entry once it is committed (syslog streaming, live views). */
+  onAppended(listener: (entry: AuditRow) => void): void {
+    this.listeners.push(listener);
+  }
+
   private async write(input: AuditInput, nowMs: number): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    const row = await this.db.transaction().execute(async (tx) => {
       const last = await tx
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
@@ -68,25 +81,107 @@ export class AuditLog {
         source: input.source ?? null,
         prev_hash: last?.hash ?? GENESIS_HASH,
       };
-      await tx
-        .insertInto('audit_log')
-        .values({ ...entry, hash: entryHash(entry) })
-        .execute();
+      const full = { ...entry, hash: entryHash(entry) };
+      await tx.insertInto('audit_log').values(full).execute();
+      return full;
     });
+    for (const listener of this.listeners) listener(row);
   }
 
-  /** Walks the chain; returns the first broken seq, or undefined when intact. */
-  async verify(): Promise<{ entries: number; brokenAt: number | undefined }> {
-    const rows = await this.db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
-    let prev = GENESIS_HASH;
-    let expectedSeq = 1;
-    for (const row of rows) {
-      const { hash, ...rest } = row;
-      if (row.seq !== expectedSeq || row.prev_hash !== prev || entryHash(rest) !== hash)
-        return { entries: rows.length, brokenAt: row.seq };
-      prev = hash;
-      expectedSeq++;
+  /**
+   * Checks the whole trail: the hash chain, and the signed checkpoints when a signature check is
+   * given. Reads in pages so a million entries need no more memory than a few thousand.
+   */
+  async verify(
+    opts: { check?: SignatureCheck; anchor?: AuditAnchor | undefined; pageSize?: number } = {},
+  ): Promise<VerifyReport> {
+    const db = this.db;
+    const sqlite = this.sqlite;
+    const pageSize = opts.pageSize ?? 20_000;
+    // SQLite: one raw cursor in hash order; no row objects are built for a million entries.
+    function* sqlitePages(handle: BetterSqlite3.Database): Generator<AuditTuple[]> {
+      const cursor = handle.prepare(`SELECT ${TUPLE_COLUMNS} FROM audit_log ORDER BY seq`).raw(true);
+      let page: AuditTuple[] = [];
+      for (const row of cursor.iterate()) {
+        page.push(row as AuditTuple);
+        if (page.length === pageSize) {
+          yield page;
+          page = [];
+        }
+      }
+      if (page.length > 0) yield page;
     }
-    return { entries: rows.length, brokenAt: undefined };
+    async function* kyselyPages(): AsyncGenerator<AuditTuple[]> {
+      let after = 0;
+      for (;;) {
+        const page = await db
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('seq', '>', after)
+          .orderBy('seq')
+          .limit(pageSize)
+          .execute();
+        if (page.length === 0) return;
+        yield page.map((r) => [
+          r.seq,
+          r.ts,
+          r.actor,
+          r.action,
+          r.patient_id,
+          r.resource,
+          r.purpose,
+          r.outcome,
+          r.source,
+          r.prev_hash,
+          r.hash,
+        ]);
+        after = page[page.length - 1]?.seq ?? after;
+      }
+    }
+    const checkpoints = await db.selectFrom('audit_checkpoints').selectAll().orderBy('id').execute();
+    return verifyAudit(sqlite ? sqlitePages(sqlite) : kyselyPages(), checkpoints, opts.check, opts.anchor);
+  }
+
+  /** Signs the current head, unless the newest checkpoint already covers it. */
+  async checkpoint(signer: AuditSigner, nowMs = Date.now()): Promise<CheckpointRow | undefined> {
+    const run = this.tail.then(async () => {
+      const head = await this.db
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!head) return undefined;
+      const last = await this.db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last && last.audit_seq >= head.seq) return undefined;
+      const row = signer.sign({
+        id: (last?.id ?? 0) + 1,
+        audit_seq: head.seq,
+        audit_hash: head.hash,
+        ts: nowMs,
+        prev_signature: last?.signature ?? '',
+      });
+      await this.db.insertInto('audit_checkpoints').values(row).execute();
+      return row;
+    });
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  /** Newest first, with a seq cursor for paging. */
+  async search(q: AuditQuery): Promise<AuditRow[]> {
+    let query = this.db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(q.limit);
+    if (q.beforeSeq !== undefined) query = query.where('seq', '<', q.beforeSeq);
+    if (q.actor !== undefined) query = query.where('actor', '=', q.actor);
+    if (q.action !== undefined) query = query.where('action', '=', q.action);
+    if (q.patientId !== undefined) query = query.where('patient_id', '=', q.patientId);
+    if (q.fromMs !== undefined) query = query.where('ts', '>=', q.fromMs);
+    if (q.toMs !== undefined) query = query.where('ts', '<=', q.toMs);
+    return query.execute();
   }
 }

@@ -10,6 +10,8 @@ export interface VigilConfig {
   readonly mqttPort: number;
   readonly databaseUrl: string | undefined;
   readonly mqttUrl: string | undefined;
+  /** Stream audit entries to a SIEM: udp://, tcp:// or tls://host:port (RFC 5424). */
+  readonly syslogUrl: string | undefined;
   readonly masterKeyFile: string;
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
@@ -38,6 +40,7 @@ const FIELDS = {
   mqttPort: { env: 'VIGIL_MQTT_PORT' },
   databaseUrl: { env: 'VIGIL_DATABASE_URL' },
   mqttUrl: { env: 'VIGIL_MQTT_URL' },
+  syslogUrl: { env: 'VIGIL_SYSLOG_URL' },
   masterKeyFile: { env: 'VIGIL_MASTER_KEY_FILE' },
   tlsCertFile: { env: 'VIGIL_TLS_CERT' },
   tlsKeyFile: { env: 'VIGIL_TLS_KEY' },
@@ -199,6 +202,7 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
   }
   const dbRaw = optional('databaseUrl');
   const mqttRaw = optional('mqttUrl');
+  const syslogRaw = optional('syslogUrl');
   const certRaw = optional('tlsCertFile');
   const keyRaw = optional('tlsKeyFile');
   if ((certRaw === undefined) !== (keyRaw === undefined)) {
@@ -219,6 +223,7 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     mqttPort: port(pick('mqttPort', 8883)),
     databaseUrl: dbRaw ? url(dbRaw, ['postgres:', 'postgresql:']) : undefined,
     mqttUrl: mqttRaw ? url(mqttRaw, ['mqtts:']) : undefined,
+    syslogUrl: syslogRaw ? url(syslogRaw, ['udp:', 'tcp:', 'tls:']) : undefined,
     masterKeyFile,
     tlsCertFile: certRaw ? abs(text(certRaw)) : undefined,
     tlsKeyFile: keyRaw ? abs(text(keyRaw)) : undefined,
