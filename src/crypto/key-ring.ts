@@ -14,14 +14,81 @@ export type KeyPurpose = 'patient' | 'system';
  */
 export class KeyRing {
   private readonly cache = new Map<string, Buffer>();
+  /** Every master key this process knows: the current one wraps, any of them unwraps. */
+  private readonly masters = new Map<string, MasterKey>();
+  private master: MasterKey;
 
+  /**
+   * `reload` re-reads the key files when a row names a master key this process has not seen:
+   * during a rotation another process switches the current key under us.
+   */
   constructor(
     private readonly db: Kysely<Schema>,
-    private readonly master: MasterKey,
-  ) {}
+    master: MasterKey,
+    private readonly reload?: () => MasterKey[],
+  ) {
+    this.master = master;
+    this.masters.set(master.id, master);
+  }
 
   get masterKeyId(): string {
     return this.master.id;
+  }
+
+  /** Makes `current` the wrapping key; keys known before stay usable for unwrapping. */
+  switchMasterKeys(current: MasterKey, others: MasterKey[] = []): void {
+    for (const m of [current, ...others]) this.masters.set(m.id, m);
+    this.master = current;
+  }
+
+  /** The master key with this id, re-reading the key files once if it is not known yet. */
+  private masterFor(id: string): MasterKey {
+    let m = this.masters.get(id);
+    if (!m && this.reload) {
+      const [current, ...others] = this.reload();
+      if (current) this.switchMasterKeys(current, others);
+      m = this.masters.get(id);
+    }
+    if (!m) {
+      throw new VigilError(
+        'VIGIL_ERR_CRYPTO_OPEN_FAILED',
+        `a key is wrapped by master key ${id}, which is not loaded (loaded: ${[...this.masters.keys()].join(', ')}); check VIGIL_MASTER_KEY_FILE`,
+      );
+    }
+    return m;
+  }
+
+  /** Re-wraps one data key under the current master key; false if it changed meanwhile. */
+  async rewrapDataKey(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('data_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row || row.destroyed_at !== null || row.master_key_id === this.master.id) return false;
+    const aad = this.wrapAad(row.id, row.purpose as KeyPurpose, row.owner_id);
+    const key = open(this.masterFor(row.master_key_id).key, row.wrapped, aad);
+    const r = await this.db
+      .updateTable('data_keys')
+      .set({ master_key_id: this.master.id, wrapped: seal(this.master.key, key, aad) })
+      .where('id', '=', id)
+      .where('master_key_id', '=', row.master_key_id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Re-seals one system secret under the current master key; false if nothing changed. */
+  async rewrapSecret(name: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('sealed_secrets')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
+    if (!row || row.master_key_id === this.master.id) return false;
+    const value = open(this.masterFor(row.master_key_id).key, row.sealed, `secret|${name}`);
+    const r = await this.db
+      .updateTable('sealed_secrets')
+      .set({ master_key_id: this.master.id, sealed: seal(this.master.key, value, `secret|${name}`) })
+      .where('name', '=', name)
+      .where('master_key_id', '=', row.master_key_id)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   private wrapAad(id: string, purpose: KeyPurpose, ownerId: string): string {
@@ -46,13 +113,11 @@ export class KeyRing {
           `the data key of ${purpose} ${ownerId} was destroyed (erased)`,
         );
       }
-      if (row.master_key_id !== this.master.id) {
-        throw new VigilError(
-          'VIGIL_ERR_CRYPTO_OPEN_FAILED',
-          `data key ${row.id} is wrapped by master key ${row.master_key_id}, not the loaded ${this.master.id}; check VIGIL_MASTER_KEY_FILE`,
-        );
-      }
-      const key = open(this.master.key, row.wrapped, this.wrapAad(row.id, purpose, ownerId));
+      const key = open(
+        this.masterFor(row.master_key_id).key,
+        row.wrapped,
+        this.wrapAad(row.id, purpose, ownerId),
+      );
       this.cache.set(cacheKey, key);
       return key;
     }
@@ -86,6 +151,35 @@ export class KeyRing {
     return this.dataKey(purpose, ownerId);
   }
 
+  /**
+   * Crypto-shredding: the wrapped key is overwritten and marked destroyed, so everything sealed
+   * under it (identity, readings, in any backup made afterwards) can never be opened again.
+   */
+  async destroy(purpose: KeyPurpose, ownerId: string, nowMs = Date.now()): Promise<void> {
+    await this.db
+      .updateTable('data_keys')
+      .set({ wrapped: Buffer.alloc(0), destroyed_at: nowMs, master_key_id: 'destroyed' })
+      .where('purpose', '=', purpose)
+      .where('owner_id', '=', ownerId)
+      .execute();
+    this.cache.get(`${purpose}|${ownerId}`)?.fill(0);
+    this.cache.delete(`${purpose}|${ownerId}`);
+  }
+
+  /** Drops cached keys that another process destroyed since `sinceMs`; returns their owners. */
+  async forgetDestroyed(sinceMs: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('data_keys')
+      .select(['purpose', 'owner_id'])
+      .where('destroyed_at', '>=', sinceMs)
+      .execute();
+    for (const r of rows) {
+      this.cache.get(`${r.purpose}|${r.owner_id}`)?.fill(0);
+      this.cache.delete(`${r.purpose}|${r.owner_id}`);
+    }
+    return rows.map((r) => r.owner_id);
+  }
+
   /** Synchronous lookup for the hot path; undefined when the key is not loaded yet. */
   cachedDataKey(purpose: KeyPurpose, ownerId: string): Buffer | undefined {
     return this.cache.get(`${purpose}|${ownerId}`);
@@ -115,6 +209,6 @@ export class KeyRing {
         'VIGIL_ERR_CONFIG_INVALID',
         `secret ${name} is missing; was "vigil init" run on this data dir?`,
       );
-    return open(this.master.key, row.sealed, `secret|${name}`);
+    return open(this.masterFor(row.master_key_id).key, row.sealed, `secret|${name}`);
   }
 }

@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { VigilError } from '../errors/catalogue.ts';
 import { KEY_BYTES } from './aead.ts';
 
@@ -13,6 +24,22 @@ export interface MasterKey {
   readonly key: Buffer;
 }
 
+export function newMasterKey(): MasterKey {
+  return { id: `mk-${randomBytes(6).toString('hex')}`, key: randomBytes(KEY_BYTES) };
+}
+
+/** Writes a key file that must not exist yet, durably; 'wx' fails if another process made it. */
+export function writeMasterKeyFile(path: string, master: MasterKey): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify({ id: master.id, key: master.key.toString('base64') })}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(path, 0o600);
+}
+
 export function createMasterKeyFile(path: string): MasterKey {
   if (existsSync(path)) {
     throw new VigilError(
@@ -20,16 +47,42 @@ export function createMasterKeyFile(path: string): MasterKey {
       `master key file ${path} already exists; refusing to overwrite it`,
     );
   }
-  const master = { id: `mk-${randomBytes(6).toString('hex')}`, key: randomBytes(KEY_BYTES) };
-  // 'wx' fails if another process created the file in between; mode applies at creation.
-  const fd = openSync(path, 'wx', 0o600);
+  const master = newMasterKey();
+  writeMasterKeyFile(path, master);
+  return master;
+}
+
+/** During a rotation the key being retired waits here until nothing is wrapped by it. */
+export function previousKeyPath(path: string): string {
+  return `${path}.previous`;
+}
+
+/** The current master key, then the one being retired if a rotation is under way. */
+export function loadMasterKeys(path: string): MasterKey[] {
+  const keys = [loadMasterKeyFile(path)];
+  if (existsSync(previousKeyPath(path))) keys.push(loadMasterKeyFile(previousKeyPath(path)));
+  return keys;
+}
+
+/** Replaces the current key file atomically with a new key (write beside it, then rename). */
+export function replaceMasterKeyFile(path: string, master: MasterKey): void {
+  const next = `${path}.next`;
+  rmSync(next, { force: true });
+  writeMasterKeyFile(next, master);
+  renameSync(next, path);
+}
+
+/** Overwrites a retired key file before unlinking it, so the old key is not left on disk. */
+export function destroyKeyFile(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r+');
   try {
-    writeSync(fd, `${JSON.stringify({ id: master.id, key: master.key.toString('base64') })}\n`);
+    writeSync(fd, Buffer.alloc(statSync(path).size));
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  chmodSync(path, 0o600);
-  return master;
+  rmSync(path);
 }
 
 export function loadMasterKeyFile(path: string): MasterKey {

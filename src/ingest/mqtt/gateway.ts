@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { TLS_POLICY } from '../../crypto/tls-policy.ts';
 import { type ErrorCode, VigilError } from '../../errors/catalogue.ts';
 import type { DeviceId } from '../../errors/ids.ts';
 import { type ConnectionLimits, DeviceConnection, type DeviceDirectory } from './connection.ts';
@@ -71,7 +72,7 @@ export class MqttGateway {
         ca: opts.tls.ca,
         requestCert: true,
         rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
+        ...TLS_POLICY,
         handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
       },
       (socket) => this.accept(socket),

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openStore } from '../store/database.ts';
+import { KeyRing } from './key-ring.ts';
+import { MasterKeyWatcher, rotateMasterKey } from './key-rotation.ts';
+import {
+  createMasterKeyFile,
+  loadMasterKeyFile,
+  newMasterKey,
+  previousKeyPath,
+  replaceMasterKeyFile,
+  writeMasterKeyFile,
+} from './master-key.ts';
+
+async function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-rotate-'));
+  const file = join(dir, 'master.key');
+  const master = createMasterKeyFile(file);
+  const store = await openStore({ dataDir: dir });
+  const ring = new KeyRing(store.db, master);
+  const before = new Map<string, Buffer>();
+  for (let i = 0; i < 25; i++) before.set(`p${i}`, await ring.dataKey('patient', `p${i}`));
+  await ring.putSecret('ca.key', Buffer.from('the CA private key'));
+  return {
+    dir,
+    file,
+    master,
+    store,
+    before,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function assertAllOpenWith(t: Awaited<ReturnType<typeof setup>>, file: string) {
+  const fresh = new KeyRing(t.store.db, loadMasterKeyFile(file));
+  for (const [owner, key] of t.before) assert.deepEqual(await fresh.dataKey('patient', owner), key);
+  assert.equal((await fresh.getSecret('ca.key')).toString(), 'the CA private key');
+}
+
+describe('master key rotation', () => {
+  it('re-wraps every data key and secret, keeps their values, and destroys the old key file', async () => {
+    const t = await setup();
+    try {
+      const r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file });
+      assert.equal(r.finished, true);
+      assert.equal(r.dataKeys, 25);
+      assert.equal(r.secrets, 1);
+      assert.notEqual(r.newKeyId, t.master.id);
+      assert.equal(loadMasterKeyFile(t.file).id, r.newKeyId);
+      assert.equal(existsSync(previousKeyPath(t.file)), false);
+      await assertAllOpenWith(t, t.file);
+      // The old key alone no longer opens anything.
+      const old = new KeyRing(t.store.db, t.master);
+      await assert.rejects(old.dataKey('patient', 'p3'), /not loaded/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('resumes a rotation that was cut off after the key switch', async () => {
+    const t = await setup();
+    try {
+      writeMasterKeyFile(previousKeyPath(t.file), t.master);
+      const next = newMasterKey();
+      replaceMasterKeyFile(t.file, next);
+      const r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file });
+      assert.equal(r.resumed, true);
+      assert.equal(r.newKeyId, next.id);
+      assert.equal(r.finished, true);
+      await assertAllOpenWith(t, t.file);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('a server watching the key file switches, re-wraps what it wrapped meanwhile, and lets the rotation finish', async () => {
+    const t = await setup();
+    try {
+      const serverRing = new KeyRing(t.store.db, t.master);
+      const watcher = new MasterKeyWatcher(t.store.db, serverRing, t.file);
+      await watcher.start();
+      const rotation = rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 10_000 });
+      // The server keeps creating keys with whatever it believes is current, and polls.
+      let n = 0;
+      const serverLoop = (async () => {
+        for (; n < 40; n++) {
+          const key = await serverRing.dataKey('patient', `new-${n}`);
+          t.before.set(`new-${n}`, key);
+          await watcher.check();
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })();
+      const [r] = await Promise.all([rotation, serverLoop]);
+      await watcher.check();
+      assert.equal(r.finished, true, JSON.stringify(r));
+      assert.equal(serverRing.masterKeyId, r.newKeyId);
+      await assertAllOpenWith(t, t.file);
+      await watcher.stop();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('leaves the old key in place when a server announced itself but never switched', async () => {
+    const t = await setup();
+    try {
+      const watcher = new MasterKeyWatcher(t.store.db, new KeyRing(t.store.db, t.master), t.file);
+      await watcher.start(); // and then never checks again: a hung server
+      const r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 300 });
+      assert.equal(r.finished, false);
+      assert.equal(existsSync(previousKeyPath(t.file)), true);
+      await watcher.stop();
+      const again = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 300 });
+      assert.equal(again.resumed, true);
+      assert.equal(again.finished, true);
+      await assertAllOpenWith(t, t.file);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,190 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Kysely } from 'kysely';
+import type { Schema } from '../store/schema.ts';
+import { KeyRing } from './key-ring.ts';
+import {
+  destroyKeyFile,
+  loadMasterKeyFile,
+  loadMasterKeys,
+  type MasterKey,
+  newMasterKey,
+  previousKeyPath,
+  replaceMasterKeyFile,
+  writeMasterKeyFile,
+} from './master-key.ts';
+
+/**
+ * Master key rotation while the server runs.
+ *
+ * 1. The current key file moves aside to `<file>.previous`; a new key becomes `<file>`.
+ * 2. A running server notices the new file on its next poll, wraps new keys with it from then
+ *    on, still unwraps with the old one, and says so in the `master_key.active` setting.
+ * 3. Every data key and system secret still wrapped by the old key is re-wrapped (a few rows
+ *    per transaction; data keys are tiny, the readings they protect are not touched).
+ * 4. When none is left and the server has switched, the old key file is overwritten and removed.
+ *
+ * Interrupted at any point, it resumes: the previous file says a rotation is under way.
+ */
+export const ACTIVE_KEY_SETTING = 'master_key.active';
+export const NO_SERVER = 'none';
+
+export interface RotationResult {
+  oldKeyId: string;
+  newKeyId: string;
+  dataKeys: number;
+  secrets: number;
+  /** False when a running server had not switched yet; the old key file then stays. */
+  finished: boolean;
+  resumed: boolean;
+}
+
+export interface RotationOptions {
+  db: Kysely<Schema>;
+  masterKeyFile: string;
+  /** How long to wait for a running server to switch keys. */
+  serverWaitMs?: number;
+  onProgress?(done: number, total: number): void;
+}
+
+async function activeKeySetting(db: Kysely<Schema>): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', ACTIVE_KEY_SETTING)
+    .executeTakeFirst();
+  return row?.value;
+}
+
+export async function setActiveKey(db: Kysely<Schema>, value: string): Promise<void> {
+  await db
+    .insertInto('settings')
+    .values({ key: ACTIVE_KEY_SETTING, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}
+
+async function stillWrappedByOthers(db: Kysely<Schema>, currentId: string) {
+  const dataKeys = await db
+    .selectFrom('data_keys')
+    .select('id')
+    .where('master_key_id', '!=', currentId)
+    .where('destroyed_at', 'is', null)
+    .execute();
+  const secrets = await db
+    .selectFrom('sealed_secrets')
+    .select('name')
+    .where('master_key_id', '!=', currentId)
+    .execute();
+  return { dataKeys: dataKeys.map((r) => r.id), secrets: secrets.map((r) => r.name) };
+}
+
+/** Re-wraps everything not under the ring's current key; returns how many rows moved. */
+export async function rewrapAll(
+  db: Kysely<Schema>,
+  keys: KeyRing,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ dataKeys: number; secrets: number }> {
+  let dataKeys = 0;
+  let secrets = 0;
+  // A server may wrap a new key with the old master until it notices the switch: sweep again.
+  for (let pass = 0; pass < 10; pass++) {
+    const todo = await stillWrappedByOthers(db, keys.masterKeyId);
+    const total = todo.dataKeys.length + todo.secrets.length;
+    if (total === 0) break;
+    let done = 0;
+    for (const id of todo.dataKeys) {
+      if (await keys.rewrapDataKey(id)) dataKeys++;
+      if (++done % 100 === 0 || done === total) onProgress?.(done, total);
+    }
+    for (const name of todo.secrets) {
+      if (await keys.rewrapSecret(name)) secrets++;
+      if (++done % 100 === 0 || done === total) onProgress?.(done, total);
+    }
+  }
+  return { dataKeys, secrets };
+}
+
+export async function rotateMasterKey(opts: RotationOptions): Promise<RotationResult> {
+  const { db, masterKeyFile } = opts;
+  const previousFile = previousKeyPath(masterKeyFile);
+  const resumed = existsSync(previousFile);
+  let oldKey: MasterKey;
+  let newKey: MasterKey;
+  if (resumed) {
+    oldKey = loadMasterKeyFile(previousFile);
+    newKey = loadMasterKeyFile(masterKeyFile);
+  } else {
+    oldKey = loadMasterKeyFile(masterKeyFile);
+    newKey = newMasterKey();
+    // Old key aside first: whatever happens next, both keys are on disk.
+    writeMasterKeyFile(previousFile, oldKey);
+    replaceMasterKeyFile(masterKeyFile, newKey);
+  }
+  const keys = new KeyRing(db, newKey, () => loadMasterKeys(masterKeyFile));
+  keys.switchMasterKeys(newKey, [oldKey]);
+
+  // A running server announces the key it wraps with; wait until that is the new one.
+  const waitMs = opts.serverWaitMs ?? 30_000;
+  const deadline = Date.now() + waitMs;
+  let active = await activeKeySetting(db);
+  while (active !== undefined && active !== NO_SERVER && active !== newKey.id && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    active = await activeKeySetting(db);
+  }
+  const serverSwitched = active === undefined || active === NO_SERVER || active === newKey.id;
+
+  const moved = await rewrapAll(db, keys, opts.onProgress);
+  const left = await stillWrappedByOthers(db, newKey.id);
+  const finished = serverSwitched && left.dataKeys.length === 0 && left.secrets.length === 0;
+  if (finished) destroyKeyFile(previousFile);
+  return { oldKeyId: oldKey.id, newKeyId: newKey.id, ...moved, finished, resumed };
+}
+
+/**
+ * The server side: notices a new key file, switches the ring to it (keeping the old key for
+ * unwrapping), re-wraps what it may have wrapped with the old key meanwhile, and announces
+ * the switch for the rotating process.
+ */
+export class MasterKeyWatcher {
+  private stamp: string;
+
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly keys: KeyRing,
+    private readonly masterKeyFile: string,
+  ) {
+    this.stamp = this.fileStamp();
+  }
+
+  private fileStamp(): string {
+    try {
+      const st = statSync(this.masterKeyFile);
+      return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  async start(): Promise<void> {
+    const [current, ...others] = loadMasterKeys(this.masterKeyFile);
+    if (current) this.keys.switchMasterKeys(current, others);
+    await setActiveKey(this.db, this.keys.masterKeyId);
+  }
+
+  /** Cheap when nothing changed: one stat of the key file. */
+  async check(): Promise<boolean> {
+    const stamp = this.fileStamp();
+    if (stamp === this.stamp || stamp === 'missing') return false;
+    this.stamp = stamp;
+    const [current, ...others] = loadMasterKeys(this.masterKeyFile);
+    if (!current || current.id === this.keys.masterKeyId) return false;
+    this.keys.switchMasterKeys(current, others);
+    await setActiveKey(this.db, current.id);
+    await rewrapAll(this.db, this.keys);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    await setActiveKey(this.db, NO_SERVER);
+  }
+}
