@@ -43,6 +43,7 @@ export function registerTokenCommands(program: Command): void {
 
 export function registerPatientCommands(program: Command): void {
   const patient = program.command('patient').description('patients');
+  registerPatientErase(patient);
   withCommon(patient.command('add').description('register a patient (identity sealed with their own key)'))
     .requiredOption('--id <id>', 'patient id (a pseudonym; letters, digits, . _ -)')
     .requiredOption('--name <name>', 'full name')
@@ -62,6 +63,42 @@ export function registerPatientCommands(program: Command): void {
           outcome: 'success',
         });
         emit(o, { id: o.id }, [`patient ${o.id} registered`], o.id);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+function registerPatientErase(patient: Command): void {
+  withCommon(
+    patient
+      .command('erase')
+      .description('erase a patient: destroy their data key so their data can never be read again (audited)'),
+  )
+    .requiredOption('--id <id>', 'patient id')
+    .requiredOption('--reason <text>', 'why (recorded in the audit trail), e.g. "GDPR art. 17 request #123"')
+    .requiredOption('--yes', 'confirm: erasure cannot be undone')
+    .action(async (o: CommonFlags & { id: string; reason: string }) => {
+      if (o.reason.trim().length < 10) {
+        throw new VigilError('VIGIL_ERR_REQUEST_INVALID', '--reason must say why in at least 10 characters');
+      }
+      const { store, keys } = await openLocal(o);
+      try {
+        if (!(await new PatientStore(store.db, keys).erase(o.id))) {
+          throw new VigilError(
+            'VIGIL_ERR_PATIENT_UNKNOWN',
+            `no patient ${o.id} to erase (unknown, or erased before)`,
+          );
+        }
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'patient.erase',
+          patientId: o.id,
+          resource: `Patient/${o.id}`,
+          purpose: o.reason,
+          outcome: 'success',
+        });
+        emit(o, { id: o.id, erased: true }, [`patient ${o.id} erased: data key destroyed`], o.id);
       } finally {
         await store.close();
       }

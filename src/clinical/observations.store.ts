@@ -206,6 +206,20 @@ export class SqliteObservationStore {
     this.open.delete(`${chunk.patientId}|${chunk.deviceId}`);
   }
 
+  /**
+   * After a patient's key is destroyed: their unsealed readings in memory are dropped and their
+   * staging rows deleted (ciphertext no key opens any more); sealed chunks stay as they are.
+   */
+  forgetPatient(patientId: string): void {
+    for (const [key, chunk] of this.open) {
+      if (chunk.patientId === patientId) {
+        chunk.readings.length = 0;
+        this.open.delete(key);
+      }
+    }
+    this.db.prepare('DELETE FROM reading_staging WHERE patient_id = ?').run(patientId);
+  }
+
   lastStored(deviceId: string): { seq: number; hash: string } | undefined {
     const row = this.selectLast.get(deviceId) as
       | { last_seq: number | null; last_hash: string | null }

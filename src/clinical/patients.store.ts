@@ -65,6 +65,41 @@ export class PatientStore {
     return { id, createdAt: row.created_at, ...identity };
   }
 
+  /**
+   * Erases a patient by destroying their data key: identity and every reading become
+   * unreadable ciphertext, the pseudonymous audit trail stays whole. Devices stop measuring
+   * the patient from now on. Returns false if there was no such (unerased) patient.
+   */
+  async erase(id: string, nowMs = Date.now()): Promise<boolean> {
+    if (!(await this.exists(id))) return false;
+    // The key goes first: if anything after fails, the data is already unreadable and a retry
+    // finishes the bookkeeping.
+    await this.keys.destroy('patient', id, nowMs);
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('patients')
+        .set({ erased_at: nowMs, sealed_identity: Buffer.alloc(0) })
+        .where('id', '=', id)
+        .execute();
+      await tx
+        .updateTable('device_assignments')
+        .set({ to_ms: nowMs })
+        .where('patient_id', '=', id)
+        .where('to_ms', 'is', null)
+        .execute();
+    });
+    return true;
+  }
+
+  async isErased(id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('patients')
+      .select('erased_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row !== undefined && row.erased_at !== null;
+  }
+
   async exists(id: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('patients')

@@ -23,6 +23,7 @@ const HIGH: ReadonlySet<string> = new Set([
   'VIGIL_ERR_INGEST_REPLAY',
   'VIGIL_ERR_DEVICE_QUARANTINED',
   'VIGIL_ERR_TLS_BAD_CERT',
+  'VIGIL_ERR_BREAK_GLASS',
 ]);
 
 /**

@@ -1,0 +1,54 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import type { Category } from './consent.ts';
+import type { PatientAccess, Requester } from './patient-access.ts';
+import type { Identity } from './session-guard.ts';
+
+/**
+ * What routes use before they touch a patient's data: `mayRead` throws 403 (and writes a
+ * denied audit entry) unless the caller may read the patient; `readable` narrows a list to
+ * the patients the caller may see. Routes get no other way to a patient's data key.
+ */
+export interface PatientGate {
+  mayRead(
+    identity: Identity | undefined,
+    patientId: string,
+    source?: string,
+    category?: Category,
+  ): Promise<void>;
+  readable(identity: Identity | undefined, patientIds: Iterable<string>): Promise<Set<string>>;
+}
+
+export function requesterOf(identity: Identity | undefined): Requester {
+  if (!identity) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'sign in or send a bearer token');
+  return { role: identity.role, name: identity.name, actor: identity.actor };
+}
+
+export function createPatientGate(
+  access: PatientAccess,
+  audit: AuditLog,
+  loadKey: (id: string) => Promise<void>,
+): PatientGate {
+  return {
+    async mayRead(identity, patientId, source, category = 'vital-signs') {
+      const who = requesterOf(identity);
+      try {
+        await access.check(who, patientId, 'treatment', category);
+      } catch (e) {
+        if (e instanceof VigilError && e.code === 'VIGIL_ERR_AUTH_FORBIDDEN') {
+          await audit.append({
+            actor: who.actor,
+            action: 'patient.access',
+            patientId,
+            resource: `Patient/${patientId}`,
+            outcome: 'denied',
+            source,
+          });
+        }
+        throw e;
+      }
+      await loadKey(patientId);
+    },
+    readable: (identity, patientIds) => access.readable(requesterOf(identity), patientIds),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Crypto-shredding: erasing one patient destroys their data key; their sealed rows stay on
+ * disk as ciphertext nobody can open, everyone else's data stays readable, the audit trail
+ * stays whole and records the erasure.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { open } from '../src/crypto/aead.ts';
+import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
+
+describe('patient erasure (crypto-shredding)', () => {
+  let h: Harness;
+  const clients: MqttClient[] = [];
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    for (const c of clients) c.end(true);
+    await h.stop();
+  });
+
+  it('makes one patient unreadable and leaves the rest readable', async () => {
+    for (const [device, patient] of [
+      ['er-dev-1', 'er-p1'],
+      ['er-dev-2', 'er-p2'],
+    ] as const) {
+      const client = await h.connect(await h.enrol(device, patient), device);
+      for (let seq = 1; seq <= 5; seq++) {
+        const code = await publishQos1(
+          client,
+          `v1/devices/${device}/telemetry`,
+          telemetry(
+            seq,
+            [{ code: '8867-4', value: 70 + seq, unit: '/min' }],
+            new Date(Date.now() - 60_000 + seq),
+          ),
+        );
+        assert.equal(code, 0);
+      }
+      client.end(true);
+    }
+    await h.restart(); // seals the open runs into chunks on disk
+    const db = h.vigil.store.sqlite;
+    assert.ok(db);
+    const chunksBefore = db
+      .prepare("SELECT count(*) AS n FROM reading_chunks WHERE patient_id = 'er-p1'")
+      .get() as {
+      n: number;
+    };
+    assert.ok(chunksBefore.n >= 1);
+
+    const refused = await h.api('/api/v1/patients/er-p1/erase', {
+      method: 'POST',
+      body: { reason: 'GDPR art. 17 request #42', confirm: 'er-p2' },
+    });
+    assert.equal(refused.status, 400, 'confirm must name the same patient');
+
+    const erased = await h.api('/api/v1/patients/er-p1/erase', {
+      method: 'POST',
+      body: { reason: 'GDPR art. 17 request #42', confirm: 'er-p1' },
+    });
+    assert.equal(erased.status, 200, erased.text);
+
+    const gone = await h.api('/api/v1/patients/er-p1/observations');
+    assert.equal(gone.status, 410, gone.text);
+    assert.match(String(gone.headers['content-type']), /problem\+json/);
+    const kept = await h.api('/api/v1/patients/er-p2/observations');
+    assert.equal(kept.status, 200, kept.text);
+    assert.equal((kept.json as { observations: unknown[] }).observations.length, 5);
+
+    // The ciphertext is still there; the key that opened it is not.
+    const key = db.prepare("SELECT wrapped, destroyed_at FROM data_keys WHERE owner_id = 'er-p1'").get() as {
+      wrapped: Buffer;
+      destroyed_at: number | null;
+    };
+    assert.equal(key.wrapped.length, 0);
+    assert.ok(key.destroyed_at !== null);
+    const chunk = db
+      .prepare("SELECT sealed FROM reading_chunks WHERE patient_id = 'er-p1' LIMIT 1")
+      .get() as {
+      sealed: Buffer;
+    };
+    assert.ok(chunk.sealed.length > 28);
+    assert.throws(() => open(Buffer.alloc(32), chunk.sealed, 'x'));
+
+    // The device of the erased patient is no longer assigned: its readings are refused.
+    const client = await h.connect(
+      await h.vigil.devices.createEnrollmentToken('er-dev-1', 60).then(async ({ token }) => {
+        const { enrollDevice } = await import('../src/devices/enroll-client.ts');
+        return enrollDevice({ serverUrl: h.baseUrl, caPem: h.caPem, deviceId: 'er-dev-1', token });
+      }),
+      'er-dev-1',
+    );
+    clients.push(client);
+    const code = await publishQos1(
+      client,
+      'v1/devices/er-dev-1/telemetry',
+      telemetry(99, [{ code: '8867-4', value: 80, unit: '/min' }]),
+    );
+    assert.notEqual(code, 0);
+
+    const auditor = await import('../src/access/api-tokens.ts').then(({ ApiTokens }) =>
+      new ApiTokens(h.vigil.store.db).create({ role: 'auditor', name: 'er-aud', ttlSeconds: 600 }),
+    );
+    const verify = await h.api('/api/v1/audit/verify', { token: auditor.token });
+    assert.equal((verify.json as { intact: boolean }).intact, true);
+    const trail = await h.api('/api/v1/audit?action=patient.erase', { token: auditor.token });
+    const entries = (trail.json as { entries: Array<{ patient: string; purpose: string }> }).entries;
+    assert.deepEqual(
+      entries.map((e) => [e.patient, e.purpose]),
+      [['er-p1', 'GDPR art. 17 request #42']],
+    );
+  });
+});
