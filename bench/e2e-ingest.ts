@@ -80,7 +80,7 @@ export interface Verification {
   /** Messages whose PUBACK never came back (may or may not be stored). */
   unsettledMessages: number;
   ok: boolean;
-  /** A few patients read back through GET /api/v1/patients/{id}/observations as a clinician. */
+  /** A few patients read back through GET /api/v1/patients/{id}/observations as an integration. */
   apiSample: Array<{ patientId: string; deviceId: string; acked: number; readBack: number }>;
 }
 
@@ -305,7 +305,8 @@ async function verifyStored(
     const storedReadings = chunks.readings + staging.readings;
 
     const { token } = await new ApiTokens(vigil.store.db).create({
-      role: 'clinician',
+      // An integration reads under consent alone; a clinician would need a care-team link.
+      role: 'integration',
       name: 'bench-verify',
       ttlSeconds: 600,
     });

@@ -218,7 +218,7 @@ export function formatReport(r: BenchResults): string {
     const api = v.apiSample.map((s) => `${s.patientId} ${n0(s.readBack)}/${n0(s.acked)}`).join(', ');
     out.push(
       `  ${v.ok ? '✓' : '✗'} stored ${n0(v.storedReadings)} readings (${n0(v.chunkRows)} chunk rows, ${n0(v.stagingRows)} staging rows) · acknowledged ${n0(v.ackedReadings)}${v.unsettledMessages ? ` · ${v.unsettledMessages} messages never acknowledged` : ''}`,
-      `    read back as a clinician through the API: ${api}`,
+      `    read back as an integration through the API: ${api}`,
     );
     if (e2e.serverWarnings > 0)
       out.push(

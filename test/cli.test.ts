@@ -128,6 +128,7 @@ describe('vigil CLI', () => {
     let https = '';
     let mqttPort = 0;
     let caFile = '';
+    let adminToken = '';
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'vigil-cli-tour-'));
@@ -135,6 +136,7 @@ describe('vigil CLI', () => {
       const init = await vigil(['init', '--data-dir', dir]);
       assert.equal(init.code, 0, init.stderr);
       assert.match(lastLine(init.stdout), /^[\w.-]+$/, 'the admin token is alone on the last line');
+      adminToken = lastLine(init.stdout);
       const again = await vigil(['init', '--data-dir', dir]);
       assertOneLineError(again, /already/);
 
@@ -268,6 +270,21 @@ describe('vigil CLI', () => {
         '10m',
       ]);
       assert.equal(tok.code, 0, tok.stderr);
+      // As in the README: the clinician reads the patient through a care team.
+      const ca = readFileSync(caFile, 'utf8');
+      const team = await httpsRequest(`${https}/api/v1/care-teams`, {
+        method: 'POST',
+        ca,
+        token: adminToken,
+        body: JSON.stringify({ id: 'ward-3', name: 'Ward 3', members: ['cli-test'] }),
+      });
+      assert.equal(team.status, 201, team.text);
+      const link = await httpsRequest(`${https}/api/v1/care-teams/ward-3/patients/p-cli`, {
+        method: 'PUT',
+        ca,
+        token: adminToken,
+      });
+      assert.equal(link.status, 200, link.text);
       const res = await httpsRequest(`${https}/api/v1/patients/p-cli/observations?from=${ts}`, {
         ca: readFileSync(caFile, 'utf8'),
         token: lastLine(tok.stdout),

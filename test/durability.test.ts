@@ -186,8 +186,9 @@ async function startHarnessOn(dataDir: string) {
   const pino = (await import('pino')).default;
   const config = loadConfig({ env: { VIGIL_DATA_DIR: dataDir, VIGIL_HTTP_PORT: '0', VIGIL_MQTT_PORT: '0' } });
   const vigil = await startVigil(config, { log: pino({ level: 'silent' }) });
+  // An integration reads under consent alone; a clinician would need a care-team link.
   const { token } = await new ApiTokens(vigil.store.db).create({
-    role: 'clinician',
+    role: 'integration',
     name: 'reader',
     ttlSeconds: 600,
   });

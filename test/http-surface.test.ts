@@ -6,8 +6,14 @@ import { can, ROLES, type Role } from '../src/access/roles.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { createHttpServer } from '../src/server/http.ts';
-import { httpsRequest } from './support/https-client.ts';
+import { type HttpsResult, httpsRequest } from './support/https-client.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
+
+/** The catalogue code of a refusal: a problem document's `code`, or a FHIR OperationOutcome's coding. */
+function errorCode(r: HttpsResult): string | undefined {
+  const doc = r.json as { code?: string; issue?: Array<{ details?: { coding?: Array<{ code?: string }> } }> };
+  return doc?.code ?? doc?.issue?.[0]?.details?.coding?.[0]?.code;
+}
 
 /** A body each write route accepts, so the matrix tests authorization rather than validation. */
 const BODIES: Record<string, unknown> = {
@@ -29,6 +35,27 @@ describe('HTTP surface', () => {
     }
   });
   after(() => h.stop());
+
+  /** A request as a browser makes it: cookies and headers, no bearer token. */
+  function asBrowser(path: string, method: string, headers: Record<string, string>, body?: unknown) {
+    return httpsRequest(`${h.baseUrl}${path}`, {
+      ca: h.caPem,
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  }
+
+  /** A full session for a user of the role, made directly in the store as sign-in would. */
+  async function sessionFor(role: Role): Promise<{ cookie: string; 'x-csrf-token': string }> {
+    const { user } = await h.vigil.access.users.create({
+      username: `matrix-${role}-${Math.random().toString(36).slice(2, 8)}`,
+      role,
+      password: 'matrix passphrase for every role',
+    });
+    const s = await h.vigil.access.sessions.create(user.id, 'full', undefined);
+    return { cookie: `__Host-vigil_session=${s.id}`, 'x-csrf-token': s.csrfToken };
+  }
 
   it('answers /healthz without credentials', async () => {
     const r = await h.api('/healthz', { token: '' });
@@ -128,9 +155,61 @@ describe('HTTP surface', () => {
             );
           } else {
             assert.equal(r.status, 403, `${role} allowed on ${route.method} ${route.url} (${r.status})`);
-            assert.equal((r.json as { code: string }).code, 'VIGIL_ERR_AUTH_FORBIDDEN');
+            assert.equal(errorCode(r), 'VIGIL_ERR_AUTH_FORBIDDEN');
           }
         }
+      }
+    });
+
+    it('lets each role signed in by session cookie through exactly the routes its permissions allow', async () => {
+      for (const role of ROLES) {
+        const session = await sessionFor(role);
+        for (const route of h.vigil.routes) {
+          if (!('permission' in route.access)) continue;
+          const body = BODIES[`${route.method} ${route.url}`];
+          const r = await asBrowser(route.url.replace(/:(\w+)/g, 'no-such-id'), route.method, session, body);
+          if (can(role, route.access.permission)) {
+            assert.ok(
+              r.status !== 401 && r.status !== 403,
+              `${role} session refused on ${route.method} ${route.url}: ${r.text}`,
+            );
+          } else {
+            assert.equal(
+              r.status,
+              403,
+              `${role} session allowed on ${route.method} ${route.url} (${r.status})`,
+            );
+            assert.equal(errorCode(r), 'VIGIL_ERR_AUTH_FORBIDDEN');
+          }
+        }
+      }
+    });
+
+    it('refuses cookie-authenticated changes without the CSRF token on every write route', async () => {
+      const { cookie } = await sessionFor('admin');
+      for (const route of h.vigil.routes) {
+        if (!('permission' in route.access || 'account' in route.access) || route.method === 'GET') continue;
+        const body = BODIES[`${route.method} ${route.url}`];
+        const r = await asBrowser(route.url.replace(/:(\w+)/g, 'no-such-id'), route.method, { cookie }, body);
+        assert.equal(r.status, 403, `${route.method} ${route.url} without CSRF token answered ${r.status}`);
+        assert.equal(errorCode(r), 'VIGIL_ERR_AUTH_CSRF', `${route.method} ${route.url} ${r.text}`);
+      }
+    });
+
+    it('opens the account routes to signed-in users only, never to tokens or strangers', async () => {
+      const session = await sessionFor('patient');
+      for (const route of h.vigil.routes.filter((x) => 'account' in x.access)) {
+        const url = route.url.replace(/:(\w+)/g, 'no-such-id');
+        const none = await h.api(url, { method: route.method, token: '' });
+        assert.equal(none.status, 401, `${route.method} ${route.url} without credentials: ${none.status}`);
+        const token = await h.api(url, { method: route.method, token: tokens.get('admin')! });
+        assert.equal(token.status, 403, `${route.method} ${route.url} with a bearer token: ${token.status}`);
+        if (route.url === '/api/v1/auth/logout') continue;
+        const user = await asBrowser(url, route.method, session);
+        assert.ok(
+          user.status !== 401 && user.status !== 403,
+          `${route.method} ${route.url} refused a user: ${user.text}`,
+        );
       }
     });
 

@@ -65,6 +65,7 @@ describe('ingest pipeline (property, real SQLite store)', () => {
         const patientId = `prop-pat-${run}`;
         const startMs = Date.now();
         await h.vigil.patients.add(patientId, { name: 'Property Test' });
+        await h.care(patientId);
         await h.vigil.devices.add({ id: deviceId, model: 'Prop', serial: `S${run}` });
         await h.vigil.devices.assign(deviceId, patientId, startMs - 7_200_000);
         await h.vigil.directory.refresh();

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerDeviceCommands, registerPatientCommands, registerTokenCommands } from './admin-commands.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 import { registerBackupCommands } from './backup-commands.ts';
+import { registerKeysCommands } from './keys-commands.ts';
 import { failAndExit } from './output.ts';
+import { registerPostureCommands } from './posture-commands.ts';
 import { registerRunCommands } from './run-commands.ts';
 
 const program = new Command('vigil')
@@ -18,7 +21,10 @@ registerRunCommands(program);
 registerTokenCommands(program);
 registerPatientCommands(program);
 registerDeviceCommands(program);
+registerPostureCommands(program);
 registerBackupCommands(program);
+registerAuditCommands(program);
+registerKeysCommands(program);
 // Every level of subcommand must throw instead of exiting, so errors keep to one line.
 const overrideExits = (cmd: Command): void => {
   for (const sub of cmd.commands) {

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
+import { demoScenarios } from '../../sim/demo-scenarios.ts';
 import { Fleet, type Scenario } from '../../sim/fleet.ts';
 import { ApiTokens } from '../access/api-tokens.ts';
 import { AuditLog } from '../audit/audit-log.ts';
+import { CareTeamStore } from '../clinical/care-teams.store.ts';
 import type { VigilConfig } from '../config/config.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { initDataDir, isInitialized } from '../server/provision.ts';
@@ -12,6 +14,8 @@ import { startVigil } from '../server/vigil.ts';
 import { type CommonFlags, configFrom, intOption, numberOption, openLocal, withCommon } from './context.ts';
 import { emit } from './output.ts';
 import { provisionSimDevices } from './sim-provision.ts';
+
+const DEMO_WARD = 'demo-ward';
 
 const SCENARIOS = [
   'hypoglycemia',
@@ -50,7 +54,7 @@ function serverUrl(config: VigilConfig, port = config.httpPort): string {
 
 /** Starts a fleet of simulated devices against a running Vigil whose data dir is local. */
 async function runSim(
-  o: CommonFlags & { devices: number; rate: number; scenario?: Scenario },
+  o: CommonFlags & { devices: number; rate: number; scenario?: Scenario; mixScenarios?: boolean },
   ports?: { http: number; mqtt: number },
 ) {
   const { config, store, keys } = await openLocal(o);
@@ -76,14 +80,17 @@ async function runSim(
     await store.close();
   }
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // Without a scenario for all, the demo gives one device each scenario, so every alert shows.
+  const plan = o.mixScenarios && !o.scenario ? demoScenarios(devices) : new Map<string, Scenario>();
   const fleet = new Fleet({
     mqttUrl: `mqtts://${host}:${mqtt}`,
     devices,
     rate: o.rate,
     ...(o.scenario ? { scenario: o.scenario } : {}),
+    scenarioByDevice: plan,
   });
   await fleet.start();
-  return fleet;
+  return { fleet, plan };
 }
 
 function summaryLine(fleet: Fleet, startedMs: number): string {
@@ -97,15 +104,23 @@ export function registerRunCommands(program: Command): void {
   withCommon(
     program
       .command('init')
-      .description('create a data dir: database, master key, device CA, first admin token'),
+      .description('create a data dir: database, master key, device CA, first admin user and token'),
   ).action(async (o: CommonFlags) => {
     const r = await initDataDir(configFrom(o));
     emit(
       o,
-      { dataDir: r.dataDir, caFile: r.caFile, adminToken: r.adminToken },
+      {
+        dataDir: r.dataDir,
+        caFile: r.caFile,
+        adminUsername: r.adminUsername,
+        adminPassword: r.adminPassword,
+        adminToken: r.adminToken,
+      },
       [
         `initialised ${r.dataDir}`,
         `device CA: ${r.caFile}`,
+        `first admin sign-in: user ${r.adminUsername}, one-time password ${r.adminPassword}`,
+        '  (shown once; change it and enrol TOTP at first sign-in)',
         'first admin API token (shown once; store it safely):',
       ],
       r.adminToken,
@@ -133,7 +148,7 @@ export function registerRunCommands(program: Command): void {
     .option('--rate <r>', 'messages per second per device', numberOption('--rate', 0.001, 100), 1)
     .option('--scenario <name>', `bend the signals: ${SCENARIOS.join(', ')}`, scenarioOption)
     .action(async (o: CommonFlags & { devices: number; rate: number; scenario?: Scenario }) => {
-      const fleet = await runSim(o);
+      const { fleet } = await runSim(o);
       const started = Date.now();
       stopOnSignal(() => fleet.stop());
       setInterval(() => process.stdout.write(`${summaryLine(fleet, started)}\n`), 5000);
@@ -150,7 +165,10 @@ export function registerRunCommands(program: Command): void {
       const lines: string[] = [];
       if (!isInitialized(config)) {
         const r = await initDataDir(config);
-        lines.push(`initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`);
+        lines.push(
+          `initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`,
+          `  Sign-in    user ${r.adminUsername}, one-time password ${r.adminPassword} (shown once; change it and enrol TOTP at first sign-in)`,
+        );
       }
       // The terminal shows a summary line; the structured log goes to a file beside the data.
       const logFile = join(config.dataDir, 'vigil.log');
@@ -167,17 +185,51 @@ export function registerRunCommands(program: Command): void {
         resource: `ApiToken/${demoToken.id}`,
         outcome: 'success',
       });
-      const fleet = await runSim(
-        { ...o, dataDir: config.dataDir },
+      const clinicianToken = await new ApiTokens(vigil.store.db).create({
+        role: 'clinician',
+        name: 'demo-clinician',
+        ttlSeconds: 12 * 3600,
+      });
+      await new AuditLog(vigil.store.db).append({
+        actor: 'cli:demo',
+        action: 'token.create',
+        resource: `ApiToken/${clinicianToken.id}`,
+        outcome: 'success',
+      });
+      const { fleet, plan } = await runSim(
+        { ...o, dataDir: config.dataDir, mixScenarios: true },
         { http: vigil.httpPort, mqtt: vigil.mqttPort },
       );
+      // Clinicians read patients only through a care team: the demo clinician gets the sim ward.
+      const careTeams = new CareTeamStore(vigil.store.db);
+      if (!(await careTeams.list()).some((t) => t.id === DEMO_WARD))
+        await careTeams.create(DEMO_WARD, 'Demo ward');
+      await careTeams.setMembers(DEMO_WARD, ['demo-clinician']);
+      const ward = await careTeams.get(DEMO_WARD);
+      for (const id of await vigil.patients.listIds()) {
+        if (id.startsWith('sim-patient-') && !ward.patients.includes(id))
+          await careTeams.addPatient(DEMO_WARD, id);
+      }
+      for (const [deviceId, scenario] of plan) {
+        const patientId = vigil.directory.patientAt(deviceId, Date.now());
+        if (scenario !== 'signal-loss' || patientId === undefined) continue;
+        // Two minutes instead of twenty, so the demo shows signal loss while someone watches.
+        const overrides = { ...vigil.alerts.overridesFor(patientId), signalLossMinutes: 2 };
+        await vigil.alerts.setRules(patientId, overrides, 'cli:demo');
+      }
       const url = serverUrl(config, vigil.httpPort);
       for (const line of [
         ...lines,
         `Vigil demo is running with ${o.devices} simulated devices.`,
+        `  Dashboard  ${url}/   (trust ${join(config.dataDir, 'ca.crt')} in your browser, or accept the warning once)`,
         `  API        ${url}/api/v1/devices   (OpenAPI: ${url}/docs)`,
         `  MQTT       mqtts://${config.host}:${vigil.mqttPort}  (client certificates from ${join(config.dataDir, 'ca.crt')})`,
         `  Admin token for this session (12 h): ${demoToken.token}`,
+        `  Clinician token (12 h, reads and acknowledges alerts): ${clinicianToken.token}`,
+        `  Alerts     ${url}/api/v1/alerts   (data quality: ${url}/api/v1/data-quality)`,
+        ...(plan.size > 0
+          ? [`  Scenarios  ${[...plan].map(([deviceId, scenario]) => `${deviceId} ${scenario}`).join(', ')}`]
+          : []),
         `  Log        ${logFile}`,
         `  Try: curl --cacert ${join(config.dataDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" ${url}/api/v1/devices`,
         'Press Ctrl-C to stop.',
@@ -185,29 +237,15 @@ export function registerRunCommands(program: Command): void {
         process.stdout.write(`${line}\n`);
       }
       const started = Date.now();
-      const timer = setInterval(() => process.stdout.write(`${summaryLine(fleet, started)}\n`), 5000);
+      const timer = setInterval(() => {
+        const a = vigil.alerts.summary();
+        const alerts = `alerts ${a.open} open (${a.urgent} urgent), ${a.acknowledged} acknowledged`;
+        process.stdout.write(`${summaryLine(fleet, started)} · ${alerts}\n`);
+      }, 5000);
       stopOnSignal(async () => {
         clearInterval(timer);
         await fleet.stop();
         await vigil.stop();
       });
     });
-
-  const audit = program.command('audit').description('the tamper-evident audit trail');
-  withCommon(audit.command('verify').description('check the hash chain of every audit entry')).action(
-    async (o: CommonFlags) => {
-      const { store } = await openLocal(o);
-      try {
-        const r = await new AuditLog(store.db).verify();
-        emit(o, { entries: r.entries, intact: r.brokenAt === undefined, brokenAt: r.brokenAt ?? null }, [
-          r.brokenAt === undefined
-            ? `audit trail intact: ${r.entries} entries verified`
-            : `audit trail BROKEN at entry ${r.brokenAt}`,
-        ]);
-        if (r.brokenAt !== undefined) process.exitCode = 3;
-      } finally {
-        await store.close();
-      }
-    },
-  );
 }

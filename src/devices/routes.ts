@@ -81,7 +81,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
-      await deps.quarantine(request.params.id, request.body.reason, `token:${request.identity?.name}`);
+      await deps.quarantine(request.params.id, request.body.reason, request.identity?.actor ?? 'unknown');
       return { id: request.params.id, status: 'quarantined' as const };
     },
   );
@@ -98,7 +98,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
-      await deps.release(request.params.id, `token:${request.identity?.name}`);
+      await deps.release(request.params.id, request.identity?.actor ?? 'unknown');
       return { id: request.params.id, status: 'active' as const };
     },
   );

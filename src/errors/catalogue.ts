@@ -151,11 +151,75 @@ export const ERRORS = {
     title: 'Forbidden',
     meaning: 'The credentials do not grant this action.',
   },
+  VIGIL_ERR_AUTH_LOGIN_FAILED: {
+    status: 401,
+    mqtt: 0x87,
+    title: 'Sign-in failed',
+    meaning:
+      'The username, password or second factor is wrong; the answer is the same whether or not the user exists.',
+  },
+  VIGIL_ERR_AUTH_THROTTLED: {
+    status: 429,
+    mqtt: 0x97,
+    title: 'Too many sign-in attempts',
+    meaning:
+      'Sign-in for this account or address is paused after repeated failures; retry after the delay given.',
+  },
+  VIGIL_ERR_AUTH_CSRF: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'CSRF token missing or wrong',
+    meaning:
+      'A change authenticated by the session cookie must carry the session CSRF token in X-CSRF-Token.',
+  },
+  VIGIL_ERR_AUTH_SETUP_REQUIRED: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Account setup required',
+    meaning: 'The user must change the one-time password and enrol a second factor before anything else.',
+  },
+  VIGIL_ERR_AUTH_PASSWORD_WEAK: {
+    status: 422,
+    mqtt: 0x80,
+    title: 'Password refused',
+    meaning:
+      'The password is too short, too long, common, breached, or contains the username (NIST SP 800-63B).',
+  },
+  VIGIL_ERR_USER_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown user',
+    meaning: 'No user with this id is registered (answered to administrators only).',
+  },
+  VIGIL_ERR_USER_EXISTS: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'User exists',
+    meaning: 'A user with this username is already registered.',
+  },
   VIGIL_ERR_PATIENT_UNKNOWN: {
     status: 404,
     mqtt: 0x80,
     title: 'Unknown patient',
     meaning: 'No patient with this id is registered.',
+  },
+  VIGIL_ERR_BREAK_GLASS: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Break-glass access',
+    meaning: 'A clinician opened emergency access to a patient outside their care team; review the reason.',
+  },
+  VIGIL_ERR_CONSENT_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown consent',
+    meaning: 'No active consent record with this id exists for the patient.',
+  },
+  VIGIL_ERR_PATIENT_ERASED: {
+    status: 410,
+    mqtt: 0x80,
+    title: 'Patient erased',
+    meaning: 'The patient was erased: their data key is destroyed and their data can never be read again.',
   },
   VIGIL_ERR_PATIENT_EXISTS: {
     status: 409,
@@ -169,6 +233,37 @@ export const ERRORS = {
     title: 'Invalid request',
     meaning: 'A parameter, query or body field failed validation.',
   },
+  VIGIL_ERR_ALERT_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown alert',
+    meaning: 'No alert with this id exists.',
+  },
+  VIGIL_ERR_ALERT_STATE: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'Alert not in a state for this action',
+    meaning: 'The alert was already acknowledged or resolved (e.g. a resolved alert cannot be snoozed).',
+  },
+  VIGIL_ERR_CARE_TEAM_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown care team',
+    meaning: 'No care team with this id exists.',
+  },
+  VIGIL_ERR_CARE_TEAM_EXISTS: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'Care team exists',
+    meaning: 'A care team with this id already exists.',
+  },
+  VIGIL_ERR_DATA_QUESTIONABLE: {
+    status: 422,
+    mqtt: 0x83,
+    title: 'Questionable readings',
+    meaning:
+      'A device sent readings that jump implausibly, flat-line, or carry a clock far off; they are stored, marked questionable, and raise no urgent alert on their own.',
+  },
   VIGIL_ERR_NOT_FOUND: { status: 404, mqtt: 0x80, title: 'Not found', meaning: 'No such resource or route.' },
   VIGIL_ERR_CONFIG_INVALID: {
     status: 500,
@@ -181,6 +276,24 @@ export const ERRORS = {
     mqtt: 0x80,
     title: 'Sealed value did not open',
     meaning: 'Ciphertext was altered, moved to another row, or sealed under another key.',
+  },
+  VIGIL_ERR_POSTURE_BAD_SBOM: {
+    status: 422,
+    mqtt: 0x80,
+    title: 'SBOM refused',
+    meaning: 'The SBOM is not valid CycloneDX 1.4-1.6 or SPDX 2.3; the detail says where.',
+  },
+  VIGIL_ERR_POSTURE_BAD_ADVISORY: {
+    status: 422,
+    mqtt: 0x80,
+    title: 'Advisory refused',
+    meaning: 'An OSV, CSAF 2.0, KEV or EPSS document is malformed; the detail says where.',
+  },
+  VIGIL_ERR_POSTURE_UNKNOWN_MODEL: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown device model',
+    meaning: 'No device model with this name is in the posture inventory.',
   },
   VIGIL_ERR_INTERNAL: {
     status: 500,

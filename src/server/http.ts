@@ -3,20 +3,30 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { ApiTokens, TokenIdentity } from '../access/api-tokens.ts';
+import type { ApiTokens } from '../access/api-tokens.ts';
 import { can, type Permission } from '../access/roles.ts';
+import type { Identity, SessionAuthenticator } from '../access/session-guard.ts';
+import { TLS_POLICY } from '../crypto/tls-policy.ts';
 import { isVigilError, toProblem, VigilError } from '../errors/catalogue.ts';
 import type { Metrics } from '../observability/metrics.ts';
 
-/** Every route declares who may call it; a route without a rule is refused at start-up. */
-export type RouteAccess = { permission: Permission } | { public: true } | { device: true };
+/**
+ * Every route declares who may call it; a route without a rule is refused at start-up.
+ * `account`: any signed-in user (session cookie), even one who still has to change a one-time
+ * password or enrol a second factor; bearer tokens are not people and are refused there.
+ */
+export type RouteAccess =
+  | { permission: Permission }
+  | { public: true }
+  | { device: true }
+  | { account: true };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
   }
   interface FastifyRequest {
-    identity: TokenIdentity | undefined;
+    identity: Identity | undefined;
   }
 }
 
@@ -33,6 +43,8 @@ export interface HttpOptions {
   log: Logger;
   metrics: Metrics;
   tokens: ApiTokens;
+  /** Session-cookie authentication for signed-in users; without it only bearer tokens work. */
+  sessions?: SessionAuthenticator;
   bodyLimitBytes?: number;
 }
 
@@ -52,7 +64,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
       ca: opts.tls.ca,
       requestCert: true,
       rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      ...TLS_POLICY,
     },
     loggerInstance: opts.log.child({ component: 'http' }),
     // Request lines would carry patient ids in URLs; Vigil logs what it decides, not every request.
@@ -92,7 +104,12 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   await app.register(swagger, {
     openapi: {
       info: { title: 'Vigil API', version: '1', description: 'Security-first IoMT platform' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-vigil_session' },
+        },
+      },
     },
   });
 
@@ -100,11 +117,29 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access;
     if (!access || 'public' in access || 'device' in access) return;
-    request.identity = await authenticate(request, opts.tokens);
-    if (!can(request.identity.role, access.permission)) {
+    const identity = await authenticate(request, opts);
+    request.identity = identity;
+    if ('account' in access) {
+      if (identity.kind !== 'user')
+        throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'this route is for signed-in users, not API tokens');
+      return;
+    }
+    if (identity.kind === 'user' && identity.stage !== 'full') {
+      throw new VigilError(
+        'VIGIL_ERR_AUTH_SETUP_REQUIRED',
+        'change the one-time password and enrol TOTP first (POST /api/v1/auth/password, /api/v1/auth/totp)',
+      );
+    }
+    if (!can(identity.role, access.permission)) {
       throw new VigilError(
         'VIGIL_ERR_AUTH_FORBIDDEN',
-        `role ${request.identity.role} lacks permission ${access.permission}`,
+        `role ${identity.role} lacks permission ${access.permission}`,
+      );
+    }
+    if (identity.kind === 'token' && identity.scopes && !identity.scopes.includes(access.permission)) {
+      throw new VigilError(
+        'VIGIL_ERR_AUTH_FORBIDDEN',
+        `the token's scopes do not include ${access.permission}`,
       );
     }
   });
@@ -133,15 +168,15 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   return { app, routes };
 }
 
-async function authenticate(request: FastifyRequest, tokens: ApiTokens): Promise<TokenIdentity> {
+/** A bearer token wins when present (integrations); otherwise the session cookie (people). */
+async function authenticate(request: FastifyRequest, opts: HttpOptions): Promise<Identity> {
   const header = request.headers.authorization;
-  if (!header?.startsWith('Bearer ')) {
-    throw new VigilError(
-      'VIGIL_ERR_AUTH_REQUIRED',
-      'send "Authorization: Bearer <token>"; create a token with "vigil token create"',
-    );
-  }
-  return tokens.verify(header.slice('Bearer '.length).trim());
+  if (header?.startsWith('Bearer ')) return opts.tokens.verify(header.slice('Bearer '.length).trim());
+  if (opts.sessions?.hasSessionCookie(request)) return opts.sessions.authenticate(request);
+  throw new VigilError(
+    'VIGIL_ERR_AUTH_REQUIRED',
+    'send "Authorization: Bearer <token>" (create one with "vigil token create") or sign in at POST /api/v1/auth/login',
+  );
 }
 
 /** Maps anything thrown in a route to the error catalogue, once. */

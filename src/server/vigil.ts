@@ -1,14 +1,30 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import pino, { type Logger } from 'pino';
-import { ApiTokens } from '../access/api-tokens.ts';
+import { type Access, createAccess } from '../access/access-domain.ts';
+import { registerConsentRoutes } from '../access/consent-routes.ts';
+import { PatientAccess } from '../access/patient-access.ts';
+import { createPatientGate } from '../access/patient-gate.ts';
+import { readAnchor, writeAnchor } from '../audit/audit-anchor.ts';
 import { AuditLog } from '../audit/audit-log.ts';
+import { AuditSigner } from '../audit/audit-signer.ts';
+import { registerAuditRoutes } from '../audit/routes.ts';
+import { SyslogSink } from '../audit/syslog-sink.ts';
+import { AlertEngine, type Clock } from '../clinical/alerts/alert-engine.ts';
+import { AlertStore } from '../clinical/alerts/alerts.store.ts';
+import { registerAlertRoutes } from '../clinical/alerts/routes.ts';
+import { registerCareTeamRoutes } from '../clinical/care-teams.routes.ts';
+import { CareTeamStore } from '../clinical/care-teams.store.ts';
+import { registerErasureRoutes } from '../clinical/erasure-routes.ts';
 import { type AcceptedMessage, SqliteObservationStore } from '../clinical/observations.store.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import { registerClinicalRoutes } from '../clinical/routes.ts';
+import { SeriesStore } from '../clinical/series.store.ts';
+import { SeriesReader } from '../clinical/series.ts';
 import type { VigilConfig } from '../config/config.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
-import { loadMasterKeyFile } from '../crypto/master-key.ts';
+import { MasterKeyWatcher } from '../crypto/key-rotation.ts';
+import { loadMasterKeyFile, loadMasterKeys } from '../crypto/master-key.ts';
 import { registerSecurityRoutes } from '../detection/routes.ts';
 import { SecurityEvents } from '../detection/security-events.ts';
 import { loadDeviceCa, loadServerTls } from '../devices/device-ca.ts';
@@ -19,17 +35,21 @@ import { Enrollment } from '../devices/enrollment.ts';
 import { registerDeviceRoutes } from '../devices/routes.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { DeviceId } from '../errors/ids.ts';
+import { registerFhirRoutes } from '../fhir/fhir-routes.ts';
 import { registerHttpIngest } from '../ingest/http-ingest.ts';
 import { MqttGateway } from '../ingest/mqtt/gateway.ts';
 import { IngestPipeline } from '../ingest/pipeline.ts';
 import { decodeStatus } from '../ingest/status-decoder.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { PostureStore } from '../posture/posture.store.ts';
+import { registerPostureRoutes } from '../posture/routes.ts';
 import { openStore, type Store } from '../store/database.ts';
 import { GroupCommitter } from '../store/group-commit.ts';
 import { startWalCheckpointer } from '../store/wal-checkpointer.ts';
 import { createHttpServer, type RouteRecord } from './http.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
+import { registerWebRoutes } from './web-routes.ts';
 
 export interface RunningVigil {
   httpPort: number;
@@ -38,11 +58,14 @@ export interface RunningVigil {
   routes: RouteRecord[];
   metrics: Metrics;
   store: Store;
+  /** Users, sessions and API tokens (tests create users and sessions through it). */
+  access: Access;
   devices: DeviceStore;
   patients: PatientStore;
   directory: DeviceDirectory;
   pipeline: IngestPipeline;
   gateway: MqttGateway;
+  alerts: AlertEngine;
   /** Subscribe to durably stored messages (clinical rules, live stream, tests). */
   onStored(listener: (m: AcceptedMessage) => void): void;
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
@@ -53,6 +76,10 @@ export interface StartOptions {
   log?: Logger;
   /** How often to look for changes made by other processes (CLI) and seal idle chunks. */
   pollMs?: number;
+  /** How often to sign a checkpoint of the audit trail's head. */
+  auditCheckpointMs?: number;
+  /** The alert engine's clock: tests move it on to reach signal loss and escalation. */
+  alertClock?: Clock;
 }
 
 /** The composition root: builds every piece in order and stops them in reverse. */
@@ -74,12 +101,25 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       'the PostgreSQL ingest path is not built yet; unset VIGIL_DATABASE_URL to use SQLite',
     );
   }
+  const sqlite = store.sqlite;
   const checkpointer = startWalCheckpointer(store.sqlite, {
     onError: (message) => log.warn({ message }, 'background WAL checkpoint failed'),
   });
-  const keys = new KeyRing(store.db, master);
+  const keys = new KeyRing(store.db, master, () => loadMasterKeys(config.masterKeyFile));
+  const masterKeys = new MasterKeyWatcher(store.db, keys, config.masterKeyFile);
+  await masterKeys.start();
   const metrics = createMetrics();
-  const audit = new AuditLog(store.db);
+  const audit = new AuditLog(store.db, store.sqlite);
+  const auditSigner = await AuditSigner.load(store.db, keys);
+  const syslog = config.syslogUrl
+    ? new SyslogSink(config.syslogUrl, (message) => log.warn({ message }, 'audit syslog delivery failed'))
+    : undefined;
+  if (syslog) audit.onAppended((entry) => syslog.send(entry));
+  const signAuditHead = async () => {
+    const c = await audit.checkpoint(auditSigner);
+    if (c) writeAnchor(config.dataDir, c);
+  };
+  await signAuditHead();
   const events = new SecurityEvents(store.db, log.child({ component: 'security' }), metrics);
   const ca = await loadDeviceCa(store.db, keys);
   const tls =
@@ -105,26 +145,60 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     return key;
   };
   const ensurePatientKey = async (patientId: string) => {
+    if (await patients.isErased(patientId)) {
+      throw new VigilError(
+        'VIGIL_ERR_PATIENT_ERASED',
+        `patient ${patientId} was erased; their data cannot be read`,
+      );
+    }
     await keys.dataKey('patient', patientId);
   };
+  const patientAccess = new PatientAccess(store.db);
+  const gate = createPatientGate(patientAccess, audit, ensurePatientKey);
   const observations = new SqliteObservationStore(
     store.sqlite,
     (code) => registry.get(code)?.decimals ?? 3,
     keyOf,
   );
-  for (const patientId of observations.stagedPatients()) await ensurePatientKey(patientId);
+  for (const patientId of observations.stagedPatients()) {
+    // A patient erased from the CLI while the server was down: their staged rows are shredded.
+    if (await patients.isErased(patientId)) observations.forgetPatient(patientId);
+    else await keys.dataKey('patient', patientId);
+  }
   observations.reloadOpenChunks();
   for (const m of observations.recentMessages()) directory.remember(m.deviceId, m);
 
   const committer = new GroupCommitter<AcceptedMessage>({
     windowMs: config.ingest.groupCommitMs,
     maxBatch: config.ingest.groupCommitMaxMessages,
-    commit: (batch) => observations.commitBatch(batch),
+    // The raw handle is Kysely's connection too: a commit started while a Kysely transaction
+    // is open (an audit entry, an alert) would become a savepoint inside it, and be durable only
+    // when that transaction commits. Wait for it to end; our own commit then runs whole.
+    commit: async (batch) => {
+      while (sqlite.inTransaction) await new Promise((r) => setImmediate(r));
+      observations.commitBatch(batch);
+    },
     onCommitted: (batch, ms) => {
       metrics.commitSeconds.observe(ms / 1000);
       metrics.commitBatchSize.observe(batch.length);
     },
   });
+  const careTeams = new CareTeamStore(store.db);
+  const alertStore = new AlertStore(store.db, (patientId) => keys.dataKey('patient', patientId));
+  const alerts = new AlertEngine({
+    store: alertStore,
+    careTeams,
+    audit,
+    security: events,
+    patientAt: (deviceId, tsMs) => directory.patientAt(deviceId, tsMs),
+    log: log.child({ component: 'alerts' }),
+    ...(opts.alertClock ? { clock: opts.alertClock } : {}),
+  });
+  await alerts.start(
+    (await devices.list()).flatMap((d) =>
+      d.patientId ? [{ deviceId: d.id, patientId: d.patientId, lastSeenMs: d.lastSeenMs }] : [],
+    ),
+  );
   const storedListeners: Array<(m: AcceptedMessage) => void> = [];
   const pipeline = new IngestPipeline({
     registry,
@@ -139,6 +213,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     },
     lastStored: (deviceId) => observations.lastStored(deviceId),
     onStored: (m) => {
+      alerts.onStored(m);
       for (const l of storedListeners) l(m);
     },
   });
@@ -154,6 +229,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       },
       onStatus: async (deviceId, payload) => {
         const status = decodeStatus(payload, { nowMs: Date.now() });
+        alerts.onStatus(deviceId, status);
         await devices.updateStatus(deviceId, {
           seenMs: Date.now(),
           ...(status.firmware === undefined ? {} : { firmware: status.firmware }),
@@ -193,12 +269,13 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     });
   };
 
-  const tokens = new ApiTokens(store.db);
+  const access = createAccess({ db: store.db, keys, audit, host: config.host });
   const { app, routes } = await createHttpServer({
     tls: { key: tls.keyPem, cert: serverCert, ca: deviceCaChain },
     log,
     metrics,
-    tokens,
+    tokens: access.tokens,
+    sessions: access.guard,
   });
   registerOpsRoutes(app, metrics, () => ({ mqtt: true, store: store.sqlite?.open ?? true }));
   registerDeviceRoutes(app, {
@@ -210,8 +287,59 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     quarantine,
     release,
   });
-  registerClinicalRoutes(app, { patients, observations, registry, audit, ensurePatientKey });
+  const series = new SeriesReader(new SeriesStore(store.sqlite, keyOf));
+  registerClinicalRoutes(app, { patients, series, registry, audit, ensurePatientKey, gate });
+  await registerFhirRoutes(app, {
+    patients,
+    devices,
+    series,
+    registry,
+    audit,
+    keys,
+    db: store.db,
+    ensurePatientKey,
+    gate,
+    refreshDevices: async () => {
+      await directory.refresh();
+    },
+    version: '0.1.0',
+    ingest: { pipeline, directory, events },
+  });
+  registerAlertRoutes(app, { engine: alerts, store: alertStore, patients, audit, ensurePatientKey, gate });
+  registerConsentRoutes(app, {
+    access: patientAccess,
+    audit,
+    events,
+    patientExists: (id) => patients.exists(id),
+  });
+  registerCareTeamRoutes(app, { careTeams, audit });
   registerSecurityRoutes(app, events);
+  registerErasureRoutes(app, {
+    erase: async (patientId, actor, reason, source) => {
+      const erased = await patients.erase(patientId);
+      if (!erased) return false;
+      observations.forgetPatient(patientId);
+      await directory.refresh();
+      await audit.append({
+        actor,
+        action: 'patient.erase',
+        patientId,
+        resource: `Patient/${patientId}`,
+        purpose: reason,
+        outcome: 'success',
+        source,
+      });
+      return true;
+    },
+  });
+  registerAuditRoutes(app, {
+    audit,
+    check: auditSigner.verifier().check,
+    anchor: () => readAnchor(config.dataDir),
+  });
+  registerPostureRoutes(app, { posture: new PostureStore(store.db, store.sqlite), audit });
+  access.registerRoutes(app);
+  await registerWebRoutes(app);
   await registerHttpIngest(app, {
     pipeline,
     directory,
@@ -226,6 +354,10 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
 
   // Other processes (the CLI) change devices directly in the store; pick that up and act on it.
   let lastVersion = store.sqlite.pragma('data_version', { simple: true });
+  let erasuresSeenMs = Date.now();
+  const auditTimer = setInterval(() => {
+    signAuditHead().catch((err) => log.error({ err }, 'audit checkpoint failed'));
+  }, opts.auditCheckpointMs ?? 60_000);
   const poll = setInterval(() => {
     void (async () => {
       const version = store.sqlite?.pragma('data_version', { simple: true });
@@ -233,8 +365,13 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
         lastVersion = version;
         const { cutOff } = await directory.refresh();
         for (const id of cutOff) gateway.disconnect(id as DeviceId, 'VIGIL_ERR_DEVICE_QUARANTINED');
+        // A patient erased from the CLI: forget the key and the unsealed readings here too.
+        const watermark = erasuresSeenMs;
+        erasuresSeenMs = Date.now() - 5000;
+        for (const patientId of await keys.forgetDestroyed(watermark)) observations.forgetPatient(patientId);
       }
-      observations.sealOpenChunks(Date.now() - 15 * 60_000);
+      await masterKeys.check();
+      if (!sqlite.inTransaction) observations.sealOpenChunks(Date.now() - 15 * 60_000);
     })().catch((err) => log.error({ err }, 'background refresh failed'));
   }, opts.pollMs ?? 1000);
 
@@ -246,20 +383,27 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     routes,
     metrics,
     store,
+    access,
     devices,
     patients,
     directory,
     pipeline,
     gateway,
+    alerts,
     onStored: (l) => void storedListeners.push(l),
     quarantine,
     stop: async () => {
       clearInterval(poll);
+      clearInterval(auditTimer);
       await gateway.close();
       await app.close();
       await committer.close();
+      await alerts.stop();
       observations.sealOpenChunks();
       await events.flush();
+      await signAuditHead();
+      await masterKeys.stop();
+      await syslog?.close();
       await checkpointer.stop();
       await store.close();
       log.info('vigil stopped');

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+} from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.ts';
 import type { Schema } from './schema.ts';
@@ -39,6 +47,27 @@ function openSqlite(dataDir: string): BetterSqlite3.Database {
   return db;
 }
 
+/**
+ * Transactions take the write lock when they begin (BEGIN IMMEDIATE). With the default deferred
+ * BEGIN, a transaction that reads and then writes while another process (the server) commits
+ * in between fails at once with "database is locked" instead of waiting its turn: the CLI and
+ * the audit log both read-then-write.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: BetterSqlite3.Database) {
+    super({ database });
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.database });
+  }
+}
+
 export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) {
     // PostgreSQL returns BIGINT as text by default; our times fit in a double exactly.
@@ -61,7 +90,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     return { kind: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
   }
   const sqlite = openSqlite(opts.dataDir);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect(sqlite) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return {
     kind: 'sqlite',

@@ -6,6 +6,11 @@ import {
   Migrator,
 } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
+import * as posture from './migrations/0002-posture.ts';
+import * as alerts from './migrations/0003-alerts.ts';
+import * as access from './migrations/0004-access.ts';
+import * as audit from './migrations/0006-audit.ts';
+import * as consent from './migrations/0007-consent.ts';
 
 export interface MigrationContext {
   /** Column types that differ between SQLite and PostgreSQL. */
@@ -20,6 +25,11 @@ type Step = { up(db: Kysely<never>, ctx: MigrationContext): Promise<void> };
 /** Numbered migrations, applied in order; a migration, once released, is never edited. */
 const STEPS: Record<string, Step> = {
   '0001-initial': initial as unknown as Step,
+  '0002-posture': posture as unknown as Step,
+  '0003-alerts': alerts as unknown as Step,
+  '0004-access': access as unknown as Step,
+  '0006-audit': audit as unknown as Step,
+  '0007-consent': consent as unknown as Step,
 };
 
 export async function migrateToLatest(

@@ -61,6 +61,8 @@ export interface Schema {
     created_at: number;
     expires_at: number;
     revoked_at: number | null;
+    /** JSON array of permissions narrowing the role, or null for all of the role's permissions. */
+    scopes: string | null;
   };
   reading_staging: {
     device_id: string;
@@ -92,6 +94,162 @@ export interface Schema {
     detail: string;
     remote_address: string | null;
   };
+  users: {
+    id: string;
+    username: string;
+    role: string;
+    password_hash: string;
+    must_change_password: number;
+    totp_sealed: Buffer | null;
+    totp_pending_sealed: Buffer | null;
+    totp_last_step: number | null;
+    created_at: number;
+    password_changed_at: number;
+    disabled_at: number | null;
+  };
+  sessions: {
+    id_hash: string;
+    user_id: string;
+    stage: string;
+    created_at: number;
+    last_seen_at: number;
+    expires_at: number;
+    address: string | null;
+    failed_codes: number;
+    challenge: string | null;
+  };
+  login_attempts: { key: string; failures: number; last_failure_at: number; locked_until: number };
+  recovery_codes: {
+    id: Generated<number>;
+    user_id: string;
+    code_hash: string;
+    created_at: number;
+    used_at: number | null;
+  };
+  webauthn_credentials: {
+    id: string;
+    user_id: string;
+    public_key: Buffer;
+    counter: number;
+    transports: string | null;
+    name: string;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  posture_models: {
+    model: string;
+    manufacturer: string;
+    device_class: string;
+    criticality: string;
+    end_of_support_ms: number | null;
+    encryption: string;
+    authentication: string;
+    patchability: string;
+    updated_at: number;
+  };
+  posture_device_profiles: {
+    device_id: string;
+    network_zone: string;
+    connection_security: string;
+    internet_reachable: number;
+    updated_at: number;
+  };
+  posture_sboms: {
+    model: string;
+    firmware: string;
+    format: string;
+    spec_version: string;
+    content_hash: string;
+    component_count: number;
+    components: string;
+    imported_at: number;
+  };
+  posture_advisories: {
+    id: string;
+    source: string;
+    aliases: string;
+    summary: string;
+    cvss_vector: string | null;
+    severity_score: number | null;
+    affected: string;
+    remediation: string | null;
+    modified_ms: number | null;
+    content_hash: string;
+    imported_at: number;
+  };
+  posture_kev: {
+    cve: string;
+    vendor: string;
+    product: string;
+    name: string;
+    date_added: string;
+    due_date: string | null;
+    known_ransomware: number;
+    content_hash: string;
+  };
+  posture_epss: { cve: string; probability: number; percentile: number };
+  posture_vex: {
+    id: string;
+    vulnerability: string;
+    status: string;
+    model: string | null;
+    firmware: string | null;
+    component_key: string | null;
+    justification: string | null;
+    source: string;
+  };
+  posture_import_files: {
+    content_hash: string;
+    path: string;
+    kind: string;
+    next_index: number;
+    total: number;
+    completed_at: number | null;
+    updated_at: number;
+  };
+  care_teams: { id: string; name: string; created_at: number };
+  care_team_members: { team_id: string; member: string; position: number };
+  care_team_patients: { team_id: string; patient_id: string; since_ms: number };
+  alert_rules: { patient_id: string; overrides: string; updated_at: number; updated_by: string };
+  alerts: {
+    id: string;
+    patient_id: string;
+    condition: string;
+    device_id: string;
+    urgency: string;
+    state: string;
+    sealed_value: Buffer;
+    opened_ms: number;
+    updated_ms: number;
+    onset_ms: number;
+    acknowledged_by: string | null;
+    acknowledged_ms: number | null;
+    snoozed_until_ms: number | null;
+    resolved_ms: number | null;
+    resolved_by: string | null;
+    resolution: string | null;
+    escalation_level: number;
+    assigned_to: string | null;
+    assigned_ms: number;
+  };
+  alert_events: {
+    id: Generated<number>;
+    alert_id: string;
+    ts: number;
+    actor: string;
+    action: string;
+    detail: string;
+  };
+  data_quality_notices: {
+    id: Generated<number>;
+    device_id: string;
+    patient_id: string;
+    issue: string;
+    first_ms: number;
+    last_ms: number;
+    count: number;
+    cleared_ms: number | null;
+  };
   audit_log: {
     seq: number;
     ts: number;
@@ -104,5 +262,35 @@ export interface Schema {
     source: string | null;
     prev_hash: string;
     hash: string;
+  };
+  consents: {
+    id: string;
+    patient_id: string;
+    decision: string;
+    purposes: string;
+    categories: string;
+    period_start: number;
+    period_end: number | null;
+    status: string;
+    recorded_by: string;
+    recorded_at: number;
+    revoked_at: number | null;
+  };
+  break_glass: {
+    id: string;
+    actor: string;
+    patient_id: string;
+    reason: string;
+    started_ms: number;
+    expires_ms: number;
+  };
+  audit_checkpoints: {
+    id: number;
+    audit_seq: number;
+    audit_hash: string;
+    ts: number;
+    prev_signature: string;
+    key_id: string;
+    signature: string;
   };
 }

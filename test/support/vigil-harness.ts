@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { ApiTokens } from '../../src/access/api-tokens.ts';
+import { CareTeamStore } from '../../src/clinical/care-teams.store.ts';
 import { loadConfig, type VigilConfig } from '../../src/config/config.ts';
 import { type EnrolledCredentials, enrollDevice } from '../../src/devices/enroll-client.ts';
 import { initDataDir } from '../../src/server/provision.ts';
-import { type RunningVigil, startVigil } from '../../src/server/vigil.ts';
+import { type RunningVigil, type StartOptions, startVigil } from '../../src/server/vigil.ts';
 import { type HttpsResult, httpsRequest } from './https-client.ts';
 
 export interface Harness {
@@ -20,6 +21,8 @@ export interface Harness {
   caPem: string;
   baseUrl: string;
   mqttUrl: string;
+  /** Puts a patient on the care team of the test clinician (enrol does it for its patient). */
+  care(patientId: string): Promise<void>;
   /** Registers a patient (if given) and a device assigned to it, and enrols the device over HTTPS. */
   enrol(deviceId: string, patientId?: string, assignedFromMs?: number): Promise<EnrolledCredentials>;
   /** Calls the API as admin, or with another token; observation reads default to the clinician. */
@@ -29,9 +32,11 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+const HARNESS_TEAM = 'harness-ward';
+
 /** A real Vigil: fresh data dir, SQLite, embedded broker and HTTPS on free ports. */
 export async function startHarness(
-  opts: { dataDir?: string; env?: Record<string, string> } = {},
+  opts: { dataDir?: string; env?: Record<string, string>; start?: Omit<StartOptions, 'log'> } = {},
 ): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-e2e-'));
   const config = loadConfig({
@@ -45,12 +50,15 @@ export async function startHarness(
   });
   const { adminToken } = await initDataDir(config);
   const log = pino({ level: process.env.VIGIL_TEST_LOG ?? 'silent' });
-  let vigil = await startVigil(config, { log, pollMs: 100 });
+  let vigil = await startVigil(config, { log, pollMs: 100, ...opts.start });
   const clinician = await new ApiTokens(vigil.store.db).create({
     role: 'clinician',
     name: 'test-clinician',
     ttlSeconds: 3600,
   });
+  // The test clinician reads patients through a care-team link, as a real one must.
+  await new CareTeamStore(vigil.store.db).create(HARNESS_TEAM, 'Harness ward');
+  await new CareTeamStore(vigil.store.db).setMembers(HARNESS_TEAM, ['test-clinician']);
   const h: Harness = {
     vigil,
     config,
@@ -64,9 +72,16 @@ export async function startHarness(
     get mqttUrl() {
       return `mqtts://127.0.0.1:${h.vigil.mqttPort}`;
     },
+    async care(patientId) {
+      const team = await new CareTeamStore(h.vigil.store.db).get(HARNESS_TEAM);
+      if (!team.patients.includes(patientId))
+        await new CareTeamStore(h.vigil.store.db).addPatient(HARNESS_TEAM, patientId);
+    },
     async enrol(deviceId, patientId, assignedFromMs = Date.now() - 3_600_000) {
-      if (patientId && !(await h.vigil.patients.exists(patientId)))
+      if (patientId && !(await h.vigil.patients.exists(patientId))) {
         await h.vigil.patients.add(patientId, { name: `Test ${patientId}` });
+        await h.care(patientId);
+      }
       await h.vigil.devices.add({ id: deviceId, model: 'TestOx', serial: `SN-${deviceId}` });
       if (patientId) await h.vigil.devices.assign(deviceId, patientId, assignedFromMs);
       const { token } = await h.vigil.devices.createEnrollmentToken(deviceId, 600);
@@ -107,7 +122,7 @@ export async function startHarness(
     },
     async restart() {
       await h.vigil.stop();
-      vigil = await startVigil(config, { log, pollMs: 100 });
+      vigil = await startVigil(config, { log, pollMs: 100, ...opts.start });
       h.vigil = vigil;
     },
     async stop() {
