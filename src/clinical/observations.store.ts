@@ -41,7 +41,8 @@ export interface ChunkPolicy {
 
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
 
-const stagingAad = (
+/** The row identity bound into a staging row's seal; readers (series.store.ts) use it too. */
+export const stagingAad = (
   deviceId: string,
   seq: number,
   patientId: string,
@@ -49,7 +50,8 @@ const stagingAad = (
   maxTs: number,
   count: number,
 ) => `staging|${deviceId}|${seq}|${patientId}|${minTs}|${maxTs}|${count}`;
-const chunkAad = (
+/** The row identity bound into a chunk's seal. */
+export const chunkAad = (
   id: string,
   patientId: string,
   deviceId: string,

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { open } from '../crypto/aead.ts';
-import type { PatientKeyLookup } from './observations.store.ts';
+import { chunkAad, type PatientKeyLookup, stagingAad } from './observations.store.ts';
 import { decodeColumns, type ReadingColumns } from './series-codec.ts';
 
 /** One opened chunk or staging row: its device and its readings as columns. */
@@ -27,9 +27,8 @@ const CHUNK_SPAN_MARGIN_MS = 86_400_000;
  * staging rows overlapping the asked range (index on patient and start time, then the plain
  * end time and code list decide before anything is decrypted), and decodes them into columns.
  *
- * The row identities bound into each seal (the AAD) are those SqliteObservationStore writes:
- * "chunk|id|patient|device|start|end|count" and "staging|device|seq|patient|min|max|count".
- * series.store.test.ts reads what that store wrote, so a change on one side fails there.
+ * The row identities bound into each seal (the AAD) come from the same builders
+ * SqliteObservationStore seals with (chunkAad, stagingAad).
  */
 export class SeriesStore {
   private readonly chunks: BetterSqlite3.Statement;
@@ -78,7 +77,7 @@ export class SeriesStore {
     }>;
     for (const c of rows) {
       if (codes && !c.codes.split(',').some((code) => codes.has(code))) continue;
-      const aad = `chunk|${c.id}|${patientId}|${c.device_id}|${c.start_ms}|${c.end_ms}|${c.count}`;
+      const aad = chunkAad(c.id, patientId, c.device_id, c.start_ms, c.end_ms, c.count);
       out.push({ deviceId: c.device_id, count: c.count, plain: open(key, c.sealed, aad) });
     }
     const staged = this.staging.all(patientId, toMs, fromMs) as Array<{
@@ -90,7 +89,7 @@ export class SeriesStore {
       sealed: Buffer;
     }>;
     for (const s of staged) {
-      const aad = `staging|${s.device_id}|${s.seq}|${patientId}|${s.min_ts}|${s.max_ts}|${s.count}`;
+      const aad = stagingAad(s.device_id, s.seq, patientId, s.min_ts, s.max_ts, s.count);
       out.push({ deviceId: s.device_id, count: s.count, plain: open(key, s.sealed, aad) });
     }
     return out;
