@@ -5,8 +5,9 @@ import type { PatientAccess, Requester } from './patient-access.ts';
 import type { Identity } from './session-guard.ts';
 
 /**
- * What routes use before they touch a patient's data: `mayRead` throws 403 (and writes a
- * denied audit entry) unless the caller may read the patient; `readable` narrows a list to
+ * What routes use before they touch a patient's data: `mayRead` throws 404 for an unknown
+ * patient, 410 for an erased one, and 403 (with a denied audit entry) unless the caller may
+ * read the patient; `readable` narrows a list to
  * the patients the caller may see. Routes get no other way to a patient's data key.
  */
 export interface PatientGate {
@@ -24,14 +25,26 @@ export function requesterOf(identity: Identity | undefined): Requester {
   return { role: identity.role, name: identity.name, actor: identity.actor };
 }
 
+/** What the gate needs to know of patients: unknown ones answer 404, erased ones 410. */
+export interface PatientRegistry {
+  exists(id: string): Promise<boolean>;
+  isErased(id: string): Promise<boolean>;
+}
+
 export function createPatientGate(
   access: PatientAccess,
   audit: AuditLog,
+  patients: PatientRegistry,
   loadKey: (id: string) => Promise<void>,
 ): PatientGate {
   return {
     async mayRead(identity, patientId, source, category = 'vital-signs') {
       const who = requesterOf(identity);
+      // An unknown patient must not get a key made; an erased one answers 410 (from loadKey).
+      if (!(await patients.exists(patientId))) {
+        if (await patients.isErased(patientId)) await loadKey(patientId);
+        throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${patientId} is not registered`);
+      }
       try {
         await access.check(who, patientId, 'treatment', category);
       } catch (e) {

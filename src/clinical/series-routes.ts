@@ -1,8 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import type { PatientGate } from '../access/patient-gate.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import type { CodeRegistry } from '../ingest/vital-codes.ts';
 import type { App } from '../server/http.ts';
@@ -17,7 +15,6 @@ export interface SeriesRouteDeps {
   series: SeriesReader;
   registry: CodeRegistry;
   audit: AuditLog;
-  ensurePatientKey(patientId: string): Promise<void>;
   /** Care team, consent, break-glass: the only way these routes reach a patient's key. */
   gate: PatientGate;
 }
@@ -59,13 +56,6 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
     effective: iso(r.tsMs),
     device: r.deviceId,
   });
-  const requirePatient = async (request: FastifyRequest, id: string) => {
-    // The gate answers 410 for an erased patient; an unknown one must not get a key made.
-    if (!(await deps.patients.exists(id)) && !(await deps.patients.isErased(id)))
-      throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
-    if (await deps.patients.isErased(id)) await deps.ensurePatientKey(id);
-    await deps.gate.mayRead(request.identity, id, request.ip);
-  };
 
   const readSeries = (id: string, q: SeriesRequest) => {
     const head = { patient: id, from: iso(q.fromMs), to: iso(q.toMs) };
@@ -154,7 +144,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
     async (request) => {
       const { id } = request.params;
       const q = parseSeriesQuery(request.query, Date.now());
-      await requirePatient(request, id);
+      await deps.gate.mayRead(request.identity, id, request.ip);
       const answer = readSeries(id, q);
       await deps.audit.append({
         actor: request.identity?.actor ?? 'unknown',
@@ -181,7 +171,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
     },
     async (request) => {
       const { id } = request.params;
-      await requirePatient(request, id);
+      await deps.gate.mayRead(request.identity, id, request.ip);
       const latest = deps.series.latest(id).map(observation);
       await deps.audit.append({
         actor: request.identity?.actor ?? 'unknown',

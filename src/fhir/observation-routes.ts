@@ -21,13 +21,6 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       outcome: 'success',
       source: request.ip,
     });
-  const requirePatient = async (request: FastifyRequest, id: string) => {
-    // As on the REST routes: an erased patient answers 410, not 404.
-    if (!(await deps.patients.exists(id)) && !(await deps.patients.isErased(id)))
-      throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${id} is not registered`);
-    if (await deps.patients.isErased(id)) await deps.ensurePatientKey(id);
-    await deps.gate.mayRead(request.identity, id, request.ip);
-  };
   // Patient id by hash, for reads by Observation id; rebuilt when an id is not found.
   let byHash = new Map<string, string>();
   const patientOfHash = async (hash: string) => {
@@ -48,7 +41,7 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
     },
     async (request, reply) => {
       const q = parseObservationSearch(request.query as RawQuery, Date.now());
-      await requirePatient(request, q.patientId);
+      await deps.gate.mayRead(request.identity, q.patientId, request.ip);
       const page =
         q.codes && q.codes.size === 0
           ? { rows: [], next: undefined }
@@ -86,7 +79,7 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       if (!ref) throw notFound();
       const patientId = await patientOfHash(ref.patientHash);
       if (!patientId) throw notFound();
-      await requirePatient(request, patientId);
+      await deps.gate.mayRead(request.identity, patientId, request.ip);
       const rows = deps.series.keyed(patientId, {
         fromMs: ref.tsMs,
         toMs: ref.tsMs,

@@ -154,7 +154,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     await keys.dataKey('patient', patientId);
   };
   const patientAccess = new PatientAccess(store.db);
-  const gate = createPatientGate(patientAccess, audit, ensurePatientKey);
+  const gate = createPatientGate(patientAccess, audit, patients, ensurePatientKey);
   const observations = new SqliteObservationStore(
     store.sqlite,
     (code) => registry.get(code)?.decimals ?? 3,
@@ -288,7 +288,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     release,
   });
   const series = new SeriesReader(new SeriesStore(store.sqlite, keyOf));
-  registerClinicalRoutes(app, { patients, series, registry, audit, ensurePatientKey, gate });
+  registerClinicalRoutes(app, { patients, series, registry, audit, gate });
   await registerFhirRoutes(app, {
     patients,
     devices,
