@@ -162,8 +162,13 @@ export class KeyRing {
       .where('purpose', '=', purpose)
       .where('owner_id', '=', ownerId)
       .execute();
-    this.cache.get(`${purpose}|${ownerId}`)?.fill(0);
-    this.cache.delete(`${purpose}|${ownerId}`);
+    this.forget(`${purpose}|${ownerId}`);
+  }
+
+  /** Wipes a cached key's bytes before dropping it, so no copy lingers in this process. */
+  private forget(cacheKey: string): void {
+    this.cache.get(cacheKey)?.fill(0);
+    this.cache.delete(cacheKey);
   }
 
   /** Drops cached keys that another process destroyed since `sinceMs`; returns their owners. */
@@ -174,8 +179,7 @@ export class KeyRing {
       .where('destroyed_at', '>=', sinceMs)
       .execute();
     for (const r of rows) {
-      this.cache.get(`${r.purpose}|${r.owner_id}`)?.fill(0);
-      this.cache.delete(`${r.purpose}|${r.owner_id}`);
+      this.forget(`${r.purpose}|${r.owner_id}`);
     }
     return rows.map((r) => r.owner_id);
   }
