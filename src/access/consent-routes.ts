@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecurityEvents } from '../detection/security-events.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { CATEGORIES, PURPOSES } from './consent.ts';
 import { BREAK_GLASS_MINUTES, type PatientAccess } from './patient-access.ts';
 
@@ -50,7 +50,7 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
       await requirePatient(id);
       const records = await deps.access.consents(id);
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'consent.read',
         patientId: id,
         resource: `Patient/${id}/Consent`,
@@ -110,7 +110,7 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
       if (end !== null && end <= start) {
         throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'end must be after start');
       }
-      const actor = request.identity?.actor ?? 'unknown';
+      const actor = actorOf(request);
       const record = await deps.access.recordConsent(
         id,
         {
@@ -155,7 +155,7 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
         throw new VigilError('VIGIL_ERR_CONSENT_UNKNOWN', `no active consent ${consentId} for patient ${id}`);
       }
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'consent.revoke',
         patientId: id,
         resource: `Consent/${consentId}`,

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { type ApiTokens, parseTtl } from './api-tokens.ts';
 import { PERMISSIONS, ROLES } from './roles.ts';
 
@@ -72,7 +72,7 @@ export function registerTokenRoutes(app: App, deps: TokenRouteDeps): void {
       const { name, role, ttl, scopes } = request.body;
       const created = await deps.tokens.create({ name, role, ttlSeconds: parseTtl(ttl), scopes });
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: `token.create.${role}`,
         resource: `ApiToken/${created.id}`,
         outcome: 'success',
@@ -100,7 +100,7 @@ export function registerTokenRoutes(app: App, deps: TokenRouteDeps): void {
       if (!(await deps.tokens.revoke(id)))
         throw new VigilError('VIGIL_ERR_NOT_FOUND', `no unrevoked token ${id.slice(0, 64)}`);
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'token.revoke',
         resource: `ApiToken/${id}`,
         outcome: 'success',

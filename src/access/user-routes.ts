@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { ROLES } from './roles.ts';
 import type { SessionStore } from './sessions.ts';
 import { newOneTimePassword, type User, type UserStore } from './users.store.ts';
@@ -38,7 +38,6 @@ const view = (u: User) => ({
   passwordChangedAt: new Date(u.passwordChangedAt).toISOString(),
 });
 
-const actorOf = (request: FastifyRequest) => request.identity?.actor ?? 'unknown';
 const noStore = (reply: FastifyReply) => void reply.header('cache-control', 'no-store');
 
 /** User administration (admins; security officers may look). Every change is audited. */

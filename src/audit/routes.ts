@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { SignatureCheck } from './audit-signer.ts';
 import type { AuditAnchor } from './audit-verify.ts';
@@ -74,7 +74,7 @@ export function registerAuditRoutes(app: App, deps: AuditRouteDeps): void {
       });
       // Reading the trail is itself on the trail: who looked at whose history.
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'audit.search',
         resource: 'AuditEvent',
         patientId: q.patient,
@@ -125,7 +125,7 @@ export function registerAuditRoutes(app: App, deps: AuditRouteDeps): void {
     async (request) => {
       const r = await deps.audit.verify({ check: deps.check, anchor: deps.anchor() });
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'audit.verify',
         resource: 'AuditEvent',
         outcome: r.intact ? 'success' : 'failure',

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { type CareTeamStore, MAX_TEAM_MEMBERS } from './care-teams.store.ts';
 
 export interface CareTeamRouteDeps {
@@ -18,8 +18,6 @@ const Team = Type.Object({
 });
 
 export function registerCareTeamRoutes(app: App, { careTeams, audit }: CareTeamRouteDeps): void {
-  const actorOf = (request: { identity?: { actor: string } | undefined }) =>
-    request.identity?.actor ?? 'unknown';
   const record = (actor: string, action: string, resource: string, source: string, patientId?: string) =>
     audit.append({ actor, action, resource, outcome: 'success', source, patientId });
 

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 
 export interface ErasureDeps {
   /** Destroys the patient's key and does the bookkeeping; false if no such patient. */
@@ -36,7 +36,7 @@ export function registerErasureRoutes(app: App, deps: ErasureDeps): void {
           'confirm must repeat the patient id; erasure cannot be undone',
         );
       }
-      const actor = request.identity?.actor ?? 'unknown';
+      const actor = actorOf(request);
       if (!(await deps.erase(id, actor, request.body.reason, request.ip))) {
         throw new VigilError(
           'VIGIL_ERR_PATIENT_UNKNOWN',

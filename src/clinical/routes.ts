@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { registerSeriesRoutes, type SeriesRouteDeps } from './series-routes.ts';
 
 export type ClinicalRouteDeps = SeriesRouteDeps;
@@ -22,7 +22,7 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
       const readable = role === 'admin' ? undefined : await deps.gate.readable(request.identity, all);
       const ids = readable ? all.filter((id) => readable.has(id)) : all;
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'patient.list',
         resource: 'Patient',
         outcome: 'success',

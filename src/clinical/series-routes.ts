@@ -3,7 +3,7 @@ import type { PatientGate } from '../access/patient-gate.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import type { CodeRegistry } from '../ingest/vital-codes.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import type { PatientStore } from './patients.store.ts';
 import type { SeriesReader, SeriesRow } from './series.ts';
 import { encodeCursor } from './series-cursor.ts';
@@ -147,7 +147,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       await deps.gate.mayRead(request.identity, id, request.ip);
       const answer = readSeries(id, q);
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'observation.read',
         patientId: id,
         resource: `Patient/${id}/Observation`,
@@ -174,7 +174,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       await deps.gate.mayRead(request.identity, id, request.ip);
       const latest = deps.series.latest(id).map(observation);
       await deps.audit.append({
-        actor: request.identity?.actor ?? 'unknown',
+        actor: actorOf(request),
         action: 'observation.read-latest',
         patientId: id,
         resource: `Patient/${id}/Observation`,

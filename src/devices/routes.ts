@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import type { DeviceStore } from './devices.store.ts';
 import type { Enrollment } from './enrollment.ts';
 
@@ -81,7 +81,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
-      await deps.quarantine(request.params.id, request.body.reason, request.identity?.actor ?? 'unknown');
+      await deps.quarantine(request.params.id, request.body.reason, actorOf(request));
       return { id: request.params.id, status: 'quarantined' as const };
     },
   );
@@ -98,7 +98,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => {
-      await deps.release(request.params.id, request.identity?.actor ?? 'unknown');
+      await deps.release(request.params.id, actorOf(request));
       return { id: request.params.id, status: 'active' as const };
     },
   );

@@ -4,9 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import type { App } from '../server/http.ts';
+import { actorOf } from '../server/http.ts';
 import { searchset, withParam } from './bundle.ts';
 import { fromFhirDevice, toFhirDevice } from './device-resource.ts';
-import { actor, baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
+import { baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
 import { invalid } from './patient-resource.ts';
 import { FhirId } from './patient-routes.ts';
 import { parseCount, parseIds, parseReference, type RawQuery, valuesOf } from './search-params.ts';
@@ -19,7 +20,7 @@ import { parseCount, parseIds, parseReference, type RawQuery, valuesOf } from '.
 export function registerDeviceResource(fhir: App, deps: FhirDeps): void {
   const audit = (request: FastifyRequest, action: string, deviceId: string, patientId?: string) =>
     deps.audit.append({
-      actor: actor(request),
+      actor: actorOf(request),
       action,
       resource: `Device/${deviceId}`,
       ...(patientId ? { patientId } : {}),

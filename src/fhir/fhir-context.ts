@@ -44,10 +44,6 @@ export function selfUrl(request: FastifyRequest): string {
   return `${baseUrl(request)}${request.url.slice(FHIR_PREFIX.length)}`;
 }
 
-export function actor(request: FastifyRequest): string {
-  return request.identity?.actor ?? 'unknown';
-}
-
 export function sendResource(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).type(FHIR_JSON).send(body);
 }

@@ -3,8 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { encodeCursor } from '../clinical/series-cursor.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { App } from '../server/http.ts';
+import { actorOf } from '../server/http.ts';
 import { searchset, withParam } from './bundle.ts';
-import { actor, baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
+import { baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
 import { deviceHash, parseObservationId, patientHash } from './observation-id.ts';
 import { toFhirObservation } from './observation-resource.ts';
 import { FhirId } from './patient-routes.ts';
@@ -14,7 +15,7 @@ import { parseObservationSearch, type RawQuery } from './search-params.ts';
 export function registerObservationResource(fhir: App, deps: FhirDeps): void {
   const audit = (request: FastifyRequest, patientId: string, resource: string) =>
     deps.audit.append({
-      actor: actor(request),
+      actor: actorOf(request),
       action: 'observation.read',
       patientId,
       resource,

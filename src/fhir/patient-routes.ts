@@ -4,8 +4,9 @@ import type { FastifyRequest } from 'fastify';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import type { App } from '../server/http.ts';
+import { actorOf } from '../server/http.ts';
 import { searchset, withParam } from './bundle.ts';
-import { actor, baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
+import { baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
 import { updatePatientIdentity } from './patient-identity.store.ts';
 import { fromFhirPatient, invalid, toFhirPatient } from './patient-resource.ts';
 import { parseCount, parseIds, type RawQuery, valuesOf } from './search-params.ts';
@@ -16,7 +17,7 @@ export const FhirId = Type.String({ pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' });
 export function registerPatientResource(fhir: App, deps: FhirDeps): void {
   const audit = (request: FastifyRequest, action: string, patientId?: string) =>
     deps.audit.append({
-      actor: actor(request),
+      actor: actorOf(request),
       action,
       resource: patientId ? `Patient/${patientId}` : 'Patient',
       ...(patientId ? { patientId } : {}),

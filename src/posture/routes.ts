@@ -7,7 +7,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import type { App } from '../server/http.ts';
+import { type App, actorOf } from '../server/http.ts';
 import { parseAdvisoryFile } from './advisory-files.ts';
 import type { PostureStore } from './posture.store.ts';
 import { importSbom, modelFrom, postureReport } from './posture-service.ts';
@@ -36,9 +36,6 @@ const ModelBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const actorOf = (request: { identity?: { actor: string } | undefined }) =>
-  request.identity?.actor ?? 'unknown';
 
 export function registerPostureRoutes(app: App, deps: PostureRouteDeps): void {
   app.get(

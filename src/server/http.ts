@@ -199,3 +199,8 @@ function toVigilError(error: unknown): VigilError {
     cause: error,
   });
 }
+
+/** Who did it, for the audit trail: `user:<name>` or `token:<name>`. */
+export function actorOf(request: { identity?: { actor: string } | undefined }): string {
+  return request.identity?.actor ?? 'unknown';
+}

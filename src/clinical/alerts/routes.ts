@@ -3,7 +3,7 @@ import type { PatientGate } from '../../access/patient-gate.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { VigilError } from '../../errors/catalogue.ts';
 import { ID_PATTERN } from '../../errors/ids.ts';
-import type { App } from '../../server/http.ts';
+import { type App, actorOf } from '../../server/http.ts';
 import type { PatientStore } from '../patients.store.ts';
 import { ALERT_CONDITIONS } from './alert-conditions.ts';
 import type { AlertEngine } from './alert-engine.ts';
@@ -71,9 +71,6 @@ function view(a: Alert) {
     assignedTo: a.assignedTo,
   };
 }
-
-const actorOf = (request: { identity?: { actor: string } | undefined }) =>
-  request.identity?.actor ?? 'unknown';
 
 export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
   const { engine, audit } = deps;
