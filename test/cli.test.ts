@@ -112,6 +112,11 @@ describe('vigil CLI', () => {
         [['device', 'add', '--model', 'X', '--serial', 'S'], /required option '--id/],
         [['token', 'create', '--role', 'admin', '--name', 'x', '--data-dir', dir], /not a Vigil data dir/],
         [['serve', '--data-dir', dir, '--http-port', '99999'], /httpPort|port/i],
+        [['keys', 'rotate', '--wait', '0'], /--wait must be a whole number/],
+        [['patient', 'erase', '--id', 'p1', '--reason', 'why', '--yes'], /--reason must say why/],
+        [['patient', 'erase', '--id', 'p1', '--reason', 'a long enough reason'], /required option '--yes'/],
+        [['backup', '--data-dir', dir], /required option '--out/],
+        [['restore', join(dir, 'no-such.backup'), '--data-dir', join(dir, 'target')], /does not exist/],
       ];
       const results = await pool(cases, 4, ([args]) => vigil(args));
       results.forEach((r, i) => {

@@ -105,6 +105,31 @@ describe('patient access: care teams, consent, break-glass', () => {
     assert.equal((await readAs(integration, 'pa-foreign')).status, 403);
   });
 
+  it('refuses malformed consent records and unknown ones with a problem document', async () => {
+    const post = (body: unknown) => h.api('/api/v1/patients/pa-own/consents', { method: 'POST', body });
+    for (const body of [
+      { decision: 'maybe', purposes: ['treatment'], categories: ['*'] },
+      { decision: 'deny', purposes: [], categories: ['*'] },
+      { decision: 'deny', purposes: ['astrology'], categories: ['*'] },
+      {
+        decision: 'deny',
+        purposes: ['treatment'],
+        categories: ['*'],
+        start: '2026-12-01T00:00:00Z',
+        end: '2026-11-01T00:00:00Z',
+      },
+    ]) {
+      const r = await post(body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} answered ${r.status}`);
+      assert.match(String(r.headers['content-type']), /problem\+json/);
+    }
+    const unknown = await h.api(
+      '/api/v1/patients/pa-own/consents/consent-00000000-0000-4000-8000-000000000000/revoke',
+      { method: 'POST' },
+    );
+    assert.equal(unknown.status, 404);
+  });
+
   it('break-glass opens a foreign patient for a time, needs a reason, and tells security at once', async () => {
     assert.equal((await readAs(h.clinicianToken, 'pa-foreign')).status, 403);
     const noReason = await h.api('/api/v1/patients/pa-foreign/break-glass', {

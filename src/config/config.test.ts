@@ -52,6 +52,15 @@ describe('configuration', () => {
     );
   });
 
+  it('takes a syslog URL over UDP, TCP or TLS and refuses any other', () => {
+    assert.equal(loadConfig({ env: { VIGIL_SYSLOG_URL: 'tcp://siem:6514' } }).syslogUrl, 'tcp://siem:6514');
+    assert.throws(
+      () => loadConfig({ env: { VIGIL_SYSLOG_URL: 'http://siem' } }),
+      refusal(/VIGIL_SYSLOG_URL.*udp:/),
+    );
+    assert.throws(() => loadConfig({ env: { VIGIL_SYSLOG_URL: 'not a url' } }), refusal(/VIGIL_SYSLOG_URL/));
+  });
+
   it('refuses a TLS certificate without its key', () => {
     assert.throws(() => loadConfig({ env: { VIGIL_TLS_CERT: '/etc/cert.pem' } }), refusal(/go together/));
   });
