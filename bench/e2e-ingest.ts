@@ -20,15 +20,8 @@ import { ApiTokens } from '../src/access/api-tokens.ts';
 import { startVigil } from '../src/server/vigil.ts';
 import { tempDir } from './cleanup.ts';
 import { benchConfig, type FleetDevice, provisionFleet } from './fleet-provisioning.ts';
-import {
-  connectPublishers,
-  negotiatedCipher,
-  type Publisher,
-  type RunOptions,
-  type RunStats,
-  runClosedLoop,
-  runOpenLoop,
-} from './load-generator.ts';
+import { connectThreadedPublishers } from './generator-threads.ts';
+import type { RunOptions, RunStats } from './load-generator.ts';
 import { type CpuShare, cpuMeter } from './process-usage.ts';
 import { delta, parsePrometheus, type Scrape, seriesDelta } from './prometheus-text.ts';
 import { apiGet, startVigilChild, type VigilChild } from './vigil-child.ts';
@@ -37,6 +30,10 @@ export interface E2eOptions {
   devices: number;
   readingsPerMessage: number;
   inFlight: number;
+  /** Worker threads the load generator is spread over (generator-threads.ts). */
+  generatorThreads: number;
+  /** Rate (messages/s) the half and quarter runs take as the peak instead of the measured one. */
+  assumedPeak: number | undefined;
   warmupSeconds: number;
   /** Warm-up before each rate-limited window (the server is already warm by then). */
   rateWarmupSeconds: number;
@@ -51,7 +48,7 @@ export interface CommitFigures {
   commitsPerSecond: number;
   meanBatchMessages: number;
   meanCommitMs: number;
-  /** Share of wall time the server's event loop spent inside commit transactions (fsync included). */
+  /** Share of wall time a commit was in progress (on the writer thread since it left the event loop). */
   commitBusyPct: number;
   /** Messages the server counted as stored in the window (cross-check of the PUBACK count). */
   serverMessagesPerSecond: number;
@@ -194,17 +191,19 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
     let peak: LoadFigures;
     const rated: RateRun[] = [];
     let cipher: string;
-    let publishers: Publisher[];
+    let acked: Map<string, number>;
     try {
-      const connected = await connectPublishers({
+      const connected = await connectThreadedPublishers({
         url: server.mqttUrl,
         devices: fleet.devices.map((d) => ({ id: d.id, credentials: d.credentials })),
+        threads: opts.generatorThreads,
       });
-      publishers = connected.publishers;
+      acked = connected.acked;
       try {
-        cipher = negotiatedCipher(publishers[0]?.client ?? failNoDevices());
+        if (connected.connected === 0) failNoDevices();
+        cipher = connected.cipher;
         opts.progress(
-          `vigil serve (pid ${server.managed.pid}) up; ${publishers.length} devices connected over mTLS MQTT 5 (${cipher})`,
+          `vigil serve (pid ${server.managed.pid}) up; ${connected.connected} devices connected over mTLS MQTT 5 (${cipher}) from ${opts.generatorThreads} generator threads`,
         );
         const timing = {
           readingsPerMessage: opts.readingsPerMessage,
@@ -215,7 +214,7 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
           `peak: closed loop, ${opts.inFlight} messages in flight per device, ${opts.warmupSeconds} s warm-up + ${opts.seconds} s window…`,
         );
         peak = await measured(server, fleet.adminToken, opts.readingsPerMessage, (hooks) =>
-          runClosedLoop(publishers, { ...timing, ...hooks, inFlight: opts.inFlight }),
+          connected.runClosedLoop({ ...timing, ...hooks, inFlight: opts.inFlight }),
         );
         opts.progress(
           `peak: ${fmt(peak.run.messagesPerSecond)} messages/s = ${fmt(peak.readingsPerSecond)} readings/s committed, p99 ${peak.run.latency.p99.toFixed(1)} ms`,
@@ -224,12 +223,13 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
           ['half peak', 0.5],
           ['quarter peak', 0.25],
         ] as const) {
-          const offered = peak.run.messagesPerSecond * fraction;
+          // A fixed assumed peak lets two builds be compared at the same offered load.
+          const offered = (opts.assumedPeak ?? peak.run.messagesPerSecond) * fraction;
           opts.progress(
-            `${name}: open loop at ${fmt(offered)} messages/s (each device every ${((1000 * publishers.length) / offered).toFixed(0)} ms)…`,
+            `${name}: open loop at ${fmt(offered)} messages/s (each device every ${((1000 * connected.connected) / offered).toFixed(0)} ms)…`,
           );
           const figures = await measured(server, fleet.adminToken, opts.readingsPerMessage, (hooks) =>
-            runOpenLoop(publishers, {
+            connected.runOpenLoop({
               ...timing,
               warmupMs: opts.rateWarmupSeconds * 1000,
               ...hooks,
@@ -252,7 +252,7 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
     const [halfPeak, quarterPeak] = rated;
     if (!halfPeak || !quarterPeak) throw new Error('the rate-limited runs did not complete');
     const unsettled = peak.run.unsettled + halfPeak.run.unsettled + quarterPeak.run.unsettled;
-    const verification = await verifyStored(dir.path, fleet.devices, publishers, {
+    const verification = await verifyStored(dir.path, fleet.devices, acked, {
       readingsPerMessage: opts.readingsPerMessage,
       unsettled,
       fromMs: started - 3_600_000,
@@ -286,10 +286,10 @@ function failNoDevices(): never {
 async function verifyStored(
   dataDir: string,
   devices: FleetDevice[],
-  publishers: Publisher[],
+  ackedMessages: ReadonlyMap<string, number>,
   o: { readingsPerMessage: number; unsettled: number; fromMs: number },
 ): Promise<Verification> {
-  const ackedOf = new Map(publishers.map((p) => [p.id, p.acked * o.readingsPerMessage]));
+  const ackedOf = new Map([...ackedMessages].map(([id, n]) => [id, n * o.readingsPerMessage]));
   const ackedReadings = [...ackedOf.values()].reduce((a, b) => a + b, 0);
   const vigil = await startVigil(benchConfig(dataDir), { log: pino({ level: 'silent' }) });
   try {

@@ -18,7 +18,7 @@ const DEFAULT_CAP = 1_000_000;
 
 export class LatencyRecorder {
   private readonly samples: Float64Array;
-  private kept = 0;
+  private keptCount = 0;
   private seen = 0;
   private sum = 0;
   private largest = 0;
@@ -35,8 +35,8 @@ export class LatencyRecorder {
     this.seen += 1;
     this.sum += ms;
     if (ms > this.largest) this.largest = ms;
-    if (this.kept < this.cap) {
-      this.samples[this.kept++] = ms;
+    if (this.keptCount < this.cap) {
+      this.samples[this.keptCount++] = ms;
       return;
     }
     // Reservoir (Algorithm R): every sample stays with probability cap / seen.
@@ -44,8 +44,13 @@ export class LatencyRecorder {
     if (slot < this.cap) this.samples[slot] = ms;
   }
 
+  /** The kept samples, unsorted (to merge recorders of several generator threads). */
+  keptSamples(): Float64Array {
+    return this.samples.slice(0, this.keptCount);
+  }
+
   summary(): LatencySummary {
-    const sorted = this.samples.slice(0, this.kept).sort();
+    const sorted = this.samples.slice(0, this.keptCount).sort();
     return {
       count: this.seen,
       p50: percentile(sorted, 50),
@@ -53,7 +58,7 @@ export class LatencyRecorder {
       p99: percentile(sorted, 99),
       max: this.largest,
       mean: this.seen === 0 ? 0 : this.sum / this.seen,
-      sampled: this.seen > this.kept,
+      sampled: this.seen > this.keptCount,
     };
   }
 }

@@ -158,7 +158,10 @@ export function negotiatedCipher(client: MqttClient): string {
 /**
  * A pulse oximeter batching HR and SpO2 at 1 Hz: readings come in pairs one second apart, the
  * last at `nowMs`; an odd count ends with a heart rate. Real-time stamps keep the server on its
- * ordinary path (no backfill, no idle sealing).
+ * ordinary path (no backfill, no idle sealing). Heart rate drifts between 72 and 84 /min, a
+ * beat at a time: an earlier sawtooth jumped 39 /min within a second, so nearly every message
+ * was flagged as an implausible jump and the run measured a flood of data-quality security
+ * events (a log line each, batched database writes) rather than the ordinary ingest path.
  */
 export function telemetryPayload(seq: number, readings: number, nowMs: number): string {
   const pairs = Math.ceil(readings / 2);
@@ -166,9 +169,10 @@ export function telemetryPayload(seq: number, readings: number, nowMs: number): 
   for (let i = 0; i < readings; i++) {
     const pair = i >> 1;
     const ts = new Date(nowMs - (pairs - 1 - pair) * 1000).toISOString();
+    const phase = (seq + pair) % 24;
     parts.push(
       i % 2 === 0
-        ? `{"code":"8867-4","value":${60 + ((seq * 7 + pair) % 40)},"unit":"/min","ts":"${ts}"}`
+        ? `{"code":"8867-4","value":${72 + (phase < 12 ? phase : 24 - phase)},"unit":"/min","ts":"${ts}"}`
         : `{"code":"59408-5","value":${94 + ((seq + pair) % 6)},"unit":"%","ts":"${ts}"}`,
     );
   }
@@ -182,6 +186,8 @@ export interface RunOptions {
   /** Called at the exact start and end of the measuring window (CPU meters, metric scrapes). */
   onWindowStart?: () => void;
   onWindowEnd?: () => void;
+  /** Return the raw latency samples too (a generator thread hands them to the merge). */
+  keepSamples?: boolean;
 }
 
 export interface RunStats {
@@ -204,6 +210,8 @@ export interface RunStats {
   schedulerLagMs?: LatencySummary;
   /** Open loop: sends skipped because a device already had maxInFlight outstanding. */
   skipped?: number;
+  /** The raw samples behind latency and schedulerLagMs, when asked for (keepSamples). */
+  samples?: { latency: Float64Array; schedulerLag?: Float64Array };
 }
 
 class RunBook {
@@ -217,7 +225,10 @@ class RunBook {
   readonly latency = new LatencyRecorder();
   publishing = true;
 
-  constructor(readonly publishers: Publisher[]) {}
+  constructor(
+    readonly publishers: Publisher[],
+    readonly keepSamples = false,
+  ) {}
 
   inWindow(t: number): boolean {
     return t >= this.windowStart && t < this.windowEnd;
@@ -289,6 +300,7 @@ class RunBook {
       messagesPerSecond: this.ackedInWindow / windowSeconds,
       latency: this.latency.summary(),
       unsettled,
+      ...(this.keepSamples ? { samples: { latency: this.latency.keptSamples() } } : {}),
     };
   }
 }
@@ -308,7 +320,7 @@ export async function runClosedLoop(
   publishers: Publisher[],
   opts: RunOptions & { inFlight: number },
 ): Promise<RunStats> {
-  const book = new RunBook(publishers);
+  const book = new RunBook(publishers, opts.keepSamples);
   const next = (p: Publisher) => {
     if (!book.publishing || !p.client.connected) return;
     book.publish(p, opts.readingsPerMessage, (ok) => {
@@ -327,17 +339,25 @@ export async function runClosedLoop(
  */
 export async function runOpenLoop(
   publishers: Publisher[],
-  opts: RunOptions & { messagesPerSecond: number; maxInFlight: number },
+  opts: RunOptions & {
+    messagesPerSecond: number;
+    maxInFlight: number;
+    /** With the fleet split across threads: this share's first index and the whole fleet's size. */
+    share?: { firstIndex: number; fleetSize: number };
+  },
 ): Promise<RunStats> {
-  const book = new RunBook(publishers);
+  const book = new RunBook(publishers, opts.keepSamples);
   const lag = new LatencyRecorder(200_000);
   let skipped = 0;
+  const fleetSize = opts.share?.fleetSize ?? publishers.length;
+  const firstIndex = opts.share?.firstIndex ?? 0;
+  // messagesPerSecond is what this share offers; every device keeps the whole fleet's interval.
   const intervalMs = (1000 * publishers.length) / opts.messagesPerSecond;
   const start = performance.now() + 20;
   const timers = new Set<NodeJS.Timeout>();
   publishers.forEach((p, index) => {
     let k = 0;
-    const phase = (intervalMs * index) / publishers.length;
+    const phase = (intervalMs * (firstIndex + index)) / fleetSize;
     const schedule = () => {
       if (!book.publishing) return;
       const due = start + phase + k * intervalMs;
@@ -362,5 +382,11 @@ export async function runOpenLoop(
   await book.window(opts);
   for (const t of timers) clearTimeout(t);
   const unsettled = await book.drain();
-  return { ...book.stats(unsettled), schedulerLagMs: lag.summary(), skipped };
+  const stats = book.stats(unsettled);
+  return {
+    ...stats,
+    schedulerLagMs: lag.summary(),
+    skipped,
+    ...(stats.samples ? { samples: { ...stats.samples, schedulerLag: lag.keptSamples() } } : {}),
+  };
 }

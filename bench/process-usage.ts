@@ -9,10 +9,16 @@ import { cpus } from 'node:os';
 /** Linux reports process times in clock ticks of 1/100 s on every common architecture. */
 const TICKS_PER_SECOND = 100;
 
-/** CPU seconds (user + system) a process has used so far; undefined once it is gone. */
-export function processCpuSeconds(pid: number): number | undefined {
+/**
+ * CPU seconds (user + system) a process has used so far (all its threads); with `thread`, only
+ * that thread (its main thread: thread = pid). Undefined once it is gone.
+ */
+export function processCpuSeconds(pid: number, thread?: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      'utf8',
+    );
     // Fields after the command name, which sits in parentheses and may hold spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(fields[11]);
@@ -53,6 +59,8 @@ export function machineCpuSeconds(): { busy: number; total: number } | undefined
 export interface CpuShare {
   /** Percent of one core, e.g. 97 = nearly one full core. */
   serverPct: number | undefined;
+  /** The server's main thread alone (its event loop: TLS, MQTT, HTTP), percent of one core. */
+  serverMainPct?: number | undefined;
   generatorPct: number;
   /** A helper process of the load side (the Mosquitto reference's subscriber), if any. */
   subscriberPct: number | undefined;
@@ -67,6 +75,7 @@ export interface CpuShare {
 export function cpuMeter(serverPid: number | undefined, subscriberPid?: number): () => CpuShare {
   const started = performance.now();
   const server0 = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const main0 = serverPid === undefined ? undefined : processCpuSeconds(serverPid, serverPid);
   const sub0 = subscriberPid === undefined ? undefined : processCpuSeconds(subscriberPid);
   const writes0 = serverPid === undefined ? undefined : processWrites(serverPid);
   const self0 = process.cpuUsage();
@@ -74,6 +83,7 @@ export function cpuMeter(serverPid: number | undefined, subscriberPid?: number):
   return () => {
     const seconds = (performance.now() - started) / 1000;
     const server1 = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+    const main1 = serverPid === undefined ? undefined : processCpuSeconds(serverPid, serverPid);
     const sub1 = subscriberPid === undefined ? undefined : processCpuSeconds(subscriberPid);
     const writes1 = serverPid === undefined ? undefined : processWrites(serverPid);
     const self = process.cpuUsage(self0);
@@ -81,6 +91,7 @@ export function cpuMeter(serverPid: number | undefined, subscriberPid?: number):
     const pct = (cpuSeconds: number) => (100 * cpuSeconds) / seconds;
     return {
       serverPct: server0 !== undefined && server1 !== undefined ? pct(server1 - server0) : undefined,
+      serverMainPct: main0 !== undefined && main1 !== undefined ? pct(main1 - main0) : undefined,
       generatorPct: pct((self.user + self.system) / 1e6),
       subscriberPct: sub0 !== undefined && sub1 !== undefined ? pct(sub1 - sub0) : undefined,
       machinePct:

@@ -20,6 +20,7 @@ export interface BenchMeta {
     devices: number;
     readingsPerMessage: number;
     inFlight: number;
+    generatorThreads: number;
     seconds: number;
     only: string | undefined;
   };
@@ -102,7 +103,8 @@ function cpuLine(cpu: CpuShare, server: string): string {
   if (cpu.generatorPct >= GENERATOR_BOUND_PCT)
     flags.push('load generator near one full core: this figure may be the generator’s limit');
   if (cpu.serverPct !== undefined && cpu.serverPct >= GENERATOR_BOUND_PCT) flags.push(`${server} CPU-bound`);
-  return `CPU: ${server} ${pct(cpu.serverPct)} of a core · generator ${pct(cpu.generatorPct)}${cpu.subscriberPct === undefined ? '' : ` · subscriber ${pct(cpu.subscriberPct)}`} · machine ${pct(cpu.machinePct)} of ${cpu.cores} cores${flags.length ? `  ⚠ ${flags.join('; ')}` : ''}`;
+  const main = cpu.serverMainPct === undefined ? '' : ` (event loop ${pct(cpu.serverMainPct)})`;
+  return `CPU: ${server} ${pct(cpu.serverPct)} of a core${main} · generator ${pct(cpu.generatorPct)}${cpu.subscriberPct === undefined ? '' : ` · subscriber ${pct(cpu.subscriberPct)}`} · machine ${pct(cpu.machinePct)} of ${cpu.cores} cores${flags.length ? `  ⚠ ${flags.join('; ')}` : ''}`;
 }
 
 function latencyText(l: LatencySummary): string {
@@ -118,7 +120,7 @@ function loadLines(label: string, f: LoadFigures): string[] {
   if (f.commits) {
     const c = f.commits;
     lines.push(
-      `  ${''.padEnd(30)}server stored ${n0(c.serverMessagesPerSecond)} msg/s; group commit: ${c.commitsPerSecond.toFixed(0)} commits/s · ${c.meanBatchMessages.toFixed(1)} messages each · ${c.meanCommitMs.toFixed(2)} ms each · ${c.commitBusyPct.toFixed(0)}% of the time inside a commit · ${c.commitsOver10ms} over 10 ms, ${c.commitsOver50ms} over 50 ms`,
+      `  ${''.padEnd(30)}server stored ${n0(c.serverMessagesPerSecond)} msg/s; group commit: ${c.commitsPerSecond.toFixed(0)} commits/s · ${c.meanBatchMessages.toFixed(1)} messages each · ${c.meanCommitMs.toFixed(2)} ms each · ${c.commitBusyPct.toFixed(0)}% of the time a commit in progress (writer thread) · ${c.commitsOver10ms} over 10 ms, ${c.commitsOver50ms} over 50 ms`,
     );
     const w = f.cpu.serverWrites;
     if (w && run.messagesPerSecond > 0) {
@@ -194,7 +196,7 @@ export function formatReport(r: BenchResults): string {
     '',
     `Vigil ingest benchmark · ${r.meta.startedAt} · ${r.meta.durationSeconds.toFixed(0)} s`,
     `${r.meta.cpuModel} × ${r.meta.cores} cores · Node ${r.meta.node} · ${o.devices} devices × ${o.readingsPerMessage} readings/message · ${o.inFlight} in flight per device (peak) · ${o.seconds} s windows`,
-    `The load generator (this process: one Node thread, one mqtt.js client per device) shares the ${r.meta.cores} cores with the system under test; CPU shares are shown per run.`,
+    `The load generator (this process; end to end: ${o.generatorThreads} worker threads, one mqtt.js client per device) shares the ${r.meta.cores} cores with the system under test; CPU shares are shown per run.`,
   );
   out.push('', ...summaryTable(r));
   const e2e = r.e2e;

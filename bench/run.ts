@@ -8,19 +8,22 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { type AuthzResult, formatAuthz, runAuthzBench } from './authz.ts';
 import { cleanupAll, cleanupOnSignals } from './cleanup.ts';
 import { runE2eIngest } from './e2e-ingest.ts';
 import { MOSQUITTO, runMosquittoReference } from './mosquitto-reference.ts';
 import { type BenchResults, formatReport, resultsJson } from './report.ts';
 import { runSqliteReference } from './sqlite-reference.ts';
 
-const PHASES = ['e2e', 'mosquitto', 'sqlite'] as const;
+const PHASES = ['e2e', 'mosquitto', 'sqlite', 'authz'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
   devices: number;
   readingsPerMessage: number;
   inFlight: number;
+  generatorThreads: number;
+  assumePeak: number | undefined;
   seconds: number;
   only: Phase | undefined;
   profileServer: string | undefined;
@@ -30,6 +33,8 @@ const DEFAULTS: Options = {
   devices: 200,
   readingsPerMessage: 10,
   inFlight: 16,
+  generatorThreads: 2,
+  assumePeak: undefined,
   seconds: 10,
   only: undefined,
   profileServer: undefined,
@@ -42,12 +47,16 @@ const HELP = `Usage: npm run bench -- [options]
 
 Measures Vigil's end-to-end ingest (readings/s committed, publish→PUBACK latency) and, in the
 same run, raw Mosquitto QoS 1 pass-through and raw SQLite inserts, then prints ratios and the
-targets. Writes bench/results/latest.json.
+targets, then the authorization overhead on a FHIR search (bench/authz.ts). Writes
+bench/results/latest.json.
 
 Options:
   --devices N               simulated devices, one MQTT connection each (1-2000, default ${DEFAULTS.devices})
   --readings-per-message N  readings in each telemetry message (1-500, default ${DEFAULTS.readingsPerMessage})
   --in-flight N             unacknowledged messages per device in the peak run (1-100, default ${DEFAULTS.inFlight})
+  --generator-threads N     worker threads the end-to-end load generator is spread over (1-8, default ${DEFAULTS.generatorThreads})
+  --assume-peak N           run half and quarter peak at N/2 and N/4 messages/s instead of the measured
+                            peak (to compare two builds at the same offered load)
   --seconds S               length of each measuring window (2-120, default ${DEFAULTS.seconds})
   --only PHASE              run one phase: ${PHASES.join(', ')}
   --profile-server DIR      write a V8 CPU profile of vigil serve (node --cpu-prof) into DIR
@@ -88,6 +97,12 @@ export function parseArgs(argv: string[]): Options | 'help' {
         break;
       case '--seconds':
         o.seconds = wholeNumber(flag, takeValue(), 2, 120);
+        break;
+      case '--generator-threads':
+        o.generatorThreads = wholeNumber(flag, takeValue(), 1, 8);
+        break;
+      case '--assume-peak':
+        o.assumePeak = wholeNumber(flag, takeValue(), 1, 1_000_000);
         break;
       case '--only': {
         const v = takeValue();
@@ -134,6 +149,7 @@ async function main(): Promise<number> {
   const progress = (phase: string) => (line: string) =>
     process.stderr.write(`${stamp()} ${phase}: ${line}\n`);
   const runs = (p: Phase) => o.only === undefined || o.only === p;
+  let authz: AuthzResult | undefined;
   const results: BenchResults = {
     meta: {
       startedAt: new Date().toISOString(),
@@ -146,6 +162,7 @@ async function main(): Promise<number> {
         devices: o.devices,
         readingsPerMessage: o.readingsPerMessage,
         inFlight: o.inFlight,
+        generatorThreads: o.generatorThreads,
         seconds: o.seconds,
         only: o.only,
       },
@@ -162,6 +179,8 @@ async function main(): Promise<number> {
         devices: o.devices,
         readingsPerMessage: o.readingsPerMessage,
         inFlight: o.inFlight,
+        generatorThreads: o.generatorThreads,
+        assumedPeak: o.assumePeak,
         warmupSeconds: WARMUP.peak,
         rateWarmupSeconds: WARMUP.rateLimited,
         seconds: o.seconds,
@@ -199,6 +218,11 @@ async function main(): Promise<number> {
         else results.sqlite.plain = s;
       }
     }
+    if (runs('authz')) {
+      const p = progress('authz');
+      authz = await runAuthzBench({ runs: 500, progress: p });
+      p(`${authz.overheadPercent.toFixed(1)} % overhead`);
+    }
   } catch (e) {
     await cleanupAll();
     process.stderr.write(`bench: failed: ${(e as Error).message.split('\n')[0]}\n`);
@@ -207,6 +231,7 @@ async function main(): Promise<number> {
   await cleanupAll();
   results.meta.durationSeconds = (performance.now() - t0) / 1000;
   process.stdout.write(formatReport(results));
+  if (authz) process.stdout.write(formatAuthz(authz));
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}latest.json`, resultsJson(results));

@@ -180,6 +180,17 @@ describe('alerts through the real pipeline', () => {
     assert.equal((await alertsOf('p-quiet'))[0]?.resolution, 'cleared');
   });
 
+  it('raises signal loss for a device assigned while running that never reports', async () => {
+    await h.enrol('cgm-never', 'p-never');
+    clock.offsetMs += 21 * MINUTE;
+    await h.vigil.alerts.tick();
+    const alerts = await alertsOf('p-never');
+    assert.deepEqual(
+      alerts.map((a) => [a.condition, a.device, a.state]),
+      [['signal-loss', 'cgm-never', 'open']],
+    );
+  });
+
   it('flags a sensor stuck at one value as questionable and raises no urgent alert', async () => {
     const publish = await device('ox-stuck', 'p-stuck');
     await publish(

@@ -143,7 +143,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${h.baseUrl}/patients`);
     const row = page.getByRole('row', { name: new RegExp(PATIENT) });
     await row.getByText('Heart rate').waitFor();
-    await screenshot(page, 'patients');
+    // The patient list and chart screenshots come from dashboard-clinician-e2e (live, trends).
     await row.getByRole('link', { name: PATIENT }).click();
     const chart = page.getByRole('figure', { name: 'Heart rate chart' });
     await chart.waitFor();
@@ -157,9 +157,6 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await chart.getByText('latest 88 /min').waitFor();
     await chart.getByRole('button', { name: 'Zoom in on Heart rate' }).click();
     await chart.getByRole('button', { name: 'Show all of Heart rate' }).click();
-    await screenshot(page, 'patient-chart');
-    await page.setViewportSize({ width: 820, height: 1180 });
-    await screenshot(page, 'patient-chart-tablet');
     await context.close();
   });
 

@@ -64,7 +64,8 @@ describe('dashboard serving', () => {
   });
 
   it('answers every client route with index.html under the dashboard policy, never cached stale', async () => {
-    for (const url of ['/', '/patients', '/patients/p-1', '/alerts', '/fleet', '/security']) {
+    const admin = ['/users', '/care-teams', '/consent', '/enrol-device', '/devices/ox-1', '/audit'];
+    for (const url of ['/', '/patients', '/patients/p-1', '/alerts', '/fleet', '/security', ...admin]) {
       const r = await s.app.inject({ url });
       assert.equal(r.statusCode, 200, url);
       assert.equal(r.body, INDEX);

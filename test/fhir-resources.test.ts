@@ -69,7 +69,16 @@ describe('FHIR R4 Patient and Device (fhir-kit-client over HTTPS)', () => {
       Patient: ['create', 'read', 'search-type', 'update'],
       Device: ['create', 'read', 'search-type', 'update'],
       Observation: ['create', 'read', 'search-type'],
+      AuditEvent: ['read', 'search-type'],
+      Consent: ['read', 'search-type'],
     });
+    const patient = rest.resource.find((r) => r.type === 'Patient') as unknown as {
+      operation: Array<{ name: string; definition: string }>;
+    };
+    assert.deepEqual(
+      patient.operation.map((o) => o.definition),
+      ['http://hl7.org/fhir/OperationDefinition/Patient-everything'],
+    );
   });
 
   it('creates, reads, updates and searches a Patient; the id is the one the CLI uses', async () => {

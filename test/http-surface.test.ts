@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
-import { can, ROLES, type Role } from '../src/access/roles.ts';
+import { can, type Permission, ROLES, type Role } from '../src/access/roles.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { createHttpServer } from '../src/server/http.ts';
+import { createHttpServer, type RouteAccess } from '../src/server/http.ts';
 import { type HttpsResult, httpsRequest } from './support/https-client.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
@@ -14,6 +14,14 @@ function errorCode(r: HttpsResult): string | undefined {
   const doc = r.json as { code?: string; issue?: Array<{ details?: { coding?: Array<{ code?: string }> } }> };
   return doc?.code ?? doc?.issue?.[0]?.details?.coding?.[0]?.code;
 }
+
+/** The permissions a route asks for: one, or any of several (the live stream); null: no permission rule. */
+function permissionsOf(access: RouteAccess): readonly Permission[] | null {
+  if ('permission' in access) return [access.permission];
+  if ('anyPermission' in access) return access.anyPermission;
+  return null;
+}
+const mayCall = (role: Role, access: RouteAccess) => (permissionsOf(access) ?? []).some((p) => can(role, p));
 
 /** A body each write route accepts, so the matrix tests authorization rather than validation. */
 const BODIES: Record<string, unknown> = {
@@ -124,7 +132,7 @@ describe('HTTP surface', () => {
 
   describe('authorization matrix (built from the route table)', () => {
     it('refuses every protected route without a token', async () => {
-      for (const route of h.vigil.routes.filter((r) => 'permission' in r.access)) {
+      for (const route of h.vigil.routes.filter((r) => permissionsOf(r.access))) {
         const url = route.url.replace(/:(\w+)/g, 'no-such-id');
         const body = BODIES[`${route.method} ${route.url}`];
         const r = await h.api(url, {
@@ -138,8 +146,7 @@ describe('HTTP surface', () => {
 
     it('lets each role through exactly the routes its permissions allow', async () => {
       for (const route of h.vigil.routes) {
-        if (!('permission' in route.access)) continue;
-        const permission = route.access.permission;
+        if (!permissionsOf(route.access)) continue;
         for (const role of ROLES) {
           const url = route.url.replace(/:(\w+)/g, 'no-such-id');
           const body = BODIES[`${route.method} ${route.url}`];
@@ -148,7 +155,7 @@ describe('HTTP surface', () => {
             token: tokens.get(role)!,
             ...(body === undefined ? {} : { body }),
           });
-          if (can(role, permission)) {
+          if (mayCall(role, route.access)) {
             assert.ok(
               r.status !== 401 && r.status !== 403,
               `${role} refused on ${route.method} ${route.url}: ${r.text}`,
@@ -165,10 +172,10 @@ describe('HTTP surface', () => {
       for (const role of ROLES) {
         const session = await sessionFor(role);
         for (const route of h.vigil.routes) {
-          if (!('permission' in route.access)) continue;
+          if (!permissionsOf(route.access)) continue;
           const body = BODIES[`${route.method} ${route.url}`];
           const r = await asBrowser(route.url.replace(/:(\w+)/g, 'no-such-id'), route.method, session, body);
-          if (can(role, route.access.permission)) {
+          if (mayCall(role, route.access)) {
             assert.ok(
               r.status !== 401 && r.status !== 403,
               `${role} session refused on ${route.method} ${route.url}: ${r.text}`,
@@ -188,7 +195,7 @@ describe('HTTP surface', () => {
     it('refuses cookie-authenticated changes without the CSRF token on every write route', async () => {
       const { cookie } = await sessionFor('admin');
       for (const route of h.vigil.routes) {
-        if (!('permission' in route.access || 'account' in route.access) || route.method === 'GET') continue;
+        if (!(permissionsOf(route.access) || 'account' in route.access) || route.method === 'GET') continue;
         const body = BODIES[`${route.method} ${route.url}`];
         const r = await asBrowser(route.url.replace(/:(\w+)/g, 'no-such-id'), route.method, { cookie }, body);
         assert.equal(r.status, 403, `${route.method} ${route.url} without CSRF token answered ${r.status}`);

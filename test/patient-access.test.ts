@@ -13,6 +13,7 @@ import { type Harness, startHarness } from './support/vigil-harness.ts';
 /** Routes with a patient in the path that are not reads of the patient's data, and why. */
 const NOT_PATIENT_DATA: Record<string, string> = {
   'POST /api/v1/patients/:id/break-glass': 'the emergency way in itself; tested below',
+  'GET /api/v1/patients/:id/break-glass': "the caller's own grant and its end, no patient data; tested below",
   'POST /api/v1/patients/:id/erase': 'admin-only erasure; admins read no patient data',
   'GET /api/v1/patients/:id/consents': 'consent records are read under consents:read by admins and auditors',
   'POST /api/v1/patients/:id/consents': 'admin-only consent recording',
@@ -132,6 +133,10 @@ describe('patient access: care teams, consent, break-glass', () => {
 
   it('break-glass opens a foreign patient for a time, needs a reason, and tells security at once', async () => {
     assert.equal((await readAs(h.clinicianToken, 'pa-foreign')).status, 403);
+    assert.deepEqual((await readAs(h.clinicianToken, 'pa-foreign', 'break-glass')).json, {
+      active: false,
+      expires: null,
+    });
     const noReason = await h.api('/api/v1/patients/pa-foreign/break-glass', {
       method: 'POST',
       token: h.clinicianToken,
@@ -144,6 +149,8 @@ describe('patient access: care teams, consent, break-glass', () => {
       body: { reason: 'unconscious in A&E, no care team reachable' },
     });
     assert.equal(glass.status, 201, glass.text);
+    const running = await readAs(h.clinicianToken, 'pa-foreign', 'break-glass');
+    assert.deepEqual(running.json, { active: true, expires: (glass.json as { expires: string }).expires });
     // Even the consent that denies vital signs gives way in an emergency.
     assert.equal((await readAs(h.clinicianToken, 'pa-foreign')).status, 200);
 

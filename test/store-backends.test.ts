@@ -115,6 +115,26 @@ for (const backend of BACKENDS) {
       assert.equal((await devices.get('d-1'))?.status, 'active');
     });
 
+    it("lists a device's certificates newest first, and voids its unused enrollment tokens", async () => {
+      const devices = new DeviceStore(store.db);
+      await devices.add({ id: 'd-c', model: 'Ox', serial: 'S-c' });
+      const cert = { deviceId: 'd-c', fingerprint: 'f', notBefore: 0, notAfter: 10 };
+      await devices.recordCertificate({ ...cert, serial: 'c1' }, 1000);
+      await devices.recordCertificate({ ...cert, serial: 'c2' }, 2000);
+      assert.equal(await devices.revokeCertificates('d-c', 'stolen', 3000), 1);
+      const certs = await devices.certificates('d-c');
+      assert.deepEqual(
+        certs.map((c) => [c.serial, c.revokedAt, c.revokeReason]),
+        [
+          ['c2', 3000, 'stolen'],
+          ['c1', 2000, 'superseded'],
+        ],
+      );
+      const { token } = await devices.createEnrollmentToken('d-c', 600);
+      assert.equal(await devices.voidEnrollmentTokens('d-c'), 1);
+      await assert.rejects(devices.consumeEnrollmentToken('d-c', token), /already used|unknown/);
+    });
+
     it('verifies bearer tokens, and refuses expired, revoked and forged ones', async () => {
       const tokens = new ApiTokens(store.db);
       const t = await tokens.create({ role: 'clinician', name: 'ward', ttlSeconds: 60 });

@@ -62,6 +62,13 @@ export function setSession(reply: FastifyReply, s: IssuedSession, nowMs: number)
  */
 export function currentPasswordOf(body: unknown): string | undefined {
   if (body === undefined || body === null || typeof body !== 'object') return undefined;
+  // As strict as a schema would be: an unknown field is refused, not ignored (validation-detail.ts).
+  const unknown = Object.keys(body).find((k) => k !== 'currentPassword');
+  if (unknown !== undefined)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `body has an unknown field ${JSON.stringify(unknown.slice(0, 64))}; only currentPassword is taken`,
+    );
   const value = (body as { currentPassword?: unknown }).currentPassword;
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > 1024)

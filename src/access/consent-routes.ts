@@ -166,6 +166,33 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     },
   );
 
+  app.get(
+    '/api/v1/patients/:id/break-glass',
+    {
+      config: { access: { permission: 'breakglass:use' } },
+      schema: {
+        summary:
+          "Whether the caller's own emergency access to the patient is running, and until when (the dashboard's banner)",
+        security: [{ bearer: [] }],
+        params: Params,
+        response: {
+          200: Type.Object({
+            active: Type.Boolean(),
+            expires: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      await requirePatient(id);
+      const actor = actorOf(request);
+      // Only the caller's own grant: no patient data, and nothing about other clinicians.
+      const expiresMs = await deps.access.breakGlassExpiry(actor, id, Date.now());
+      return { active: expiresMs !== undefined, expires: expiresMs === undefined ? null : iso(expiresMs) };
+    },
+  );
+
   app.post(
     '/api/v1/patients/:id/break-glass',
     {

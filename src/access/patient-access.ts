@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
-import { type Category, type ConsentRecord, evaluateConsent, type Purpose } from './consent.ts';
+import {
+  type AccessFacts,
+  createFactsReader,
+  decideAccess,
+  type FactsReader,
+  toConsentRecord,
+} from './access-facts.ts';
+import type { Category, ConsentRecord, Purpose } from './consent.ts';
 import type { Role } from './roles.ts';
 
 /** Who asks, as the HTTP guard knows them. */
@@ -22,6 +30,8 @@ export interface AccessGrant {
 
 export const BREAK_GLASS_MINUTES = 60;
 
+export type { AccessFacts };
+
 /**
  * The second gate on patient data, after the role's permission: a clinician reads a patient
  * only through a care-team link (or an active break-glass grant), and only while the
@@ -29,7 +39,15 @@ export const BREAK_GLASS_MINUTES = 60;
  * (REST, FHIR, the live stream, exports) asks here before it loads the patient's key.
  */
 export class PatientAccess {
-  constructor(private readonly db: Kysely<Schema>) {}
+  private readonly readFacts: FactsReader;
+
+  /** `sqlite`: the raw handle of the same database, so the gate's query is prepared once. */
+  constructor(
+    private readonly db: Kysely<Schema>,
+    sqlite?: BetterSqlite3.Database,
+  ) {
+    this.readFacts = createFactsReader(db, sqlite);
+  }
 
   async consents(patientId: string): Promise<ConsentRecord[]> {
     const rows = await this.db
@@ -37,39 +55,28 @@ export class PatientAccess {
       .selectAll()
       .where('patient_id', '=', patientId)
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      decision: r.decision === 'deny' ? 'deny' : 'permit',
-      purposes: r.purposes.split(',') as ConsentRecord['purposes'],
-      categories: r.categories.split(',') as ConsentRecord['categories'],
-      periodStart: r.period_start,
-      periodEnd: r.period_end,
-      status: r.status === 'active' ? 'active' : 'revoked',
-      recordedAt: r.recorded_at,
-    }));
+    return rows.map(toConsentRecord);
   }
 
-  async onCareTeam(member: string, patientId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('care_team_members as m')
-      .innerJoin('care_team_patients as p', 'p.team_id', 'm.team_id')
-      .select('m.team_id')
-      .where('m.member', '=', member)
-      .where('p.patient_id', '=', patientId)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  async activeBreakGlass(actor: string, patientId: string, nowMs: number): Promise<string | undefined> {
+  /** When the actor's latest running break-glass grant for the patient ends, if one runs. */
+  async breakGlassExpiry(actor: string, patientId: string, nowMs: number): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('break_glass')
-      .select('id')
+      .select('expires_ms')
       .where('actor', '=', actor)
       .where('patient_id', '=', patientId)
       .where('expires_ms', '>', nowMs)
       .orderBy('expires_ms', 'desc')
       .executeTakeFirst();
-    return row?.id;
+    return row?.expires_ms;
+  }
+
+  /**
+   * Everything a decision about `who` reading `patientId` rests on, in one indexed query
+   * (access-facts.ts): the gate runs on every patient-data request.
+   */
+  facts(who: Requester, patientId: string, nowMs = Date.now()): Promise<AccessFacts> {
+    return this.readFacts(who, patientId, nowMs);
   }
 
   /** Grants or throws VIGIL_ERR_AUTH_FORBIDDEN saying why; the caller audits either way. */
@@ -80,28 +87,19 @@ export class PatientAccess {
     category: Category = 'vital-signs',
     nowMs = Date.now(),
   ): Promise<AccessGrant> {
-    const deny = (why: string): never => {
-      throw new VigilError(
-        'VIGIL_ERR_AUTH_FORBIDDEN',
-        `${who.actor} may not read patient ${patientId}: ${why}`,
-      );
-    };
-    let basis: AccessGrant['basis'];
-    let breakGlassId: string | undefined;
-    if (who.role === 'clinician') {
-      breakGlassId = await this.activeBreakGlass(who.actor, patientId, nowMs);
-      if (breakGlassId) basis = 'break-glass';
-      else if (await this.onCareTeam(who.name, patientId)) basis = 'care-team';
-      else return deny('no care-team link (an emergency may use break-glass, which is audited)');
-    } else if (who.role === 'integration') {
-      basis = 'integration';
-    } else {
-      return deny(`the ${who.role} role reads no patient data`);
-    }
-    const consent = evaluateConsent(await this.consents(patientId), purpose, category, nowMs);
-    // Break-glass is for emergencies: it overrides a refusal, and the security officer is told.
-    if (!consent.permit && basis !== 'break-glass') deny(consent.why);
-    return { basis, consent: consent.why, ...(breakGlassId ? { breakGlassId } : {}) };
+    return decideAccess(who, patientId, await this.facts(who, patientId, nowMs), purpose, category, nowMs);
+  }
+
+  /** The same decision as check(), over facts already read (the gate reads them once). */
+  decide(
+    who: Requester,
+    patientId: string,
+    facts: AccessFacts,
+    purpose: Purpose = 'treatment',
+    category: Category = 'vital-signs',
+    nowMs = Date.now(),
+  ): AccessGrant {
+    return decideAccess(who, patientId, facts, purpose, category, nowMs);
   }
 
   /** Of these patients, the ones `who` may read now (for lists: alerts, searches). */

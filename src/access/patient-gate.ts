@@ -34,19 +34,20 @@ export interface PatientRegistry {
 export function createPatientGate(
   access: PatientAccess,
   audit: AuditLog,
-  patients: PatientRegistry,
   loadKey: (id: string) => Promise<void>,
 ): PatientGate {
   return {
     async mayRead(identity, patientId, source, category = 'vital-signs') {
       const who = requesterOf(identity);
+      // One query for everything the decision needs: this runs on every patient-data request.
+      const facts = await access.facts(who, patientId);
       // An unknown patient must not get a key made; an erased one answers 410 (from loadKey).
-      if (!(await patients.exists(patientId))) {
-        if (await patients.isErased(patientId)) await loadKey(patientId);
+      if (facts.patient !== 'active') {
+        if (facts.patient === 'erased') await loadKey(patientId);
         throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${patientId} is not registered`);
       }
       try {
-        await access.check(who, patientId, 'treatment', category);
+        access.decide(who, patientId, facts, 'treatment', category);
       } catch (e) {
         if (e instanceof VigilError && e.code === 'VIGIL_ERR_AUTH_FORBIDDEN') {
           await audit.append({

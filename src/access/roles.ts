@@ -10,6 +10,7 @@ export const PERMISSIONS = [
   'patients:read',
   'patients:write',
   'patients:erase',
+  'patients:export',
   'observations:read',
   'security:read',
   'audit:read',
@@ -31,6 +32,8 @@ export const PERMISSIONS = [
   'consents:read',
   'consents:write',
   'breakglass:use',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -63,6 +66,9 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     // Administrators record what patients consented to; they still cannot read the data.
     'consents:read',
     'consents:write',
+    // Outbound integrations (issue 3, item 7): payloads carry ids, never patient values.
+    'webhooks:read',
+    'webhooks:write',
   ]),
   // Security officers see who holds access and cut off a leaked token; they do not grant access.
   security: new Set([
@@ -79,6 +85,8 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'posture:write',
     // A device sending questionable data may be faulty or tampered with (issue 3, item 6).
     'dataquality:read',
+    // Where alert events leave the system is a security question: officers may look.
+    'webhooks:read',
   ]),
   // Clinicians see and act on alerts and read (not change) the rules and teams behind them.
   clinician: new Set([
@@ -93,8 +101,12 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'consents:read',
     // Emergency access outside the care team: time-limited, with a reason, and reported at once.
     'breakglass:use',
+    // A whole record for a consented purpose, through the care team (src/access/export-access.ts).
+    'patients:export',
   ]),
-  auditor: new Set(['audit:read', 'security:read', 'consents:read']),
+  // The privacy officer handles a patient's own access and portability requests, and
+  // de-identified exports; identified data otherwise stays out of reach.
+  auditor: new Set(['audit:read', 'security:read', 'consents:read', 'patients:export']),
   patient: new Set([]),
   integration: new Set(['patients:read', 'observations:read', 'devices:read', 'alerts:read']),
 };

@@ -44,9 +44,9 @@ export class SessionAuthenticator {
     return typeof cookie === 'string' && cookie.includes('__Host-vigil_session=');
   }
 
-  async authenticate(request: CookieRequest): Promise<UserIdentity> {
+  async authenticate(request: CookieRequest, opts: { touch?: boolean } = {}): Promise<UserIdentity> {
     const sessionId = sessionIdFromCookieHeader(request.headers.cookie);
-    const session = sessionId ? await this.sessions.find(sessionId) : undefined;
+    const session = sessionId ? await this.sessions.find(sessionId, opts) : undefined;
     if (!sessionId || !session || session.stage === 'mfa') {
       throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the session has ended or is unknown; sign in again');
     }

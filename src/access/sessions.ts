@@ -105,8 +105,12 @@ export class SessionStore {
     return { ...(await this.create(userId, stage, address)), stage };
   }
 
-  /** The live session for an id, or undefined (unknown, idle too long, or past its absolute end). */
-  async find(id: string): Promise<Session | undefined> {
+  /**
+   * The live session for an id, or undefined (unknown, idle too long, or past its absolute end).
+   * `touch: false` checks without counting as activity (the live stream's periodic re-check must
+   * not keep an unattended session from idling out).
+   */
+  async find(id: string, opts: { touch?: boolean } = {}): Promise<Session | undefined> {
     const idHash = hashSessionId(id);
     const row = await this.db
       .selectFrom('sessions')
@@ -120,7 +124,7 @@ export class SessionStore {
       await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
       return undefined;
     }
-    if (now - row.last_seen_at >= TOUCH_EVERY_MS) {
+    if (opts.touch !== false && now - row.last_seen_at >= TOUCH_EVERY_MS) {
       await this.db
         .updateTable('sessions')
         .set({ last_seen_at: now })

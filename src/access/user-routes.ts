@@ -24,7 +24,9 @@ const UserView = Type.Object({
   disabled: Type.Boolean(),
   createdAt: Type.String(),
   passwordChangedAt: Type.String(),
+  email: Type.Optional(Type.String()),
 });
+const Email = Type.String({ minLength: 3, maxLength: 254 });
 const security = [{ bearer: [] }, { sessionCookie: [] }];
 
 const view = (u: User) => ({
@@ -36,6 +38,7 @@ const view = (u: User) => ({
   disabled: u.disabledAt !== null,
   createdAt: new Date(u.createdAt).toISOString(),
   passwordChangedAt: new Date(u.passwordChangedAt).toISOString(),
+  ...(u.email === null ? {} : { email: u.email }),
 });
 
 const noStore = (reply: FastifyReply) => void reply.header('cache-control', 'no-store');
@@ -87,7 +90,7 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
         summary: 'Add a user with a one-time password (shown once) to change at first sign-in',
         security,
         body: Type.Object(
-          { username: Type.String({ maxLength: 64 }), role: RoleSchema },
+          { username: Type.String({ maxLength: 64 }), role: RoleSchema, email: Type.Optional(Email) },
           { additionalProperties: false },
         ),
         response: { 201: Type.Object({ user: UserView, oneTimePassword: Type.String() }) },
@@ -98,6 +101,7 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
       const { user, oneTimePassword } = await users.create({
         username: request.body.username,
         role: request.body.role,
+        ...(request.body.email === undefined ? {} : { email: request.body.email }),
       });
       await audit(request, `user.create.${user.role}`, user.id);
       return reply.code(201).send({ user: view(user), oneTimePassword: oneTimePassword ?? '' });
@@ -109,11 +113,15 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
     {
       config: { access: { permission: 'users:write' } },
       schema: {
-        summary: "Change a user's role, or disable or enable the account",
+        summary: "Change a user's role or e-mail address (null clears it), or disable or enable the account",
         security,
         params: Type.Object({ id: UserId }),
         body: Type.Object(
-          { role: Type.Optional(RoleSchema), disabled: Type.Optional(Type.Boolean()) },
+          {
+            role: Type.Optional(RoleSchema),
+            disabled: Type.Optional(Type.Boolean()),
+            email: Type.Optional(Type.Union([Email, Type.Null()])),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: UserView },
@@ -122,7 +130,11 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
     async (request) => {
       const user = await load(request.params.id);
       refuseSelf(request, user.id);
-      const { role, disabled } = request.body;
+      const { role, disabled, email } = request.body;
+      if (email !== undefined && email !== user.email) {
+        await users.setEmail(user.id, email);
+        await audit(request, email === null ? 'user.email.clear' : 'user.email.set', user.id);
+      }
       if (role !== undefined && role !== user.role) {
         await users.setRole(user.id, role);
         await audit(request, `user.role.${user.role}-to-${role}`, user.id);

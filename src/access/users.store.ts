@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { open, seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
+import { parseEmailAddress } from '../notify/email-address.ts';
 import type { Schema } from '../store/schema.ts';
 import { assertPasswordAcceptable } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
@@ -20,6 +21,8 @@ export interface User {
   createdAt: number;
   passwordChangedAt: number;
   disabledAt: number | null;
+  /** Where urgent-alert notices go; null when the user has none. */
+  email: string | null;
 }
 
 const USERNAME = /^[a-z0-9][a-z0-9._@-]{2,63}$/;
@@ -57,6 +60,7 @@ export class UserStore {
     username: string;
     role: string;
     password?: string;
+    email?: string | null;
   }): Promise<{ user: User; oneTimePassword: string | undefined }> {
     const username = parseUsername(input.username);
     if (!username)
@@ -69,6 +73,7 @@ export class UserStore {
         'VIGIL_ERR_REQUEST_INVALID',
         `role "${input.role.slice(0, 32)}" is unknown; use one of ${ROLES.join(', ')}`,
       );
+    const email = input.email == null ? null : checkEmail(input.email);
     if (await this.findByUsername(username))
       throw new VigilError('VIGIL_ERR_USER_EXISTS', `a user named ${username} already exists`);
     const oneTimePassword = input.password === undefined ? newOneTimePassword() : undefined;
@@ -90,6 +95,7 @@ export class UserStore {
         created_at: now,
         password_changed_at: now,
         disabled_at: null,
+        email,
       })
       .execute();
     return { user: (await this.findById(id)) as User, oneTimePassword };
@@ -102,6 +108,12 @@ export class UserStore {
       .where('username', '=', username)
       .executeTakeFirst();
     return row && toUser(row);
+  }
+
+  /** Sets or (with null) clears the address urgent-alert notices go to. */
+  async setEmail(userId: string, email: string | null): Promise<void> {
+    const value = email === null ? null : checkEmail(email);
+    await this.db.updateTable('users').set({ email: value }).where('id', '=', userId).execute();
   }
 
   async findById(id: string): Promise<User | undefined> {
@@ -268,5 +280,16 @@ function toUser(row: Schema['users']): User {
     createdAt: row.created_at,
     passwordChangedAt: row.password_changed_at,
     disabledAt: row.disabled_at,
+    email: row.email ?? null,
   };
+}
+
+function checkEmail(input: string): string {
+  const email = parseEmailAddress(input);
+  if (!email)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      'email is not an address Vigil can send to (name@example.org, no spaces, quotes or angle brackets)',
+    );
+  return email;
 }

@@ -11,6 +11,7 @@ import {
   type VerifyReport,
   verifyAudit,
 } from './audit-verify.ts';
+import { canWalkInParallel, type ParallelOptions, walkInParallel } from './audit-verify-parallel.ts';
 
 export { entryHash, GENESIS_HASH };
 
@@ -93,7 +94,12 @@ export class AuditLog {
    * given. Reads in pages so a million entries need no more memory than a few thousand.
    */
   async verify(
-    opts: { check?: SignatureCheck; anchor?: AuditAnchor | undefined; pageSize?: number } = {},
+    opts: {
+      check?: SignatureCheck;
+      anchor?: AuditAnchor | undefined;
+      pageSize?: number;
+      parallel?: ParallelOptions;
+    } = {},
   ): Promise<VerifyReport> {
     const db = this.db;
     const sqlite = this.sqlite;
@@ -139,7 +145,15 @@ export class AuditLog {
       }
     }
     const checkpoints = await db.selectFrom('audit_checkpoints').selectAll().orderBy('id').execute();
-    return verifyAudit(sqlite ? sqlitePages(sqlite) : kyselyPages(), checkpoints, opts.check, opts.anchor);
+    // A large SQLite trail in a file is walked by worker threads, one seq range each.
+    const plan = sqlite ? canWalkInParallel(sqlite, opts.parallel ?? {}) : undefined;
+    const source =
+      sqlite && plan
+        ? (cps: CheckpointRow[], max: number) => walkInParallel(sqlite, plan, cps, max)
+        : sqlite
+          ? sqlitePages(sqlite)
+          : kyselyPages();
+    return verifyAudit(source, checkpoints, opts.check, opts.anchor);
   }
 
   /** Signs the current head, unless the newest checkpoint already covers it. */

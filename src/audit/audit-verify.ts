@@ -36,6 +36,17 @@ export interface VerifyReport {
 
 const MAX_PROBLEMS = 50;
 
+/** The chain walk's result, whichever way it was done (one cursor here, or worker threads). */
+export interface ChainWalk {
+  entries: number;
+  lastSeq: number;
+  /** In seq order, at most MAX_PROBLEMS. */
+  problems: Problem[];
+}
+
+/** Another way to walk the chain over the same checkpoints (audit-verify-parallel.ts). */
+export type ChainWalker = (checkpoints: CheckpointRow[], maxProblems: number) => Promise<ChainWalk>;
+
 /** A copy of the newest checkpoint kept outside the database (a file, a SIEM). */
 export interface AuditAnchor {
   id: number;
@@ -51,7 +62,7 @@ export interface AuditAnchor {
  * checkpoint, or the checkpoint chain is shorter than the anchor kept outside the database).
  */
 export async function verifyAudit(
-  rows: AsyncIterable<AuditTuple[]> | Iterable<AuditTuple[]>,
+  rows: AsyncIterable<AuditTuple[]> | Iterable<AuditTuple[]> | ChainWalker,
   checkpoints: CheckpointRow[],
   check: SignatureCheck | undefined,
   anchor?: AuditAnchor | undefined,
@@ -94,6 +105,43 @@ export async function verifyAudit(
     });
   }
 
+  const walk =
+    typeof rows === 'function' ? await rows(checkpoints, MAX_PROBLEMS) : await walkChain(rows, bySeq);
+  for (const p of walk.problems) report(p);
+  const { entries, lastSeq } = walk;
+  if (last && last.audit_seq > lastSeq) {
+    report({
+      kind: 'truncated',
+      at: lastSeq + 1,
+      detail: `the log ends at entry ${lastSeq} but checkpoint ${last.id} vouched for entries up to ${last.audit_seq}`,
+    });
+  }
+  problems.sort((a, b) => a.at - b.at);
+  return {
+    entries,
+    intact: problems.length === 0,
+    brokenAt: problems[0]?.at,
+    problems,
+    checkpoints: checkpoints.length,
+    lastCheckpoint: last ? { id: last.id, auditSeq: last.audit_seq, ts: last.ts } : undefined,
+    unsignedTail: last ? Math.max(0, lastSeq - last.audit_seq) : lastSeq,
+  };
+}
+
+/**
+ * The chain walk in seq order: a gap is a removed entry, an entry whose content no longer hashes
+ * to its hash was edited (or moved, when it hashes correctly under a nearby seq), an intact
+ * entry that does not name its predecessor's hash was relinked, and an entry a checkpoint signed
+ * must still carry the hash it signed. audit-verify-parallel.ts mirrors this loop in its worker.
+ */
+async function walkChain(
+  rows: AsyncIterable<AuditTuple[]> | Iterable<AuditTuple[]>,
+  bySeq: Map<number, CheckpointRow>,
+): Promise<ChainWalk> {
+  const problems: Problem[] = [];
+  const report = (p: Problem) => {
+    if (problems.length < MAX_PROBLEMS) problems.push(p);
+  };
   let prevHash = GENESIS_HASH;
   let expected = 1;
   let entries = 0;
@@ -133,21 +181,5 @@ export async function verifyAudit(
       lastSeq = seq;
     }
   }
-  if (last && last.audit_seq > lastSeq) {
-    report({
-      kind: 'truncated',
-      at: lastSeq + 1,
-      detail: `the log ends at entry ${lastSeq} but checkpoint ${last.id} vouched for entries up to ${last.audit_seq}`,
-    });
-  }
-  problems.sort((a, b) => a.at - b.at);
-  return {
-    entries,
-    intact: problems.length === 0,
-    brokenAt: problems[0]?.at,
-    problems,
-    checkpoints: checkpoints.length,
-    lastCheckpoint: last ? { id: last.id, auditSeq: last.audit_seq, ts: last.ts } : undefined,
-    unsignedTail: last ? Math.max(0, lastSeq - last.audit_seq) : lastSeq,
-  };
+  return { entries, lastSeq, problems };
 }

@@ -8,6 +8,7 @@ import { DeviceStore } from '../devices/devices.store.ts';
 import { enrollDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
+import { registerPatientExport } from './export-commands.ts';
 import { emit } from './output.ts';
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
@@ -44,6 +45,7 @@ export function registerTokenCommands(program: Command): void {
 export function registerPatientCommands(program: Command): void {
   const patient = program.command('patient').description('patients');
   registerPatientErase(patient);
+  registerPatientExport(patient);
   withCommon(patient.command('add').description('register a patient (identity sealed with their own key)'))
     .requiredOption('--id <id>', 'patient id (a pseudonym; letters, digits, . _ -)')
     .requiredOption('--name <name>', 'full name')

@@ -6,6 +6,7 @@ import { registerKeysCommands } from './keys-commands.ts';
 import { failAndExit } from './output.ts';
 import { registerPostureCommands } from './posture-commands.ts';
 import { registerRunCommands } from './run-commands.ts';
+import { registerUserCommands } from './user-commands.ts';
 
 const program = new Command('vigil')
   .description('Vigil: security-first platform for the Internet of Medical Things')
@@ -25,6 +26,7 @@ registerPostureCommands(program);
 registerBackupCommands(program);
 registerAuditCommands(program);
 registerKeysCommands(program);
+registerUserCommands(program);
 // Every level of subcommand must throw instead of exiting, so errors keep to one line.
 const overrideExits = (cmd: Command): void => {
   for (const sub of cmd.commands) {

@@ -9,7 +9,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { CareTeamStore } from '../clinical/care-teams.store.ts';
 import type { VigilConfig } from '../config/config.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { initDataDir, isInitialized } from '../server/provision.ts';
+import { DEMO_CLINICIAN, initDataDir, isInitialized } from '../server/provision.ts';
 import { startVigil } from '../server/vigil.ts';
 import { type CommonFlags, configFrom, intOption, numberOption, openLocal, withCommon } from './context.ts';
 import { emit } from './output.ts';
@@ -163,11 +163,18 @@ export function registerRunCommands(program: Command): void {
     .action(async (o: CommonFlags & { devices: number; rate: number; scenario?: Scenario }) => {
       const config = configFrom(o);
       const lines: string[] = [];
+      const signIns: string[] = [];
       if (!isInitialized(config)) {
-        const r = await initDataDir(config);
-        lines.push(
-          `initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`,
-          `  Sign-in    user ${r.adminUsername}, one-time password ${r.adminPassword} (shown once; change it and enrol TOTP at first sign-in)`,
+        const r = await initDataDir(config, { demoClinician: true });
+        lines.push(`initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`);
+        signIns.push(
+          '  First sign-ins at the dashboard (one-time passwords, shown once; each sets a new password and TOTP):',
+          `    admin           user ${r.adminUsername}, one-time password ${r.adminPassword}`,
+          ...(r.clinician
+            ? [
+                `    clinician       user ${r.clinician.username}, one-time password ${r.clinician.password}  (sees the demo ward's patients)`,
+              ]
+            : []),
         );
       }
       // The terminal shows a summary line; the structured log goes to a file beside the data.
@@ -204,7 +211,7 @@ export function registerRunCommands(program: Command): void {
       const careTeams = new CareTeamStore(vigil.store.db);
       if (!(await careTeams.list()).some((t) => t.id === DEMO_WARD))
         await careTeams.create(DEMO_WARD, 'Demo ward');
-      await careTeams.setMembers(DEMO_WARD, ['demo-clinician']);
+      await careTeams.setMembers(DEMO_WARD, [DEMO_CLINICIAN]);
       const ward = await careTeams.get(DEMO_WARD);
       for (const id of await vigil.patients.listIds()) {
         if (id.startsWith('sim-patient-') && !ward.patients.includes(id))
@@ -222,6 +229,7 @@ export function registerRunCommands(program: Command): void {
         ...lines,
         `Vigil demo is running with ${o.devices} simulated devices.`,
         `  Dashboard  ${url}/   (trust ${join(config.dataDir, 'ca.crt')} in your browser, or accept the warning once)`,
+        ...signIns,
         `  API        ${url}/api/v1/devices   (OpenAPI: ${url}/docs)`,
         `  MQTT       mqtts://${config.host}:${vigil.mqttPort}  (client certificates from ${join(config.dataDir, 'ca.crt')})`,
         `  Admin token for this session (12 h): ${demoToken.token}`,

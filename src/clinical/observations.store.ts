@@ -37,6 +37,12 @@ interface OpenChunk {
 export interface ChunkPolicy {
   maxReadings: number;
   maxSpanMs: number;
+  /**
+   * Leave full runs open after the commit that filled them and seal them later with sealDue(),
+   * in transactions of their own: the ingest writer does this so a commit (and the PUBACKs
+   * waiting on it) never carries the cost of a burst of chunks filling at once.
+   */
+  deferSealing?: boolean;
 }
 
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
@@ -69,6 +75,8 @@ export const chunkAad = (
  */
 export class SqliteObservationStore {
   private readonly open = new Map<string, OpenChunk>();
+  /** Full runs waiting for sealDue() (deferSealing only). */
+  private readonly due = new Set<OpenChunk>();
   private readonly insertStaging: BetterSqlite3.Statement;
   private readonly updateDevice: BetterSqlite3.Statement;
   private readonly insertChunk: BetterSqlite3.Statement;
@@ -76,7 +84,7 @@ export class SqliteObservationStore {
   private readonly deleteStaging: BetterSqlite3.Statement;
   private readonly selectChunks: BetterSqlite3.Statement;
   private readonly selectStaging: BetterSqlite3.Statement;
-  private readonly commitTx: (messages: AcceptedMessage[]) => void;
+  private readonly commitTx: (messages: AcceptedMessage[], alsoSeal: number) => void;
   private readonly sealTx: (chunks: OpenChunk[]) => void;
 
   constructor(
@@ -105,22 +113,66 @@ export class SqliteObservationStore {
     this.selectStaging = db.prepare(
       'SELECT device_id, seq, min_ts, max_ts, count, sealed FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
     );
-    this.commitTx = db.transaction((messages: AcceptedMessage[]) => this.writeMessages(messages));
+    // IMMEDIATE: take the write lock at BEGIN, so a second connection (the ingest writer's
+    // thread, the CLI) waits its turn in the busy handler instead of failing mid-transaction.
+    this.commitTx = db.transaction((messages: AcceptedMessage[], alsoSeal: number) => {
+      this.writeMessages(messages);
+      // Full runs left open by earlier commits ride on this transaction's fsync.
+      if (alsoSeal > 0) for (const chunk of this.takeDue(alsoSeal)) this.writeChunk(chunk);
+    }).immediate;
     this.sealTx = db.transaction((chunks: OpenChunk[]) => {
       for (const chunk of chunks) this.writeChunk(chunk);
-    });
+    }).immediate;
   }
 
-  /** Commits a batch in one transaction (one fsync); throws and stores nothing on failure. */
-  commitBatch(messages: AcceptedMessage[]): void {
+  /**
+   * Commits a batch in one transaction (one fsync); throws and stores nothing on failure. With
+   * deferSealing, `alsoSeal` full runs waiting from earlier commits are sealed in it too.
+   */
+  commitBatch(messages: AcceptedMessage[], alsoSeal = 0): void {
     try {
-      this.commitTx(messages);
+      this.commitTx(messages, alsoSeal);
     } catch (e) {
       // The in-memory open chunks may hold readings of the failed batch: rebuild them from disk.
-      this.open.clear();
-      this.reloadOpenChunks();
+      this.rebuildOpenChunks();
       throw e;
     }
+  }
+
+  /** Full runs left open by deferSealing, waiting for sealDue(). */
+  get dueChunks(): number {
+    return this.due.size;
+  }
+
+  /** Seals up to `max` full runs left open by deferSealing, in one transaction; returns how many. */
+  sealDue(max: number): number {
+    const batch = this.takeDue(max);
+    if (batch.length === 0) return 0;
+    try {
+      this.sealTx(batch);
+    } catch (e) {
+      this.rebuildOpenChunks();
+      throw e;
+    }
+    return batch.length;
+  }
+
+  /** Up to `max` full runs waiting to be sealed, oldest first, and still open. */
+  private takeDue(max: number): OpenChunk[] {
+    const batch: OpenChunk[] = [];
+    for (const chunk of this.due) {
+      if (batch.length >= max) break;
+      this.due.delete(chunk);
+      // A run sealed meanwhile (idle sealing) or forgotten (erasure) is no longer open.
+      if (this.open.get(`${chunk.patientId}|${chunk.deviceId}`) === chunk) batch.push(chunk);
+    }
+    return batch;
+  }
+
+  private rebuildOpenChunks(): void {
+    this.open.clear();
+    this.due.clear();
+    this.reloadOpenChunks();
   }
 
   private writeMessages(messages: AcceptedMessage[]): void {
@@ -162,7 +214,8 @@ export class SqliteObservationStore {
         chunk.readings.length >= this.policy.maxReadings ||
         chunk.maxTs - chunk.minTs >= this.policy.maxSpanMs
       ) {
-        this.writeChunk(chunk);
+        if (this.policy.deferSealing) this.due.add(chunk);
+        else this.writeChunk(chunk);
       }
     }
   }
@@ -233,9 +286,9 @@ export class SqliteObservationStore {
 
   /** Seals every open run into a chunk (at shutdown, or for runs idle longer than idleMs). */
   sealOpenChunks(idleBeforeMs = Number.POSITIVE_INFINITY): number {
-    const due = [...this.open.values()].filter((c) => c.maxTs < idleBeforeMs);
-    if (due.length > 0) this.sealTx(due);
-    return due.length;
+    const idle = [...this.open.values()].filter((c) => c.maxTs < idleBeforeMs);
+    if (idle.length > 0) this.sealTx(idle);
+    return idle.length;
   }
 
   /** Rebuilds the open runs from staging rows after a restart (a crash leaves them there). */

@@ -134,6 +134,43 @@ describe('observation queries over HTTPS', () => {
     );
   });
 
+  it('marks readings sent while their device was under a data-quality notice', async () => {
+    await h.enrol('jump-ox', 'jump-pat');
+    const t0 = Date.now() - 10 * MINUTE;
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    // 70 -> 200 within 10 s is faster than any heart can change: an implausible jump.
+    const values: Array<[number, number]> = [
+      [0, 70],
+      [MINUTE, 71],
+      [2 * MINUTE, 72],
+      [2 * MINUTE + 10_000, 200],
+      [5 * MINUTE, 72],
+    ];
+    let seq = 0;
+    for (const [ms, value] of values) {
+      const payload = telemetry(++seq, [{ code: '8867-4', value, unit: '/min', ts: at(ms) }]);
+      await h.vigil.pipeline.accept('jump-ox', Buffer.from(payload), 'http');
+    }
+    for (let i = 0; i < 100; i++) {
+      const r = await h.api('/api/v1/data-quality?device=jump-ox');
+      if ((r.json as { notices: unknown[] }).notices.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const r = await get(
+      `/api/v1/patients/jump-pat/observations?downsample=lttb&points=100&from=${at(-MINUTE)}`,
+    );
+    const points = r.series?.[0]?.points ?? [];
+    assert.deepEqual(
+      points.map((p) => [p.value, (p as { questionable?: boolean }).questionable === true]),
+      values.map(([, v]) => [v, v === 200]),
+    );
+    const raw = await get(`/api/v1/patients/jump-pat/observations?from=${at(-MINUTE)}`);
+    assert.deepEqual(
+      raw.observations?.filter((o) => (o as { questionable?: boolean }).questionable).map((o) => o.value),
+      [200],
+    );
+  });
+
   it('answers bad queries and unknown patients with problem documents', async () => {
     for (const [query, detail] of [
       ['resolution=5x', /resolution=5x is not a bucket width/],

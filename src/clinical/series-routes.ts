@@ -17,6 +17,19 @@ export interface SeriesRouteDeps {
   audit: AuditLog;
   /** Care team, consent, break-glass: the only way these routes reach a patient's key. */
   gate: PatientGate;
+  /** Spans in which the patient's devices sent questionable readings (data-quality notices). */
+  questionableSpans?: (patientId: string, fromMs: number, toMs: number) => Promise<QualitySpan[]>;
+}
+
+interface QualitySpan {
+  fromMs: number;
+  toMs: number;
+}
+
+/** Readings inside a data-quality notice's span are marked, so a chart can show them apart. */
+function marker(spans: readonly QualitySpan[]): (tsMs: number) => { questionable?: true } {
+  if (spans.length === 0) return () => ({});
+  return (tsMs) => (spans.some((s) => tsMs >= s.fromMs && tsMs <= s.toMs) ? { questionable: true } : {});
 }
 
 const Observation = Type.Object({
@@ -25,6 +38,7 @@ const Observation = Type.Object({
   unit: Type.String(),
   effective: Type.String(),
   device: Type.String(),
+  questionable: Type.Optional(Type.Boolean()),
 });
 const Bucket = Type.Object({
   code: Type.String(),
@@ -40,7 +54,14 @@ const Series = Type.Object({
   unit: Type.String(),
   /** How many readings the range held before downsampling. */
   readings: Type.Integer(),
-  points: Type.Array(Type.Object({ effective: Type.String(), value: Type.Number() })),
+  points: Type.Array(
+    Type.Object({
+      effective: Type.String(),
+      value: Type.Number(),
+      /** The reading came from a device under a data-quality notice at that time. */
+      questionable: Type.Optional(Type.Boolean()),
+    }),
+  ),
 });
 const PatientParams = Type.Object({ id: Type.String({ pattern: ID_PATTERN.source, maxLength: 64 }) });
 
@@ -49,15 +70,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Observation queries under /api/v1/patients/{id}/observations (raw pages, buckets, LTTB, latest). */
 export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
   const unitOf = (code: string) => deps.registry.get(code)?.canonicalUnit ?? '';
-  const observation = (r: SeriesRow) => ({
+  const observation = (r: SeriesRow, mark: ReturnType<typeof marker> = () => ({})) => ({
     code: r.code,
     value: r.value,
     unit: unitOf(r.code),
     effective: iso(r.tsMs),
     device: r.deviceId,
+    ...mark(r.tsMs),
   });
 
-  const readSeries = (id: string, q: SeriesRequest) => {
+  const readSeries = (id: string, q: SeriesRequest, mark: ReturnType<typeof marker>) => {
     const head = { patient: id, from: iso(q.fromMs), to: iso(q.toMs) };
     const range = { fromMs: q.fromMs, toMs: q.toMs, ...(q.codes ? { codes: q.codes } : {}) };
     const mode = q.mode;
@@ -65,7 +87,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       const page = deps.series.page(id, { ...range, limit: mode.limit, after: mode.after });
       return {
         ...head,
-        observations: page.rows.map(observation),
+        observations: page.rows.map((r) => observation(r, mark)),
         truncated: page.next !== undefined,
         ...(page.next ? { next: encodeCursor(page.next) } : {}),
       };
@@ -98,6 +120,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
         points: lttbIndexes(points, mode.points).map((i) => ({
           effective: iso(points.t[i]!),
           value: points.v[i]!,
+          ...mark(points.t[i]!),
         })),
       })),
     };
@@ -145,7 +168,8 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       const { id } = request.params;
       const q = parseSeriesQuery(request.query, Date.now());
       await deps.gate.mayRead(request.identity, id, request.ip);
-      const answer = readSeries(id, q);
+      const spans = (await deps.questionableSpans?.(id, q.fromMs, q.toMs)) ?? [];
+      const answer = readSeries(id, q, marker(spans));
       await deps.audit.append({
         actor: actorOf(request),
         action: 'observation.read',
@@ -172,7 +196,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
     async (request) => {
       const { id } = request.params;
       await deps.gate.mayRead(request.identity, id, request.ip);
-      const latest = deps.series.latest(id).map(observation);
+      const latest = deps.series.latest(id).map((r) => observation(r));
       await deps.audit.append({
         actor: actorOf(request),
         action: 'observation.read-latest',

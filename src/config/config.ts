@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { VigilError } from '../errors/catalogue.ts';
+import { parseEmailAddress } from '../notify/email-address.ts';
+import { parseSmtpUrl } from '../notify/email-smtp-url.ts';
 
 /** The validated, frozen configuration every module receives; no module reads process.env. */
 export interface VigilConfig {
@@ -23,6 +25,13 @@ export interface VigilConfig {
     readonly maxFutureSeconds: number;
     readonly maxBackfillDays: number;
   };
+  /** Alert e-mails: smtp:// (STARTTLS required unless ?tls=off) or smtps://; unset: no e-mail. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string | undefined;
+  /** Base of links in notifications; unset: https://<host>:<httpPort> of the running server. */
+  readonly publicUrl: string | undefined;
+  /** Webhooks may use http:// to a loopback address (local receivers, tests); https otherwise. */
+  readonly webhooksAllowLoopbackHttp: boolean;
   readonly enrollmentTokenTtlSeconds: number;
   readonly deviceCertValidityDays: number;
 }
@@ -45,6 +54,10 @@ const FIELDS = {
   tlsCertFile: { env: 'VIGIL_TLS_CERT' },
   tlsKeyFile: { env: 'VIGIL_TLS_KEY' },
   logLevel: { env: 'VIGIL_LOG_LEVEL' },
+  smtpUrl: { env: 'VIGIL_SMTP_URL' },
+  mailFrom: { env: 'VIGIL_MAIL_FROM' },
+  publicUrl: { env: 'VIGIL_PUBLIC_URL' },
+  webhooksAllowLoopbackHttp: { env: 'VIGIL_WEBHOOKS_ALLOW_LOOPBACK_HTTP' },
 } as const;
 type TopField = keyof typeof FIELDS;
 
@@ -92,6 +105,34 @@ function url(raw: RawValue, schemes: readonly string[]): string {
     fail(raw, `has scheme ${parsed.protocol}`, `use ${schemes.join(' or ')}`);
   }
   return value;
+}
+
+function bool(raw: RawValue): boolean {
+  const v = typeof raw.value === 'string' ? raw.value.trim().toLowerCase() : raw.value;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  return fail(raw, 'is not a yes/no value', 'use true or false');
+}
+
+/** The SMTP settings, checked now so a bad URL stops start-up; the password never reaches a message. */
+function smtpSection(
+  smtpRaw: RawValue | undefined,
+  fromRaw: RawValue | undefined,
+): { smtpUrl: string | undefined; mailFrom: string | undefined } {
+  const mailFrom = fromRaw ? parseEmailAddress(text(fromRaw, 254)) : undefined;
+  if (fromRaw && !mailFrom) fail(fromRaw, 'is not an e-mail address', 'use e.g. vigil@hospital.example');
+  if (!smtpRaw) return { smtpUrl: undefined, mailFrom };
+  if (typeof smtpRaw.value !== 'string') {
+    throw new VigilError('VIGIL_ERR_CONFIG_INVALID', 'VIGIL_SMTP_URL must be a string');
+  }
+  parseSmtpUrl(smtpRaw.value);
+  if (!mailFrom) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      'VIGIL_SMTP_URL is set but VIGIL_MAIL_FROM is not; set the sender address, e.g. vigil@hospital.example',
+    );
+  }
+  return { smtpUrl: smtpRaw.value, mailFrom };
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -216,6 +257,8 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     fail(pick('logLevel', ''), 'is not a log level', `use one of ${LOG_LEVELS.join(', ')}`);
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const publicRaw = optional('publicUrl');
+  const loopbackRaw = optional('webhooksAllowLoopbackHttp');
   const config: VigilConfig = {
     dataDir,
     host,
@@ -229,6 +272,9 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     tlsKeyFile: keyRaw ? abs(text(keyRaw)) : undefined,
     logLevel: level as VigilConfig['logLevel'],
     ingest: Object.freeze(ingestSection(file)),
+    ...smtpSection(optional('smtpUrl'), optional('mailFrom')),
+    publicUrl: publicRaw ? url(publicRaw, ['https:']).replace(/\/+$/, '') : undefined,
+    webhooksAllowLoopbackHttp: loopbackRaw ? bool(loopbackRaw) : false,
     enrollmentTokenTtlSeconds: 24 * 3600,
     deviceCertValidityDays: 397,
   };

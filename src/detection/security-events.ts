@@ -35,6 +35,7 @@ export class SecurityEvents {
   private pending: Array<Omit<SecurityEvent, 'id'>> = [];
   private timer: NodeJS.Timeout | undefined;
   private dropped = 0;
+  private readonly listeners: Array<(e: SecurityEvent) => void> = [];
   private static readonly MAX_PENDING = 10_000;
 
   constructor(
@@ -56,6 +57,11 @@ export class SecurityEvents {
     this.timer ??= setTimeout(() => void this.flush(), 50);
   }
 
+  /** Called with each event once it is stored, with its id (the live stream). */
+  subscribe(listener: (e: SecurityEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -65,8 +71,9 @@ export class SecurityEvents {
       this.log.error({ dropped: this.dropped }, 'security events dropped under flood');
       this.dropped = 0;
     }
+    let ids: number[];
     try {
-      await this.db
+      const rows = await this.db
         .insertInto('security_events')
         .values(
           batch.map((e) => ({
@@ -78,10 +85,28 @@ export class SecurityEvents {
             remote_address: e.remoteAddress ?? null,
           })),
         )
+        .returning('id')
         .execute();
+      // RETURNING order is unspecified; one statement assigns its ids in VALUES order.
+      ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
     } catch (err) {
       this.log.error({ err }, 'could not store security events');
+      return;
     }
+    if (this.listeners.length > 0) this.notify(batch, ids);
+  }
+
+  private notify(batch: Array<Omit<SecurityEvent, 'id'>>, ids: number[]): void {
+    batch.forEach((e, i) => {
+      const event: SecurityEvent = { ...e, id: ids[i] ?? 0, detail: e.detail.slice(0, 500) };
+      for (const l of this.listeners) {
+        try {
+          l(event);
+        } catch (err) {
+          this.log.error({ err }, 'security event listener failed');
+        }
+      }
+    });
   }
 
   async list(opts: {

@@ -28,6 +28,16 @@ export interface Assignment {
   toMs: number | null;
 }
 
+export interface CertificateRow {
+  serial: string;
+  fingerprint: string;
+  notBefore: number;
+  notAfter: number;
+  issuedAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -167,6 +177,17 @@ export class DeviceStore {
     }
   }
 
+  /** Spends every unused token of a device, so a leaked one cannot enrol it after a revocation. */
+  async voidEnrollmentTokens(deviceId: string, nowMs = Date.now()): Promise<number> {
+    const r = await this.db
+      .updateTable('enrollment_tokens')
+      .set({ used_at: nowMs })
+      .where('device_id', '=', deviceId)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async recordCertificate(
     cert: { serial: string; deviceId: string; fingerprint: string; notBefore: number; notAfter: number },
     nowMs = Date.now(),
@@ -295,6 +316,33 @@ export class DeviceStore {
 
   async get(id: string): Promise<DeviceRow | undefined> {
     return (await this.list()).find((d) => d.id === id);
+  }
+
+  /** The certificates Vigil issued to a device, newest first (device page, revocation). */
+  async certificates(deviceId: string): Promise<CertificateRow[]> {
+    const rows = await this.db
+      .selectFrom('device_certificates')
+      .select([
+        'serial',
+        'fingerprint',
+        'not_before',
+        'not_after',
+        'issued_at',
+        'revoked_at',
+        'revoke_reason',
+      ])
+      .where('device_id', '=', deviceId)
+      .orderBy('issued_at', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      serial: r.serial,
+      fingerprint: r.fingerprint,
+      notBefore: r.not_before,
+      notAfter: r.not_after,
+      issuedAt: r.issued_at,
+      revokedAt: r.revoked_at,
+      revokeReason: r.revoke_reason,
+    }));
   }
 
   /** Everything the ingest hot path needs about every device, read once and on change. */

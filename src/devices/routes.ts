@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import { type App, actorOf } from '../server/http.ts';
-import type { DeviceStore } from './devices.store.ts';
+import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import type { Enrollment } from './enrollment.ts';
 
 export interface DeviceRouteDeps {
@@ -16,7 +16,7 @@ export interface DeviceRouteDeps {
 }
 
 const DeviceId = Type.String({ pattern: ID_PATTERN.source, maxLength: 64 });
-const Device = Type.Object({
+export const Device = Type.Object({
   id: Type.String(),
   model: Type.String(),
   serial: Type.String(),
@@ -33,6 +33,22 @@ const Device = Type.Object({
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The API's view of a device (list, device page, enrolment answer). */
+export const toDeviceView = (d: DeviceRow) => ({
+  id: d.id,
+  model: d.model,
+  serial: d.serial,
+  status: d.status,
+  patientId: d.patientId,
+  firmware: d.firmware,
+  battery: d.battery,
+  lastSeen: iso(d.lastSeenMs),
+  lastSeq: d.lastSeq,
+  certificateExpires: iso(d.certificateNotAfter),
+  enrolled: d.enrolledAt !== null,
+  quarantineReason: d.quarantineReason,
+});
+
 export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
   app.get(
     '/api/v1/devices',
@@ -46,22 +62,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
     },
     async () => {
       const rows = await deps.devices.list();
-      return {
-        devices: rows.map((d) => ({
-          id: d.id,
-          model: d.model,
-          serial: d.serial,
-          status: d.status,
-          patientId: d.patientId,
-          firmware: d.firmware,
-          battery: d.battery,
-          lastSeen: iso(d.lastSeenMs),
-          lastSeq: d.lastSeq,
-          certificateExpires: iso(d.certificateNotAfter),
-          enrolled: d.enrolledAt !== null,
-          quarantineReason: d.quarantineReason,
-        })),
-      };
+      return { devices: rows.map(toDeviceView) };
     },
   );
 

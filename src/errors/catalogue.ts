@@ -264,6 +264,50 @@ export const ERRORS = {
     meaning:
       'A device sent readings that jump implausibly, flat-line, or carry a clock far off; they are stored, marked questionable, and raise no urgent alert on their own.',
   },
+  VIGIL_ERR_WEBHOOK_URL: {
+    status: 422,
+    mqtt: 0x80,
+    title: 'Webhook URL refused',
+    meaning:
+      'A webhook URL must be https (http only to loopback when configured), carry no credentials, and not point at a link-local or unspecified address.',
+  },
+  VIGIL_ERR_WEBHOOK_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown webhook',
+    meaning: 'No webhook subscription with this id exists.',
+  },
+  VIGIL_ERR_WEBHOOK_DELIVERY_UNKNOWN: {
+    status: 404,
+    mqtt: 0x80,
+    title: 'Unknown webhook delivery',
+    meaning: 'No webhook delivery with this id exists.',
+  },
+  VIGIL_ERR_WEBHOOK_DELIVERY_STATE: {
+    status: 409,
+    mqtt: 0x80,
+    title: 'Webhook delivery not dead-lettered',
+    meaning: 'Only a dead-lettered delivery can be retried by hand; a pending one is still being tried.',
+  },
+  VIGIL_ERR_STREAM_UPGRADE_REQUIRED: {
+    status: 426,
+    mqtt: 0x80,
+    title: 'WebSocket upgrade required',
+    meaning: 'GET /api/v1/stream is a WebSocket (RFC 6455); open it with an Upgrade request.',
+  },
+  VIGIL_ERR_STREAM_ORIGIN: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Cross-origin stream refused',
+    meaning:
+      'A stream authenticated by the session cookie must come from a page of this server (Origin equal to its own); this stops cross-site WebSocket hijacking.',
+  },
+  VIGIL_ERR_STREAM_OVERLOADED: {
+    status: 503,
+    mqtt: 0x97,
+    title: 'Too many streams',
+    meaning: 'The server holds as many live streams as it is configured for; retry later.',
+  },
   VIGIL_ERR_NOT_FOUND: { status: 404, mqtt: 0x80, title: 'Not found', meaning: 'No such resource or route.' },
   VIGIL_ERR_CONFIG_INVALID: {
     status: 500,

@@ -54,6 +54,14 @@ export function capabilityStatement(
             updateCreate: true,
             interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'create' }, { code: 'update' }],
             searchParam: [{ name: '_id', type: 'token' }],
+            operation: [
+              {
+                name: 'everything',
+                definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+                documentation:
+                  'GET only, one streamed searchset Bundle (no paging): Patient, every Device ever assigned, Consents, every Observation. Vigil parameters: purpose (treatment, research, quality, payment, public-health, patient-request; default treatment) and _deidentify=safe-harbor (HIPAA Safe Harbor: pseudonyms, shifted dates, birth year only).',
+              },
+            ],
           },
           {
             type: 'Device',
@@ -88,6 +96,30 @@ export function capabilityStatement(
               { name: 'subject', type: 'reference', documentation: 'patient or subject is required' },
               { name: 'code', type: 'token', documentation: 'http://loinc.org|<code>, comma for OR' },
               { name: 'date', type: 'date', documentation: 'prefixes eq, ge, le, gt, lt' },
+            ],
+          },
+          {
+            type: 'AuditEvent',
+            documentation: 'The hash-chained audit trail, newest first; the id is the entry sequence number.',
+            versioning: 'no-version',
+            readHistory: false,
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
+            searchParam: [
+              { name: 'patient', type: 'reference' },
+              { name: 'entity', type: 'reference', documentation: 'the entry resource, exactly' },
+              { name: 'date', type: 'date', documentation: 'prefixes eq, ge, le, gt, lt' },
+              { name: 'action', type: 'token', documentation: 'C, R, U, D or E; comma for OR' },
+              { name: 'subtype', type: 'token', documentation: 'the Vigil action, e.g. patient.export' },
+            ],
+          },
+          {
+            type: 'Consent',
+            versioning: 'no-version',
+            readHistory: false,
+            interaction: [{ code: 'read' }, { code: 'search-type' }],
+            searchParam: [
+              { name: 'patient', type: 'reference', documentation: 'required' },
+              { name: 'status', type: 'token', documentation: 'active or inactive' },
             ],
           },
         ],

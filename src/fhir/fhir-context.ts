@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { ExportGate } from '../access/export-access.ts';
+import type { PatientAccess } from '../access/patient-access.ts';
 import type { PatientGate } from '../access/patient-gate.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { PatientStore } from '../clinical/patients.store.ts';
@@ -9,6 +11,7 @@ import type { DeviceStore } from '../devices/devices.store.ts';
 import type { CodeRegistry } from '../ingest/vital-codes.ts';
 import type { Schema } from '../store/schema.ts';
 import type { ObservationCreateDeps } from './observation-create.ts';
+import type { EverythingSource } from './patient-everything.ts';
 
 export interface FhirDeps {
   patients: PatientStore;
@@ -21,6 +24,11 @@ export interface FhirDeps {
   ensurePatientKey(patientId: string): Promise<void>;
   /** Care team, consent, break-glass: asked before any patient's data is read. */
   gate: PatientGate;
+  /** Patient/$everything: who may export (purpose, de-identified), and what it reads. */
+  exportGate: ExportGate;
+  everything: EverythingSource;
+  /** Consent records, for the Consent resource. */
+  access: PatientAccess;
   /** After a device is added or reassigned here, ingest must know at once. */
   refreshDevices(): Promise<void>;
   version: string;

@@ -1,7 +1,10 @@
 import { VigilError } from '../errors/catalogue.ts';
 import type { App } from '../server/http.ts';
+import { registerAuditEventResource } from './audit-event-routes.ts';
 import { capabilityStatement } from './capability.ts';
+import { registerConsentResource } from './consent-routes.ts';
 import { registerDeviceResource } from './device-routes.ts';
+import { registerPatientEverything } from './everything-routes.ts';
 import { baseUrl, FHIR_JSON, FHIR_PREFIX, type FhirDeps, sendResource } from './fhir-context.ts';
 import { registerObservationCreate } from './observation-create.ts';
 import { registerObservationResource } from './observation-routes.ts';
@@ -55,6 +58,9 @@ export async function registerFhirRoutes(app: App, deps: FhirDeps): Promise<void
           ),
       );
       registerPatientResource(fhir, deps);
+      registerPatientEverything(fhir, deps);
+      registerAuditEventResource(fhir, deps);
+      registerConsentResource(fhir, deps);
       registerDeviceResource(fhir, deps);
       registerObservationResource(fhir, deps);
       if (deps.ingest) registerObservationCreate(fhir, deps, deps.ingest);

@@ -21,8 +21,20 @@ export interface ObservationRef {
 
 const PATTERN = /^([0-9a-f]{10})\.([0-9a-f]{6})\.([0-9]{1,7}-[0-9])\.([0-9a-z]{1,11})\.([0-9]{1,6})$/;
 
-export const patientHash = (patientId: string) => sha256(`patient|${patientId}`).slice(0, 10);
-export const deviceHash = (deviceId: string) => sha256(`device|${deviceId}`).slice(0, 6);
+// Every Observation of a page or an export hashes the same few ids: remember them (bounded).
+const hashes = new Map<string, string>();
+function memoHash(text: string, length: number): string {
+  let h = hashes.get(text);
+  if (h === undefined) {
+    if (hashes.size >= 10_000) hashes.clear();
+    h = sha256(text).slice(0, length);
+    hashes.set(text, h);
+  }
+  return h;
+}
+
+export const patientHash = (patientId: string) => memoHash(`patient|${patientId}`, 10);
+export const deviceHash = (deviceId: string) => memoHash(`device|${deviceId}`, 6);
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');

@@ -51,6 +51,23 @@ export function createMetrics() {
       labelNames: ['status'],
       registers: [registry],
     }),
+    streamsOpen: new Gauge({
+      name: 'vigil_stream_connections',
+      help: 'Open live-stream WebSocket connections',
+      registers: [registry],
+    }),
+    streamMessages: new Counter({
+      name: 'vigil_stream_messages_total',
+      help: 'Live-stream frames sent, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    }),
+    streamCloses: new Counter({
+      name: 'vigil_stream_closes_total',
+      help: 'Live-stream connections closed, by reason (client, auth, slow-consumer, no-pong, ...)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }
 

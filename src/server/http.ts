@@ -9,6 +9,7 @@ import type { Identity, SessionAuthenticator } from '../access/session-guard.ts'
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
 import { isVigilError, toProblem, VigilError } from '../errors/catalogue.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { validationDetail } from './validation-detail.ts';
 
 /**
  * Every route declares who may call it; a route without a rule is refused at start-up.
@@ -17,6 +18,8 @@ import type { Metrics } from '../observability/metrics.ts';
  */
 export type RouteAccess =
   | { permission: Permission }
+  /** Any one of these (the live stream: each topic has its own; the route narrows what is sent). */
+  | { anyPermission: readonly Permission[] }
   | { public: true }
   | { device: true }
   | { account: true };
@@ -71,6 +74,9 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? 256 * 1024,
     trustProxy: false,
+    // Unknown fields are refused with a 400 naming them, not silently stripped (Fastify's
+    // default); see validation-detail.ts.
+    ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const routes: RouteRecord[] = [];
@@ -130,16 +136,18 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
         'change the one-time password and enrol TOTP first (POST /api/v1/auth/password, /api/v1/auth/totp)',
       );
     }
-    if (!can(identity.role, access.permission)) {
+    const needed = 'permission' in access ? [access.permission] : access.anyPermission;
+    const granted = needed.filter((p) => can(identity.role, p));
+    if (granted.length === 0) {
       throw new VigilError(
         'VIGIL_ERR_AUTH_FORBIDDEN',
-        `role ${identity.role} lacks permission ${access.permission}`,
+        `role ${identity.role} lacks permission ${needed.join(' or ')}`,
       );
     }
-    if (identity.kind === 'token' && identity.scopes && !identity.scopes.includes(access.permission)) {
+    if (identity.kind === 'token' && identity.scopes && !granted.some((p) => identity.scopes?.includes(p))) {
       throw new VigilError(
         'VIGIL_ERR_AUTH_FORBIDDEN',
-        `the token's scopes do not include ${access.permission}`,
+        `the token's scopes do not include ${needed.join(' or ')}`,
       );
     }
   });
@@ -188,7 +196,7 @@ function toVigilError(error: unknown): VigilError {
     e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
     e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
   ) {
-    return new VigilError('VIGIL_ERR_REQUEST_INVALID', (e.message ?? 'invalid request').slice(0, 300));
+    return new VigilError('VIGIL_ERR_REQUEST_INVALID', validationDetail(e));
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new VigilError('VIGIL_ERR_INGEST_TOO_LARGE', 'request body too large');

@@ -17,7 +17,17 @@ export interface InitResult {
   /** The first administrator's username and one-time password (changed at first sign-in). */
   adminUsername: string;
   adminPassword: string;
+  /** `vigil demo` only: a clinician to sign in as, on the demo ward's care team. */
+  clinician?: { username: string; password: string };
 }
+
+export interface InitOptions {
+  /** Also create the demo's clinician user (DEMO_CLINICIAN) with a one-time password. */
+  demoClinician?: boolean;
+}
+
+/** The demo ward's clinician: a user (and the demo's API token) of this name is on its care team. */
+export const DEMO_CLINICIAN = 'demo-clinician';
 
 /** Host names the server certificate covers: the loopback names plus VIGIL_HOST. */
 export function serverHosts(config: VigilConfig): string[] {
@@ -33,7 +43,7 @@ export function isInitialized(config: VigilConfig): boolean {
  * a first administrator user with a one-time password, and a first administrator API token;
  * both secrets are printed once and stored only as hashes.
  */
-export async function initDataDir(config: VigilConfig): Promise<InitResult> {
+export async function initDataDir(config: VigilConfig, opts: InitOptions = {}): Promise<InitResult> {
   if (isInitialized(config)) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_INVALID',
@@ -60,10 +70,15 @@ export async function initDataDir(config: VigilConfig): Promise<InitResult> {
       ttlSeconds: 30 * 86400,
     });
     // The first person: a one-time password, printed once; TOTP enrolment at first sign-in.
-    const { user, oneTimePassword } = await new UserStore(store.db, keys).create({
+    const users = new UserStore(store.db, keys);
+    const { user, oneTimePassword } = await users.create({
       username: 'admin',
       role: 'admin',
     });
+    // The demo's clinician signs in like any person: one-time password, then TOTP at first sign-in.
+    const clinician = opts.demoClinician
+      ? await users.create({ username: DEMO_CLINICIAN, role: 'clinician' })
+      : undefined;
     const audit = new AuditLog(store.db);
     await audit.append({
       actor: 'system',
@@ -77,12 +92,23 @@ export async function initDataDir(config: VigilConfig): Promise<InitResult> {
       resource: `User/${user.id}`,
       outcome: 'success',
     });
+    if (clinician) {
+      await audit.append({
+        actor: 'system',
+        action: 'user.create',
+        resource: `User/${clinician.user.id}`,
+        outcome: 'success',
+      });
+    }
     return {
       dataDir: config.dataDir,
       caFile,
       adminToken: admin.token,
       adminUsername: user.username,
       adminPassword: oneTimePassword as string,
+      ...(clinician
+        ? { clinician: { username: clinician.user.username, password: clinician.oneTimePassword as string } }
+        : {}),
     };
   } finally {
     await store.close();

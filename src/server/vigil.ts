@@ -3,8 +3,9 @@ import type { TLSSocket } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { type Access, createAccess } from '../access/access-domain.ts';
 import { registerConsentRoutes } from '../access/consent-routes.ts';
+import { createExportGate } from '../access/export-access.ts';
 import { PatientAccess } from '../access/patient-access.ts';
-import { createPatientGate } from '../access/patient-gate.ts';
+import { createPatientGate, type PatientGate } from '../access/patient-gate.ts';
 import { readAnchor, writeAnchor } from '../audit/audit-anchor.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { AuditSigner } from '../audit/audit-signer.ts';
@@ -12,10 +13,11 @@ import { registerAuditRoutes } from '../audit/routes.ts';
 import { SyslogSink } from '../audit/syslog-sink.ts';
 import { AlertEngine, type Clock } from '../clinical/alerts/alert-engine.ts';
 import { AlertStore } from '../clinical/alerts/alerts.store.ts';
-import { registerAlertRoutes } from '../clinical/alerts/routes.ts';
+import { view as alertView, registerAlertRoutes } from '../clinical/alerts/routes.ts';
 import { registerCareTeamRoutes } from '../clinical/care-teams.routes.ts';
 import { CareTeamStore } from '../clinical/care-teams.store.ts';
 import { registerErasureRoutes } from '../clinical/erasure-routes.ts';
+import { ObservationWriter } from '../clinical/observation-writer.ts';
 import { type AcceptedMessage, SqliteObservationStore } from '../clinical/observations.store.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import { registerClinicalRoutes } from '../clinical/routes.ts';
@@ -27,6 +29,8 @@ import { MasterKeyWatcher } from '../crypto/key-rotation.ts';
 import { loadMasterKeyFile, loadMasterKeys } from '../crypto/master-key.ts';
 import { registerSecurityRoutes } from '../detection/routes.ts';
 import { SecurityEvents } from '../detection/security-events.ts';
+import { registerDeviceAdminRoutes } from '../devices/admin-routes.ts';
+import { DeviceAdmin } from '../devices/device-admin.ts';
 import { loadDeviceCa, loadServerTls } from '../devices/device-ca.ts';
 import { DeviceDirectory } from '../devices/device-directory.ts';
 import { identifyDevice } from '../devices/device-identity.ts';
@@ -41,6 +45,9 @@ import { MqttGateway } from '../ingest/mqtt/gateway.ts';
 import { IngestPipeline } from '../ingest/pipeline.ts';
 import { decodeStatus } from '../ingest/status-decoder.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
+import { createNotifications, type NotifyTuning } from '../notify/notify-domain.ts';
+import { StreamHub, type StreamLimits } from '../notify/stream-hub.ts';
+import { registerStreamRoutes } from '../notify/stream-routes.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { PostureStore } from '../posture/posture.store.ts';
 import { registerPostureRoutes } from '../posture/routes.ts';
@@ -62,10 +69,14 @@ export interface RunningVigil {
   access: Access;
   devices: DeviceStore;
   patients: PatientStore;
+  /** The care-team and consent check every patient-data route asks (bench/authz.ts times it). */
+  gate: PatientGate;
   directory: DeviceDirectory;
   pipeline: IngestPipeline;
   gateway: MqttGateway;
   alerts: AlertEngine;
+  /** The live WebSocket stream's fan-out (open connections, limits). */
+  stream: StreamHub;
   /** Subscribe to durably stored messages (clinical rules, live stream, tests). */
   onStored(listener: (m: AcceptedMessage) => void): void;
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
@@ -80,6 +91,10 @@ export interface StartOptions {
   auditCheckpointMs?: number;
   /** The alert engine's clock: tests move it on to reach signal loss and escalation. */
   alertClock?: Clock;
+  /** Live-stream limits (tests shorten the ping and the gate-decision lifetime). */
+  stream?: Partial<StreamLimits>;
+  /** Webhook and e-mail retry pacing (tests shorten it). */
+  notify?: NotifyTuning;
 }
 
 /** The composition root: builds every piece in order and stops them in reverse. */
@@ -153,31 +168,35 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     }
     await keys.dataKey('patient', patientId);
   };
-  const patientAccess = new PatientAccess(store.db);
-  const gate = createPatientGate(patientAccess, audit, patients, ensurePatientKey);
+  const patientAccess = new PatientAccess(store.db, store.sqlite);
+  const gate = createPatientGate(patientAccess, audit, ensurePatientKey);
   const observations = new SqliteObservationStore(
     store.sqlite,
     (code) => registry.get(code)?.decimals ?? 3,
     keyOf,
   );
+  const stagedKeys = new Map<string, Buffer>();
   for (const patientId of observations.stagedPatients()) {
     // A patient erased from the CLI while the server was down: their staged rows are shredded.
     if (await patients.isErased(patientId)) observations.forgetPatient(patientId);
-    else await keys.dataKey('patient', patientId);
+    else stagedKeys.set(patientId, await keys.dataKey('patient', patientId));
   }
-  observations.reloadOpenChunks();
+  // Readings are written on a thread of their own (its own connection); this thread's
+  // `observations` only reads (last stored seq, redelivery window).
+  const writer = await ObservationWriter.start({
+    file: sqlite.name,
+    decimals: registry.list().map((c) => [c.code, c.decimals] as const),
+    stagedKeys,
+    gate: store.writeGate,
+    onError: (message) => log.error({ message }, 'ingest writer'),
+  });
   for (const m of observations.recentMessages()) directory.remember(m.deviceId, m);
 
   const committer = new GroupCommitter<AcceptedMessage>({
     windowMs: config.ingest.groupCommitMs,
     maxBatch: config.ingest.groupCommitMaxMessages,
-    // The raw handle is Kysely's connection too: a commit started while a Kysely transaction
-    // is open (an audit entry, an alert) would become a savepoint inside it, and be durable only
-    // when that transaction commits. Wait for it to end; our own commit then runs whole.
-    commit: async (batch) => {
-      while (sqlite.inTransaction) await new Promise((r) => setImmediate(r));
-      observations.commitBatch(batch);
-    },
+    // On the writer's own connection: never a savepoint inside a Kysely transaction of this one.
+    commit: (batch) => writer.commitBatch(batch, keyOf),
     onCommitted: (batch, ms) => {
       metrics.commitSeconds.observe(ms / 1000);
       metrics.commitBatchSize.observe(batch.length);
@@ -194,12 +213,29 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     log: log.child({ component: 'alerts' }),
     ...(opts.alertClock ? { clock: opts.alertClock } : {}),
   });
-  await alerts.start(
+  const assignedDevices = async () =>
     (await devices.list()).flatMap((d) =>
       d.patientId ? [{ deviceId: d.id, patientId: d.patientId, lastSeenMs: d.lastSeenMs }] : [],
-    ),
-  );
-  const storedListeners: Array<(m: AcceptedMessage) => void> = [];
+    );
+  await alerts.start(await assignedDevices());
+  /** Reloads the ingest path's view of devices; signal loss starts watching newly assigned ones. */
+  const refreshDevices = async () => {
+    const result = await directory.refresh();
+    alerts.watchAssigned(await assignedDevices());
+    return result;
+  };
+  const stream = new StreamHub({
+    readable: (identity, ids) => gate.readable(identity, ids),
+    audit,
+    metrics,
+    log: log.child({ component: 'stream' }),
+    unitOf: (code) => registry.get(code)?.canonicalUnit ?? '',
+    isQuestionable: (r) => alerts.isQuestionable(r),
+    ...(opts.stream ? { limits: opts.stream } : {}),
+  });
+  alerts.subscribe((alert, action) => stream.publishAlert(alert.patientId, action, () => alertView(alert)));
+  events.subscribe((e) => stream.publishSecurity(e));
+  const storedListeners: Array<(m: AcceptedMessage) => void> = [(m) => stream.publishStored(m)];
   const pipeline = new IngestPipeline({
     registry,
     directory,
@@ -257,10 +293,11 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       detail: `device ${deviceId} quarantined by ${actor}`,
       deviceId,
     });
+    notify.onQuarantine(deviceId);
   };
   const release = async (deviceId: string, actor: string) => {
     await devices.setQuarantine(deviceId, false, null);
-    await directory.refresh();
+    await refreshDevices();
     await audit.append({
       actor,
       action: 'device.release',
@@ -270,6 +307,17 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   };
 
   const access = createAccess({ db: store.db, keys, audit, host: config.host });
+  const notify = createNotifications({
+    config,
+    db: store.db,
+    keys,
+    audit,
+    alerts,
+    users: access.users,
+    registry: metrics.registry,
+    log,
+    tuning: opts.notify,
+  });
   const { app, routes } = await createHttpServer({
     tls: { key: tls.keyPem, cert: serverCert, ca: deviceCaChain },
     log,
@@ -277,18 +325,43 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     tokens: access.tokens,
     sessions: access.guard,
   });
-  registerOpsRoutes(app, metrics, () => ({ mqtt: true, store: store.sqlite?.open ?? true }));
+  registerOpsRoutes(app, metrics, () => ({
+    mqtt: true,
+    store: (store.sqlite?.open ?? true) && writer.alive,
+  }));
   registerDeviceRoutes(app, {
     devices,
     enrollment: new Enrollment(devices, ca, audit, config.deviceCertValidityDays, async () => {
-      await directory.refresh();
+      await refreshDevices();
     }),
     audit,
     quarantine,
     release,
   });
-  const series = new SeriesReader(new SeriesStore(store.sqlite, keyOf));
-  registerClinicalRoutes(app, { patients, series, registry, audit, gate });
+  registerDeviceAdminRoutes(
+    app,
+    new DeviceAdmin({
+      devices,
+      audit,
+      enrollmentTokenTtlSeconds: config.enrollmentTokenTtlSeconds,
+      patientExists: (id) => patients.exists(id),
+      refresh: async () => {
+        await refreshDevices();
+      },
+      disconnect: (id, code) => gateway.disconnect(id as DeviceId, code),
+      isConnected: (id) => gateway.isConnected(id as DeviceId),
+    }),
+  );
+  const seriesStore = new SeriesStore(store.sqlite, keyOf);
+  const series = new SeriesReader(seriesStore);
+  registerClinicalRoutes(app, {
+    patients,
+    series,
+    registry,
+    audit,
+    gate,
+    questionableSpans: (patientId, fromMs, toMs) => alertStore.questionableSpans(patientId, fromMs, toMs),
+  });
   await registerFhirRoutes(app, {
     patients,
     devices,
@@ -299,8 +372,19 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     db: store.db,
     ensurePatientKey,
     gate,
+    exportGate: createExportGate(patientAccess, audit, patients, ensurePatientKey),
+    everything: {
+      db: store.db,
+      patients,
+      devices,
+      series,
+      seriesStore,
+      registry,
+      consents: (id) => patientAccess.consents(id),
+    },
+    access: patientAccess,
     refreshDevices: async () => {
-      await directory.refresh();
+      await refreshDevices();
     },
     version: '0.1.0',
     ingest: { pipeline, directory, events },
@@ -313,13 +397,14 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     patientExists: (id) => patients.exists(id),
   });
   registerCareTeamRoutes(app, { careTeams, audit });
+  notify.registerRoutes(app);
   registerSecurityRoutes(app, events);
   registerErasureRoutes(app, {
     erase: async (patientId, actor, reason, source) => {
       const erased = await patients.erase(patientId);
       if (!erased) return false;
-      observations.forgetPatient(patientId);
-      await directory.refresh();
+      await writer.forgetPatient(patientId);
+      await refreshDevices();
       await audit.append({
         actor,
         action: 'patient.erase',
@@ -339,6 +424,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   });
   registerPostureRoutes(app, { posture: new PostureStore(store.db, store.sqlite), audit });
   access.registerRoutes(app);
+  await registerStreamRoutes(app, { hub: stream, tokens: access.tokens, sessions: access.guard });
   await registerWebRoutes(app);
   await registerHttpIngest(app, {
     pipeline,
@@ -351,6 +437,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   await app.listen({ port: config.httpPort, host: config.host });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+  notify.start(httpPort);
 
   // Other processes (the CLI) change devices directly in the store; pick that up and act on it.
   let lastVersion = store.sqlite.pragma('data_version', { simple: true });
@@ -363,15 +450,15 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       const version = store.sqlite?.pragma('data_version', { simple: true });
       if (version !== lastVersion) {
         lastVersion = version;
-        const { cutOff } = await directory.refresh();
+        const { cutOff } = await refreshDevices();
         for (const id of cutOff) gateway.disconnect(id as DeviceId, 'VIGIL_ERR_DEVICE_QUARANTINED');
         // A patient erased from the CLI: forget the key and the unsealed readings here too.
         const watermark = erasuresSeenMs;
         erasuresSeenMs = Date.now() - 5000;
-        for (const patientId of await keys.forgetDestroyed(watermark)) observations.forgetPatient(patientId);
+        for (const patientId of await keys.forgetDestroyed(watermark)) await writer.forgetPatient(patientId);
       }
       await masterKeys.check();
-      if (!sqlite.inTransaction) observations.sealOpenChunks(Date.now() - 15 * 60_000);
+      await writer.sealOpenChunks(Date.now() - 15 * 60_000);
     })().catch((err) => log.error({ err }, 'background refresh failed'));
   }, opts.pollMs ?? 1000);
 
@@ -386,20 +473,24 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     access,
     devices,
     patients,
+    gate,
     directory,
     pipeline,
     gateway,
     alerts,
+    stream,
     onStored: (l) => void storedListeners.push(l),
     quarantine,
     stop: async () => {
       clearInterval(poll);
       clearInterval(auditTimer);
       await gateway.close();
+      await stream.stop();
       await app.close();
       await committer.close();
       await alerts.stop();
-      observations.sealOpenChunks();
+      await notify.stop();
+      await writer.close();
       await events.flush();
       await signAuditHead();
       await masterKeys.stop();

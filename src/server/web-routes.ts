@@ -14,7 +14,20 @@ export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.
  * by a wildcard, so unknown paths, and everything under /api, /fhir, /docs, /metrics and
  * /healthz, still get the API's problem-document 404.
  */
-export const DASHBOARD_PATHS = ['/', '/patients', '/patients/:id', '/alerts', '/fleet', '/security'] as const;
+export const DASHBOARD_PATHS = [
+  '/',
+  '/patients',
+  '/patients/:id',
+  '/alerts',
+  '/fleet',
+  '/security',
+  '/users',
+  '/care-teams',
+  '/consent',
+  '/enrol-device',
+  '/devices/:id',
+  '/audit',
+] as const;
 
 /**
  * The page's policy. No inline script or style anywhere (Vite emits files only), scripts only

@@ -13,6 +13,7 @@ import {
 import pg from 'pg';
 import { migrateToLatest } from './migrate.ts';
 import type { Schema } from './schema.ts';
+import { WriteGate } from './write-gate.ts';
 
 /**
  * The backend seam: domain code speaks Kysely, which renders both SQLite and PostgreSQL.
@@ -22,6 +23,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly db: Kysely<Schema>;
   readonly sqlite: BetterSqlite3.Database | undefined;
+  /** SQLite: taken around every Kysely connection use; other threads writing the file take it too. */
+  readonly writeGate?: WriteGate;
   close(): Promise<void>;
 }
 
@@ -54,17 +57,39 @@ function openSqlite(dataDir: string): BetterSqlite3.Database {
  * the audit log both read-then-write.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    database: BetterSqlite3.Database,
+    private readonly gate: WriteGate,
+  ) {
+    super({ database });
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  // Held from acquiring the connection to releasing it: a whole transaction, or one query.
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    await this.gate.acquire();
+    return connection;
+  }
+
+  override async releaseConnection(): Promise<void> {
+    this.gate.release();
+    await super.releaseConnection();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: BetterSqlite3.Database) {
+  constructor(
+    private readonly database: BetterSqlite3.Database,
+    private readonly gate: WriteGate,
+  ) {
     super({ database });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.database });
+    return new ImmediateSqliteDriver(this.database, this.gate);
   }
 }
 
@@ -90,12 +115,14 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     return { kind: 'postgres', db, sqlite: undefined, close: () => db.destroy() };
   }
   const sqlite = openSqlite(opts.dataDir);
-  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect(sqlite) });
+  const writeGate = new WriteGate();
+  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect(sqlite, writeGate) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   return {
     kind: 'sqlite',
     db,
     sqlite,
+    writeGate,
     close: async () => {
       await db.destroy();
     },

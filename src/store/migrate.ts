@@ -11,6 +11,7 @@ import * as alerts from './migrations/0003-alerts.ts';
 import * as access from './migrations/0004-access.ts';
 import * as audit from './migrations/0006-audit.ts';
 import * as consent from './migrations/0007-consent.ts';
+import * as notifications from './migrations/0008-notifications.ts';
 
 export interface MigrationContext {
   /** Column types that differ between SQLite and PostgreSQL. */
@@ -30,6 +31,7 @@ const STEPS: Record<string, Step> = {
   '0004-access': access as unknown as Step,
   '0006-audit': audit as unknown as Step,
   '0007-consent': consent as unknown as Step,
+  '0008-notifications': notifications as unknown as Step,
 };
 
 export async function migrateToLatest(

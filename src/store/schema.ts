@@ -106,6 +106,8 @@ export interface Schema {
     created_at: number;
     password_changed_at: number;
     disabled_at: number | null;
+    /** Where urgent-alert notices go (migration 0008); null: no e-mail. */
+    email: string | null;
   };
   sessions: {
     id_hash: string;
@@ -283,6 +285,28 @@ export interface Schema {
     reason: string;
     started_ms: number;
     expires_ms: number;
+  };
+  webhooks: {
+    id: string;
+    url: string;
+    /** JSON array of event types. */
+    events: string;
+    description: string;
+    created_by: string;
+    created_at: number;
+  };
+  webhook_deliveries: {
+    id: string;
+    webhook_id: string;
+    event_type: string;
+    payload: string;
+    state: string;
+    attempts: number;
+    next_attempt_ms: number;
+    last_status: number | null;
+    last_error: string | null;
+    created_ms: number;
+    updated_ms: number;
   };
   audit_checkpoints: {
     id: number;

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { api, setCsrfToken } from './api/client.ts';
 import type { Me } from './api/types.ts';
 import { Link } from './components/Link.tsx';
+import { LiveIndicator } from './components/LiveIndicator.tsx';
 import type { NavItem } from './lib/screens.ts';
 
 /** Header with the role's screens and sign-out; the page below it. */
@@ -31,6 +32,7 @@ export function AppShell(props: { me: Me; nav: readonly NavItem[]; current: stri
           </ul>
         </nav>
         <div className="who">
+          <LiveIndicator />
           <span>
             {props.me.username} <span className="muted">({props.me.role})</span>
           </span>

@@ -1,8 +1,10 @@
 import { useEffect, useRef } from 'react';
+import { AdminScreen } from './AdminScreen.tsx';
 import { AppShell } from './AppShell.tsx';
+import { useLiveUpdates } from './api/live.ts';
 import type { Me } from './api/types.ts';
 import { matchRoute, navigate, type Route, usePath } from './lib/router.ts';
-import { canQuarantine, screensFor } from './lib/screens.ts';
+import { canOpenDevicePage, canQuarantine, screensFor } from './lib/screens.ts';
 import { AlertInbox } from './screens/AlertInbox.tsx';
 import { Fleet } from './screens/Fleet.tsx';
 import { PatientList } from './screens/PatientList.tsx';
@@ -15,6 +17,8 @@ export default function Dashboard(props: { me: Me }) {
   const route = matchRoute(path);
   const nav = screensFor(props.me.role);
   const home = nav[0]?.path;
+  // One live stream per signed-in tab; it closes when the dashboard unmounts (sign-out).
+  useLiveUpdates();
   useEffect(() => {
     if (route.screen === 'home' && home) navigate(home, { replace: true });
   }, [route.screen, home]);
@@ -32,7 +36,9 @@ export default function Dashboard(props: { me: Me }) {
         isAllowed={
           route.screen === 'patient'
             ? nav.some((n) => n.screen === 'patients')
-            : nav.some((n) => n.screen === route.screen)
+            : route.screen === 'device'
+              ? canOpenDevicePage(props.me.role)
+              : nav.some((n) => n.screen === route.screen)
         }
       />
     </AppShell>
@@ -63,8 +69,15 @@ function Screen(props: { route: Route; me: Me; isAllowed: boolean }) {
     case 'alerts':
       return <AlertInbox />;
     case 'fleet':
-      return <Fleet canQuarantine={canQuarantine(props.me.role)} />;
+      return (
+        <Fleet
+          canQuarantine={canQuarantine(props.me.role)}
+          canOpenDevice={canOpenDevicePage(props.me.role)}
+        />
+      );
     case 'security':
       return <SecurityEvents />;
+    default:
+      return <AdminScreen route={route} me={props.me} />;
   }
 }

@@ -45,6 +45,8 @@ export class AlertCore {
   private readonly patients = new Map<string, PatientEvaluator>();
   private readonly watches = new Map<string, DeviceWatch>();
   readonly quality = new DataQualityMonitor();
+  /** Readings judged questionable, by identity, for listeners that run after the rules (live stream). */
+  private readonly flagged = new WeakSet<Reading>();
 
   constructor(private readonly rulesOf: (patientId: string) => AlertRules) {}
 
@@ -65,6 +67,7 @@ export class AlertCore {
       for (const r of readings) {
         const issue = this.quality.assess(m.deviceId, part.patientId, r.code, r.value, r.tsMs, m.receivedMs);
         if (issue !== undefined) {
+          this.flagged.add(r);
           issues ??= new Map();
           const seen = issues.get(issue);
           if (seen) {
@@ -86,6 +89,11 @@ export class AlertCore {
       }
     }
     if (newestPatient !== undefined) this.heard(m.deviceId, newestPatient, nowMs, out);
+  }
+
+  /** Whether observeMessage judged this reading (the same object) questionable. */
+  isQuestionable(r: Reading): boolean {
+    return this.flagged.has(r);
   }
 
   /** A status message: battery level, and the device clock against the server's. */

@@ -4,6 +4,7 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import type { SecurityEventInput } from '../../detection/security-events.ts';
 import { VigilError } from '../../errors/catalogue.ts';
 import type { CareTeamStore } from '../care-teams.store.ts';
+import type { Reading } from '../readings-codec.ts';
 import { type AlertSignal, urgencyOf } from './alert-conditions.ts';
 import { AlertCore, type CoreEvent, type StoredMessage } from './alert-core.ts';
 import type { Alert } from './alert-lifecycle.ts';
@@ -92,6 +93,15 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * Watches devices assigned since start-up for signal loss, from the assignment on: a device
+   * put on a patient that never reports is as silent as one that stopped.
+   */
+  watchAssigned(assigned: Array<{ deviceId: string; patientId: string }>): void {
+    const now = this.clock.now();
+    for (const d of assigned) this.core.watchDevice(d.deviceId, d.patientId, now);
+  }
+
   subscribe(listener: (alert: Alert, action: AlertAction) => void): void {
     this.listeners.push(listener);
   }
@@ -120,6 +130,11 @@ export class AlertEngine {
 
   overridesFor(patientId: string): AlertRuleOverrides {
     return { ...this.overrides.get(patientId) };
+  }
+
+  /** Whether the rules judged a reading of a message seen by onStored questionable. */
+  isQuestionable(r: Reading): boolean {
+    return this.core.isQuestionable(r);
   }
 
   /** Called for every durably stored message; the rule evaluation runs here, synchronously. */

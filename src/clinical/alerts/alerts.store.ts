@@ -206,6 +206,25 @@ export class AlertStore {
     return Number(r.numUpdatedRows);
   }
 
+  /**
+   * The time spans in which devices of this patient sent questionable readings (one per
+   * notice, open or cleared) that overlap [fromMs, toMs]; charts mark readings inside them.
+   */
+  async questionableSpans(
+    patientId: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<Array<{ fromMs: number; toMs: number }>> {
+    const rows = await this.db
+      .selectFrom('data_quality_notices')
+      .select(['first_ms', 'last_ms'])
+      .where('patient_id', '=', patientId)
+      .where('first_ms', '<=', toMs)
+      .where('last_ms', '>=', fromMs)
+      .execute();
+    return rows.map((r) => ({ fromMs: r.first_ms, toMs: r.last_ms }));
+  }
+
   async notices(f: {
     deviceId?: string | undefined;
     isOpen?: boolean | undefined;

@@ -48,7 +48,8 @@ const AlertBody = Type.Object({
   assignedTo: Nullable(Type.String()),
 });
 
-function view(a: Alert) {
+/** One alert as the API shows it (GET /api/v1/alerts items, live-stream alert frames). */
+export function view(a: Alert) {
   return {
     id: a.id,
     patient: a.patientId,

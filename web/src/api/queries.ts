@@ -1,5 +1,6 @@
 import { QueryCache, QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api, setCsrfToken } from './client.ts';
+import { usePollMs } from './live.ts';
 import type { Alert, DataQualityNotice, Device, Me, Observation, SecurityEvent, Series } from './types.ts';
 
 /**
@@ -65,7 +66,22 @@ export function useLatest(patientId: string) {
   return useQuery({
     queryKey: ['latest', patientId],
     queryFn: () => api<{ latest: Observation[] }>(`/api/v1/patients/${enc(patientId)}/observations/latest`),
-    refetchInterval: LIST_REFRESH_MS,
+    refetchInterval: usePollMs(LIST_REFRESH_MS),
+  });
+}
+
+/** The last `rangeMs` of readings for trend arrows on the list (the stream appends to it). */
+export function useRecent(patientId: string, rangeMs: number) {
+  return useQuery({
+    queryKey: ['recent', patientId, rangeMs],
+    queryFn: ({ signal }) => {
+      const from = new Date(Date.now() - rangeMs).toISOString();
+      return api<{ series: Series[] }>(
+        `/api/v1/patients/${enc(patientId)}/observations?downsample=lttb&points=200&from=${enc(from)}`,
+        { signal },
+      );
+    },
+    refetchInterval: usePollMs(LIST_REFRESH_MS),
   });
 }
 
@@ -80,7 +96,7 @@ export function useSeries(patientId: string, rangeMs: number, points = 2000) {
         { signal },
       );
     },
-    refetchInterval: REFRESH_MS,
+    refetchInterval: usePollMs(REFRESH_MS),
     placeholderData: (previous) => previous,
   });
 }
@@ -100,7 +116,7 @@ export function useAlerts(patientId?: string) {
     queryKey: ['alerts', patientId ?? 'all'],
     queryFn: () =>
       api<{ alerts: Alert[] }>(`/api/v1/alerts?limit=500${patientId ? `&patient=${enc(patientId)}` : ''}`),
-    refetchInterval: REFRESH_MS,
+    refetchInterval: usePollMs(REFRESH_MS),
   });
 }
 

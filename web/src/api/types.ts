@@ -36,7 +36,14 @@ export interface Series {
   code: string;
   unit: string;
   readings: number;
-  points: Array<{ effective: string; value: number }>;
+  points: SeriesPoint[];
+}
+
+/** `questionable`: the reading came from a device under a data-quality notice (jump, flat line, clock). */
+export interface SeriesPoint {
+  effective: string;
+  value: number;
+  questionable?: boolean;
 }
 
 export interface Alert {

@@ -4,6 +4,7 @@ import 'uplot/dist/uPlot.min.css';
 import type { Series } from '../api/types.ts';
 import { formatValue, type Threshold, vitalInfo } from '../lib/vitals.ts';
 import { chartOptions, toChartData } from './chart-options.ts';
+import { TrendArrow } from './TrendArrow.tsx';
 
 const HEIGHT = 220;
 
@@ -18,8 +19,10 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
   const chart = useRef<uPlot | null>(null);
   const [isZoomed, setZoomed] = useState(false);
   const zoomed = useRef(false);
-  const data = useMemo(() => toChartData(series.points), [series.points]);
   const last = series.points.at(-1);
+  const questionable = useMemo(() => series.points.filter((p) => p.questionable).length, [series.points]);
+  const hasQuestionable = questionable > 0;
+  const data = useMemo(() => toChartData(series.points, hasQuestionable), [series.points, hasQuestionable]);
   const thresholdKey = thresholds.map((t) => `${t.label}:${t.value}`).join();
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the chart is rebuilt only when its shape changes; data updates go through setData below.
@@ -32,6 +35,7 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
       width: el.clientWidth || 600,
       height: HEIGHT,
       thresholds,
+      withQuestionable: hasQuestionable,
     });
     opts.hooks = {
       setSelect: [],
@@ -60,7 +64,7 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
       u.destroy();
       chart.current = null;
     };
-  }, [series.code, thresholdKey]);
+  }, [series.code, thresholdKey, hasQuestionable]);
 
   useEffect(() => {
     chart.current?.setData(data, !zoomed.current);
@@ -88,19 +92,29 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
       aria-label={title}
       data-code={series.code}
       data-points={series.points.length}
+      data-questionable={questionable}
     >
       <figcaption>
         <strong>{info.label}</strong>{' '}
         {last ? (
-          <span className="latest">
-            latest {formatValue(series.code, last.value)} {info.unit}
-          </span>
+          <>
+            <span className="latest">
+              latest {formatValue(series.code, last.value)} {info.unit}
+            </span>{' '}
+            <TrendArrow code={series.code} points={series.points} />
+          </>
         ) : (
           <span>no readings in this range</span>
         )}{' '}
         <span className="muted">
           · {series.points.length} points shown of {series.readings} readings
         </span>
+        {questionable > 0 && (
+          <span className="questionable-note">
+            {' '}
+            · ◯ {questionable} questionable (device data-quality notice)
+          </span>
+        )}
       </figcaption>
       <div className="chart-tools">
         <button type="button" onClick={() => zoom(0.5)} aria-label={`Zoom in on ${info.label}`}>

@@ -1,19 +1,37 @@
 import type uPlot from 'uplot';
 import type { Threshold } from '../lib/vitals.ts';
 
-/** uPlot's columnar data: times in seconds, then values. */
-export type ChartData = [number[], number[]];
+/**
+ * uPlot's columnar data: times in seconds, every value, then (when any reading is
+ * questionable) the questionable values alone, null elsewhere, which a second series draws as
+ * hollow rings on top of the line.
+ */
+export type ChartData = [number[], number[]] | [number[], number[], Array<number | null>];
 
-export function toChartData(points: ReadonlyArray<{ effective: string; value: number }>): ChartData {
+export function toChartData(
+  points: ReadonlyArray<{ effective: string; value: number; questionable?: boolean }>,
+  withQuestionable = false,
+): ChartData {
   const t = new Array<number>(points.length);
   const v = new Array<number>(points.length);
+  const q = new Array<number | null>(points.length);
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!;
     t[i] = Date.parse(p.effective) / 1000;
     v[i] = p.value;
+    q[i] = p.questionable ? p.value : null;
   }
-  return [t, v];
+  return withQuestionable ? [t, v, q] : [t, v];
 }
+
+/** Questionable readings: a large hollow ring in vermillion, unlike the small filled blue dots. */
+export const QUESTIONABLE_SERIES: uPlot.Series = {
+  label: 'Questionable reading (device data-quality notice)',
+  stroke: '#D55E00',
+  width: 0,
+  paths: () => null,
+  points: { show: true, size: 11, width: 2, stroke: '#D55E00', fill: '#ffffff' },
+};
 
 /** The y range covers the data and every threshold, so a clinician sees how far a value is from one. */
 export function yRange(
@@ -71,6 +89,8 @@ export function chartOptions(opts: {
   width: number;
   height: number;
   thresholds: readonly Threshold[];
+  /** Adds the questionable-readings series and its legend entry (only charts that have some). */
+  withQuestionable?: boolean;
 }): uPlot.Options {
   return {
     width: opts.width,
@@ -87,6 +107,7 @@ export function chartOptions(opts: {
         width: 1.5,
         points: { show: (u) => (u.data[0]?.length ?? 0) < 120, size: 5, fill: '#0072B2' },
       },
+      ...(opts.withQuestionable ? [QUESTIONABLE_SERIES] : []),
     ],
     axes: [{}, { label: opts.unit, size: 56 }],
     cursor: { drag: { x: true, y: false } },

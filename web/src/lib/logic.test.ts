@@ -124,6 +124,21 @@ describe('chart data', () => {
   it('turns readings into uPlot columns in seconds', () => {
     expect(toChartData([{ effective: '2026-11-22T10:00:01Z', value: 72 }])).toEqual([[1795341601], [72]]);
   });
+  it('puts questionable readings in a series of their own, with a legend entry', () => {
+    const data = toChartData(
+      [
+        { effective: '2026-11-22T10:00:01Z', value: 72 },
+        { effective: '2026-11-22T10:00:02Z', value: 190, questionable: true },
+      ],
+      true,
+    );
+    expect(data[2]).toEqual([null, 190]);
+    const base = { label: 'Heart rate', unit: '/min', width: 400, height: 200, thresholds: [] };
+    expect(chartOptions({ ...base, withQuestionable: true }).series[2]?.label).toMatch(
+      /^Questionable reading/,
+    );
+    expect(chartOptions(base).series).toHaveLength(2);
+  });
   it('keeps every threshold in the y range, with a margin', () => {
     const [lo, hi] = yRange(70, 80, [{ value: 40, label: 'low', level: 'urgent' }]);
     expect(lo).toBeLessThan(40);

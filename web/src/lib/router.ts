@@ -33,6 +33,12 @@ export type Route =
   | { screen: 'alerts' }
   | { screen: 'fleet' }
   | { screen: 'security' }
+  | { screen: 'users' }
+  | { screen: 'care-teams' }
+  | { screen: 'consent' }
+  | { screen: 'enrol-device' }
+  | { screen: 'device'; deviceId: string }
+  | { screen: 'audit' }
   | { screen: 'unknown'; path: string };
 
 export function matchRoute(path: string): Route {
@@ -44,5 +50,12 @@ export function matchRoute(path: string): Route {
   if (clean === '/alerts') return { screen: 'alerts' };
   if (clean === '/fleet') return { screen: 'fleet' };
   if (clean === '/security') return { screen: 'security' };
+  if (clean === '/users') return { screen: 'users' };
+  if (clean === '/care-teams') return { screen: 'care-teams' };
+  if (clean === '/consent') return { screen: 'consent' };
+  if (clean === '/enrol-device') return { screen: 'enrol-device' };
+  const device = /^\/devices\/([A-Za-z0-9._-]{1,64})$/.exec(clean);
+  if (device?.[1]) return { screen: 'device', deviceId: device[1] };
+  if (clean === '/audit') return { screen: 'audit' };
   return { screen: 'unknown', path: clean };
 }

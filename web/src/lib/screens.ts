@@ -10,6 +10,11 @@ const PATIENTS: NavItem = { path: '/patients', label: 'Patients', screen: 'patie
 const ALERTS: NavItem = { path: '/alerts', label: 'Alerts', screen: 'alerts' };
 const FLEET: NavItem = { path: '/fleet', label: 'Fleet', screen: 'fleet' };
 const SECURITY: NavItem = { path: '/security', label: 'Security events', screen: 'security' };
+const USERS: NavItem = { path: '/users', label: 'Users', screen: 'users' };
+const CARE_TEAMS: NavItem = { path: '/care-teams', label: 'Care teams', screen: 'care-teams' };
+const CONSENT: NavItem = { path: '/consent', label: 'Consent', screen: 'consent' };
+const ENROL: NavItem = { path: '/enrol-device', label: 'Enrol device', screen: 'enrol-device' };
+const AUDIT: NavItem = { path: '/audit', label: 'Audit log', screen: 'audit' };
 
 /**
  * Which screens each role is offered. The server decides what each request may do; this only
@@ -17,9 +22,10 @@ const SECURITY: NavItem = { path: '/security', label: 'Security events', screen:
  */
 export const SCREENS_BY_ROLE: Readonly<Record<string, readonly NavItem[]>> = {
   clinician: [PATIENTS, ALERTS, FLEET],
-  security: [FLEET, SECURITY],
-  admin: [FLEET, SECURITY],
-  auditor: [SECURITY],
+  // users:read and audit:read, without users:write: the Users screen is read-only for them.
+  security: [FLEET, SECURITY, AUDIT, USERS],
+  admin: [FLEET, ENROL, USERS, CARE_TEAMS, CONSENT, SECURITY],
+  auditor: [AUDIT, SECURITY, CONSENT],
 };
 
 export function screensFor(role: string): readonly NavItem[] {
@@ -28,5 +34,15 @@ export function screensFor(role: string): readonly NavItem[] {
 
 /** Roles that may quarantine and release devices (devices:quarantine). */
 export function canQuarantine(role: string): boolean {
+  return role === 'security' || role === 'admin';
+}
+
+/** Roles that administer users, care teams, consent records and device credentials (users:write, careteams:write, consents:write, devices:write). */
+export function isAdministrator(role: string): boolean {
+  return role === 'admin';
+}
+
+/** The device page (details, quarantine, credentials) is for those who look after the fleet. */
+export function canOpenDevicePage(role: string): boolean {
   return role === 'security' || role === 'admin';
 }

@@ -2,13 +2,14 @@ import { type FormEvent, useState } from 'react';
 import { useDevices, useQuarantine, useRelease } from '../api/queries.ts';
 import type { Device } from '../api/types.ts';
 import { DataQualityNotices } from '../components/DataQualityNotices.tsx';
+import { Link } from '../components/Link.tsx';
 import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { certificateStatus, deviceStatus } from '../lib/devices.ts';
 import { ago } from '../lib/time.ts';
 
 /** Every device with what a security officer needs at a glance, and quarantine in one step. */
-export function Fleet(props: { canQuarantine: boolean }) {
+export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean }) {
   const devices = useDevices();
   const list = devices.data?.devices ?? [];
   return (
@@ -32,7 +33,12 @@ export function Fleet(props: { canQuarantine: boolean }) {
           </thead>
           <tbody>
             {list.map((d) => (
-              <DeviceRow key={d.id} device={d} canQuarantine={props.canQuarantine} />
+              <DeviceRow
+                key={d.id}
+                device={d}
+                canQuarantine={props.canQuarantine}
+                canOpenDevice={props.canOpenDevice ?? false}
+              />
             ))}
           </tbody>
         </table>
@@ -42,14 +48,20 @@ export function Fleet(props: { canQuarantine: boolean }) {
   );
 }
 
-function DeviceRow(props: { device: Device; canQuarantine: boolean }) {
+function DeviceRow(props: { device: Device; canQuarantine: boolean; canOpenDevice: boolean }) {
   const d = props.device;
   const status = deviceStatus(d);
   const cert = certificateStatus(d);
   return (
     <tr>
       <th scope="row">
-        <code>{d.id}</code>
+        {props.canOpenDevice ? (
+          <Link to={`/devices/${encodeURIComponent(d.id)}`}>
+            <code>{d.id}</code>
+          </Link>
+        ) : (
+          <code>{d.id}</code>
+        )}
         <div className="muted">{d.serial}</div>
       </th>
       <td>{d.model}</td>

@@ -1,11 +1,13 @@
 import { useMemo } from 'react';
-import { useAlerts, useLatest, usePatients } from '../api/queries.ts';
+import { useAlerts, useLatest, usePatients, useRecent } from '../api/queries.ts';
 import type { Alert } from '../api/types.ts';
 import { Link } from '../components/Link.tsx';
 import { QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
+import { TrendArrow } from '../components/TrendArrow.tsx';
 import { patientAlertSummary } from '../lib/alerts.ts';
 import { ago } from '../lib/time.ts';
+import { TREND_WINDOW_MS } from '../lib/trend.ts';
 import { formatValue, VITALS, vitalInfo } from '../lib/vitals.ts';
 
 /** Readings older than this are flagged: a silent device is itself a finding. */
@@ -58,6 +60,9 @@ const ORDER = Object.keys(VITALS);
 
 function PatientRow(props: { id: string; name?: string | undefined; alerts: Alert[]; alertsKnown: boolean }) {
   const latest = useLatest(props.id);
+  // A little more than the trend window, so the oldest reading it needs is surely inside.
+  const recent = useRecent(props.id, TREND_WINDOW_MS + 5 * 60_000);
+  const pointsOf = (code: string) => recent.data?.series.find((s) => s.code === code)?.points ?? [];
   const readings = [...(latest.data?.latest ?? [])].sort(
     (a, b) => ORDER.indexOf(a.code) - ORDER.indexOf(b.code),
   );
@@ -91,7 +96,7 @@ function PatientRow(props: { id: string; name?: string | undefined; alerts: Aler
             {readings.map((r) => (
               <li key={r.code}>
                 <span className="muted">{vitalInfo(r.code).label}</span> {formatValue(r.code, r.value)}{' '}
-                {vitalInfo(r.code, r.unit).unit}
+                {vitalInfo(r.code, r.unit).unit} <TrendArrow code={r.code} points={pointsOf(r.code)} />
               </li>
             ))}
           </ul>

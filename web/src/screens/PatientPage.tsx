@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { ApiError } from '../api/client.ts';
 import { useAlertRules, useAlerts, useSeries } from '../api/queries.ts';
 import { AlertItem } from '../components/AlertItem.tsx';
 import { Link } from '../components/Link.tsx';
@@ -6,6 +7,7 @@ import { QueryNotice } from '../components/QueryNotice.tsx';
 import { VitalChart } from '../components/VitalChart.tsx';
 import { byUrgency } from '../lib/alerts.ts';
 import { thresholdsFor, VITALS } from '../lib/vitals.ts';
+import { BreakGlassOffer, EmergencyBanner } from './BreakGlass.tsx';
 
 const RANGES = [
   { label: '1 h', ms: 3_600_000 },
@@ -26,12 +28,16 @@ export function PatientPage(props: { patientId: string }) {
   const charts = [...(series.data?.series ?? [])].sort(
     (a, b) => ORDER.indexOf(a.code) - ORDER.indexOf(b.code),
   );
+  // Not this clinician's patient (no care-team link, or consent): offer the emergency way in.
+  if (series.error instanceof ApiError && series.error.code === 'VIGIL_ERR_AUTH_FORBIDDEN')
+    return <BreakGlassOffer patientId={props.patientId} detail={series.error.detail} />;
   return (
     <section aria-labelledby="patient-title">
       <p>
         <Link to="/patients">← All patients</Link>
       </p>
       <h1 id="patient-title">Patient {props.patientId}</h1>
+      <EmergencyBanner patientId={props.patientId} />
       {live.length > 0 && (
         <ul className="alert-list" aria-label="Open alerts for this patient">
           {live.map((a) => (

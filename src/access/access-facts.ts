@@ -1,0 +1,187 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { VigilError } from '../errors/catalogue.ts';
+import type { Schema } from '../store/schema.ts';
+import { type Category, type ConsentRecord, evaluateConsent, type Purpose } from './consent.ts';
+import type { AccessGrant, Requester } from './patient-access.ts';
+
+/** What a decision rests on (PatientAccess.facts). A patient that was never registered is unknown. */
+export interface AccessFacts {
+  patient: 'unknown' | 'erased' | 'active';
+  breakGlassId: string | undefined;
+  onCareTeam: boolean;
+  consents: ConsentRecord[];
+}
+
+/**
+ * The decision itself, pure: a clinician needs a running break-glass grant or a care-team link,
+ * an integration needs nothing more, every other role reads no patient data; then the consent
+ * must permit the purpose, unless the glass was broken. Throws VIGIL_ERR_AUTH_FORBIDDEN saying why.
+ */
+export function decideAccess(
+  who: Requester,
+  patientId: string,
+  facts: AccessFacts,
+  purpose: Purpose,
+  category: Category,
+  nowMs: number,
+): AccessGrant {
+  const deny = (why: string): never => {
+    throw new VigilError(
+      'VIGIL_ERR_AUTH_FORBIDDEN',
+      `${who.actor} may not read patient ${patientId}: ${why}`,
+    );
+  };
+  let basis: AccessGrant['basis'];
+  let breakGlassId: string | undefined;
+  if (who.role === 'clinician') {
+    breakGlassId = facts.breakGlassId;
+    if (breakGlassId) basis = 'break-glass';
+    else if (facts.onCareTeam) basis = 'care-team';
+    else return deny('no care-team link (an emergency may use break-glass, which is audited)');
+  } else if (who.role === 'integration') {
+    basis = 'integration';
+  } else {
+    return deny(`the ${who.role} role reads no patient data`);
+  }
+  const consent = evaluateConsent(facts.consents, purpose, category, nowMs);
+  // Break-glass is for emergencies: it overrides a refusal, and the security officer is told.
+  if (!consent.permit && basis !== 'break-glass') deny(consent.why);
+  return { basis, consent: consent.why, ...(breakGlassId ? { breakGlassId } : {}) };
+}
+
+export function toConsentRecord(r: {
+  id: string;
+  decision: string;
+  purposes: string;
+  categories: string;
+  period_start: number;
+  period_end: number | null;
+  status: string;
+  recorded_at: number;
+}): ConsentRecord {
+  return {
+    id: r.id,
+    decision: r.decision === 'deny' ? 'deny' : 'permit',
+    purposes: r.purposes.split(',') as ConsentRecord['purposes'],
+    categories: r.categories.split(',') as ConsentRecord['categories'],
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    status: r.status === 'active' ? 'active' : 'revoked',
+    recordedAt: r.recorded_at,
+  };
+}
+
+export type FactsReader = (who: Requester, patientId: string, nowMs: number) => Promise<AccessFacts>;
+
+interface FactsRow {
+  erased_at: number | null;
+  break_glass_id: string | null;
+  team_id: string | null;
+  consent_id: string | null;
+  decision: string | null;
+  purposes: string | null;
+  categories: string | null;
+  period_start: number | null;
+  period_end: number | null;
+  status: string | null;
+  recorded_at: number | null;
+}
+
+/**
+ * One query for everything the decision needs: the patient's row (absent: unknown), a running
+ * break-glass grant of this actor, a care-team link of this member, and the patient's consent
+ * records, one row each (LEFT JOIN: one row with nulls when there are none). Every part is an
+ * index lookup (patients' key, break_glass_actor, care_team_patients_patient with the members'
+ * key, consents_patient).
+ */
+function factsQuery(db: Kysely<Schema>, actor: string, member: string, patientId: string, nowMs: number) {
+  return db
+    .selectFrom('patients as p')
+    .leftJoin('consents as c', 'c.patient_id', 'p.id')
+    .select((eb) => [
+      'p.erased_at',
+      eb
+        .selectFrom('break_glass')
+        .select('id')
+        .where('actor', '=', actor)
+        .where('patient_id', '=', patientId)
+        .where('expires_ms', '>', nowMs)
+        .orderBy('expires_ms', 'desc')
+        .limit(1)
+        .as('break_glass_id'),
+      eb
+        .selectFrom('care_team_members as m')
+        .innerJoin('care_team_patients as tp', 'tp.team_id', 'm.team_id')
+        .select('m.team_id')
+        .where('m.member', '=', member)
+        .where('tp.patient_id', '=', patientId)
+        .limit(1)
+        .as('team_id'),
+      'c.id as consent_id',
+      'c.decision',
+      'c.purposes',
+      'c.categories',
+      'c.period_start',
+      'c.period_end',
+      'c.status',
+      'c.recorded_at',
+    ])
+    .where('p.id', '=', patientId);
+}
+
+/**
+ * Reads the facts through Kysely (PostgreSQL), or on SQLite through one statement prepared once:
+ * building, compiling and preparing the query each time cost more than running it. The SQL is
+ * still Kysely's, compiled once with marker values whose positions name each parameter.
+ */
+export function createFactsReader(db: Kysely<Schema>, sqlite?: BetterSqlite3.Database): FactsReader {
+  const toFacts = (rows: FactsRow[]): AccessFacts => {
+    const first = rows[0];
+    if (!first) return { patient: 'unknown', breakGlassId: undefined, onCareTeam: false, consents: [] };
+    const consents: ConsentRecord[] = [];
+    for (const r of rows) {
+      if (r.consent_id === null) continue;
+      consents.push(
+        toConsentRecord({
+          id: r.consent_id,
+          decision: r.decision ?? 'deny',
+          purposes: r.purposes ?? '',
+          categories: r.categories ?? '',
+          period_start: r.period_start ?? 0,
+          period_end: r.period_end ?? null,
+          status: r.status ?? 'revoked',
+          recorded_at: r.recorded_at ?? 0,
+        }),
+      );
+    }
+    return {
+      patient: first.erased_at === null ? 'active' : 'erased',
+      breakGlassId: first.break_glass_id ?? undefined,
+      onCareTeam: first.team_id !== null,
+      consents,
+    };
+  };
+  if (!sqlite) {
+    return async (who, patientId, nowMs) =>
+      toFacts((await factsQuery(db, who.actor, who.name, patientId, nowMs).execute()) as FactsRow[]);
+  }
+  const marks = {
+    actor: '\u0000actor',
+    member: '\u0000member',
+    patient: '\u0000patient',
+    now: -7_919_000_000_001,
+  };
+  const compiled = factsQuery(db, marks.actor, marks.member, marks.patient, marks.now).compile();
+  type Slot = (actor: string, member: string, patientId: string, nowMs: number) => unknown;
+  const slots: Slot[] = compiled.parameters.map((p): Slot => {
+    if (p === marks.actor) return (a) => a;
+    if (p === marks.member) return (_a, m) => m;
+    if (p === marks.patient) return (_a, _m, id) => id;
+    if (p === marks.now) return (_a, _m, _id, now) => now;
+    return () => p; // a constant of the query itself (LIMIT 1)
+  });
+  const statement = sqlite.prepare(compiled.sql);
+  return async (who, patientId, nowMs) =>
+    toFacts(statement.all(...slots.map((slot) => slot(who.actor, who.name, patientId, nowMs))) as FactsRow[]);
+}

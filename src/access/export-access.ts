@@ -1,0 +1,125 @@
+import type { AuditLog } from '../audit/audit-log.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { type Category, type ConsentRecord, evaluateConsent, PURPOSES } from './consent.ts';
+import type { PatientAccess, Requester } from './patient-access.ts';
+import { type PatientRegistry, requesterOf } from './patient-gate.ts';
+import type { Identity } from './session-guard.ts';
+
+/**
+ * Who may export a patient's whole record, and for what. On top of the `patients:export`
+ * permission (clinician, auditor):
+ *
+ * - `patient-request` is the patient's own right of access and portability (HIPAA 45 CFR
+ *   164.524, GDPR art. 15 and 20). The privacy officer (auditor role) handles it; consent does
+ *   not restrict a patient's access to their own record.
+ * - A clinician exports for a consented purpose (treatment by default) through the same
+ *   care-team, consent and break-glass check as every read, for every data category the
+ *   export discloses.
+ * - An auditor otherwise gets only a de-identified export, and only for a purpose the
+ *   patient's consent permits (research is denied until the patient says yes).
+ */
+export const EXPORT_PURPOSES = [...PURPOSES, 'patient-request'] as const;
+export type ExportPurpose = (typeof EXPORT_PURPOSES)[number];
+
+export interface ExportRequest {
+  purpose: ExportPurpose;
+  deidentified: boolean;
+}
+
+export function isExportPurpose(value: string): value is ExportPurpose {
+  return (EXPORT_PURPOSES as readonly string[]).includes(value);
+}
+
+/** The data categories an export discloses: a de-identified one carries no identity. */
+export function exportCategories(deidentified: boolean): Category[] {
+  return deidentified ? ['vital-signs', 'device'] : ['identity', 'vital-signs', 'device'];
+}
+
+const forbidden = (detail: string) => new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', detail);
+
+/** Throws unless the consent records permit the export's purpose for every category it discloses. */
+export function requireExportConsent(
+  records: readonly ConsentRecord[],
+  patientId: string,
+  req: ExportRequest,
+  nowMs: number,
+): void {
+  if (req.purpose === 'patient-request') return;
+  for (const category of exportCategories(req.deidentified)) {
+    const decision = evaluateConsent(records, req.purpose, category, nowMs);
+    if (!decision.permit) throw forbidden(`patient ${patientId} may not be exported: ${decision.why}`);
+  }
+}
+
+/** Grants or throws VIGIL_ERR_AUTH_FORBIDDEN saying why; the caller audits either way. */
+export async function checkExport(
+  access: PatientAccess,
+  who: Requester,
+  patientId: string,
+  req: ExportRequest,
+  nowMs = Date.now(),
+): Promise<void> {
+  if (who.role === 'auditor') {
+    if (req.purpose !== 'patient-request' && !req.deidentified) {
+      throw forbidden(
+        `${who.actor} may export patient ${patientId} identified only on the patient's own request (purpose=patient-request); otherwise ask for _deidentify=safe-harbor`,
+      );
+    }
+    requireExportConsent(await access.consents(patientId), patientId, req, nowMs);
+    return;
+  }
+  if (who.role === 'clinician') {
+    if (req.purpose === 'patient-request') {
+      throw forbidden("a patient's own export request is handled by the privacy officer (auditor role)");
+    }
+    for (const category of exportCategories(req.deidentified)) {
+      await access.check(who, patientId, req.purpose, category, nowMs);
+    }
+    return;
+  }
+  throw forbidden(`the ${who.role} role exports no patient data`);
+}
+
+export interface ExportGate {
+  /** 404 unknown, 410 erased, 403 (audited as a denied export) unless `checkExport` grants. */
+  mayExport(
+    identity: Identity | undefined,
+    patientId: string,
+    req: ExportRequest,
+    source?: string,
+  ): Promise<void>;
+}
+
+export function createExportGate(
+  access: PatientAccess,
+  audit: AuditLog,
+  patients: PatientRegistry,
+  loadKey: (id: string) => Promise<void>,
+): ExportGate {
+  return {
+    async mayExport(identity, patientId, req, source) {
+      const who = requesterOf(identity);
+      if (!(await patients.exists(patientId))) {
+        if (await patients.isErased(patientId)) await loadKey(patientId);
+        throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${patientId} is not registered`);
+      }
+      try {
+        await checkExport(access, who, patientId, req);
+      } catch (e) {
+        if (e instanceof VigilError && e.code === 'VIGIL_ERR_AUTH_FORBIDDEN') {
+          await audit.append({
+            actor: who.actor,
+            action: 'patient.export',
+            patientId,
+            resource: `Patient/${patientId}/$everything`,
+            purpose: req.purpose,
+            outcome: 'denied',
+            source,
+          });
+        }
+        throw e;
+      }
+      await loadKey(patientId);
+    },
+  };
+}

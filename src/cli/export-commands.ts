@@ -1,0 +1,175 @@
+import { once } from 'node:events';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { ExportPurpose } from '../access/export-access.ts';
+import { requireExportConsent } from '../access/export-access.ts';
+import { PatientAccess } from '../access/patient-access.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { PatientStore } from '../clinical/patients.store.ts';
+import { SeriesStore } from '../clinical/series.store.ts';
+import { SeriesReader } from '../clinical/series.ts';
+import { DeviceStore } from '../devices/devices.store.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import { isValidId } from '../errors/ids.ts';
+import { createDeidentifier } from '../fhir/deidentify.ts';
+import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
+import { parsePurpose } from '../fhir/export-params.ts';
+import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
+import { CodeRegistry } from '../ingest/vital-codes.ts';
+import { type CommonFlags, openLocal, withCommon } from './context.ts';
+import { emit } from './output.ts';
+
+const actor = () => `cli:${process.env.USER ?? 'operator'}`;
+
+interface ExportFlags extends CommonFlags {
+  out?: string;
+  purpose: ExportPurpose;
+  deidentified?: boolean;
+}
+
+function purposeOption(value: string): ExportPurpose {
+  try {
+    return parsePurpose(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof VigilError ? e.detail : String(e));
+  }
+}
+
+/**
+ * `vigil patient export <id>`: the same Bundle as GET /fhir/R4/Patient/{id}/$everything, from
+ * the local store, as an operator console does. The operator holds the master key, so no care
+ * team applies, but the patient's consent for the purpose does (patient-request excepted), and
+ * the export is audited as patient.export with the purpose.
+ */
+export function registerPatientExport(patient: Command): void {
+  withCommon(
+    patient
+      .command('export')
+      .description("export a patient's record as a FHIR R4 Bundle (Patient/$everything); audited")
+      .argument('<id>', 'patient id'),
+  )
+    .option('--out <file>', 'write the Bundle to this file (mode 0600) instead of stdout')
+    .option(
+      '--purpose <purpose>',
+      'what for: treatment, research, quality, payment, public-health or patient-request',
+      purposeOption,
+      'treatment',
+    )
+    .option('--deidentified', 'HIPAA Safe Harbor: pseudonyms, shifted dates, birth year only')
+    .action(async (id: string, o: ExportFlags) => {
+      if (!isValidId(id))
+        throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `patient id "${id.slice(0, 64)}" is not valid`);
+      const { store, keys, config } = await openLocal(o);
+      try {
+        if (!store.sqlite)
+          throw new VigilError(
+            'VIGIL_ERR_CONFIG_INVALID',
+            'export reads readings from SQLite; unset VIGIL_DATABASE_URL',
+          );
+        const patients = new PatientStore(store.db, keys);
+        if (!(await patients.exists(id))) {
+          const why = (await patients.isErased(id)) ? 'was erased' : 'is not registered';
+          throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} ${why}`);
+        }
+        const access = new PatientAccess(store.db);
+        const audit = new AuditLog(store.db);
+        const req = { purpose: o.purpose, deidentified: o.deidentified === true };
+        const entry = {
+          actor: actor(),
+          action: 'patient.export',
+          patientId: id,
+          resource: `Patient/${id}/$everything${req.deidentified ? '?_deidentify=safe-harbor' : ''}`,
+          purpose: req.purpose,
+        };
+        try {
+          requireExportConsent(await access.consents(id), id, req, Date.now());
+        } catch (e) {
+          await audit.append({ ...entry, outcome: 'denied' });
+          throw e;
+        }
+        await keys.dataKey('patient', id);
+        const seriesStore = new SeriesStore(store.sqlite, (p) => {
+          const key = keys.cachedDataKey('patient', p);
+          if (!key) throw new Error(`data key of patient ${p} is not loaded`);
+          return key;
+        });
+        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+        const stats = { observations: 0, devices: 0, consents: 0 };
+        const pieces = everythingBundle(
+          {
+            db: store.db,
+            patients,
+            devices: new DeviceStore(store.db),
+            series: new SeriesReader(seriesStore),
+            seriesStore,
+            registry: new CodeRegistry(),
+            consents: (p) => access.consents(p),
+          },
+          id,
+          {
+            baseUrl: `https://${host}:${config.httpPort}/fhir/R4`,
+            ...(req.deidentified
+              ? { deidentifier: createDeidentifier(await keys.dataKey('system', DEIDENTIFY_KEY_OWNER), id) }
+              : {}),
+            onProgress: (n) => {
+              if (n > 0 && n % PROGRESS_EVERY === 0)
+                process.stderr.write(`vigil: ${n} observations exported…\n`);
+            },
+          },
+          stats,
+        );
+        // Audited before the first byte leaves; a write that then fails is audited as a failure.
+        await audit.append({ ...entry, outcome: 'success' });
+        try {
+          await writeAll(pieces, o.out);
+        } catch (e) {
+          await audit.append({ ...entry, outcome: 'failure' });
+          throw e;
+        }
+        const summary = `patient ${id}: ${stats.observations} observations, ${stats.devices} devices, ${stats.consents} consents${req.deidentified ? ' (de-identified)' : ''}`;
+        if (o.out) {
+          emit(
+            o,
+            { id, out: o.out, purpose: req.purpose, deidentified: req.deidentified, ...stats },
+            [`exported ${summary} to ${o.out}`],
+            o.out,
+          );
+        } else {
+          process.stderr.write(`vigil: exported ${summary}\n`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/**
+ * Writes the pieces with backpressure. A file is written beside its name and renamed at the
+ * end, so a failed export leaves no half Bundle behind; it is 0600 from the start (PHI).
+ */
+async function writeAll(pieces: AsyncIterable<string>, out: string | undefined): Promise<void> {
+  const partial = out ? `${out}.partial` : undefined;
+  if (partial) rmSync(partial, { force: true });
+  const sink: Writable = partial ? createWriteStream(partial, { mode: 0o600, flags: 'wx' }) : process.stdout;
+  try {
+    // once() rejects on an 'error' event: a file that cannot be written fails here, in one line.
+    if (partial) await once(sink, 'open');
+    for await (const piece of pieces) {
+      if (!sink.write(piece)) await once(sink, 'drain');
+    }
+    if (partial && out) {
+      sink.end();
+      await once(sink, 'finish');
+      renameSync(partial, out);
+    } else {
+      sink.write('\n');
+    }
+  } catch (e) {
+    if (partial) {
+      sink.destroy();
+      rmSync(partial, { force: true });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Delivery, WebhookStore } from './webhooks.store.ts';
+import { type SendResult, sendWebhook } from './webhooks-sender.ts';
+import { signWebhook } from './webhooks-signature.ts';
+
+export interface DispatcherOptions {
+  store: WebhookStore;
+  registry: Registry;
+  log: Logger;
+  allowLoopbackHttp: boolean;
+  /** Per attempt, connect to last byte. */
+  timeoutMs?: number;
+  /** Attempts before a delivery is dead-lettered. */
+  maxAttempts?: number;
+  /** The first retry waits about this long; each next one twice as long. */
+  retryBaseMs?: number;
+  /** At most this many requests in flight, so a slow receiver cannot take every socket. */
+  concurrency?: number;
+  pollMs?: number;
+  now?: () => number;
+  random?: () => number;
+  /** Called once a delivery is accepted by its receiver (the composition root audits it). */
+  onDelivered?: (delivery: Delivery) => Promise<void>;
+}
+
+const MAX_DELAY_MS = 3_600_000;
+/** A receiver asking for more than a day is treated as asking for a day. */
+const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Exponential backoff with jitter: attempt n (1-based) waits base·2^(n-1), capped at an hour,
+ * scaled into [½, 1] at random so receivers coming back up are not hit by every sender at once;
+ * a Retry-After from the receiver is honoured when it asks for longer.
+ */
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  random: number,
+  retryAfterMs: number | null,
+): number {
+  const exp = Math.min(MAX_DELAY_MS, baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(exp / 2 + (random * exp) / 2);
+  return retryAfterMs === null ? jittered : Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS));
+}
+
+/** 2xx: delivered; network error, 5xx, 429: try again; anything else (4xx, 3xx) will not get better. */
+export function classify(r: SendResult): 'delivered' | 'retry' | 'failed' {
+  if (r.status === null) return 'retry';
+  if (r.status >= 200 && r.status < 300) return 'delivered';
+  if (r.status >= 500 || r.status === 429) return 'retry';
+  return 'failed';
+}
+
+/**
+ * Works the durable queue: picks due deliveries, signs and sends each, and records the
+ * outcome. Runs beside the alert engine, never in its way: publishing only inserts a row.
+ * With several workers on one database a delivery may be sent twice; receivers drop repeats
+ * by `webhook-id`, as the Standard Webhooks spec expects.
+ */
+export class WebhookDispatcher {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly outcomes: Counter<'outcome'>;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private again = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.now = opts.now ?? Date.now;
+    this.outcomes = new Counter({
+      name: 'vigil_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, dead)',
+      labelNames: ['outcome'],
+      registers: [opts.registry],
+    });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.opts.pollMs ?? 1000);
+    this.kick();
+  }
+
+  /** Queues an event for every subscriber of its type and wakes the worker. */
+  async publish(eventType: string, payload: string): Promise<void> {
+    const nowMs = this.now();
+    for (const w of await this.opts.store.subscribersOf(eventType)) {
+      await this.opts.store.enqueue(w.id, eventType, payload, nowMs);
+    }
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.abort.signal.aborted) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    void this.fill()
+      .catch((err: unknown) => this.opts.log.error({ err }, 'webhook queue read failed'))
+      .finally(() => {
+        this.ticking = false;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Stops taking work; requests in flight are cut and stay queued for the next start. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async fill(): Promise<void> {
+    const limit = this.opts.concurrency ?? 4;
+    if (this.inFlight.size >= limit) return;
+    const due = await this.opts.store.due(this.now(), limit + this.inFlight.size);
+    for (const d of due) {
+      if (this.inFlight.size >= limit || this.abort.signal.aborted) break;
+      if (this.inFlight.has(d.id)) continue;
+      const run = this.attempt(d)
+        .catch((err: unknown) => this.opts.log.error({ err, delivery: d.id }, 'webhook attempt failed'))
+        .finally(() => {
+          this.inFlight.delete(d.id);
+          this.kick();
+        });
+      this.inFlight.set(d.id, run);
+    }
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    const { store } = this.opts;
+    const webhook = await store.get(d.webhookId).catch(() => undefined);
+    if (!webhook) return; // deleted meanwhile, with its queue
+    const timestamp = Math.floor(this.now() / 1000);
+    const headers = {
+      'webhook-id': d.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(await store.secret(webhook.id), d.id, timestamp, d.payload),
+    };
+    const result = await sendWebhook(webhook.url, headers, d.payload, {
+      timeoutMs: this.opts.timeoutMs ?? 10_000,
+      allowLoopback: this.opts.allowLoopbackHttp,
+      signal: this.abort.signal,
+    });
+    // Cut short by stop(): not an attempt; the row stays due and goes out after the restart.
+    if (this.abort.signal.aborted) return;
+    const attempts = d.attempts + 1;
+    const verdict = classify(result);
+    const nowMs = this.now();
+    const outcome =
+      verdict === 'delivered'
+        ? 'delivered'
+        : verdict === 'retry' && attempts < (this.opts.maxAttempts ?? 8)
+          ? 'retry'
+          : 'dead';
+    const error = result.error ?? (verdict === 'delivered' ? null : `answered ${result.status}`);
+    await store.recordAttempt(
+      d.id,
+      {
+        state: outcome === 'retry' ? 'pending' : outcome,
+        attempts,
+        nextAttemptMs:
+          outcome === 'retry'
+            ? nowMs +
+              retryDelayMs(
+                attempts,
+                this.opts.retryBaseMs ?? 5000,
+                (this.opts.random ?? Math.random)(),
+                result.retryAfterMs,
+              )
+            : nowMs,
+        status: result.status,
+        error,
+      },
+      nowMs,
+    );
+    this.outcomes.inc({ outcome });
+    if (outcome === 'delivered') await this.opts.onDelivered?.(d);
+    if (outcome === 'dead') {
+      // The URL may carry a receiver's token in its path: log the ids, not the URL.
+      this.opts.log.warn(
+        { webhook: webhook.id, delivery: d.id, attempts, error },
+        'webhook delivery dead-lettered',
+      );
+    }
+  }
+}

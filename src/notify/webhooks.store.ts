@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { KeyRing } from '../crypto/key-ring.ts';
+import { VigilError } from '../errors/catalogue.ts';
+import type { Schema } from '../store/schema.ts';
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  description: string;
+  createdBy: string;
+  createdMs: number;
+}
+
+export interface Delivery {
+  id: string;
+  webhookId: string;
+  eventType: string;
+  payload: string;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptMs: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdMs: number;
+  updatedMs: number;
+}
+
+const secretName = (webhookId: string) => `webhook|${webhookId}`;
+
+function toWebhook(r: Schema['webhooks']): Webhook {
+  return {
+    id: r.id,
+    url: r.url,
+    events: JSON.parse(r.events) as string[],
+    description: r.description,
+    createdBy: r.created_by,
+    createdMs: Number(r.created_at),
+  };
+}
+
+function toDelivery(r: Schema['webhook_deliveries']): Delivery {
+  return {
+    id: r.id,
+    webhookId: r.webhook_id,
+    eventType: r.event_type,
+    payload: r.payload,
+    state: r.state as DeliveryState,
+    attempts: Number(r.attempts),
+    nextAttemptMs: Number(r.next_attempt_ms),
+    lastStatus: r.last_status === null ? null : Number(r.last_status),
+    lastError: r.last_error,
+    createdMs: Number(r.created_ms),
+    updatedMs: Number(r.updated_ms),
+  };
+}
+
+/**
+ * Webhook subscriptions and their delivery queue. The queue is a table, so a delivery
+ * survives a restart; its id is the Standard Webhooks `webhook-id`, the same on every attempt,
+ * which lets a receiver drop a repeat. Signing secrets are sealed by the key ring.
+ */
+export class WebhookStore {
+  constructor(
+    private readonly db: Kysely<Schema>,
+    private readonly keys: KeyRing,
+  ) {}
+
+  async create(input: {
+    url: string;
+    events: readonly string[];
+    description: string;
+    createdBy: string;
+    secret: string;
+    nowMs: number;
+  }): Promise<Webhook> {
+    const id = `wh_${randomBytes(8).toString('hex')}`;
+    await this.keys.putSecret(secretName(id), Buffer.from(input.secret));
+    await this.db
+      .insertInto('webhooks')
+      .values({
+        id,
+        url: input.url,
+        events: JSON.stringify(input.events),
+        description: input.description,
+        created_by: input.createdBy,
+        created_at: input.nowMs,
+      })
+      .execute();
+    return this.get(id);
+  }
+
+  async get(id: string): Promise<Webhook> {
+    const row = await this.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new VigilError('VIGIL_ERR_WEBHOOK_UNKNOWN', `no webhook ${id.slice(0, 64)}`);
+    return toWebhook(row);
+  }
+
+  async list(): Promise<Webhook[]> {
+    return (await this.db.selectFrom('webhooks').selectAll().orderBy('created_at').execute()).map(toWebhook);
+  }
+
+  async subscribersOf(eventType: string): Promise<Webhook[]> {
+    return (await this.list()).filter((w) => w.events.includes(eventType));
+  }
+
+  async secret(id: string): Promise<string> {
+    return (await this.keys.getSecret(secretName(id))).toString();
+  }
+
+  /** Removes the subscription, its secret and its queued deliveries; false if it did not exist. */
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) return false;
+      await tx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+      await tx.deleteFrom('sealed_secrets').where('name', '=', secretName(id)).execute();
+      return true;
+    });
+  }
+
+  async enqueue(webhookId: string, eventType: string, payload: string, nowMs: number): Promise<string> {
+    const id = `msg_${randomBytes(12).toString('hex')}`;
+    await this.db
+      .insertInto('webhook_deliveries')
+      .values({
+        id,
+        webhook_id: webhookId,
+        event_type: eventType,
+        payload,
+        state: 'pending',
+        attempts: 0,
+        next_attempt_ms: nowMs,
+        last_status: null,
+        last_error: null,
+        created_ms: nowMs,
+        updated_ms: nowMs,
+      })
+      .execute();
+    return id;
+  }
+
+  /** Pending deliveries whose time has come, oldest first. */
+  async due(nowMs: number, limit: number): Promise<Delivery[]> {
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .where('next_attempt_ms', '<=', nowMs)
+      .orderBy('next_attempt_ms')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Records one attempt's outcome: delivered, tried again at `nextAttemptMs`, or dead. */
+  async recordAttempt(
+    id: string,
+    outcome: {
+      state: DeliveryState;
+      attempts: number;
+      nextAttemptMs: number;
+      status: number | null;
+      error: string | null;
+    },
+    nowMs: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({
+        state: outcome.state,
+        attempts: outcome.attempts,
+        next_attempt_ms: outcome.nextAttemptMs,
+        last_status: outcome.status,
+        last_error: outcome.error === null ? null : outcome.error.slice(0, 300),
+        updated_ms: nowMs,
+      })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+
+  async deliveries(filter: { state?: DeliveryState; limit: number }): Promise<Delivery[]> {
+    let q = this.db.selectFrom('webhook_deliveries').selectAll();
+    if (filter.state) q = q.where('state', '=', filter.state);
+    const rows = await q.orderBy('created_ms', 'desc').orderBy('id').limit(filter.limit).execute();
+    return rows.map(toDelivery);
+  }
+
+  /** Puts a dead-lettered delivery back in the queue with a fresh set of attempts. */
+  async retry(id: string, nowMs: number): Promise<Delivery> {
+    const r = await this.db
+      .updateTable('webhook_deliveries')
+      .set({ state: 'pending', attempts: 0, next_attempt_ms: nowMs, updated_ms: nowMs })
+      .where('id', '=', id)
+      .where('state', '=', 'dead')
+      .executeTakeFirst();
+    const row = await this.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) throw new VigilError('VIGIL_ERR_WEBHOOK_DELIVERY_UNKNOWN', `no delivery ${id.slice(0, 64)}`);
+    if (Number(r.numUpdatedRows) === 0) {
+      throw new VigilError(
+        'VIGIL_ERR_WEBHOOK_DELIVERY_STATE',
+        `delivery ${id} is ${row.state}; only a dead-lettered delivery can be retried`,
+      );
+    }
+    return toDelivery(row);
+  }
+}

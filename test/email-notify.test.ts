@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { SMTPServer } from 'smtp-server';
+import type { AuditInput } from '../src/audit/audit-log.ts';
+import type { Alert } from '../src/clinical/alerts/alert-lifecycle.ts';
+import { composeAlertEmail, EmailNotifier } from '../src/notify/email-notifier.ts';
+import { parseSmtpUrl } from '../src/notify/email-smtp-url.ts';
+import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
+
+/**
+ * Alert e-mails end to end (issue 3, item 7): a real SMTP server (smtp-server on port 0)
+ * receives what Vigil sends for a real alert trace published over MQTT, and the test reads
+ * the messages as a mail client would.
+ */
+
+interface Mail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+function startSmtp(opts: { startTls: boolean }) {
+  const mails: Mail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: opts.startTls ? [] : ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      let raw = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (c: string) => {
+        raw += c;
+      });
+      stream.on('end', () => {
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+        });
+        callback();
+      });
+    },
+  });
+  return new Promise<{ port: number; mails: Mail[]; close(): Promise<void> }>((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.server.address() as AddressInfo;
+      resolve({ port, mails, close: () => new Promise((r) => server.close(() => r())) });
+    });
+  });
+}
+
+/** The subject and the text body as a mail client shows them (quoted-printable undone). */
+function read(raw: string): { subject: string; text: string } {
+  const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
+  const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
+  const body = rest.join('\n\n');
+  const text = /quoted-printable/i.test(head)
+    ? body
+        .replace(/=\r?\n/g, '')
+        .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+    : body;
+  return { subject, text: text.replace(/\r\n/g, '\n') };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('alert e-mails', () => {
+  const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let h: Harness;
+  const clients: MqttClient[] = [];
+
+  before(async () => {
+    smtp = await startSmtp({ startTls: false });
+    h = await startHarness({
+      env: {
+        VIGIL_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?tls=off`,
+        VIGIL_MAIL_FROM: 'vigil@hospital.example',
+        VIGIL_PUBLIC_URL: 'https://vigil.hospital.example',
+      },
+      start: { alertClock: clock, notify: { emailRetryBaseMs: 10 } },
+    });
+  });
+  after(async () => {
+    for (const c of clients) c.end(true);
+    await h.stop();
+    await smtp.close();
+  });
+
+  it('mails the holder of an urgent alert, then the next one when it escalates, with a link and no patient data', async () => {
+    for (const [username, email] of [
+      ['nurse-a', 'nurse.a@hospital.example'],
+      ['dr-b', 'dr.b@hospital.example'],
+    ]) {
+      const r = await h.api('/api/v1/users', {
+        method: 'POST',
+        body: { username, role: 'clinician', email },
+      });
+      assert.equal(r.status, 201, r.text);
+      assert.equal((r.json as { user: { email: string } }).user.email, email);
+    }
+    const team = await h.api('/api/v1/care-teams', {
+      method: 'POST',
+      body: { id: 'ward-mail', name: 'Ward M', members: ['nurse-a', 'dr-b', 'test-clinician'] },
+    });
+    assert.equal(team.status, 201, team.text);
+    const creds = await h.enrol('cgm-mail', 'p-mail');
+    assert.equal(
+      (await h.api('/api/v1/care-teams/ward-mail/patients/p-mail', { method: 'PUT' })).status,
+      200,
+    );
+    assert.equal(
+      (await h.api('/api/v1/care-teams/harness-ward/patients/p-mail', { method: 'DELETE' })).status,
+      200,
+    );
+
+    const client = await h.connect(creds, 'cgm-mail');
+    clients.push(client);
+    const start = Date.now() - 50 * 60_000;
+    for (let i = 0; i < 11; i++) {
+      const value = Math.max(50, 130 - 10 * i);
+      const readings = [
+        { code: '2339-0', value, unit: 'mg/dL', ts: new Date(start + i * 300_000).toISOString() },
+      ];
+      const payload = JSON.stringify({ seq: i + 1, ts: new Date().toISOString(), readings });
+      assert.equal(await publishQos1(client, 'v1/devices/cgm-mail/telemetry', payload), 0);
+    }
+    await h.vigil.alerts.idle();
+    const list = await h.api('/api/v1/alerts?patient=p-mail', { token: h.clinicianToken });
+    const urgent = (
+      list.json as { alerts: Array<{ id: string; condition: string; value: number }> }
+    ).alerts.find((a) => a.condition === 'glucose-urgent-low');
+    assert.ok(urgent, list.text);
+    const link = `https://vigil.hospital.example/alerts?alert=${urgent.id}`;
+
+    // The predicted low (urgent too) may have been mailed first: pick this alert's message.
+    const mailOf = (to: string) => () =>
+      smtp.mails.find((m) => m.to.includes(to) && read(m.raw).text.includes(link));
+    const first = await until('the first e-mail', mailOf('nurse.a@hospital.example'));
+    assert.equal(first.from, 'vigil@hospital.example');
+    const raised = read(first.raw);
+    assert.equal(raised.subject, 'Vigil: an urgent alert needs you');
+    assert.equal(raised.text.trim(), composeAlertEmail('raise', link).text.trim());
+    assert.ok(!first.raw.includes('Test p-mail') && !first.raw.includes('mg/dL'), 'no name, no value');
+    assert.doesNotMatch(
+      raised.text,
+      new RegExp(`\\b${urgent.value}\\b(?!-)`),
+      'the value is not in the text',
+    );
+
+    clock.offsetMs += 11 * 60_000;
+    await h.vigil.alerts.tick();
+    const second = await until('the escalation e-mail', mailOf('dr.b@hospital.example'));
+    const escalated = read(second.raw);
+    assert.equal(escalated.subject, 'Vigil: an urgent alert was passed to you');
+    assert.equal(escalated.text.trim(), composeAlertEmail('escalate', link).text.trim());
+
+    const audit = await until('two audit entries', async () => {
+      const rows = await h.vigil.store.db
+        .selectFrom('audit_log')
+        .select(['actor', 'resource', 'outcome', 'purpose', 'patient_id'])
+        .where('action', '=', 'notify.email')
+        .where('resource', '=', `Alert/${urgent.id}`)
+        .orderBy('seq')
+        .execute();
+      return rows.length >= 2 ? rows : undefined;
+    });
+    assert.deepEqual(
+      audit.map((a) => [a.actor, a.resource, a.outcome]),
+      [
+        ['system:notify', `Alert/${urgent.id}`, 'success'],
+        ['system:notify', `Alert/${urgent.id}`, 'success'],
+      ],
+    );
+    assert.ok(
+      audit.every((a) => !JSON.stringify(a).includes('@')),
+      'no address in the audit trail',
+    );
+    const metrics = await h.api('/metrics');
+    assert.match(metrics.text, /vigil_notify_emails_total\{outcome="sent"\} [2-9]/);
+  });
+});
+
+describe('alert e-mail transport security', () => {
+  it('refuses to send over a relay that does not offer STARTTLS, and audits the failure', async () => {
+    const smtp = await startSmtp({ startTls: false });
+    const audited: AuditInput[] = [];
+    const registry = new Registry();
+    const notifier = new EmailNotifier({
+      smtp: parseSmtpUrl(`smtp://127.0.0.1:${smtp.port}`),
+      from: 'vigil@hospital.example',
+      publicUrl: () => 'https://vigil.hospital.example',
+      addressOf: async () => 'nurse.a@hospital.example',
+      audit: { append: async (e) => void audited.push(e) },
+      registry,
+      log: pino({ level: 'silent' }),
+      attempts: 2,
+      retryBaseMs: 1,
+    });
+    const alert = { id: 'a-1', patientId: 'p-1', urgency: 'urgent', assignedTo: 'nurse-a' } as Alert;
+    notifier.onAlert(alert, 'raise');
+    await notifier.idle();
+    await notifier.stop();
+    await smtp.close();
+    assert.equal(smtp.mails.length, 0, 'nothing went out in clear');
+    assert.deepEqual(
+      audited.map((a) => [a.action, a.outcome]),
+      [['notify.email', 'failure']],
+    );
+    assert.match(await registry.metrics(), /vigil_notify_emails_total\{outcome="failed"\} 1/);
+  });
+});

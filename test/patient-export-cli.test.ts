@@ -1,0 +1,131 @@
+/** `vigil patient export` as an operator runs it: a real child process against a running server's data dir. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
+import { type Harness, startHarness, telemetry } from './support/vigil-harness.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      {
+        env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', USER: 'export-test' },
+        timeout: 60_000,
+        maxBuffer: 1 << 26,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+type Bundle = {
+  resourceType: string;
+  entry: Array<{ resource: { resourceType: string } & Record<string, unknown> }>;
+};
+
+describe('vigil patient export', () => {
+  let h: Harness;
+  const dir = () => ['--data-dir', h.dataDir];
+  before(async () => {
+    h = await startHarness();
+    await h.vigil.patients.add('cli-pat', { name: 'Cecil Exporter', birthDate: '1970-01-31' });
+    await h.enrol('cli-ox', 'cli-pat');
+    // Quality improvement on de-identified readings, with the patient's consent.
+    const consent = await h.api('/api/v1/patients/cli-pat/consents', {
+      method: 'POST',
+      body: { decision: 'permit', purposes: ['quality'], categories: ['vital-signs', 'device'] },
+    });
+    assert.equal(consent.status, 201, consent.text);
+    const t0 = Date.now() - 3_600_000;
+    for (let i = 0; i < 30; i++) {
+      await h.vigil.pipeline.accept(
+        'cli-ox',
+        Buffer.from(
+          telemetry(i + 1, [{ code: '8867-4', value: 70 + i, unit: '/min' }], new Date(t0 + i * 60_000)),
+        ),
+        'http',
+      );
+    }
+  });
+  after(() => h.stop());
+
+  it('writes the Bundle to a 0600 file and prints the path last', async () => {
+    const out = join(h.dataDir, 'export.json');
+    const r = await vigil(['patient', 'export', 'cli-pat', '--out', out, ...dir()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').pop(), out);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    const bundle = JSON.parse(readFileSync(out, 'utf8')) as Bundle;
+    assert.deepEqual(fhirSchemaErrors(bundle), []);
+    for (const e of bundle.entry) assert.deepEqual(fhirSchemaErrors(e.resource), []);
+    assert.equal(bundle.entry.filter((e) => e.resource.resourceType === 'Observation').length, 30);
+    assert.ok(!existsSync(`${out}.partial`));
+  });
+
+  it('writes a de-identified Bundle to stdout, and audits the export', async () => {
+    const r = await vigil([
+      'patient',
+      'export',
+      'cli-pat',
+      '--deidentified',
+      '--purpose',
+      'quality',
+      ...dir(),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const bundle = JSON.parse(r.stdout) as Bundle;
+    assert.deepEqual(fhirSchemaErrors(bundle), []);
+    assert.doesNotMatch(r.stdout, /cli-pat|Cecil|Exporter|1970-01|cli-ox/);
+    assert.match(r.stderr, /30 observations/);
+    const trail = await h.api('/api/v1/audit?patient=cli-pat&action=patient.export', { token: h.adminToken });
+    assert.equal(trail.status, 403);
+    const rows = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'patient.export')
+      .where('patient_id', '=', 'cli-pat')
+      .execute();
+    assert.ok(
+      rows.some((e) => e.actor === 'cli:export-test' && e.purpose === 'quality' && e.outcome === 'success'),
+    );
+  });
+
+  it('refuses bad input and a purpose the consent does not permit, in one line with a non-zero exit', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['patient', 'export', 'cli-pat', '--purpose', 'marketing'], /purpose=marketing is not one of/],
+      [['patient', 'export', 'nobody'], /patient nobody is not registered/],
+      [['patient', 'export', '../etc'], /is not valid/],
+      [['patient', 'export', 'cli-pat', '--purpose', 'research'], /no consent record permits research/],
+      [['patient', 'export', 'cli-pat', '--out', '/no/such/dir/x.json'], /ENOENT|no such file/],
+    ];
+    for (const [args, why] of cases) {
+      const r = await vigil([...args, ...dir()]);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, why);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(r.stdout, '');
+    }
+    const outcomes = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['outcome', 'purpose'])
+      .where('action', '=', 'patient.export')
+      .where('patient_id', '=', 'cli-pat')
+      .execute();
+    assert.ok(outcomes.some((e) => e.outcome === 'denied' && e.purpose === 'research'));
+    assert.ok(
+      outcomes.some((e) => e.outcome === 'failure'),
+      'the export that could not be written',
+    );
+  });
+});

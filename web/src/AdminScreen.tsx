@@ -1,0 +1,41 @@
+import type { Me } from './api/types.ts';
+import type { Route } from './lib/router.ts';
+import { canQuarantine, isAdministrator } from './lib/screens.ts';
+import { AuditLog } from './screens/AuditLog.tsx';
+import { CareTeams } from './screens/CareTeams.tsx';
+import { Consent } from './screens/Consent.tsx';
+import { DevicePage } from './screens/DevicePage.tsx';
+import { EnrolDevice } from './screens/EnrolDevice.tsx';
+import { Users } from './screens/Users.tsx';
+
+/**
+ * The administrator's, security officer's and auditor's screens, with what the role may
+ * change on each (the server enforces the same; this only hides controls that would be refused).
+ */
+export function AdminScreen(props: { route: Route; me: Me }) {
+  const { route, me } = props;
+  const isAdmin = isAdministrator(me.role);
+  switch (route.screen) {
+    case 'users':
+      return <Users meId={me.id} canWrite={isAdmin} />;
+    case 'care-teams':
+      return <CareTeams canWrite={isAdmin} />;
+    case 'consent':
+      return <Consent canWrite={isAdmin} />;
+    case 'enrol-device':
+      return <EnrolDevice />;
+    case 'device':
+      return (
+        <DevicePage
+          key={route.deviceId}
+          deviceId={route.deviceId}
+          canQuarantine={canQuarantine(me.role)}
+          canAdminister={isAdmin}
+        />
+      );
+    case 'audit':
+      return <AuditLog />;
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,141 @@
+import { parseStreamMessage, type StreamMessage } from './stream-messages.ts';
+
+/** The part of the browser's WebSocket the stream uses (a fake in component tests). */
+export interface SocketLike {
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * `connecting`: first attempt; `live`: the server said hello; `reconnecting`: the socket
+ * closed and another attempt is scheduled; `stopped`: the tab signed out or unmounted.
+ */
+export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
+
+export interface LiveStreamOptions {
+  url: string;
+  open: (url: string) => SocketLike;
+  onMessage: (m: StreamMessage) => void;
+  onStatus?: (status: StreamStatus) => void;
+  /** The server closed with 1008 (session ended, permission gone): the app asks who is signed in. */
+  onPolicyClose?: (detail: string) => void;
+  /** First retry after this long, doubling up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+  setTimer?: (run: () => void, ms: number) => unknown;
+  clearTimer?: (timer: unknown) => void;
+}
+
+/** Close codes of the stream protocol. */
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TRY_LATER = 1013;
+
+/**
+ * One WebSocket to /api/v1/stream, reopened after every close with exponential backoff and
+ * jitter (a restarted server is not met by every tab at the same instant). Frames that do not
+ * parse are dropped and counted; they never reach the caches.
+ */
+export class LiveStream {
+  private socket: SocketLike | null = null;
+  private timer: unknown = null;
+  private attempt = 0;
+  private isStopped = false;
+  private lastError = '';
+  status: StreamStatus = 'connecting';
+  badFrames = 0;
+
+  constructor(private readonly opts: LiveStreamOptions) {}
+
+  start(): void {
+    this.isStopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.isStopped = true;
+    this.cancelTimer();
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.onmessage = null;
+      s.close(1000, 'tab closed the stream');
+    }
+    this.setStatus('stopped');
+  }
+
+  /** The wait before attempt number `attempt` (0-based): doubling, capped, half of it random. */
+  delayMs(attempt: number): number {
+    const base = this.opts.baseDelayMs ?? 1000;
+    const max = this.opts.maxDelayMs ?? 30_000;
+    const full = Math.min(max, base * 2 ** Math.min(attempt, 20));
+    return Math.round(full / 2 + (full / 2) * (this.opts.random ?? Math.random)());
+  }
+
+  private connect(): void {
+    let socket: SocketLike;
+    try {
+      socket = this.opts.open(this.opts.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (ev) => this.receive(ev.data);
+    socket.onerror = () => undefined; // a close event always follows; it decides what happens next
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (ev.code === CLOSE_POLICY) this.opts.onPolicyClose?.(this.lastError || ev.reason);
+      this.scheduleRetry();
+    };
+  }
+
+  private receive(data: unknown): void {
+    const m = parseStreamMessage(data);
+    if (!m) {
+      this.badFrames++;
+      return;
+    }
+    if (m.type === 'hello') {
+      // Only a hello proves the server accepted us; reset the backoff then, not on open.
+      this.attempt = 0;
+      this.setStatus('live');
+    }
+    if (m.type === 'error') this.lastError = `${m.code}: ${m.detail}`;
+    this.opts.onMessage(m);
+  }
+
+  private scheduleRetry(): void {
+    if (this.isStopped) return;
+    this.setStatus('reconnecting');
+    const ms = this.delayMs(this.attempt);
+    this.attempt++;
+    const set = this.opts.setTimer ?? ((run: () => void, wait: number) => setTimeout(run, wait));
+    this.timer = set(() => {
+      this.timer = null;
+      if (!this.isStopped) this.connect();
+    }, ms);
+  }
+
+  private cancelTimer(): void {
+    if (this.timer === null) return;
+    const clear = this.opts.clearTimer ?? ((t: unknown) => clearTimeout(t as ReturnType<typeof setTimeout>));
+    clear(this.timer);
+    this.timer = null;
+  }
+
+  private setStatus(status: StreamStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.opts.onStatus?.(status);
+  }
+}
+
+/** The stream's address on the page's own origin (the server checks Origin for cookie auth). */
+export function streamUrl(location: { protocol: string; host: string }): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/stream`;
+}

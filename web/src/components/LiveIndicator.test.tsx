@@ -1,0 +1,65 @@
+import { act, screen, waitFor } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { useLiveUpdates } from '../api/live.ts';
+import type { SocketLike } from '../api/stream.ts';
+import { PatientPage } from '../screens/PatientPage.tsx';
+import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { LiveIndicator } from './LiveIndicator.tsx';
+
+/** The server end of a fake WebSocket: the test sends frames and closes it. */
+const sockets: SocketLike[] = [];
+const openFake = (_url: string): SocketLike => {
+  const s: SocketLike = { onmessage: null, onclose: null, onerror: null, close: () => undefined };
+  sockets.push(s);
+  return s;
+};
+const send = (m: unknown) => act(() => sockets.at(-1)?.onmessage?.({ data: JSON.stringify(m) }));
+
+function LiveTab() {
+  useLiveUpdates(openFake);
+  return (
+    <>
+      <LiveIndicator />
+      <PatientPage patientId="p-1" />
+    </>
+  );
+}
+
+const point = (minutesAgo: number, value: number) => ({
+  effective: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+  value,
+});
+
+describe('live updates in a signed-in tab', () => {
+  it('says in words whether it is live, and adds streamed readings to the open chart', async () => {
+    fakeApi({
+      'GET /api/v1/patients/p-1/observations': {
+        body: {
+          series: [
+            { code: '8867-4', unit: '/min', readings: 3, points: [point(3, 70), point(2, 71), point(1, 72)] },
+          ],
+        },
+      },
+      'GET /api/v1/alerts': { body: { alerts: [] } },
+    });
+    renderWithClient(<LiveTab />);
+    expect(screen.getByText(/Connecting…/)).toHaveAttribute('role', 'status');
+    const chart = await screen.findByRole('figure', { name: 'Heart rate chart' });
+    expect(chart).toHaveAttribute('data-points', '3');
+    send({ type: 'hello', topics: ['readings', 'alerts'], patients: null });
+    expect(screen.getByText(/Live/)).toBeInTheDocument();
+    send({
+      type: 'readings',
+      patientId: 'p-1',
+      deviceId: 'd-1',
+      readings: [
+        { code: '8867-4', value: 93, unit: '/min', ts: new Date().toISOString(), questionable: false },
+      ],
+    });
+    // TanStack Query tells observers on its next tick, hence waiting rather than expecting at once.
+    await waitFor(() => expect(chart).toHaveAttribute('data-points', '4'));
+    expect(screen.getByText('latest 93 /min')).toBeInTheDocument();
+    act(() => sockets.at(-1)?.onclose?.({ code: 1006, reason: '' }));
+    expect(screen.getByText(/Reconnecting…/)).toBeInTheDocument();
+  });
+});
