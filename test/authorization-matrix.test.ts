@@ -54,6 +54,11 @@ const mentionsPatient = (r: RouteRecord) => /\/patients?\/:|\/Patient\/:|:patien
 describe('authorization matrix: route × role × care team × consent', () => {
   let h: Harness;
   const tokens = new Map<Role, string>();
+  const tokenOf = (role: Role) => {
+    const token = tokens.get(role);
+    if (!token) throw new Error(`no token for ${role}`);
+    return token;
+  };
 
   before(async () => {
     h = await startHarness();
@@ -108,7 +113,7 @@ describe('authorization matrix: route × role × care team × consent', () => {
     for (const read of reads) {
       for (const role of ROLES) {
         for (const [patient, p] of Object.entries(PATIENTS)) {
-          const r = await h.api(read.path(patient), { token: tokens.get(role) });
+          const r = await h.api(read.path(patient), { token: tokenOf(role) });
           const expected = mayRead(role, read.permission, p.own, p.permit);
           const allowed = r.status >= 200 && r.status < 300;
           checked++;
@@ -128,7 +133,7 @@ describe('authorization matrix: route × role × care team × consent', () => {
     const r = await h.api('/api/v1/patients/mx-foreign-permit/observations', { token: h.clinicianToken });
     assert.equal(r.status, 403);
     const audit = await h.api('/api/v1/audit?patient=mx-foreign-permit&limit=50', {
-      token: tokens.get('auditor'),
+      token: tokenOf('auditor'),
     });
     assert.equal(audit.status, 200, audit.text);
     const entries = (audit.json as { entries: Array<{ actor: string; outcome: string }> }).entries;
