@@ -64,7 +64,15 @@ describe('dashboard serving', () => {
   });
 
   it('answers every client route with index.html under the dashboard policy, never cached stale', async () => {
-    const admin = ['/users', '/care-teams', '/consent', '/enrol-device', '/devices/ox-1', '/audit'];
+    const admin = [
+      '/users',
+      '/care-teams',
+      '/consent',
+      '/enrol-device',
+      '/devices/ox-1',
+      '/audit',
+      '/account',
+    ];
     for (const url of ['/', '/patients', '/patients/p-1', '/alerts', '/fleet', '/security', ...admin]) {
       const r = await s.app.inject({ url });
       assert.equal(r.statusCode, 200, url);

@@ -12,6 +12,7 @@ import { VigilError } from '../errors/catalogue.ts';
 import { DEMO_CLINICIAN, initDataDir, isInitialized } from '../server/provision.ts';
 import { startVigil } from '../server/vigil.ts';
 import { type CommonFlags, configFrom, intOption, numberOption, openLocal, withCommon } from './context.ts';
+import { probeDemoSecurity, seedDemoConsents, seedDemoPosture } from './demo-content.ts';
 import { emit } from './output.ts';
 import { provisionSimDevices } from './sim-provision.ts';
 
@@ -90,7 +91,7 @@ async function runSim(
     scenarioByDevice: plan,
   });
   await fleet.start();
-  return { fleet, plan };
+  return { fleet, plan, devices };
 }
 
 function summaryLine(fleet: Fleet, startedMs: number): string {
@@ -203,10 +204,15 @@ export function registerRunCommands(program: Command): void {
         resource: `ApiToken/${clinicianToken.id}`,
         outcome: 'success',
       });
-      const { fleet, plan } = await runSim(
+      const { fleet, plan, devices } = await runSim(
         { ...o, dataDir: config.dataDir, mixScenarios: true },
         { http: vigil.httpPort, mqtt: vigil.mqttPort },
       );
+      // Posture, consent and security events, so the security and privacy screens are not empty.
+      const demoAudit = new AuditLog(vigil.store.db);
+      await seedDemoPosture(vigil.store.db, vigil.store.sqlite, demoAudit);
+      await seedDemoConsents(vigil.store.db, vigil.store.sqlite, demoAudit, await vigil.patients.listIds());
+      await probeDemoSecurity(serverUrl(config, vigil.httpPort), vigil.caPem, devices);
       // Clinicians read patients only through a care team: the demo clinician gets the sim ward.
       const careTeams = new CareTeamStore(vigil.store.db);
       if (!(await careTeams.list()).some((t) => t.id === DEMO_WARD))

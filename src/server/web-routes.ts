@@ -27,6 +27,7 @@ export const DASHBOARD_PATHS = [
   '/enrol-device',
   '/devices/:id',
   '/audit',
+  '/account',
 ] as const;
 
 /**

@@ -1,11 +1,12 @@
 import type { Me } from './api/types.ts';
 import type { Route } from './lib/router.ts';
-import { canQuarantine, isAdministrator } from './lib/screens.ts';
+import { canOpenDevicePage, canQuarantine, canReadPosture, isAdministrator } from './lib/screens.ts';
 import { AuditLog } from './screens/AuditLog.tsx';
 import { CareTeams } from './screens/CareTeams.tsx';
 import { Consent } from './screens/Consent.tsx';
 import { DevicePage } from './screens/DevicePage.tsx';
 import { EnrolDevice } from './screens/EnrolDevice.tsx';
+import { Posture } from './screens/Posture.tsx';
 import { Users } from './screens/Users.tsx';
 
 /**
@@ -31,8 +32,11 @@ export function AdminScreen(props: { route: Route; me: Me }) {
           deviceId={route.deviceId}
           canQuarantine={canQuarantine(me.role)}
           canAdminister={isAdmin}
+          canReadPosture={canReadPosture(me.role)}
         />
       );
+    case 'posture':
+      return <Posture canOpenDevice={canOpenDevicePage(me.role)} />;
     case 'audit':
       return <AuditLog />;
     default:

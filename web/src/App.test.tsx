@@ -47,7 +47,12 @@ describe('app', () => {
     });
     renderWithClient(<App />);
     const nav = await screen.findByRole('navigation', { name: 'Main' });
-    expect([...nav.querySelectorAll('a')].map((a) => a.textContent)).toEqual(['Patients', 'Alerts', 'Fleet']);
+    expect([...nav.querySelectorAll('a')].map((a) => a.textContent)).toEqual([
+      'Patients',
+      'Alerts',
+      'Fleet',
+      'Account',
+    ]);
     expect(await screen.findByRole('heading', { name: 'My patients' })).toBeInTheDocument();
     expect(window.location.pathname).toBe('/patients');
   });

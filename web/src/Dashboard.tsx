@@ -4,7 +4,8 @@ import { AppShell } from './AppShell.tsx';
 import { useLiveUpdates } from './api/live.ts';
 import type { Me } from './api/types.ts';
 import { matchRoute, navigate, type Route, usePath } from './lib/router.ts';
-import { canOpenDevicePage, canQuarantine, screensFor } from './lib/screens.ts';
+import { canOpenDevicePage, canQuarantine, canReadPosture, screensFor } from './lib/screens.ts';
+import { Account } from './screens/Account.tsx';
 import { AlertInbox } from './screens/AlertInbox.tsx';
 import { Fleet } from './screens/Fleet.tsx';
 import { PatientList } from './screens/PatientList.tsx';
@@ -73,10 +74,13 @@ function Screen(props: { route: Route; me: Me; isAllowed: boolean }) {
         <Fleet
           canQuarantine={canQuarantine(props.me.role)}
           canOpenDevice={canOpenDevicePage(props.me.role)}
+          canReadPosture={canReadPosture(props.me.role)}
         />
       );
     case 'security':
       return <SecurityEvents />;
+    case 'account':
+      return <Account me={props.me} />;
     default:
       return <AdminScreen route={route} me={props.me} />;
   }

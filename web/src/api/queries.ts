@@ -135,7 +135,8 @@ export function useSecurityEvents(filter: { code?: string; device?: string }) {
   return useQuery({
     queryKey: ['security-events', filter.code ?? '', filter.device ?? ''],
     queryFn: () => api<{ events: SecurityEvent[] }>(`/api/v1/security/events?${q}`),
-    refetchInterval: REFRESH_MS,
+    // The stream's `security` frames refresh this list while live; polling only without it.
+    refetchInterval: usePollMs(REFRESH_MS),
   });
 }
 

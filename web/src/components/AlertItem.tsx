@@ -9,8 +9,11 @@ import { StatusChip } from './StatusChip.tsx';
 
 const SNOOZE_MINUTES = [5, 15, 30, 60];
 
-/** One alert with what a clinician does about it: acknowledge, or snooze for a while. */
-export function AlertItem(props: { alert: Alert; showPatient?: boolean }) {
+/**
+ * One alert with what a clinician does about it: acknowledge, or snooze for a while. The alert
+ * a link opened (`isLinked`) is marked as current and takes focus (see AlertInbox).
+ */
+export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked?: boolean }) {
   const a = props.alert;
   const ack = useAcknowledge();
   const snooze = useSnooze();
@@ -19,7 +22,14 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean }) {
   const stateLabel =
     a.state === 'acknowledged' ? `acknowledged by ${a.acknowledgedBy ?? 'someone'}` : a.state;
   return (
-    <li className={`alert-item alert-${a.urgency}`} aria-label={`${a.urgency} alert: ${a.title}`}>
+    <li
+      id={`alert-${a.id}`}
+      className={`alert-item alert-${a.urgency}${props.isLinked ? ' alert-linked' : ''}`}
+      aria-label={`${a.urgency} alert: ${a.title}`}
+      aria-current={props.isLinked ? 'true' : undefined}
+      tabIndex={props.isLinked ? -1 : undefined}
+    >
+      {props.isLinked && <p className="alert-linked-note">The alert from your link</p>}
       <div className="alert-head">
         <StatusChip tone={urgencyTone(a)} label={a.urgency === 'urgent' ? 'Urgent' : 'Warning'} />
         <strong>{a.title}</strong>

@@ -33,12 +33,14 @@ export type Route =
   | { screen: 'alerts' }
   | { screen: 'fleet' }
   | { screen: 'security' }
+  | { screen: 'posture' }
   | { screen: 'users' }
   | { screen: 'care-teams' }
   | { screen: 'consent' }
   | { screen: 'enrol-device' }
   | { screen: 'device'; deviceId: string }
   | { screen: 'audit' }
+  | { screen: 'account' }
   | { screen: 'unknown'; path: string };
 
 export function matchRoute(path: string): Route {
@@ -50,6 +52,7 @@ export function matchRoute(path: string): Route {
   if (clean === '/alerts') return { screen: 'alerts' };
   if (clean === '/fleet') return { screen: 'fleet' };
   if (clean === '/security') return { screen: 'security' };
+  if (clean === '/posture') return { screen: 'posture' };
   if (clean === '/users') return { screen: 'users' };
   if (clean === '/care-teams') return { screen: 'care-teams' };
   if (clean === '/consent') return { screen: 'consent' };
@@ -57,5 +60,6 @@ export function matchRoute(path: string): Route {
   const device = /^\/devices\/([A-Za-z0-9._-]{1,64})$/.exec(clean);
   if (device?.[1]) return { screen: 'device', deviceId: device[1] };
   if (clean === '/audit') return { screen: 'audit' };
+  if (clean === '/account') return { screen: 'account' };
   return { screen: 'unknown', path: clean };
 }

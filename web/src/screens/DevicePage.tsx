@@ -11,9 +11,15 @@ import { StatusChip } from '../components/StatusChip.tsx';
 import { certificateStatus, deviceStatus } from '../lib/devices.ts';
 import { ago } from '../lib/time.ts';
 import { EnrollmentTokenPanel } from './EnrolDevice.tsx';
+import { PostureSection } from './PostureSection.tsx';
 
 /** One device: what it is, who it measures, how it connects, and the actions on it. */
-export function DevicePage(props: { deviceId: string; canQuarantine: boolean; canAdminister: boolean }) {
+export function DevicePage(props: {
+  deviceId: string;
+  canQuarantine: boolean;
+  canAdminister: boolean;
+  canReadPosture?: boolean;
+}) {
   const detail = useDeviceDetail(props.deviceId);
   const [token, setToken] = useState<EnrollmentToken | null>(null);
   const d = detail.data;
@@ -38,6 +44,7 @@ export function DevicePage(props: { deviceId: string; canQuarantine: boolean; ca
           onToken={setToken}
         />
       )}
+      {d && props.canReadPosture && <PostureSection deviceId={props.deviceId} />}
       {d && d.certificates.length > 0 && <Certificates detail={d} />}
     </section>
   );

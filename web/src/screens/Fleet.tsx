@@ -1,17 +1,27 @@
 import { type FormEvent, useState } from 'react';
+import { type RiskScore, usePostureDevices } from '../api/posture.ts';
 import { useDevices, useQuarantine, useRelease } from '../api/queries.ts';
 import type { Device } from '../api/types.ts';
 import { DataQualityNotices } from '../components/DataQualityNotices.tsx';
 import { Link } from '../components/Link.tsx';
 import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
+import { RiskChip } from '../components/RiskChip.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { certificateStatus, deviceStatus } from '../lib/devices.ts';
 import { ago } from '../lib/time.ts';
 
 /** Every device with what a security officer needs at a glance, and quarantine in one step. */
-export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean }) {
+export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean; canReadPosture?: boolean }) {
   const devices = useDevices();
-  const list = devices.data?.devices ?? [];
+  const canReadPosture = props.canReadPosture ?? false;
+  const posture = usePostureDevices(canReadPosture);
+  const riskById = new Map((posture.data?.devices ?? []).map((p) => [p.id, p.risk]));
+  // Whoever sees risk works the list from the riskiest device down; others keep the registry order.
+  const list = canReadPosture
+    ? [...(devices.data?.devices ?? [])].sort(
+        (a, b) => (riskById.get(b.id)?.score ?? -1) - (riskById.get(a.id)?.score ?? -1),
+      )
+    : (devices.data?.devices ?? []);
   return (
     <section aria-labelledby="fleet-title">
       <h1 id="fleet-title">Device fleet</h1>
@@ -28,6 +38,7 @@ export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean }
               <th scope="col">Last seen</th>
               <th scope="col">Certificate</th>
               <th scope="col">Status</th>
+              {canReadPosture && <th scope="col">Risk</th>}
               {props.canQuarantine && <th scope="col">Action</th>}
             </tr>
           </thead>
@@ -38,17 +49,27 @@ export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean }
                 device={d}
                 canQuarantine={props.canQuarantine}
                 canOpenDevice={props.canOpenDevice ?? false}
+                risk={canReadPosture ? (riskById.get(d.id) ?? null) : undefined}
               />
             ))}
           </tbody>
         </table>
+      )}
+      {canReadPosture && posture.error && (
+        <QueryNotice isPending={false} error={posture.error} what="device risk" />
       )}
       <DataQualityNotices />
     </section>
   );
 }
 
-function DeviceRow(props: { device: Device; canQuarantine: boolean; canOpenDevice: boolean }) {
+function DeviceRow(props: {
+  device: Device;
+  canQuarantine: boolean;
+  canOpenDevice: boolean;
+  /** undefined: the role does not see risk; null: not assessed (yet). */
+  risk?: RiskScore | null | undefined;
+}) {
   const d = props.device;
   const status = deviceStatus(d);
   const cert = certificateStatus(d);
@@ -74,6 +95,9 @@ function DeviceRow(props: { device: Device; canQuarantine: boolean; canOpenDevic
       <td>
         <StatusChip tone={status.tone} label={status.label} title={d.quarantineReason ?? undefined} />
       </td>
+      {props.risk !== undefined && (
+        <td>{props.risk ? <RiskChip risk={props.risk} /> : <span className="muted">not assessed</span>}</td>
+      )}
       {props.canQuarantine && (
         <td>
           <QuarantineControl device={d} />

@@ -1,5 +1,6 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { useSecurityEvents } from '../api/queries.ts';
+import { LiveIndicator } from '../components/LiveIndicator.tsx';
 import { QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip, type Tone } from '../components/StatusChip.tsx';
 
@@ -10,7 +11,15 @@ const SEVERITY_TONE: Record<string, Tone> = {
   low: 'info',
 };
 
-/** Refused inputs and security actions, newest first, filtered by code and device. */
+/** Highest event id in a list (ids grow with time), or 0 for none. */
+export const newestId = (events: readonly { id: number }[]): number =>
+  events.reduce((max, e) => Math.max(max, e.id), 0);
+
+/**
+ * Refused inputs and security actions, newest first, filtered by code and device. The live
+ * stream refreshes the list as events happen; events that arrived since the officer last
+ * looked are marked and counted until they say they have seen them.
+ */
 export function SecurityEvents() {
   const [filter, setFilter] = useState<{ code?: string; device?: string }>({});
   const events = useSecurityEvents(filter);
@@ -30,9 +39,18 @@ export function SecurityEvents() {
     setFilter({ ...(code ? { code } : {}), ...(device ? { device } : {}) });
   };
   const list = events.data?.events ?? [];
+  // null until the first answer: what is there when the page opens is not "new".
+  const [seenUpTo, setSeenUpTo] = useState<number | null>(null);
+  const newest = newestId(list);
+  useEffect(() => {
+    if (events.isSuccess && seenUpTo === null) setSeenUpTo(newest);
+  }, [events.isSuccess, seenUpTo, newest]);
+  const isNew = (id: number) => seenUpTo !== null && id > seenUpTo;
+  const newCount = list.filter((e) => isNew(e.id)).length;
   return (
     <section aria-labelledby="events-title">
       <h1 id="events-title">Security events</h1>
+      <LiveIndicator />
       <form className="filters" onSubmit={onSubmit} aria-label="Filter events">
         <label htmlFor="event-code">Code</label>
         <input id="event-code" name="code" placeholder="VIGIL_ERR_…" maxLength={80} />
@@ -46,6 +64,18 @@ export function SecurityEvents() {
         </p>
       )}
       <QueryNotice isPending={events.isPending} error={events.error} what="security events" />
+      <p className="sr-only" role="status" aria-live="polite">
+        {newCount > 0 ? `${newCount} new security ${newCount === 1 ? 'event' : 'events'}` : ''}
+      </p>
+      {newCount > 0 && (
+        <p className="notice">
+          <StatusChip tone="warning" label={`${newCount} new`} /> since you opened this page or last marked
+          them seen.{' '}
+          <button type="button" onClick={() => setSeenUpTo(newest)}>
+            Mark as seen
+          </button>
+        </p>
+      )}
       {events.isSuccess && list.length === 0 && <p className="notice">No security events match.</p>}
       {list.length > 0 && (
         <table className="data">
@@ -61,7 +91,10 @@ export function SecurityEvents() {
           <tbody>
             {list.map((e) => (
               <tr key={e.id}>
-                <td>{new Date(e.ts).toLocaleString()}</td>
+                <td>
+                  {new Date(e.ts).toLocaleString()}
+                  {isNew(e.id) && <StatusChip tone="info" label="New" />}
+                </td>
                 <td>
                   <StatusChip tone={SEVERITY_TONE[e.severity] ?? 'info'} label={e.severity} />
                 </td>

@@ -1,8 +1,10 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ApiError, api, setCsrfToken } from '../api/client.ts';
+import { canUsePasskeys, isExpiredTicket, signInWithPasskey } from '../api/passkeys.ts';
 import type { LoginAnswer, SessionAnswer } from '../api/types.ts';
 import { ErrorLine } from '../components/QueryNotice.tsx';
+import '../account.css';
 
 /** Lockout and expiry get their own words; everything else says what the server said. */
 function signInMessage(error: unknown): unknown {
@@ -13,30 +15,50 @@ function signInMessage(error: unknown): unknown {
   return error;
 }
 
-/** Step one, password; step two, the authenticator code (or a recovery code). */
+/** Step one, password; step two, the authenticator code, a recovery code or a passkey. */
 export function SignIn(props: { notice?: string | undefined }) {
   const client = useQueryClient();
   const [ticket, setTicket] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [isBusy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<'password' | 'code' | 'passkey' | null>(null);
   const [expired, setExpired] = useState(false);
+  const isBusy = busy !== null;
+  // Browsers without WebAuthn (or an insecure page) get no button that could only fail.
+  const hasPasskeys = canUsePasskeys();
 
-  const run = async (work: () => Promise<void>) => {
-    setBusy(true);
+  const run = async (step: NonNullable<typeof busy>, work: () => Promise<void>) => {
+    setBusy(step);
     setError(null);
     try {
       await work();
     } catch (e) {
       setError(signInMessage(e));
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
+
+  /** Second step done: the session cookie is set; an expired ticket sends the person back to the password. */
+  const secondStep = async (step: 'code' | 'passkey', prove: (ticket: string) => Promise<SessionAnswer>) =>
+    run(step, async () => {
+      try {
+        const answer = await prove(ticket ?? '');
+        setCsrfToken(answer.csrfToken);
+        await client.invalidateQueries({ queryKey: ['me'] });
+      } catch (err) {
+        if (isExpiredTicket(err)) {
+          setTicket(null);
+          setExpired(true);
+          return;
+        }
+        throw err;
+      }
+    });
 
   const onPassword = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
-    void run(async () => {
+    void run('password', async () => {
       const answer = await api<LoginAnswer>('/api/v1/auth/login', {
         method: 'POST',
         body: { username: String(form.get('username') ?? ''), password: String(form.get('password') ?? '') },
@@ -57,23 +79,12 @@ export function SignIn(props: { notice?: string | undefined }) {
     const form = new FormData(e.currentTarget);
     const value = String(form.get('code') ?? '').replace(/\s+/g, '');
     const isRecovery = !/^\d{6}$/.test(value);
-    void run(async () => {
-      try {
-        const answer = await api<SessionAnswer>('/api/v1/auth/mfa', {
-          method: 'POST',
-          body: isRecovery ? { ticket, recoveryCode: value } : { ticket, code: value },
-        });
-        setCsrfToken(answer.csrfToken);
-        await client.invalidateQueries({ queryKey: ['me'] });
-      } catch (err) {
-        if (err instanceof ApiError && /ticket is unknown or expired/.test(err.detail)) {
-          setTicket(null);
-          setExpired(true);
-          return;
-        }
-        throw err;
-      }
-    });
+    void secondStep('code', (t) =>
+      api<SessionAnswer>('/api/v1/auth/mfa', {
+        method: 'POST',
+        body: isRecovery ? { ticket: t, recoveryCode: value } : { ticket: t, code: value },
+      }),
+    );
   };
 
   return (
@@ -103,7 +114,7 @@ export function SignIn(props: { notice?: string | undefined }) {
             maxLength={1024}
           />
           <button type="submit" disabled={isBusy}>
-            {isBusy ? 'Checking…' : 'Continue'}
+            {busy === 'password' ? 'Checking…' : 'Continue'}
           </button>
         </form>
       ) : (
@@ -122,8 +133,24 @@ export function SignIn(props: { notice?: string | undefined }) {
             Six digits, or one of your recovery codes if you lost the app.
           </p>
           <button type="submit" disabled={isBusy}>
-            {isBusy ? 'Checking…' : 'Sign in'}
+            {busy === 'code' ? 'Checking…' : 'Sign in'}
           </button>
+          {hasPasskeys && (
+            <>
+              <button
+                type="button"
+                className="link passkey-button"
+                disabled={isBusy}
+                aria-describedby="passkey-help"
+                onClick={() => void secondStep('passkey', signInWithPasskey)}
+              >
+                {busy === 'passkey' ? 'Waiting for your passkey…' : 'Use a passkey'}
+              </button>
+              <p id="passkey-help" className="muted">
+                Instead of a code: a passkey on this device, a phone or a security key.
+              </p>
+            </>
+          )}
           <button type="button" className="link" onClick={() => setTicket(null)}>
             Start again
           </button>
