@@ -29,6 +29,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
   let h: Harness;
   let browser: Browser;
   let device: MqttClient;
+  let creds: Awaited<ReturnType<Harness['enrol']>>;
   let seq = Date.now();
   const problems: string[] = [];
   const security = { username: 'sec.officer', password: 'vigil-e2e-security-7f3a9c', secret: '' };
@@ -41,7 +42,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
   before(async () => {
     await buildWeb();
     h = await startHarness();
-    const creds = await h.enrol(DEVICE, PATIENT);
+    creds = await h.enrol(DEVICE, PATIENT);
     device = await h.connect(creds, DEVICE);
     // Half an hour of one reading a minute, so the chart has a shape.
     const now = Date.now();
@@ -196,7 +197,18 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await row.getByLabel('Reason').fill('unexpected firmware downgrade');
     await row.getByRole('button', { name: 'Confirm quarantine' }).click();
     await row.getByText('Quarantined').waitFor();
-    await closed; // the device is cut off at once: no further readings arrive
+    await closed; // the device is cut off at once
+    // ...and its readings stop: it cannot come back, and nothing more is stored for it.
+    const stored = async () => {
+      const r = await h.api(`/api/v1/patients/${PATIENT}/observations?code=${HEART_RATE}&limit=1000`, {
+        token: h.clinicianToken,
+      });
+      assert.equal(r.status, 200, r.text);
+      return (r.json as { observations: unknown[] }).observations.length;
+    };
+    const before = await stored();
+    await assert.rejects(h.connect(creds, DEVICE));
+    assert.equal(await stored(), before);
     await page.getByRole('link', { name: 'Security events' }).click();
     await page.getByRole('cell', { name: 'VIGIL_ERR_DEVICE_QUARANTINED' }).first().waitFor();
     await screenshot(page, 'security-events');
