@@ -87,6 +87,7 @@ export class PatientStore {
         .where('patient_id', '=', id)
         .where('to_ms', 'is', null)
         .execute();
+      await tx.deleteFrom('questionable_readings').where('patient_id', '=', id).execute();
     });
     return true;
   }

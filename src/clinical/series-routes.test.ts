@@ -148,7 +148,11 @@ describe('observation queries over HTTPS', () => {
     ];
     let seq = 0;
     for (const [ms, value] of values) {
-      const payload = telemetry(++seq, [{ code: '8867-4', value, unit: '/min', ts: at(ms) }]);
+      // SpO2 measured at the same instants is plausible: only the heart-rate jump is marked.
+      const payload = telemetry(++seq, [
+        { code: '8867-4', value, unit: '/min', ts: at(ms) },
+        { code: '59408-5', value: 97, unit: '%', ts: at(ms) },
+      ]);
       await h.vigil.pipeline.accept('jump-ox', Buffer.from(payload), 'http');
     }
     for (let i = 0; i < 100; i++) {
@@ -159,10 +163,18 @@ describe('observation queries over HTTPS', () => {
     const r = await get(
       `/api/v1/patients/jump-pat/observations?downsample=lttb&points=100&from=${at(-MINUTE)}`,
     );
-    const points = r.series?.[0]?.points ?? [];
+    const flags = (code: string) =>
+      (r.series?.find((s) => s.code === code)?.points ?? []).map((p) => [
+        p.value,
+        (p as { questionable?: boolean }).questionable === true,
+      ]);
     assert.deepEqual(
-      points.map((p) => [p.value, (p as { questionable?: boolean }).questionable === true]),
+      flags('8867-4'),
       values.map(([, v]) => [v, v === 200]),
+    );
+    assert.deepEqual(
+      flags('59408-5'),
+      values.map(() => [97, false]),
     );
     const raw = await get(`/api/v1/patients/jump-pat/observations?from=${at(-MINUTE)}`);
     assert.deepEqual(

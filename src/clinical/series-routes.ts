@@ -17,19 +17,20 @@ export interface SeriesRouteDeps {
   audit: AuditLog;
   /** Care team, consent, break-glass: the only way these routes reach a patient's key. */
   gate: PatientGate;
-  /** Spans in which the patient's devices sent questionable readings (data-quality notices). */
-  questionableSpans?: (patientId: string, fromMs: number, toMs: number) => Promise<QualitySpan[]>;
+  /** The patient's readings in a range that the data-quality rules judged questionable. */
+  questionableReadings?: (
+    patientId: string,
+    fromMs: number,
+    toMs: number,
+  ) => Promise<Array<{ code: string; tsMs: number }>>;
 }
 
-interface QualitySpan {
-  fromMs: number;
-  toMs: number;
-}
-
-/** Readings inside a data-quality notice's span are marked, so a chart can show them apart. */
-function marker(spans: readonly QualitySpan[]): (tsMs: number) => { questionable?: true } {
-  if (spans.length === 0) return () => ({});
-  return (tsMs) => (spans.some((s) => tsMs >= s.fromMs && tsMs <= s.toMs) ? { questionable: true } : {});
+/** Readings the data-quality rules judged questionable are marked, so a chart shows them apart. */
+function marker(flagged: ReadonlyArray<{ code: string; tsMs: number }>) {
+  if (flagged.length === 0) return (_code: string, _tsMs: number): { questionable?: true } => ({});
+  const keys = new Set(flagged.map((r) => `${r.code}|${r.tsMs}`));
+  return (code: string, tsMs: number): { questionable?: true } =>
+    keys.has(`${code}|${tsMs}`) ? { questionable: true } : {};
 }
 
 const Observation = Type.Object({
@@ -76,7 +77,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
     unit: unitOf(r.code),
     effective: iso(r.tsMs),
     device: r.deviceId,
-    ...mark(r.tsMs),
+    ...mark(r.code, r.tsMs),
   });
 
   const readSeries = (id: string, q: SeriesRequest, mark: ReturnType<typeof marker>) => {
@@ -120,7 +121,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
         points: lttbIndexes(points, mode.points).map((i) => ({
           effective: iso(points.t[i]!),
           value: points.v[i]!,
-          ...mark(points.t[i]!),
+          ...mark(code, points.t[i]!),
         })),
       })),
     };
@@ -168,8 +169,8 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       const { id } = request.params;
       const q = parseSeriesQuery(request.query, Date.now());
       await deps.gate.mayRead(request.identity, id, request.ip);
-      const spans = (await deps.questionableSpans?.(id, q.fromMs, q.toMs)) ?? [];
-      const answer = readSeries(id, q, marker(spans));
+      const flagged = (await deps.questionableReadings?.(id, q.fromMs, q.toMs)) ?? [];
+      const answer = readSeries(id, q, marker(flagged));
       await deps.audit.append({
         actor: actorOf(request),
         action: 'observation.read',

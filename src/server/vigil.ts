@@ -360,7 +360,8 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     registry,
     audit,
     gate,
-    questionableSpans: (patientId, fromMs, toMs) => alertStore.questionableSpans(patientId, fromMs, toMs),
+    questionableReadings: (patientId, fromMs, toMs) =>
+      alertStore.questionableReadings(patientId, fromMs, toMs),
   });
   await registerFhirRoutes(app, {
     patients,

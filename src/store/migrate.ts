@@ -12,6 +12,7 @@ import * as access from './migrations/0004-access.ts';
 import * as audit from './migrations/0006-audit.ts';
 import * as consent from './migrations/0007-consent.ts';
 import * as notifications from './migrations/0008-notifications.ts';
+import * as questionable from './migrations/0009-questionable-readings.ts';
 
 export interface MigrationContext {
   /** Column types that differ between SQLite and PostgreSQL. */
@@ -32,6 +33,7 @@ const STEPS: Record<string, Step> = {
   '0006-audit': audit as unknown as Step,
   '0007-consent': consent as unknown as Step,
   '0008-notifications': notifications as unknown as Step,
+  '0009-questionable-readings': questionable as unknown as Step,
 };
 
 export async function migrateToLatest(

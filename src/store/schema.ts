@@ -242,6 +242,13 @@ export interface Schema {
     action: string;
     detail: string;
   };
+  questionable_readings: {
+    patient_id: string;
+    code: string;
+    ts_ms: number;
+    device_id: string;
+    issue: string;
+  };
   data_quality_notices: {
     id: Generated<number>;
     device_id: string;

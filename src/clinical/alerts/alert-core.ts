@@ -20,6 +20,8 @@ export type CoreEvent =
       issue: QualityIssue;
       count: number;
       tsMs: number;
+      /** The questionable readings themselves, so charts mark exactly these. */
+      readings: Array<{ code: string; tsMs: number }>;
     };
 
 interface DeviceWatch {
@@ -63,7 +65,9 @@ export class AlertCore {
         }
       }
       const signals: AlertSignal[] = [];
-      let issues: Map<QualityIssue, { count: number; tsMs: number }> | undefined;
+      let issues:
+        | Map<QualityIssue, { count: number; tsMs: number; readings: Array<{ code: string; tsMs: number }> }>
+        | undefined;
       for (const r of readings) {
         const issue = this.quality.assess(m.deviceId, part.patientId, r.code, r.value, r.tsMs, m.receivedMs);
         if (issue !== undefined) {
@@ -73,7 +77,8 @@ export class AlertCore {
           if (seen) {
             seen.count++;
             seen.tsMs = r.tsMs;
-          } else issues.set(issue, { count: 1, tsMs: r.tsMs });
+            seen.readings.push({ code: r.code, tsMs: r.tsMs });
+          } else issues.set(issue, { count: 1, tsMs: r.tsMs, readings: [{ code: r.code, tsMs: r.tsMs }] });
         }
         evaluator.observe(r.code, r.value, r.tsMs, issue !== undefined, signals);
         if (r.tsMs > newestTs) {
@@ -83,8 +88,16 @@ export class AlertCore {
       }
       for (const signal of signals) out.push({ type: 'alert', patientId: part.patientId, signal });
       if (issues) {
-        for (const [issue, { count, tsMs }] of issues) {
-          out.push({ type: 'quality', deviceId: m.deviceId, patientId: part.patientId, issue, count, tsMs });
+        for (const [issue, { count, tsMs, readings: flagged }] of issues) {
+          out.push({
+            type: 'quality',
+            deviceId: m.deviceId,
+            patientId: part.patientId,
+            issue,
+            count,
+            tsMs,
+            readings: flagged,
+          });
         }
       }
     }

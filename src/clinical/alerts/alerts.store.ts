@@ -164,7 +164,22 @@ export class AlertStore {
     issue: QualityIssue;
     count: number;
     tsMs: number;
+    readings?: ReadonlyArray<{ code: string; tsMs: number }>;
   }): Promise<boolean> {
+    if (n.readings && n.readings.length > 0) {
+      await this.db
+        .insertInto('questionable_readings')
+        .values(
+          n.readings.map((r) => ({
+            patient_id: n.patientId,
+            code: r.code,
+            ts_ms: r.tsMs,
+            device_id: n.deviceId,
+            issue: n.issue,
+          })),
+        )
+        .execute();
+    }
     const open = await this.db
       .selectFrom('data_quality_notices')
       .select(['id', 'count', 'last_ms'])
@@ -206,23 +221,20 @@ export class AlertStore {
     return Number(r.numUpdatedRows);
   }
 
-  /**
-   * The time spans in which devices of this patient sent questionable readings (one per
-   * notice, open or cleared) that overlap [fromMs, toMs]; charts mark readings inside them.
-   */
-  async questionableSpans(
+  /** The patient's readings in [fromMs, toMs] that the data-quality rules judged questionable. */
+  async questionableReadings(
     patientId: string,
     fromMs: number,
     toMs: number,
-  ): Promise<Array<{ fromMs: number; toMs: number }>> {
+  ): Promise<Array<{ code: string; tsMs: number }>> {
     const rows = await this.db
-      .selectFrom('data_quality_notices')
-      .select(['first_ms', 'last_ms'])
+      .selectFrom('questionable_readings')
+      .select(['code', 'ts_ms'])
       .where('patient_id', '=', patientId)
-      .where('first_ms', '<=', toMs)
-      .where('last_ms', '>=', fromMs)
+      .where('ts_ms', '>=', fromMs)
+      .where('ts_ms', '<=', toMs)
       .execute();
-    return rows.map((r) => ({ fromMs: r.first_ms, toMs: r.last_ms }));
+    return rows.map((r) => ({ code: r.code, tsMs: r.ts_ms }));
   }
 
   async notices(f: {
