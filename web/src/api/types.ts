@@ -39,7 +39,7 @@ export interface Series {
   points: SeriesPoint[];
 }
 
-/** `questionable`: the reading came from a device under a data-quality notice (jump, flat line, clock). */
+/** `questionable`: the data-quality rules judged this reading doubtful (jump, flat line, device clock). */
 export interface SeriesPoint {
   effective: string;
   value: number;

@@ -112,7 +112,7 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
         {questionable > 0 && (
           <span className="questionable-note">
             {' '}
-            · ◯ {questionable} questionable (device data-quality notice)
+            · ◯ {questionable} questionable (implausible jump, flat line or device clock)
           </span>
         )}
       </figcaption>

@@ -26,7 +26,7 @@ export function toChartData(
 
 /** Questionable readings: a large hollow ring in vermillion, unlike the small filled blue dots. */
 export const QUESTIONABLE_SERIES: uPlot.Series = {
-  label: 'Questionable reading (device data-quality notice)',
+  label: 'Questionable reading (jump, flat line or clock)',
   stroke: '#D55E00',
   width: 0,
   paths: () => null,
