@@ -17,7 +17,7 @@
  * and the overhead (interquartile mean of per-round differences over the bypassed median) in %,
  * PASS/FAIL against 5 %.
  */
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -25,17 +25,14 @@ import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess } from '../src/access/patient-access.ts';
 import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
-import { type AcceptedMessage, SqliteObservationStore } from '../src/clinical/observations.store.ts';
-import { PatientStore } from '../src/clinical/patients.store.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
-import { DeviceStore } from '../src/devices/devices.store.ts';
-import { CodeRegistry } from '../src/ingest/vital-codes.ts';
 import { initDataDir } from '../src/server/provision.ts';
 import { startVigil } from '../src/server/vigil.ts';
 import { openStore } from '../src/store/database.ts';
 import { cleanupAll, cleanupOnSignals, onCleanup, tempDir } from './cleanup.ts';
+import { httpsGet, seedSeries } from './seed-series.ts';
 
 const TARGET_PERCENT = 5;
 const WARMUP_ROUNDS = 10;
@@ -73,59 +70,18 @@ function stats(times: number[]): Stats {
 async function seed(dataDir: string, masterKeyFile: string, startMs: number): Promise<void> {
   const store = await openStore({ dataDir });
   try {
-    const keys = new KeyRing(store.db, loadMasterKeyFile(masterKeyFile));
-    await new PatientStore(store.db, keys).add(PATIENT, { name: 'Authz Bench' });
-    const devices = new DeviceStore(store.db);
-    await devices.add({ id: DEVICE, model: 'HR-1', serial: 'SN-AUTHZ' });
-    await devices.assign(DEVICE, PATIENT, startMs - 3_600_000);
-    const key = await keys.dataKey('patient', PATIENT);
-    const registry = new CodeRegistry();
-    const observations = new SqliteObservationStore(
-      store.sqlite as NonNullable<typeof store.sqlite>,
-      (code) => registry.get(code)?.decimals ?? 3,
-      () => key,
-    );
-    let batch: AcceptedMessage[] = [];
-    for (let minute = 0; minute < (2 * DAY_MS) / 60_000; minute++) {
-      const readings = Array.from({ length: 60 }, (_, i) => ({
-        code: HR,
-        value: 60 + ((minute * 7 + i) % 40),
-        tsMs: startMs + (minute * 60 + i) * 1000,
-      }));
-      batch.push({
-        deviceId: DEVICE,
-        seq: minute + 1,
-        hash: `authz-${minute}`,
-        receivedMs: startMs + minute * 60_000,
-        parts: [{ patientId: PATIENT, readings }],
-      });
-      if (batch.length === 20) {
-        observations.commitBatch(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) observations.commitBatch(batch);
-    observations.sealOpenChunks();
+    await seedSeries(store, new KeyRing(store.db, loadMasterKeyFile(masterKeyFile)), {
+      patientId: PATIENT,
+      name: 'Authz Bench',
+      deviceId: DEVICE,
+      startMs,
+      seconds: (2 * DAY_MS) / 1000,
+      code: HR,
+      valueAt: (second) => 60 + ((Math.floor(second / 60) * 7 + (second % 60)) % 40),
+    });
   } finally {
     await store.close();
   }
-}
-
-function get(
-  agent: Agent,
-  ca: string,
-  url: string,
-  token: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 export async function runAuthzBench(opts: {
@@ -168,7 +124,7 @@ export async function runAuthzBench(opts: {
   const dayFrom = startMs + DAY_MS;
   const url = `https://127.0.0.1:${vigil.httpPort}/fhir/R4/Observation?patient=${PATIENT}&date=ge${new Date(dayFrom).toISOString()}&date=lt${new Date(dayFrom + DAY_MS).toISOString()}&_count=1000`;
   const search = async () => {
-    const r = await get(agent, vigil.caPem, url, token);
+    const r = await httpsGet(agent, vigil.caPem, url, token);
     if (r.status !== 200) throw new Error(`FHIR search answered ${r.status}: ${r.body.slice(0, 200)}`);
     return r.body;
   };

@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type AcceptedMessage, SqliteObservationStore } from '../src/clinical/observations.store.ts';
 import { PatientStore } from '../src/clinical/patients.store.ts';
 import { SeriesStore } from '../src/clinical/series.store.ts';
 import { SeriesReader } from '../src/clinical/series.ts';
@@ -24,6 +23,7 @@ import { everythingBundle } from '../src/fhir/patient-everything.ts';
 import { CodeRegistry } from '../src/ingest/vital-codes.ts';
 import { openStore } from '../src/store/database.ts';
 import { cleanupAll, cleanupOnSignals, tempDir } from './cleanup.ts';
+import { seedSeries } from './seed-series.ts';
 
 const daysArg = process.argv.indexOf('--days');
 const DAYS = daysArg > 0 ? Number(process.argv[daysArg + 1]) : 7;
@@ -64,41 +64,21 @@ async function main(): Promise<void> {
   const store = await openStore({ dataDir: dir.path });
   try {
     const keys = new KeyRing(store.db, { id: 'mk-bench', key: randomBytes(32) });
-    const patients = new PatientStore(store.db, keys);
-    await patients.add(PATIENT, { name: 'Bench Patient', birthDate: '1950-01-01' });
-    const devices = new DeviceStore(store.db);
     const startMs = Date.now() - DAYS * 86_400_000;
-    await devices.add({ id: DEVICE, model: 'HR-1', serial: 'SN-BENCH' });
-    await devices.assign(DEVICE, PATIENT, startMs - 3_600_000);
-    const key = await keys.dataKey('patient', PATIENT);
-    const registry = new CodeRegistry();
-    const observations = new SqliteObservationStore(
-      store.sqlite!,
-      (c) => registry.get(c)?.decimals ?? 3,
-      () => key,
-    );
+    const key = await seedSeries(store, keys, {
+      patientId: PATIENT,
+      name: 'Bench Patient',
+      birthDate: '1950-01-01',
+      deviceId: DEVICE,
+      startMs,
+      seconds: DAYS * 86_400,
+      code: '8867-4',
+      valueAt: (second) => 60 + (second % 40),
+    });
     const readings = DAYS * 86_400;
-    let batch: AcceptedMessage[] = [];
-    for (let minute = 0; minute < readings / 60; minute++) {
-      const rows = Array.from({ length: 60 }, (_, i) => ({
-        code: '8867-4',
-        value: 60 + ((minute * 60 + i) % 40),
-        tsMs: startMs + (minute * 60 + i) * 1000,
-      }));
-      batch.push({
-        deviceId: DEVICE,
-        seq: minute + 1,
-        hash: `b-${minute}`,
-        receivedMs: startMs,
-        parts: [{ patientId: PATIENT, readings: rows }],
-      });
-      if (batch.length === 20) {
-        observations.commitBatch(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) observations.commitBatch(batch);
-    observations.sealOpenChunks();
+    const patients = new PatientStore(store.db, keys);
+    const devices = new DeviceStore(store.db);
+    const registry = new CodeRegistry();
     const seriesStore = new SeriesStore(store.sqlite!, () => key);
     const series = new SeriesReader(seriesStore);
     const source = {

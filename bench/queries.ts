@@ -13,25 +13,23 @@
  *    that day's chunk rows.
  * Prints median and p90 of each and the ratio of medians.
  */
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
-import { type AcceptedMessage, SqliteObservationStore } from '../src/clinical/observations.store.ts';
-import { PatientStore } from '../src/clinical/patients.store.ts';
+import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
 import { SeriesStore } from '../src/clinical/series.store.ts';
 import { SeriesReader } from '../src/clinical/series.ts';
 import { lttbIndexes } from '../src/clinical/series-downsample.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
-import { DeviceStore } from '../src/devices/devices.store.ts';
-import { CodeRegistry } from '../src/ingest/vital-codes.ts';
 import { initDataDir } from '../src/server/provision.ts';
 import { startVigil } from '../src/server/vigil.ts';
 import { openStore } from '../src/store/database.ts';
 import { cleanupAll, cleanupOnSignals, onCleanup, tempDir } from './cleanup.ts';
+import { httpsGet, seedSeries } from './seed-series.ts';
 
 const DAYS = 7;
 const READINGS = DAYS * 86_400;
@@ -77,64 +75,24 @@ function heartRate(second: number): number {
   );
 }
 
+/** Seeds the week of readings; returns how long writing them took (ms). */
 async function seed(dataDir: string, masterKeyFile: string, startMs: number): Promise<number> {
   const store = await openStore({ dataDir });
   try {
-    const keys = new KeyRing(store.db, loadMasterKeyFile(masterKeyFile));
-    await new PatientStore(store.db, keys).add(PATIENT, { name: 'Bench Patient' });
-    const devices = new DeviceStore(store.db);
-    await devices.add({ id: DEVICE, model: 'HR-1', serial: 'SN-BENCH' });
-    await devices.assign(DEVICE, PATIENT, startMs - 3_600_000);
-    const key = await keys.dataKey('patient', PATIENT);
-    const registry = new CodeRegistry();
-    const observations = new SqliteObservationStore(
-      store.sqlite!,
-      (code) => registry.get(code)?.decimals ?? 3,
-      () => key,
-    );
     const t = performance.now();
-    // One message a minute (60 readings), committed 20 minutes at a time: what ingest writes.
-    let batch: AcceptedMessage[] = [];
-    for (let minute = 0; minute < READINGS / 60; minute++) {
-      const readings = Array.from({ length: 60 }, (_, i) => {
-        const second = minute * 60 + i;
-        return { code: HR, value: heartRate(second), tsMs: startMs + second * 1000 };
-      });
-      batch.push({
-        deviceId: DEVICE,
-        seq: minute + 1,
-        hash: `bench-${minute}`,
-        receivedMs: startMs + minute * 60_000,
-        parts: [{ patientId: PATIENT, readings }],
-      });
-      if (batch.length === 20) {
-        observations.commitBatch(batch);
-        batch = [];
-      }
-    }
-    if (batch.length > 0) observations.commitBatch(batch);
-    observations.sealOpenChunks();
+    await seedSeries(store, new KeyRing(store.db, loadMasterKeyFile(masterKeyFile)), {
+      patientId: PATIENT,
+      name: 'Bench Patient',
+      deviceId: DEVICE,
+      startMs,
+      seconds: READINGS,
+      code: HR,
+      valueAt: heartRate,
+    });
     return performance.now() - t;
   } finally {
     await store.close();
   }
-}
-
-function get(
-  agent: Agent,
-  ca: string,
-  url: string,
-  token: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 const fmt = (s: Stats) => `median ${s.medianMs.toFixed(1)} ms, p90 ${s.p90Ms.toFixed(1)} ms`;
@@ -163,6 +121,11 @@ async function main(): Promise<void> {
     name: 'bench',
     ttlSeconds: 3600,
   });
+  // A clinician reads a patient only through a care team, as in production.
+  const teams = new CareTeamStore(vigil.store.db);
+  await teams.create('bench-ward', 'Bench ward');
+  await teams.setMembers('bench-ward', ['bench']);
+  await teams.addPatient('bench-ward', PATIENT);
   const sqlite = vigil.store.sqlite!;
   const chunkCount = (
     sqlite.prepare('SELECT COUNT(*) AS n FROM reading_chunks WHERE patient_id = ?').get(PATIENT) as {
@@ -191,17 +154,17 @@ async function main(): Promise<void> {
   onCleanup('agent', () => agent.destroy());
   const base = `https://127.0.0.1:${vigil.httpPort}`;
   const chartUrl = `${base}/api/v1/patients/${PATIENT}/observations?code=${HR}&from=${new Date(startMs).toISOString()}&to=${new Date(endMs).toISOString()}&downsample=lttb&points=1000`;
-  const check = await get(agent, vigil.caPem, chartUrl, token);
+  const check = await httpsGet(agent, vigil.caPem, chartUrl, token);
   const series = (JSON.parse(check.body) as { series: Array<{ readings: number; points: unknown[] }> })
     .series[0];
   if (check.status !== 200 || series?.readings !== READINGS || series.points.length !== 1000)
     throw new Error(`chart query answered ${check.status}: ${check.body.slice(0, 200)}`);
-  const chartHttp = await measure(() => get(agent, vigil.caPem, chartUrl, token));
+  const chartHttp = await measure(() => httpsGet(agent, vigil.caPem, chartUrl, token));
   const chartRef = await measure(() => rawRead(startMs, endMs));
 
   const dayFrom = startMs + 3 * dayMs;
   const fhirUrl = `${base}/fhir/R4/Observation?patient=${PATIENT}&date=ge${new Date(dayFrom).toISOString()}&date=lt${new Date(dayFrom + dayMs).toISOString()}&_count=1000`;
-  const fhirCheck = await get(agent, vigil.caPem, fhirUrl, token);
+  const fhirCheck = await httpsGet(agent, vigil.caPem, fhirUrl, token);
   const bundle = JSON.parse(fhirCheck.body) as { entry?: unknown[]; link: Array<{ relation: string }> };
   if (
     fhirCheck.status !== 200 ||
@@ -209,7 +172,7 @@ async function main(): Promise<void> {
     !bundle.link.some((l) => l.relation === 'next')
   )
     throw new Error(`FHIR search answered ${fhirCheck.status}: ${fhirCheck.body.slice(0, 200)}`);
-  const fhir = await measure(() => get(agent, vigil.caPem, fhirUrl, token));
+  const fhir = await measure(() => httpsGet(agent, vigil.caPem, fhirUrl, token));
   const fhirRef = await measure(() => rawRead(dayFrom, dayFrom + dayMs - 1));
 
   const lines = [
