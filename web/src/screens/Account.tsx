@@ -1,7 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { api, setCsrfToken } from '../api/client.ts';
-import type { Me, SessionAnswer } from '../api/types.ts';
+import type { Me } from '../api/types.ts';
+import { changePassword, PasswordChangeFields } from '../components/PasswordChangeFields.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import { AccountPasskeys } from './AccountPasskeys.tsx';
 import '../account.css';
@@ -119,15 +120,7 @@ function ChangePasswordCard() {
   const [isChanged, setChanged] = useState(false);
   const submit = useSubmit(async (form) => {
     setChanged(false);
-    const next = String(form.get('account-new-password') ?? '');
-    if (next !== String(form.get('account-confirm-password') ?? ''))
-      throw new Error('The two new passwords differ; type the same one twice.');
-    const answer = await api<SessionAnswer>('/api/v1/auth/password', {
-      method: 'POST',
-      body: { currentPassword: String(form.get('account-current-password') ?? ''), newPassword: next },
-    });
-    // The server ended every session (a thief's too) and set a new cookie for this one.
-    setCsrfToken(answer.csrfToken);
+    await changePassword(form, 'account-');
     setChanged(true);
     await client.invalidateQueries({ queryKey: ['me'] });
   });
@@ -135,38 +128,7 @@ function ChangePasswordCard() {
     <section className="account-card" aria-labelledby="password-title">
       <h2 id="password-title">Password</h2>
       <form className="account-form" onSubmit={submit.onSubmit} aria-label="Change password">
-        <label htmlFor="account-current-password">Current password</label>
-        <input
-          id="account-current-password"
-          name="account-current-password"
-          type="password"
-          autoComplete="current-password"
-          required
-          maxLength={1024}
-        />
-        <label htmlFor="account-new-password">New password</label>
-        <input
-          id="account-new-password"
-          name="account-new-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={12}
-          maxLength={1024}
-          aria-describedby="account-password-help"
-        />
-        <p id="account-password-help" className="muted">
-          At least 12 characters; a few unrelated words are easy to remember and hard to guess.
-        </p>
-        <label htmlFor="account-confirm-password">New password again</label>
-        <input
-          id="account-confirm-password"
-          name="account-confirm-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          maxLength={1024}
-        />
+        <PasswordChangeFields prefix="account-" currentLabel="Current password" />
         <button type="submit" disabled={submit.isBusy}>
           {submit.isBusy ? 'Saving…' : 'Change password'}
         </button>

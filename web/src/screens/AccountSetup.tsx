@@ -1,7 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import { api, setCsrfToken } from '../api/client.ts';
-import type { Me, SessionAnswer } from '../api/types.ts';
+import type { Me } from '../api/types.ts';
+import { changePassword, PasswordChangeFields } from '../components/PasswordChangeFields.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import { TotpEnrol } from './TotpEnrol.tsx';
 
@@ -33,56 +33,16 @@ function ChangePassword() {
   const [isBusy, setBusy] = useState(false);
   const onSubmit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
-    const form = new FormData(e.currentTarget);
-    const next = String(form.get('new-password') ?? '');
-    if (next !== String(form.get('confirm-password') ?? '')) {
-      setError(new Error('The two new passwords differ; type the same one twice.'));
-      return;
-    }
     setBusy(true);
     setError(null);
-    api<SessionAnswer>('/api/v1/auth/password', {
-      method: 'POST',
-      body: { currentPassword: String(form.get('current-password') ?? ''), newPassword: next },
-    })
-      .then(async (answer) => {
-        setCsrfToken(answer.csrfToken);
-        await client.invalidateQueries({ queryKey: ['me'] });
-      })
+    changePassword(new FormData(e.currentTarget), '')
+      .then(() => client.invalidateQueries({ queryKey: ['me'] }))
       .catch(setError)
       .finally(() => setBusy(false));
   };
   return (
     <form onSubmit={onSubmit} aria-label="Change password">
-      <label htmlFor="current-password">One-time password you were given</label>
-      <input
-        id="current-password"
-        name="current-password"
-        type="password"
-        autoComplete="current-password"
-        required
-      />
-      <label htmlFor="new-password">New password</label>
-      <input
-        id="new-password"
-        name="new-password"
-        type="password"
-        autoComplete="new-password"
-        required
-        minLength={12}
-        aria-describedby="password-help"
-      />
-      <p id="password-help" className="muted">
-        At least 12 characters; a few unrelated words are easy to remember and hard to guess.
-      </p>
-      <label htmlFor="confirm-password">New password again</label>
-      <input
-        id="confirm-password"
-        name="confirm-password"
-        type="password"
-        autoComplete="new-password"
-        required
-      />
+      <PasswordChangeFields prefix="" currentLabel="One-time password you were given" />
       <button type="submit" disabled={isBusy}>
         {isBusy ? 'Saving…' : 'Save password'}
       </button>
