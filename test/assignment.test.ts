@@ -4,9 +4,9 @@
  * the operator's own command (`vigil device assign`, a separate process on the same data dir).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { runVigil } from './support/cli-process.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 interface Obs {
@@ -16,19 +16,7 @@ interface Obs {
   device: string;
 }
 
-function vigilCli(
-  args: string[],
-  dataDir: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_LOG_LEVEL: 'silent' }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const vigilCli = (args: string[], dataDir: string) => runVigil(args, { env: { VIGIL_DATA_DIR: dataDir } });
 
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {

@@ -3,7 +3,6 @@
  * dir, checked against what the database then holds.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,25 +11,9 @@ import Database from 'better-sqlite3';
 import { verifyPassword } from '../src/access/passwords.ts';
 import { SessionStore } from '../src/access/sessions.ts';
 import { openStore } from '../src/store/database.ts';
+import { runVigil } from './support/cli-process.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function vigil(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', USER: 'ops-test' }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const vigil = (args: string[]) => runVigil(args, { env: { USER: 'ops-test' } });
 
 const lastLine = (s: string) => s.trim().split('\n').at(-1) ?? '';
 

@@ -9,29 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { type CliRun, runVigil } from './support/cli-process.ts';
 import { httpsRequest } from './support/https-client.ts';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function vigil(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...CLI, ...args],
-      { env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const vigil = (args: string[], env: Record<string, string> = {}) => runVigil(args, { env });
 
 function run(cmd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {

@@ -4,7 +4,6 @@
  * address, and that user reads the demo ward's patients (the demo's care team lists them).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/config.ts';
 import { DEMO_CLINICIAN, initDataDir } from '../src/server/provision.ts';
+import { startDemoProcess } from './support/cli-process.ts';
 import { httpsRequest } from './support/https-client.ts';
 
 describe('demo clinician', { timeout: 120_000 }, () => {
@@ -42,20 +42,8 @@ describe('demo clinician', { timeout: 120_000 }, () => {
 
   it('prints the dashboard and both first sign-ins, and the clinician can sign in with the password', async () => {
     const dir = tempDir();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--devices', '1', '--rate', '0.2', '--data-dir', dir],
-      { env: { ...process.env, VIGIL_HTTP_PORT: '0', VIGIL_MQTT_PORT: '0', VIGIL_LOG_LEVEL: 'silent' } },
-    );
+    const { child, out } = await startDemoProcess(dir, { devices: 1, rate: 0.2 });
     try {
-      let out = '';
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('Press Ctrl-C')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`demo exited (${code}) before it was ready:\n${out}`)));
-      });
       const dashboard = /Dashboard\s+(https:\/\/\S+?)\/\s/.exec(out)?.[1];
       const admin = /admin\s+user admin, one-time password (\S+)/.exec(out)?.[1];
       const clinician = new RegExp(`clinician\\s+user ${DEMO_CLINICIAN}, one-time password (\\S+)`).exec(

@@ -5,12 +5,12 @@
  * ingest has refused two probes, listed as security events. A restart adds nothing twice.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { startDemoProcess } from './support/cli-process.ts';
 import { httpsRequest } from './support/https-client.ts';
 
 interface Running {
@@ -20,19 +20,7 @@ interface Running {
 }
 
 async function startDemo(dir: string): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--devices', '4', '--rate', '0.5', '--data-dir', dir],
-    { env: { ...process.env, VIGIL_HTTP_PORT: '0', VIGIL_MQTT_PORT: '0', VIGIL_LOG_LEVEL: 'silent' } },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Press Ctrl-C')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited (${code}) before it was ready:\n${out}`)));
-  });
+  const { child, out } = await startDemoProcess(dir, { devices: 4, rate: 0.5 });
   const url = /Dashboard\s+(https:\/\/\S+?)\/\s/.exec(out)?.[1];
   const token = /Admin token for this session \(12 h\): (\S+)/.exec(out)?.[1];
   assert.ok(url && token, out);

@@ -1,33 +1,13 @@
 /** `vigil patient export` as an operator runs it: a real child process against a running server's data dir. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
+import { runVigil } from './support/cli-process.ts';
 import { type Harness, startHarness, telemetry } from './support/vigil-harness.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function vigil(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      {
-        env: { ...process.env, VIGIL_LOG_LEVEL: 'silent', USER: 'export-test' },
-        timeout: 60_000,
-        maxBuffer: 1 << 26,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const vigil = (args: string[]) => runVigil(args, { env: { USER: 'export-test' } });
 
 type Bundle = {
   resourceType: string;

@@ -3,11 +3,11 @@
  * last line, --json, one clear line and a non-zero exit on bad input.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { runVigil } from '../../test/support/cli-process.ts';
 import { loadConfig } from '../config/config.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { initDataDir } from '../server/provision.ts';
@@ -15,16 +15,8 @@ import { openStore } from '../store/database.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
-function vigil(args: string[], dataDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_LOG_LEVEL: 'silent' }, timeout: 300_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const vigil = (args: string[], dataDir: string) =>
+  runVigil(args, { env: { VIGIL_DATA_DIR: dataDir }, timeoutMs: 300_000 });
 
 describe('vigil posture CLI', () => {
   let dir: string;
