@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useAssignDevice } from '../api/admin-queries.ts';
 import { parseId } from '../lib/admin-forms.ts';
-import { ErrorLine } from './QueryNotice.tsx';
+import { ErrorLine, FormError } from './QueryNotice.tsx';
 
 /**
  * Who the device measures from now on. Readings already stored stay with the patient who wore
@@ -32,11 +32,7 @@ export function AssignPatient(props: { deviceId: string; current: string | null 
           Assign from now
         </button>
       </form>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       {assign.isSuccess && (
         <p className="notice" role="status">
           Assigned to {assign.data.patientId}.

@@ -47,3 +47,16 @@ export function OneTimeSecret(props: {
     </section>
   );
 }
+
+/** Recovery codes as the server gave them, once; each signs in once. */
+export function RecoveryCodeList(props: { codes: readonly string[]; label: string }) {
+  return (
+    <ul className="recovery-codes" aria-label={props.label}>
+      {props.codes.map((c) => (
+        <li key={c}>
+          <code>{c}</code>
+        </li>
+      ))}
+    </ul>
+  );
+}

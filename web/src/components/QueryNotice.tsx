@@ -25,3 +25,13 @@ export function ErrorLine(props: { error: unknown }) {
     </p>
   );
 }
+
+/** A form's own check failed (before anything was sent): the reason, announced at once. */
+export function FormError(props: { message: string | null | undefined }) {
+  if (!props.message) return null;
+  return (
+    <p className="notice notice-error" role="alert">
+      {props.message}
+    </p>
+  );
+}

@@ -6,6 +6,7 @@ import { changePassword, PasswordChangeFields } from '../components/PasswordChan
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import { AccountPasskeys } from './AccountPasskeys.tsx';
 import '../account.css';
+import { RecoveryCodeList } from '../components/OneTimeSecret.tsx';
 
 /**
  * The signed-in person's own account: passkeys, recovery codes, password, and this session.
@@ -39,13 +40,7 @@ function NewRecoveryCodes(props: { codes: string[]; onDone(): void }) {
         Each code signs you in once if you lose your authenticator. They are shown <strong>only now</strong>{' '}
         and the old ones no longer work: print them or keep them in a password manager.
       </p>
-      <ul className="recovery-codes" aria-label="New recovery codes">
-        {props.codes.map((c) => (
-          <li key={c}>
-            <code>{c}</code>
-          </li>
-        ))}
-      </ul>
+      <RecoveryCodeList codes={props.codes} label="New recovery codes" />
       <button type="button" onClick={props.onDone}>
         I have saved these codes
       </button>

@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { Me } from '../api/types.ts';
+import { RecoveryCodeList } from '../components/OneTimeSecret.tsx';
 import { changePassword, PasswordChangeFields } from '../components/PasswordChangeFields.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import { TotpEnrol } from './TotpEnrol.tsx';
@@ -60,13 +61,7 @@ export function RecoveryCodes(props: { codes: string[]; onDone(): void }) {
         Each code signs you in once if you lose your authenticator app. They are shown{' '}
         <strong>only now</strong>: print them or keep them in a password manager.
       </p>
-      <ul className="recovery-codes" aria-label="Recovery codes">
-        {props.codes.map((c) => (
-          <li key={c}>
-            <code>{c}</code>
-          </li>
-        ))}
-      </ul>
+      <RecoveryCodeList codes={props.codes} label="Recovery codes" />
       <button type="button" onClick={props.onDone}>
         I have saved these codes
       </button>

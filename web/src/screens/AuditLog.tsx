@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useAuditLog, useVerifyAudit } from '../api/admin-queries.ts';
 import type { AuditFilter, AuditVerifyReport } from '../api/admin-types.ts';
-import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
+import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip, type Tone } from '../components/StatusChip.tsx';
 import { parseLocalDateTime } from '../lib/admin-forms.ts';
 
@@ -55,11 +55,7 @@ export function AuditLog() {
         </label>
         <button type="submit">Search</button>
       </form>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       <QueryNotice isPending={log.isPending} error={log.error} what="the audit log" />
       {log.isSuccess && entries.length === 0 && <p className="notice">No audit entries match.</p>}
       {entries.length > 0 && (

@@ -2,7 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { useCareTeams, useCreateCareTeam, useSetMembers, useTeamPatient } from '../api/admin-queries.ts';
 import type { CareTeam } from '../api/admin-types.ts';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
-import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
+import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { parseMemberList } from '../lib/admin-forms.ts';
 
 /**
@@ -66,11 +66,7 @@ function CreateTeam() {
           Create team
         </button>
       </div>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       <ErrorLine error={create.error} />
     </form>
   );
@@ -153,11 +149,7 @@ function TeamCard(props: { team: CareTeam; canWrite: boolean }) {
           </button>
         </form>
       )}
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       <ErrorLine error={setMembers.error ?? patient.error} />
     </article>
   );

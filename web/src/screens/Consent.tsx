@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { useConsents, useRecordConsent, useRevokeConsent } from '../api/admin-queries.ts';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
-import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
+import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { parseId, parseLocalDateTime } from '../lib/admin-forms.ts';
 
@@ -36,11 +36,7 @@ export function Consent(props: { canWrite: boolean }) {
         <input id="consent-patient" name="patient" required maxLength={64} autoComplete="off" />
         <button type="submit">Show consent</button>
       </form>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       {patientId && (
         <>
           <h2>Records of {patientId}</h2>
@@ -191,11 +187,7 @@ function RecordConsent(props: { patientId: string }) {
           Record consent
         </button>
       </div>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       <ErrorLine error={record.error} />
     </form>
   );

@@ -3,7 +3,7 @@ import { useAddDevice } from '../api/admin-queries.ts';
 import type { EnrollmentToken } from '../api/admin-types.ts';
 import { Link } from '../components/Link.tsx';
 import { OneTimeSecret } from '../components/OneTimeSecret.tsx';
-import { ErrorLine } from '../components/QueryNotice.tsx';
+import { ErrorLine, FormError } from '../components/QueryNotice.tsx';
 import { enrolCommand, parseId } from '../lib/admin-forms.ts';
 
 /** The token, its expiry and the command to run on the device; used here and on the device page. */
@@ -94,11 +94,7 @@ export function EnrolDevice() {
             Register and get token
           </button>
         </div>
-        {formError && (
-          <p className="notice notice-error" role="alert">
-            {formError}
-          </p>
-        )}
+        <FormError message={formError} />
         <ErrorLine error={add.error} />
       </form>
     </section>

@@ -1,7 +1,7 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { useSecurityEvents } from '../api/queries.ts';
 import { LiveIndicator } from '../components/LiveIndicator.tsx';
-import { QueryNotice } from '../components/QueryNotice.tsx';
+import { FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip, type Tone } from '../components/StatusChip.tsx';
 
 const SEVERITY_TONE: Record<string, Tone> = {
@@ -58,11 +58,7 @@ export function SecurityEvents() {
         <input id="event-device" name="device" maxLength={64} />
         <button type="submit">Filter</button>
       </form>
-      {formError && (
-        <p className="notice notice-error" role="alert">
-          {formError}
-        </p>
-      )}
+      <FormError message={formError} />
       <QueryNotice isPending={events.isPending} error={events.error} what="security events" />
       <p className="sr-only" role="status" aria-live="polite">
         {newCount > 0 ? `${newCount} new security ${newCount === 1 ? 'event' : 'events'}` : ''}
