@@ -139,4 +139,23 @@ describe('ingest writer thread', () => {
     await writer.close();
     await assert.rejects(writer.commitBatch([message('dev-1', 'pat-1', 30)], keyOf), /closed/);
   });
+
+  it("reports a data_version that its own commits leave alone and other connections' move", async () => {
+    const writer = await start();
+    try {
+      const before = await writer.dataVersion();
+      await writer.commitBatch([message('dev-1', 'pat-1', 50)], keyOf);
+      await writer.sealOpenChunks();
+      assert.equal(
+        await writer.dataVersion(),
+        before,
+        'its own ingest commits must not look like outside changes',
+      );
+      // As the CLI or the event loop would: a change committed on another connection.
+      await new DeviceStore(ctx.store.db).add({ id: 'dev-v', model: 'm', serial: 's' });
+      assert.notEqual(await writer.dataVersion(), before);
+    } finally {
+      await writer.close();
+    }
+  });
 });

@@ -121,6 +121,15 @@ export class ObservationWriter {
     );
   }
 
+  /**
+   * SQLite's data_version as the writer's own connection sees it: it changes when another
+   * connection (the event loop's, the CLI) commits, and not on this thread's ingest commits, so
+   * a poll for outside changes does not wake on every batch of readings.
+   */
+  dataVersion(): Promise<number> {
+    return this.request({ kind: 'version' }).then((v) => v as number);
+  }
+
   /** Seals every open run, closes the thread's connection and ends the thread. */
   async close(): Promise<void> {
     if (this.failure) return;

@@ -9,6 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { WriteGate } from '../store/write-gate.ts';
 import {
+  SEAL_SLICE,
+  sealSliceFor,
   unpackBatch,
   type WriterReply,
   type WriterRequest,
@@ -16,12 +18,6 @@ import {
 } from './observation-writer-protocol.ts';
 import { type ChunkPolicy, SqliteObservationStore } from './observations.store.ts';
 
-/**
- * Full runs sealed per commit (at least). Sealing one costs a sort, an encode, a seal and a
- * range delete (~0.2 ms); a few per commit keep up with 100k readings/s without making any
- * commit, and the PUBACKs waiting on it, long.
- */
-const SEAL_SLICE = 4;
 const IDLE_SEAL_MS = 20;
 
 const start = workerData as WriterStart;
@@ -72,8 +68,9 @@ const store = new SqliteObservationStore(
 );
 store.reloadOpenChunks();
 
-/** Full runs to seal along with the next commit: a slice, or an eighth of the backlog if more. */
-const sealSlice = () => Math.max(SEAL_SLICE, Math.ceil(store.dueChunks / 8));
+/** Full runs to seal along with a commit of `batchReadings` readings (see sealSliceFor). */
+const sealSlice = (batchReadings = Number.POSITIVE_INFINITY) =>
+  sealSliceFor(store.dueChunks, batchReadings, policy.maxReadings);
 
 let idleTimer: NodeJS.Timeout | undefined;
 /**
@@ -101,7 +98,7 @@ function handle(request: WriterRequest): unknown {
   switch (request.kind) {
     case 'commit':
       learnKeys(request.keys);
-      writing(() => store.commitBatch(unpackBatch(request.batch), sealSlice()));
+      writing(() => store.commitBatch(unpackBatch(request.batch), sealSlice(request.batch.values.length)));
       return undefined;
     case 'forget': {
       writing(() => store.forgetPatient(request.patientId));
@@ -110,6 +107,8 @@ function handle(request: WriterRequest): unknown {
       keys.delete(request.patientId);
       return undefined;
     }
+    case 'version':
+      return db.pragma('data_version', { simple: true });
     case 'seal':
       return writing(() => store.sealOpenChunks(request.idleBeforeMs ?? Number.POSITIVE_INFINITY));
     case 'close': {
@@ -136,6 +135,6 @@ port.on('message', (request: WriterRequest) => {
     reply = { id: request.id, ok: false, error: describe(e) };
   }
   port.postMessage(reply);
-  if (request.kind !== 'close') sealWhenIdle();
+  if (request.kind === 'commit' || request.kind === 'forget' || request.kind === 'seal') sealWhenIdle();
 });
 port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WriterReply);

@@ -441,14 +441,18 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   notify.start(httpPort);
 
   // Other processes (the CLI) change devices directly in the store; pick that up and act on it.
-  let lastVersion = store.sqlite.pragma('data_version', { simple: true });
+  // Asked of the ingest writer's connection: its own commits (hundreds a second under load) leave
+  // that data_version alone, so the refresh below runs only after somebody else's change.
+  const dataVersion = async () =>
+    writer.alive ? await writer.dataVersion() : sqlite.pragma('data_version', { simple: true });
+  let lastVersion = await dataVersion();
   let erasuresSeenMs = Date.now();
   const auditTimer = setInterval(() => {
     signAuditHead().catch((err) => log.error({ err }, 'audit checkpoint failed'));
   }, opts.auditCheckpointMs ?? 60_000);
   const poll = setInterval(() => {
     void (async () => {
-      const version = store.sqlite?.pragma('data_version', { simple: true });
+      const version = await dataVersion();
       if (version !== lastVersion) {
         lastVersion = version;
         const { cutOff } = await refreshDevices();

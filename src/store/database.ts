@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
-  CompiledQuery,
   type DatabaseConnection,
   type Driver,
   Kysely,
@@ -11,6 +10,7 @@ import {
   SqliteDriver,
 } from 'kysely';
 import pg from 'pg';
+import { GatedConnection } from './gated-connection.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Schema } from './schema.ts';
 import { WriteGate } from './write-gate.ts';
@@ -23,7 +23,7 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   readonly db: Kysely<Schema>;
   readonly sqlite: BetterSqlite3.Database | undefined;
-  /** SQLite: taken around every Kysely connection use; other threads writing the file take it too. */
+  /** SQLite: taken around every Kysely write (not reads); other threads writing the file take it too. */
   readonly writeGate?: WriteGate;
   close(): Promise<void>;
 }
@@ -64,19 +64,26 @@ class ImmediateSqliteDriver extends SqliteDriver {
     super({ database });
   }
 
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-
-  // Held from acquiring the connection to releasing it: a whole transaction, or one query.
+  // The WriteGate is taken only to write (see gated-connection.ts): reads never wait for it.
   override async acquireConnection(): Promise<DatabaseConnection> {
-    const connection = await super.acquireConnection();
-    await this.gate.acquire();
-    return connection;
+    return new GatedConnection(await super.acquireConnection(), this.gate);
   }
 
-  override async releaseConnection(): Promise<void> {
-    this.gate.release();
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as GatedConnection).begin();
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as GatedConnection).commit();
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as GatedConnection).rollback();
+  }
+
+  // Kysely passes the connection, though SqliteDriver's signature leaves it out.
+  override async releaseConnection(connection?: DatabaseConnection): Promise<void> {
+    (connection as GatedConnection | undefined)?.release();
     await super.releaseConnection();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * One writer at a time between the threads of this process that share the SQLite file: the
- * event loop's connection (Kysely) and the ingest writer's (observation-writer.worker.ts).
+ * event loop's connection (Kysely; its writes only, see gated-connection.ts) and the ingest
+ * writer's (observation-writer.worker.ts).
  *
  * SQLite serialises writers itself, but a connection that finds the lock taken sleeps inside
  * its busy handler (1, 2, 5, 10 ms...): on the event loop that sleep stops TLS, MQTT and HTTP

@@ -72,6 +72,8 @@ export class DeviceConnection implements ReadFlow {
   private readonly heldBack: Packet[] = [];
   private isIdentifying = false;
   private isBackpressured = false;
+  /** The socket is corked until the end of this tick: see send(). */
+  private corked = false;
   private readonly connectTimer: NodeJS.Timeout;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -309,6 +311,17 @@ export class DeviceConnection implements ReadFlow {
       this.log.warn({ queuedBytes: this.socket.writableLength }, 'device is not reading; closing');
       this.end('device is not reading its socket');
       return false;
+    }
+    // One commit settles many publishes at once, often several of this device's: corked until
+    // the microtasks of this tick have run, their PUBACKs leave in one TLS record and one write
+    // instead of one each (each write to a socket costs a syscall and a record's encryption).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
     }
     this.socket.write(bytes);
     return true;

@@ -80,6 +80,39 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     await endClient(client);
   });
 
+  it('sends the PUBACKs of publishes settled together in one write', async () => {
+    const hold = deferred();
+    let calls = 0;
+    running.hooks.beforeTelemetry = async () => {
+      calls += 1;
+      await hold.promise;
+    };
+    const raw = await RawDevice.open(port, pki, pki.device(DEV));
+    const chunks: Buffer[] = [];
+    raw.socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    raw.connect(5);
+    await waitFor('CONNACK', () => raw.packets.some((p) => p.cmd === 'connack'));
+    chunks.length = 0;
+    for (let i = 1; i <= 5; i++) {
+      raw.send({
+        cmd: 'publish',
+        topic: TELEMETRY,
+        payload: Buffer.from(telemetryPayload(200 + i)),
+        qos: 1,
+        messageId: i,
+        retain: false,
+        dup: false,
+      });
+    }
+    await waitFor('5 onTelemetry calls', () => calls === 5);
+    // One commit settling five messages: their PUBACKs leave in one TLS record, one read here.
+    hold.resolve();
+    await waitFor('5 PUBACKs', () => raw.packets.filter((p) => p.cmd === 'puback').length === 5);
+    assert.equal(chunks.length, 1, 'the five PUBACKs should arrive together');
+    running.hooks.beforeTelemetry = async () => {};
+    raw.close();
+  });
+
   it('keeps many publishes of one device in flight at once', async () => {
     const hold = deferred();
     let calls = 0;
