@@ -191,7 +191,6 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     const row = page.getByRole('row', { name: new RegExp(DEVICE) });
     await row.getByText('2.4.1').waitFor();
     await row.getByText('Online').waitFor();
-    await screenshot(page, 'fleet');
     const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
     await row.getByRole('button', { name: `Quarantine ${DEVICE}` }).click();
     await row.getByLabel('Reason').fill('unexpected firmware downgrade');
