@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { WriteGate } from './write-gate.ts';
@@ -77,5 +81,36 @@ describe('write gate', () => {
     );
     assert.equal(gate.acquireBlocking(5), true);
     gate.release();
+  });
+
+  it("keeps the process alive while it waits for an unref'd writer thread", async () => {
+    // The writer thread is unref'd when idle; a wait for the gate must not let the event loop
+    // drain (Node would exit with the top-level await unsettled, code 13).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { WriteGate } from ${JSON.stringify(new URL('./write-gate.ts', import.meta.url).href)};
+      const gate = new WriteGate();
+      const worker = new Worker(
+        "const { workerData } = require('node:worker_threads');" +
+          'const cells = new Int32Array(workerData);' +
+          'Atomics.store(cells, 0, 1);' +
+          'setTimeout(() => { Atomics.store(cells, 0, 0); Atomics.notify(cells, 0); }, 300);',
+        { eval: true, workerData: gate.shared },
+      );
+      worker.unref();
+      while (Atomics.load(new Int32Array(gate.shared), 0) === 0) await new Promise((r) => setImmediate(r));
+      await gate.acquire();
+      console.log('acquired');
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-gate-'));
+    const file = join(dir, 'wait-for-gate.mts');
+    writeFileSync(file, script);
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', file], { timeout: 20_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    rmSync(dir, { recursive: true, force: true });
+    assert.deepEqual({ code: out.code, stdout: out.stdout }, { code: 0, stdout: 'acquired\n' }, out.stderr);
   });
 });

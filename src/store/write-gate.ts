@@ -24,6 +24,7 @@ type WaitAsync = (
   cell: Int32Array,
   index: number,
   value: number,
+  timeoutMs?: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
@@ -40,9 +41,17 @@ export class WriteGate {
   async acquire(): Promise<void> {
     if (Atomics.compareExchange(this.cells, LOCK, FREE, HELD) === FREE) return;
     Atomics.store(this.cells, WANTED, 1);
-    while (Atomics.compareExchange(this.cells, LOCK, FREE, HELD) !== FREE) {
-      const wait = waitAsync(this.cells, LOCK, HELD);
-      if (wait.async) await wait.value;
+    // A pending waitAsync is not a handle to Node: with the writer thread unref'd while idle,
+    // nothing else may keep the event loop running, and it would end with this wait unresolved.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      while (Atomics.compareExchange(this.cells, LOCK, FREE, HELD) !== FREE) {
+        // Bounded: the lock is looked at again every YIELD_MS whatever wakes (or fails to wake) us.
+        const wait = waitAsync(this.cells, LOCK, HELD, YIELD_MS);
+        if (wait.async) await wait.value;
+      }
+    } finally {
+      clearInterval(keepAlive);
     }
     Atomics.store(this.cells, WANTED, 0);
     Atomics.notify(this.cells, WANTED);
