@@ -450,8 +450,11 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   const auditTimer = setInterval(() => {
     signAuditHead().catch((err) => log.error({ err }, 'audit checkpoint failed'));
   }, opts.auditCheckpointMs ?? 60_000);
+  // One pass at a time, and stop() waits for the one in flight before it closes what it uses.
+  let polling: Promise<void> | undefined;
   const poll = setInterval(() => {
-    void (async () => {
+    if (polling) return;
+    polling = (async () => {
       const version = await dataVersion();
       if (version !== lastVersion) {
         lastVersion = version;
@@ -464,7 +467,11 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       }
       await masterKeys.check();
       await writer.sealOpenChunks(Date.now() - 15 * 60_000);
-    })().catch((err) => log.error({ err }, 'background refresh failed'));
+    })()
+      .catch((err) => log.error({ err }, 'background refresh failed'))
+      .finally(() => {
+        polling = undefined;
+      });
   }, opts.pollMs ?? 1000);
 
   log.info({ httpPort, mqttPort, dataDir: config.dataDir }, 'vigil started');
@@ -489,6 +496,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     stop: async () => {
       clearInterval(poll);
       clearInterval(auditTimer);
+      await polling;
       await gateway.close();
       await stream.stop();
       await app.close();
