@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import type { Schema } from '../store/schema.ts';
@@ -286,14 +286,7 @@ export class DeviceStore {
         'd.quarantine_reason',
         'a.patient_id',
       ])
-      .select((eb) =>
-        eb
-          .selectFrom('device_certificates as c')
-          .select((e) => e.fn.max('c.not_after').as('na'))
-          .whereRef('c.device_id', '=', 'd.id')
-          .where('c.revoked_at', 'is', null)
-          .as('cert_not_after'),
-      )
+      .select(certNotAfter)
       .orderBy('d.id')
       .execute();
     return rows.map((r) => ({
@@ -380,4 +373,17 @@ export class DeviceStore {
       })),
     };
   }
+}
+
+/**
+ * `cert_not_after`: when the device's newest unrevoked certificate expires, for queries over
+ * `devices as d` (the fleet list here, the posture inventory in src/posture).
+ */
+export function certNotAfter(eb: ExpressionBuilder<Schema & { d: Schema['devices'] }, 'd'>) {
+  return eb
+    .selectFrom('device_certificates as c')
+    .select((e) => e.fn.max('c.not_after').as('na'))
+    .whereRef('c.device_id', '=', 'd.id')
+    .where('c.revoked_at', 'is', null)
+    .as('cert_not_after');
 }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { certNotAfter } from '../devices/devices.store.ts';
 import type { Schema } from '../store/schema.ts';
 import type { ParsedSbom } from './sbom.ts';
 import type {
@@ -143,14 +144,7 @@ export class PostureStore {
           .where('a.to_ms', 'is', null)
           .as('assigned'),
       )
-      .select((eb) =>
-        eb
-          .selectFrom('device_certificates as c')
-          .select((e) => e.fn.max('c.not_after').as('na'))
-          .whereRef('c.device_id', '=', 'd.id')
-          .where('c.revoked_at', 'is', null)
-          .as('cert_not_after'),
-      )
+      .select(certNotAfter)
       .orderBy('d.id')
       .execute();
     return rows.map((r) => ({
