@@ -116,6 +116,16 @@ export class DeviceDirectory {
   }
 
   /** Local changes made by this process (assign, quarantine) are applied via refresh. */
+  /** Devices worn by someone at `tsMs`, and by whom (from memory, as of the last refresh). */
+  assignedAt(tsMs: number): Array<{ deviceId: string; patientId: string }> {
+    const out: Array<{ deviceId: string; patientId: string }> = [];
+    for (const deviceId of this.devices.keys()) {
+      const patientId = this.patientAt(deviceId, tsMs);
+      if (patientId !== undefined) out.push({ deviceId, patientId });
+    }
+    return out;
+  }
+
   setStatus(deviceId: string, status: string): void {
     const state = this.devices.get(deviceId);
     if (state) state.status = status;

@@ -213,15 +213,15 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     log: log.child({ component: 'alerts' }),
     ...(opts.alertClock ? { clock: opts.alertClock } : {}),
   });
-  const assignedDevices = async () =>
+  await alerts.start(
     (await devices.list()).flatMap((d) =>
       d.patientId ? [{ deviceId: d.id, patientId: d.patientId, lastSeenMs: d.lastSeenMs }] : [],
-    );
-  await alerts.start(await assignedDevices());
+    ),
+  );
   /** Reloads the ingest path's view of devices; signal loss starts watching newly assigned ones. */
   const refreshDevices = async () => {
     const result = await directory.refresh();
-    alerts.watchAssigned(await assignedDevices());
+    alerts.watchAssigned(directory.assignedAt(Date.now()));
     return result;
   };
   const stream = new StreamHub({
