@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { vi } from 'vitest';
+import type { Alert } from './api/types.ts';
 
 export interface FakeCall {
   method: string;
@@ -58,3 +59,19 @@ export function renderWithClient(ui: ReactElement) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false, refetchInterval: false } } });
   return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
 }
+
+/** An open "Glucose low" warning for patient p-1, opened now; override what a test needs. */
+export const alertFixture = (o: Partial<Alert>): Alert => ({
+  id: '11111111-1111-4111-8111-111111111111',
+  patient: 'p-1',
+  condition: 'glucose-low',
+  title: 'Glucose low',
+  device: null,
+  urgency: 'warning',
+  state: 'open',
+  value: 62,
+  opened: new Date().toISOString(),
+  acknowledgedBy: null,
+  snoozedUntil: null,
+  ...o,
+});

@@ -1,27 +1,13 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { setCsrfToken } from '../api/client.ts';
-import type { Alert } from '../api/types.ts';
-import { fakeApi, problem, renderWithClient } from '../test-support.tsx';
+import { alertFixture, fakeApi, problem, renderWithClient } from '../test-support.tsx';
 import { AlertInbox } from './AlertInbox.tsx';
 
 const ID_1 = '11111111-1111-4111-8111-111111111111';
 const ID_2 = '22222222-2222-4222-8222-222222222222';
 const ID_GONE = '33333333-3333-4333-8333-333333333333';
-const alert = (o: Partial<Alert>): Alert => ({
-  id: ID_1,
-  patient: 'p-1',
-  condition: 'glucose-low',
-  title: 'Glucose low',
-  device: null,
-  urgency: 'warning',
-  state: 'open',
-  value: 62,
-  opened: new Date().toISOString(),
-  acknowledgedBy: null,
-  snoozedUntil: null,
-  ...o,
-});
+const alert = alertFixture;
 const OPEN = [alert({}), alert({ id: ID_2, title: 'Oxygen saturation low', urgency: 'urgent', value: 86 })];
 
 /** As an e-mail or webhook link opens the dashboard: /alerts?alert=<id>. */

@@ -2,26 +2,12 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setCsrfToken } from '../api/client.ts';
-import type { Alert } from '../api/types.ts';
-import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { alertFixture, fakeApi, renderWithClient } from '../test-support.tsx';
 import { AlertInbox } from './AlertInbox.tsx';
 
 const ID_1 = '11111111-1111-4111-8111-111111111111';
 const ID_2 = '22222222-2222-4222-8222-222222222222';
-const alert = (o: Partial<Alert>): Alert => ({
-  id: ID_1,
-  patient: 'p-1',
-  condition: 'glucose-low',
-  title: 'Glucose low',
-  device: null,
-  urgency: 'warning',
-  state: 'open',
-  value: 62,
-  opened: new Date().toISOString(),
-  acknowledgedBy: null,
-  snoozedUntil: null,
-  ...o,
-});
+const alert = alertFixture;
 
 describe('alert inbox', () => {
   beforeEach(() => setCsrfToken('C'.repeat(43)));
