@@ -3,6 +3,7 @@ import {
   type Kysely,
   type Migration,
   type MigrationProvider,
+  type MigrationResultSet,
   Migrator,
 } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
@@ -13,8 +14,11 @@ import * as audit from './migrations/0006-audit.ts';
 import * as consent from './migrations/0007-consent.ts';
 import * as notifications from './migrations/0008-notifications.ts';
 import * as questionable from './migrations/0009-questionable-readings.ts';
+import * as stagingClustered from './migrations/0010-staging-clustered.ts';
 
 export interface MigrationContext {
+  /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
+  kind: 'sqlite' | 'postgres';
   /** Column types that differ between SQLite and PostgreSQL. */
   blob: 'blob' | 'bytea';
   bigint: 'bigint';
@@ -34,14 +38,12 @@ const STEPS: Record<string, Step> = {
   '0007-consent': consent as unknown as Step,
   '0008-notifications': notifications as unknown as Step,
   '0009-questionable-readings': questionable as unknown as Step,
+  '0010-staging-clustered': stagingClustered as unknown as Step,
 };
 
-export async function migrateToLatest(
-  db: Kysely<unknown>,
-  kind: 'sqlite' | 'postgres',
-  schema?: string,
-): Promise<string[]> {
+function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {
   const ctx: MigrationContext = {
+    kind,
     blob: kind === 'postgres' ? 'bytea' : 'blob',
     bigint: 'bigint',
     autoId: (table) =>
@@ -59,8 +61,33 @@ export async function migrateToLatest(
     },
   };
   // Naming the schema keeps Kysely from finding another schema's bookkeeping tables.
-  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  kind: 'sqlite' | 'postgres',
+  schema?: string,
+): Promise<string[]> {
+  return applied(await migratorFor(db, kind, schema).migrateToLatest());
+}
+
+/**
+ * Applies the migrations up to and including `name` (a key of STEPS): tests and benches build
+ * a database as an older release left it, then migrate it to the latest.
+ */
+export async function migrateTo(
+  db: Kysely<unknown>,
+  kind: 'sqlite' | 'postgres',
+  name: string,
+  schema?: string,
+): Promise<string[]> {
+  if (!(name in STEPS))
+    throw new Error(`no migration named ${name}; known: ${Object.keys(STEPS).join(', ')}`);
+  return applied(await migratorFor(db, kind, schema).migrateTo(name));
 }
