@@ -55,6 +55,13 @@ export interface CommitFigures {
   /** Commits that took longer than 10 ms (histogram bucket), and longer than 50 ms. */
   commitsOver10ms: number;
   commitsOver50ms: number;
+  /**
+   * Messages whose commit came within 25 ms of passing validation (server side, from the
+   * vigil_ingest_commit_wait_seconds histogram), as a share of all stored in the window.
+   */
+  commitWaitWithin25msPct: number | undefined;
+  /** The smallest bucket bound of that histogram holding 99% of the window's messages. */
+  commitWaitP99AtMostMs: number | undefined;
   /** The server's event-loop delay over the window (perf_hooks, 10 ms resolution). */
   eventLoopDelayP99Ms: number | undefined;
   eventLoopDelayMaxMs: number | undefined;
@@ -138,9 +145,27 @@ function commitFigures(
     serverMessagesPerSecond: delta(before, after, 'vigil_ingest_messages_total') / seconds,
     commitsOver10ms: commits - within('0.01'),
     commitsOver50ms: commits - within('0.05'),
+    ...commitWait(before, after),
     eventLoopDelayP99Ms: gauge('vigil_process_nodejs_eventloop_lag_p99_seconds'),
     eventLoopDelayMaxMs: gauge('vigil_process_nodejs_eventloop_lag_max_seconds'),
     gcMsPerSecond,
+  };
+}
+
+const WAIT_BOUNDS = ['0.001', '0.0025', '0.005', '0.01', '0.015', '0.025', '0.05', '0.1', '0.25', '0.5', '1'];
+
+function commitWait(
+  before: Scrape,
+  after: Scrape,
+): Pick<CommitFigures, 'commitWaitWithin25msPct' | 'commitWaitP99AtMostMs'> {
+  const waits = delta(before, after, 'vigil_ingest_commit_wait_seconds_count');
+  if (waits === 0) return { commitWaitWithin25msPct: undefined, commitWaitP99AtMostMs: undefined };
+  const within = (le: string) =>
+    seriesDelta(before, after, `vigil_ingest_commit_wait_seconds_bucket{le="${le}"}`);
+  const p99 = WAIT_BOUNDS.find((le) => within(le) >= 0.99 * waits);
+  return {
+    commitWaitWithin25msPct: (100 * within('0.025')) / waits,
+    commitWaitP99AtMostMs: p99 === undefined ? undefined : Number(p99) * 1000,
   };
 }
 

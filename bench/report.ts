@@ -120,7 +120,12 @@ function loadLines(label: string, f: LoadFigures): string[] {
   if (f.commits) {
     const c = f.commits;
     lines.push(
-      `  ${''.padEnd(30)}server stored ${n0(c.serverMessagesPerSecond)} msg/s; group commit: ${c.commitsPerSecond.toFixed(0)} commits/s · ${c.meanBatchMessages.toFixed(1)} messages each · ${c.meanCommitMs.toFixed(2)} ms each · ${c.commitBusyPct.toFixed(0)}% of the time a commit in progress (writer thread) · ${c.commitsOver10ms} over 10 ms, ${c.commitsOver50ms} over 50 ms`,
+      `  ${''.padEnd(30)}server stored ${n0(c.serverMessagesPerSecond)} msg/s; writer thread: ${c.commitsPerSecond.toFixed(0)} transactions/s · ${c.meanBatchMessages.toFixed(1)} messages each · ${c.meanCommitMs.toFixed(2)} ms each · in a transaction ${c.commitBusyPct.toFixed(0)}% of the time · ${c.commitsOver10ms} over 10 ms, ${c.commitsOver50ms} over 50 ms`,
+      ...(c.commitWaitWithin25msPct === undefined
+        ? []
+        : [
+            `  ${''.padEnd(30)}server side, validated → committed: ${c.commitWaitWithin25msPct.toFixed(1)}% within 25 ms, p99 ≤ ${c.commitWaitP99AtMostMs ?? '> 1000'} ms (histogram bucket)`,
+          ]),
     );
     const w = f.cpu.serverWrites;
     if (w && run.messagesPerSecond > 0) {

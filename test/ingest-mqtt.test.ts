@@ -64,6 +64,22 @@ describe('ingest over MQTT with mutual TLS', () => {
     assert.equal(byCode['8867-4']?.effective, ts.toISOString());
   });
 
+  it('counts each stored message in the commit-wait histogram and each transaction in the commit ones', async () => {
+    const value = async (name: string) => {
+      const line = (await h.api('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const [waits, transactions, messages] = [
+      await value('vigil_ingest_commit_wait_seconds_count'),
+      await value('vigil_ingest_commit_seconds_count'),
+      await value('vigil_ingest_commit_batch_messages_sum'),
+    ];
+    assert.equal(await publishQos1(client, 'v1/devices/ox-a/telemetry', telemetry(++seq, [HR(73)])), 0);
+    assert.equal(await value('vigil_ingest_commit_wait_seconds_count'), waits + 1);
+    assert.equal(await value('vigil_ingest_commit_seconds_count'), transactions + 1);
+    assert.equal(await value('vigil_ingest_commit_batch_messages_sum'), messages + 1);
+  });
+
   it("keeps another patient's readings apart", async () => {
     const r = await h.api('/api/v1/patients/pat-b/observations');
     assert.deepEqual((r.json as { observations: unknown[] }).observations, []);

@@ -6,6 +6,8 @@ export type KeyEntries = Array<readonly [patientId: string, key: Uint8Array]>;
 
 export interface WriterStart {
   file: string;
+  /** Most messages in one transaction when the thread gathers several queued batches. */
+  maxMessages: number;
   busyTimeoutMs: number;
   /** Decimal places per code, as the main thread's code registry has them. */
   decimals: Array<readonly [code: string, decimals: number]>;
@@ -27,7 +29,21 @@ export type WriterRequest =
 /** id 0 is the thread speaking on its own: "ready" at start, or a background sealing failure. */
 export type WriterReply =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string } };
+  | { id: number; ok: false; error: { name: string; message: string } }
+  | CommitReply;
+
+/** One transaction that carried the commit requests `ids` (every batch queued when it began). */
+export type CommitReply =
+  | { ids: number[]; ok: true; transaction: TransactionStats }
+  | { ids: number[]; ok: false; error: { name: string; message: string } };
+
+export interface TransactionStats {
+  messages: number;
+  /** Runs sealed into chunks in the same transaction. */
+  seals: number;
+  /** From BEGIN to the end of COMMIT (the fsync), on the writer's thread. */
+  ms: number;
+}
 
 /**
  * A batch flattened for the hand-over to the writer thread. Structured clone pays per object

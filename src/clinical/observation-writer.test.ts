@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { ObservationWriter } from './observation-writer.ts';
+import type { TransactionStats } from './observation-writer-protocol.ts';
 import { type AcceptedMessage, type ChunkPolicy, SqliteObservationStore } from './observations.store.ts';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -129,6 +130,38 @@ describe('ingest writer thread', () => {
       );
       assert.equal(count("SELECT count(*) n FROM reading_staging WHERE device_id = 'dev-2' AND seq = 20"), 0);
       assert.deepEqual(reader.lastStored('dev-1'), { seq: 20, hash: 'h20' });
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it('gathers batches handed over while it commits into its next transaction, and answers each', async () => {
+    const transactions: TransactionStats[] = [];
+    const writer = await ObservationWriter.start({
+      file: ctx.store.sqlite!.name,
+      decimals: DECIMALS,
+      stagedKeys: new Map(),
+      policy: POLICY,
+      maxMessagesPerTransaction: 30,
+      onTransaction: (t) => transactions.push(t),
+    });
+    try {
+      // 60 batches of one message, handed over without waiting, as the group committer does.
+      const handed = Array.from({ length: 60 }, (_, i) =>
+        writer.commitBatch([message('dev-2', 'pat-2', 100 + i)], keyOf),
+      );
+      await Promise.all(handed);
+      assert.equal(
+        transactions.reduce((n, t) => n + t.messages, 0),
+        60,
+      );
+      // The first transaction takes what is there when it begins; the rest wait and go together.
+      assert.ok(transactions.length < 10, `${transactions.length} transactions for 60 batches`);
+      assert.ok(
+        transactions.every((t) => t.messages <= 30),
+        'a transaction never takes more than maxMessagesPerTransaction',
+      );
+      assert.deepEqual(reader.lastStored('dev-2'), { seq: 159, hash: 'h159' });
     } finally {
       await writer.close();
     }

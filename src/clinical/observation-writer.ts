@@ -1,8 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { WriteGate } from '../store/write-gate.ts';
 import {
+  type CommitReply,
   type KeyEntries,
   packBatch,
+  type TransactionStats,
   type WriterReply,
   type WriterRequest,
   type WriterStart,
@@ -25,8 +27,12 @@ export interface ObservationWriterOptions {
   /** The main connection's gate (Store.writeGate), so the two connections never queue in SQLite. */
   gate?: WriteGate | undefined;
   busyTimeoutMs?: number;
+  /** Most messages in one transaction when the thread gathers several queued batches (default 2000). */
+  maxMessagesPerTransaction?: number;
   /** A background chunk sealing failed (the readings stay readable as staging rows). */
   onError?: (message: string) => void;
+  /** Each ingest transaction the thread committed (metrics). */
+  onTransaction?: (stats: TransactionStats) => void;
 }
 
 /** A request before it is numbered (Omit distributed over the union). */
@@ -50,12 +56,16 @@ export class ObservationWriter {
   private readonly keyed = new Set<string>();
   private failure: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {}
+  private constructor(
+    private readonly worker: Worker,
+    private readonly onTransaction: ((stats: TransactionStats) => void) | undefined,
+  ) {}
 
   static start(opts: ObservationWriterOptions): Promise<ObservationWriter> {
     const keys: KeyEntries = [...opts.stagedKeys].map(([id, key]) => [id, new Uint8Array(key)] as const);
     const start: WriterStart = {
       file: opts.file,
+      maxMessages: opts.maxMessagesPerTransaction ?? 2000,
       busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
       decimals: [...opts.decimals],
       policy: opts.policy ?? DEFAULT_CHUNK_POLICY,
@@ -63,13 +73,14 @@ export class ObservationWriter {
       gate: opts.gate?.shared,
     };
     const worker = spawnWriterThread(start);
-    const writer = new ObservationWriter(worker);
+    const writer = new ObservationWriter(worker, opts.onTransaction);
     for (const id of opts.stagedKeys.keys()) writer.keyed.add(id);
     return new Promise((resolve, reject) => {
       const fail = (e: Error) => reject(new Error(`the ingest writer thread did not start: ${e.message}`));
       worker.once('error', fail);
       worker.once('exit', (code) => fail(new Error(`it exited with ${code}`)));
       worker.on('message', (reply: WriterReply) => {
+        if ('ids' in reply) return writer.settleCommits(reply);
         if (reply.id !== 0) return writer.settle(reply);
         if (reply.ok && reply.value === 'ready') {
           worker.off('error', fail);
@@ -88,7 +99,10 @@ export class ObservationWriter {
     return this.failure === undefined;
   }
 
-  /** Commits a batch in one transaction on the writer's thread; resolves once it is on disk. */
+  /**
+   * Hands a batch to the writer's thread; resolves once the transaction carrying it is on disk.
+   * Batches handed over while the thread is busy share its next transaction.
+   */
   commitBatch(messages: AcceptedMessage[], keyOf: PatientKeyLookup): Promise<void> {
     const keys: KeyEntries = [];
     try {
@@ -148,14 +162,24 @@ export class ObservationWriter {
     });
   }
 
-  private settle(reply: WriterReply): void {
-    const waiter = this.pending.get(reply.id);
+  private settle(reply: Exclude<WriterReply, CommitReply>): void {
+    if (reply.ok) this.answer(reply.id, reply.value);
+    else this.answer(reply.id, undefined, reply.error);
+  }
+
+  private settleCommits(reply: CommitReply): void {
+    if (reply.ok) this.onTransaction?.(reply.transaction);
+    for (const id of reply.ids) this.answer(id, undefined, reply.ok ? undefined : reply.error);
+  }
+
+  private answer(id: number, value: unknown, error?: { name: string; message: string }): void {
+    const waiter = this.pending.get(id);
     if (!waiter) return;
-    this.pending.delete(reply.id);
+    this.pending.delete(id);
     // Idle, the thread must not keep the process alive (as with the WAL checkpointer).
     if (this.pending.size === 0) this.worker.unref();
-    if (reply.ok) waiter.resolve(reply.value);
-    else waiter.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    if (error) waiter.reject(Object.assign(new Error(error.message), { name: error.name }));
+    else waiter.resolve(value);
   }
 
   private watch(onError: ((message: string) => void) | undefined): void {

@@ -2,13 +2,16 @@
  * The ingest writer's thread (see observation-writer.ts): it owns a second SQLite connection
  * to the same WAL database and the open runs of readings, and runs every reading write there,
  * so the encoding, AES-GCM, inserts and the fsync of each group commit never stop the event
- * loop that serves TLS and MQTT. Requests are handled one at a time in arrival order, which is
- * the order the main thread sent them in: a forget sent after a commit runs after it.
+ * loop that serves TLS and MQTT. Requests are handled in arrival order, which is the order the
+ * main thread sent them in: a forget sent after a commit runs after it. Commit requests queued
+ * one after the other share one transaction: the main thread hands batches over while earlier
+ * ones are committing, and each transaction takes everything waiting when it begins.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { WriteGate } from '../store/write-gate.ts';
 import {
+  type CommitReply,
   SEAL_SLICE,
   sealSliceFor,
   unpackBatch,
@@ -16,7 +19,7 @@ import {
   type WriterRequest,
   type WriterStart,
 } from './observation-writer-protocol.ts';
-import { type ChunkPolicy, SqliteObservationStore } from './observations.store.ts';
+import { type AcceptedMessage, type ChunkPolicy, SqliteObservationStore } from './observations.store.ts';
 
 const IDLE_SEAL_MS = 20;
 
@@ -94,12 +97,35 @@ function sealWhenIdle(): void {
   }, IDLE_SEAL_MS);
 }
 
-function handle(request: WriterRequest): unknown {
+type CommitRequest = Extract<WriterRequest, { kind: 'commit' }>;
+
+/** Commits the batches of several requests in one transaction (one fsync) and answers them all. */
+function commitTogether(requests: CommitRequest[]): void {
+  const ids = requests.map((r) => r.id);
+  let reply: CommitReply;
+  try {
+    const messages: AcceptedMessage[] = [];
+    let readings = 0;
+    for (const r of requests) {
+      learnKeys(r.keys);
+      for (const m of unpackBatch(r.batch)) messages.push(m);
+      readings += r.batch.values.length;
+    }
+    const seals = Math.min(store.dueChunks, sealSlice(readings));
+    const ms = writing(() => {
+      const began = performance.now();
+      store.commitBatch(messages, seals);
+      return performance.now() - began;
+    });
+    reply = { ids, ok: true, transaction: { messages: messages.length, seals, ms } };
+  } catch (e) {
+    reply = { ids, ok: false, error: describe(e) };
+  }
+  port.postMessage(reply satisfies WriterReply);
+}
+
+function handle(request: Exclude<WriterRequest, CommitRequest>): unknown {
   switch (request.kind) {
-    case 'commit':
-      learnKeys(request.keys);
-      writing(() => store.commitBatch(unpackBatch(request.batch), sealSlice(request.batch.values.length)));
-      return undefined;
     case 'forget': {
       writing(() => store.forgetPatient(request.patientId));
       // Crypto-shredding reaches this thread too: no copy of the destroyed key stays here.
@@ -127,14 +153,48 @@ function describe(e: unknown): { name: string; message: string } {
   return e instanceof Error ? { name: e.name, message: e.message } : { name: 'Error', message: String(e) };
 }
 
-port.on('message', (request: WriterRequest) => {
-  let reply: WriterReply;
-  try {
-    reply = { id: request.id, ok: true, value: handle(request) };
-  } catch (e) {
-    reply = { id: request.id, ok: false, error: describe(e) };
+const inbox: WriterRequest[] = [];
+/** Moves every request already queued on the port into the inbox, without waiting. */
+const pull = () => {
+  for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) {
+    inbox.push(next.message as WriterRequest);
   }
-  port.postMessage(reply);
-  if (request.kind === 'commit' || request.kind === 'forget' || request.kind === 'seal') sealWhenIdle();
+};
+
+/** The longest run of commit requests at the head of the inbox that fits one transaction. */
+function takeCommits(): CommitRequest[] {
+  const taken: CommitRequest[] = [];
+  let messages = 0;
+  for (let head = inbox[0]; head?.kind === 'commit'; head = inbox[0]) {
+    const size = head.batch.devices.length;
+    if (taken.length > 0 && messages + size > start.maxMessages) break;
+    taken.push(head);
+    messages += size;
+    inbox.shift();
+  }
+  return taken;
+}
+
+port.on('message', (first: WriterRequest) => {
+  inbox.push(first);
+  pull();
+  while (inbox.length > 0) {
+    const commits = takeCommits();
+    if (commits.length > 0) {
+      commitTogether(commits);
+    } else {
+      const request = inbox.shift() as Exclude<WriterRequest, CommitRequest>;
+      let reply: WriterReply;
+      try {
+        reply = { id: request.id, ok: true, value: handle(request) };
+      } catch (e) {
+        reply = { id: request.id, ok: false, error: describe(e) };
+      }
+      port.postMessage(reply);
+    }
+    // What arrived meanwhile goes into the next transaction at once, not after a turn of this loop.
+    pull();
+  }
+  sealWhenIdle();
 });
 port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WriterReply);

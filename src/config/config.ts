@@ -177,7 +177,8 @@ function intIn(raw: RawValue, min: number, max: number): number {
 function ingestSection(file: Record<string, unknown>): VigilConfig['ingest'] {
   const defaults = {
     maxPayloadBytes: 64 * 1024,
-    groupCommitMs: 4,
+    // 0: a batch goes to the idle writer thread at once; while it is busy, batches gather anyway.
+    groupCommitMs: 0,
     groupCommitMaxMessages: 2000,
     maxFutureSeconds: 300,
     maxBackfillDays: 30,

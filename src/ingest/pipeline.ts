@@ -93,6 +93,7 @@ export class IngestPipeline {
     // Claim the seq before awaiting the commit: a later message with a lower seq is now a replay.
     directory.noteAccepted(deviceId, { seq: decoded.seq, hash });
     const message: AcceptedMessage = { deviceId, seq: decoded.seq, hash, receivedMs: nowMs, parts };
+    const submitted = performance.now();
     const commit = this.deps.committer.submit(message);
     this.inFlight.set(
       deviceId,
@@ -109,6 +110,7 @@ export class IngestPipeline {
         { cause },
       );
     }
+    metrics.commitWaitSeconds.observe((performance.now() - submitted) / 1000);
     metrics.messagesAccepted.inc({ transport });
     metrics.readingsAccepted.inc(decoded.readings.length);
     this.deps.onStored?.(message);

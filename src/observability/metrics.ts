@@ -30,13 +30,19 @@ export function createMetrics() {
     }),
     commitSeconds: new Histogram({
       name: 'vigil_ingest_commit_seconds',
-      help: 'Duration of one group commit',
+      help: 'Duration of one ingest transaction on the writer thread, BEGIN to the end of COMMIT',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    commitWaitSeconds: new Histogram({
+      name: 'vigil_ingest_commit_wait_seconds',
+      help: 'From a message passing validation to the commit that stored it: the server side of a device waiting for its acknowledgement',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
     commitBatchSize: new Histogram({
       name: 'vigil_ingest_commit_batch_messages',
-      help: 'Messages per group commit',
+      help: 'Messages per ingest transaction',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000],
       registers: [registry],
     }),

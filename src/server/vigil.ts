@@ -97,6 +97,12 @@ export interface StartOptions {
   notify?: NotifyTuning;
 }
 
+/**
+ * Batches handed to the ingest writer and not yet committed, at most: one per turn of the event
+ * loop while the thread is busy. The bound keeps a stalled disk from queueing without limit.
+ */
+const WRITER_BATCHES_IN_FLIGHT = 64;
+
 /** The composition root: builds every piece in order and stops them in reverse. */
 export async function startVigil(config: VigilConfig, opts: StartOptions = {}): Promise<RunningVigil> {
   const log =
@@ -188,19 +194,23 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     decimals: registry.list().map((c) => [c.code, c.decimals] as const),
     stagedKeys,
     gate: store.writeGate,
+    maxMessagesPerTransaction: config.ingest.groupCommitMaxMessages,
     onError: (message) => log.error({ message }, 'ingest writer'),
+    onTransaction: (t) => {
+      metrics.commitSeconds.observe(t.ms / 1000);
+      metrics.commitBatchSize.observe(t.messages);
+    },
   });
   for (const m of observations.recentMessages()) directory.remember(m.deviceId, m);
 
   const committer = new GroupCommitter<AcceptedMessage>({
     windowMs: config.ingest.groupCommitMs,
     maxBatch: config.ingest.groupCommitMaxMessages,
+    // Handed over while earlier batches commit: the writer's thread starts its next transaction,
+    // with every batch waiting, as soon as one ends (see observation-writer.worker.ts).
+    maxInFlight: WRITER_BATCHES_IN_FLIGHT,
     // On the writer's own connection: never a savepoint inside a Kysely transaction of this one.
     commit: (batch) => writer.commitBatch(batch, keyOf),
-    onCommitted: (batch, ms) => {
-      metrics.commitSeconds.observe(ms / 1000);
-      metrics.commitBatchSize.observe(batch.length);
-    },
   });
   const careTeams = new CareTeamStore(store.db);
   const alertStore = new AlertStore(store.db, (patientId) => keys.dataKey('patient', patientId));

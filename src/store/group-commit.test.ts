@@ -71,3 +71,74 @@ describe('group commit', () => {
     await assert.rejects(gc.submit(8));
   });
 });
+
+describe('group commit with batches handed over early', () => {
+  it('hands the next batch over while the previous one is still committing', async () => {
+    const handed: number[][] = [];
+    const releases: Array<() => void> = [];
+    const gc = new GroupCommitter<number>({
+      windowMs: 0,
+      maxBatch: 100,
+      maxInFlight: 4,
+      commit: async (items) => {
+        handed.push(items);
+        await new Promise<void>((r) => releases.push(r));
+      },
+    });
+    const first = gc.submit(1);
+    await new Promise((r) => setImmediate(r));
+    const second = [gc.submit(2), gc.submit(3)];
+    await new Promise((r) => setImmediate(r));
+    // Both batches are with the committer although the first has not committed yet.
+    assert.deepEqual(handed, [[1], [2, 3]]);
+    let secondSettled = false;
+    void Promise.all(second).then(() => (secondSettled = true));
+    releases[1]?.();
+    await Promise.all(second);
+    assert.equal(secondSettled, true);
+    releases[0]?.();
+    await first;
+  });
+
+  it('never has more than maxInFlight batches out, and commits the rest on close', async () => {
+    let out = 0;
+    let most = 0;
+    const seen: number[] = [];
+    const gc = new GroupCommitter<number>({
+      windowMs: 0,
+      maxBatch: 2,
+      maxInFlight: 2,
+      commit: async (items) => {
+        out += 1;
+        most = Math.max(most, out);
+        await new Promise((r) => setTimeout(r, 2));
+        seen.push(...items);
+        out -= 1;
+      },
+    });
+    const all = Array.from({ length: 11 }, (_, i) => gc.submit(i));
+    await gc.close();
+    await Promise.all(all);
+    assert.equal(most, 2);
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      Array.from({ length: 11 }, (_, i) => i),
+    );
+  });
+
+  it('a failed batch rejects only its own items', async () => {
+    const gc = new GroupCommitter<number>({
+      windowMs: 0,
+      maxBatch: 1,
+      maxInFlight: 3,
+      commit: async ([n]) => {
+        if (n === 2) throw new Error('disk full');
+      },
+    });
+    const results = await Promise.allSettled([1, 2, 3].map((n) => gc.submit(n)));
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+  });
+});
