@@ -24,8 +24,16 @@ const MAX_READINGS = 256;
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 
-const commits = Number(process.argv[2] ?? 1000);
-const warmup = Number(process.argv[3] ?? 3000);
+function count(arg: string | undefined, fallback: number, what: string): number {
+  if (arg === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(arg) || Number(arg) < 1) {
+    process.stderr.write(`${what} must be a whole number from 1 to 9999999, not "${arg.slice(0, 20)}"\n`);
+    process.exit(2);
+  }
+  return Number(arg);
+}
+const commits = count(process.argv[2], 1000, 'commits');
+const warmup = count(process.argv[3], 3000, 'warmup');
 
 interface Result {
   schema: string;
