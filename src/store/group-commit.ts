@@ -10,7 +10,7 @@
  * the moment the previous one ends instead of waiting for this thread to notice and send more.
  */
 export interface GroupCommitOptions<T> {
-  /** Writes the whole batch (in one transaction, or with batches handed over before it); throws to fail every item in it. */
+  /** Writes the whole batch (in one transaction, or with batches handed over before it); throws to fail all of it. */
   commit(items: T[]): void | Promise<void>;
   /** Extra wait to gather a batch when nothing is being committed (ms). */
   windowMs: number;
@@ -89,21 +89,25 @@ export class GroupCommitter<T> {
   private async run(batch: Pending<T>[]): Promise<void> {
     this.inFlight += 1;
     const started = performance.now();
+    let failure: { error: unknown } | undefined;
     try {
       await this.opts.commit(batch.map((p) => p.item));
+    } catch (error) {
+      failure = { error };
+    }
+    this.inFlight -= 1;
+    if (failure) {
+      for (const p of batch) p.reject(failure.error);
+    } else {
       this.opts.onCommitted?.(
         batch.map((p) => p.item),
         performance.now() - started,
       );
       for (const p of batch) p.resolve();
-    } catch (e) {
-      for (const p of batch) p.reject(e);
-    } finally {
-      this.inFlight -= 1;
-      // Let the event loop read more input first, so the next batch holds what came meanwhile.
-      this.schedule(true);
-      if (this.queue.length === 0 && this.inFlight === 0) for (const done of this.idle.splice(0)) done();
     }
+    // Let the event loop read more input first, so the next batch holds what came meanwhile.
+    this.schedule(true);
+    if (this.queue.length === 0 && this.inFlight === 0) for (const done of this.idle.splice(0)) done();
   }
 
   /** Commits everything queued, then refuses new items. */
