@@ -18,21 +18,11 @@
  * PASS/FAIL against 5 %.
  */
 import { Agent } from 'node:https';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import pino from 'pino';
-import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess } from '../src/access/patient-access.ts';
-import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
-import { loadConfig } from '../src/config/config.ts';
-import { KeyRing } from '../src/crypto/key-ring.ts';
-import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
-import { initDataDir } from '../src/server/provision.ts';
-import { startVigil } from '../src/server/vigil.ts';
-import { openStore } from '../src/store/database.ts';
-import { cleanupAll, cleanupOnSignals, onCleanup, tempDir } from './cleanup.ts';
-import { httpsGet, seedSeries } from './seed-series.ts';
+import { cleanupAll, cleanupOnSignals, onCleanup } from './cleanup.ts';
+import { httpsGet, startSeededVigil } from './seed-series.ts';
 
 const TARGET_PERCENT = 5;
 const WARMUP_ROUNDS = 10;
@@ -67,10 +57,16 @@ function stats(times: number[]): Stats {
   };
 }
 
-async function seed(dataDir: string, masterKeyFile: string, startMs: number): Promise<void> {
-  const store = await openStore({ dataDir });
-  try {
-    await seedSeries(store, new KeyRing(store.db, loadMasterKeyFile(masterKeyFile)), {
+export async function runAuthzBench(opts: {
+  runs: number;
+  progress?: (line: string) => void;
+}): Promise<AuthzResult> {
+  const say = opts.progress ?? (() => {});
+  const startMs = Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS;
+  say('seeding 2 days of 1 Hz heart rate…');
+  const { vigil, token } = await startSeededVigil({
+    dirPrefix: 'vigil-bench-authz-',
+    series: {
       patientId: PATIENT,
       name: 'Authz Bench',
       deviceId: DEVICE,
@@ -78,41 +74,10 @@ async function seed(dataDir: string, masterKeyFile: string, startMs: number): Pr
       seconds: (2 * DAY_MS) / 1000,
       code: HR,
       valueAt: (second) => 60 + ((Math.floor(second / 60) * 7 + (second % 60)) % 40),
-    });
-  } finally {
-    await store.close();
-  }
-}
-
-export async function runAuthzBench(opts: {
-  runs: number;
-  progress?: (line: string) => void;
-}): Promise<AuthzResult> {
-  const say = opts.progress ?? (() => {});
-  const dir = tempDir('vigil-bench-authz-');
-  const config = loadConfig({
-    env: {
-      VIGIL_DATA_DIR: join(dir.path, 'data'),
-      VIGIL_HTTP_PORT: '0',
-      VIGIL_MQTT_PORT: '0',
-      VIGIL_LOG_LEVEL: 'silent',
     },
+    clinician: CLINICIAN,
+    ward: { id: 'authz-ward', name: 'Authz ward' },
   });
-  await initDataDir(config);
-  const startMs = Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS;
-  say('seeding 2 days of 1 Hz heart rate…');
-  await seed(config.dataDir, config.masterKeyFile, startMs);
-  const vigil = await startVigil(config, { log: pino({ level: 'silent' }) });
-  onCleanup('vigil', () => vigil.stop());
-  const { token } = await new ApiTokens(vigil.store.db).create({
-    role: 'clinician',
-    name: CLINICIAN,
-    ttlSeconds: 3600,
-  });
-  const teams = new CareTeamStore(vigil.store.db);
-  await teams.create('authz-ward', 'Authz ward');
-  await teams.setMembers('authz-ward', [CLINICIAN]);
-  await teams.addPatient('authz-ward', PATIENT);
   await new PatientAccess(vigil.store.db).recordConsent(
     PATIENT,
     { decision: 'permit', purposes: ['treatment'], categories: ['*'], periodStart: startMs, periodEnd: null },

@@ -14,22 +14,14 @@
  * Prints median and p90 of each and the ratio of medians.
  */
 import { Agent } from 'node:https';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { ApiTokens } from '../src/access/api-tokens.ts';
-import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
 import { SeriesStore } from '../src/clinical/series.store.ts';
 import { SeriesReader } from '../src/clinical/series.ts';
 import { lttbIndexes } from '../src/clinical/series-downsample.ts';
-import { loadConfig } from '../src/config/config.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
-import { initDataDir } from '../src/server/provision.ts';
-import { startVigil } from '../src/server/vigil.ts';
-import { openStore } from '../src/store/database.ts';
-import { cleanupAll, cleanupOnSignals, onCleanup, tempDir } from './cleanup.ts';
-import { httpsGet, seedSeries } from './seed-series.ts';
+import { cleanupAll, cleanupOnSignals, onCleanup } from './cleanup.ts';
+import { httpsGet, startSeededVigil } from './seed-series.ts';
 
 const DAYS = 7;
 const READINGS = DAYS * 86_400;
@@ -76,11 +68,15 @@ function heartRate(second: number): number {
 }
 
 /** Seeds the week of readings; returns how long writing them took (ms). */
-async function seed(dataDir: string, masterKeyFile: string, startMs: number): Promise<number> {
-  const store = await openStore({ dataDir });
-  try {
-    const t = performance.now();
-    await seedSeries(store, new KeyRing(store.db, loadMasterKeyFile(masterKeyFile)), {
+const fmt = (s: Stats) => `median ${s.medianMs.toFixed(1)} ms, p90 ${s.p90Ms.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const dayMs = 86_400_000;
+  const startMs = Math.floor(Date.now() / dayMs) * dayMs - DAYS * dayMs;
+  const endMs = startMs + READINGS * 1000 - 1;
+  const { vigil, config, token, seedMs } = await startSeededVigil({
+    dirPrefix: 'vigil-bench-queries-',
+    series: {
       patientId: PATIENT,
       name: 'Bench Patient',
       deviceId: DEVICE,
@@ -88,44 +84,11 @@ async function seed(dataDir: string, masterKeyFile: string, startMs: number): Pr
       seconds: READINGS,
       code: HR,
       valueAt: heartRate,
-    });
-    return performance.now() - t;
-  } finally {
-    await store.close();
-  }
-}
-
-const fmt = (s: Stats) => `median ${s.medianMs.toFixed(1)} ms, p90 ${s.p90Ms.toFixed(1)} ms`;
-
-async function main(): Promise<void> {
-  const dir = tempDir('vigil-bench-queries-');
-  const config = loadConfig({
-    env: {
-      VIGIL_DATA_DIR: join(dir.path, 'data'),
-      VIGIL_HTTP_PORT: '0',
-      VIGIL_MQTT_PORT: '0',
-      VIGIL_LOG_LEVEL: 'silent',
     },
+    clinician: 'bench',
+    ward: { id: 'bench-ward', name: 'Bench ward' },
   });
-  await initDataDir(config);
-  const dayMs = 86_400_000;
-  const startMs = Math.floor(Date.now() / dayMs) * dayMs - DAYS * dayMs;
-  const endMs = startMs + READINGS * 1000 - 1;
-  const seedMs = await seed(config.dataDir, config.masterKeyFile, startMs);
   process.stdout.write(`seeded ${READINGS} readings (7 days at 1 Hz) in ${(seedMs / 1000).toFixed(1)} s\n`);
-
-  const vigil = await startVigil(config, { log: pino({ level: 'silent' }) });
-  onCleanup('vigil', () => vigil.stop());
-  const { token } = await new ApiTokens(vigil.store.db).create({
-    role: 'clinician',
-    name: 'bench',
-    ttlSeconds: 3600,
-  });
-  // A clinician reads a patient only through a care team, as in production.
-  const teams = new CareTeamStore(vigil.store.db);
-  await teams.create('bench-ward', 'Bench ward');
-  await teams.setMembers('bench-ward', ['bench']);
-  await teams.addPatient('bench-ward', PATIENT);
   const sqlite = vigil.store.sqlite!;
   const chunkCount = (
     sqlite.prepare('SELECT COUNT(*) AS n FROM reading_chunks WHERE patient_id = ?').get(PATIENT) as {

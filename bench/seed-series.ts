@@ -5,12 +5,22 @@
  */
 import type { Agent } from 'node:https';
 import { request } from 'node:https';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { ApiTokens } from '../src/access/api-tokens.ts';
+import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
 import { type AcceptedMessage, SqliteObservationStore } from '../src/clinical/observations.store.ts';
 import { PatientStore } from '../src/clinical/patients.store.ts';
-import type { KeyRing } from '../src/crypto/key-ring.ts';
+import { loadConfig, type VigilConfig } from '../src/config/config.ts';
+import { KeyRing } from '../src/crypto/key-ring.ts';
+import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
 import { DeviceStore } from '../src/devices/devices.store.ts';
 import { CodeRegistry } from '../src/ingest/vital-codes.ts';
-import type { Store } from '../src/store/database.ts';
+import { initDataDir } from '../src/server/provision.ts';
+import { type RunningVigil, startVigil } from '../src/server/vigil.ts';
+import { openStore, type Store } from '../src/store/database.ts';
+import { onCleanup, tempDir } from './cleanup.ts';
 
 export interface SeriesFixture {
   patientId: string;
@@ -81,4 +91,56 @@ export function httpsGet(
     req.on('error', reject);
     req.end();
   });
+}
+
+export interface SeededVigil {
+  vigil: RunningVigil;
+  config: VigilConfig;
+  /** A clinician's bearer token; the clinician reaches the patient through a care team. */
+  token: string;
+  /** Time spent seeding the series (ms). */
+  seedMs: number;
+}
+
+/**
+ * A Vigil on a fresh data dir holding one patient's seeded series, and a clinician who reads
+ * that patient only through a care team, as in production. Stopped at bench cleanup.
+ */
+export async function startSeededVigil(opts: {
+  dirPrefix: string;
+  series: SeriesFixture;
+  clinician: string;
+  ward: { id: string; name: string };
+}): Promise<SeededVigil> {
+  const dir = tempDir(opts.dirPrefix);
+  const config = loadConfig({
+    env: {
+      VIGIL_DATA_DIR: join(dir.path, 'data'),
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_MQTT_PORT: '0',
+      VIGIL_LOG_LEVEL: 'silent',
+    },
+  });
+  await initDataDir(config);
+  const store = await openStore({ dataDir: config.dataDir });
+  let seedMs: number;
+  try {
+    const started = performance.now();
+    await seedSeries(store, new KeyRing(store.db, loadMasterKeyFile(config.masterKeyFile)), opts.series);
+    seedMs = performance.now() - started;
+  } finally {
+    await store.close();
+  }
+  const vigil = await startVigil(config, { log: pino({ level: 'silent' }) });
+  onCleanup('vigil', () => vigil.stop());
+  const { token } = await new ApiTokens(vigil.store.db).create({
+    role: 'clinician',
+    name: opts.clinician,
+    ttlSeconds: 3600,
+  });
+  const teams = new CareTeamStore(vigil.store.db);
+  await teams.create(opts.ward.id, opts.ward.name);
+  await teams.setMembers(opts.ward.id, [opts.clinician]);
+  await teams.addPatient(opts.ward.id, opts.series.patientId);
+  return { vigil, config, token, seedMs };
 }
