@@ -9,6 +9,7 @@ import type { AuditInput } from '../src/audit/audit-log.ts';
 import type { Alert } from '../src/clinical/alerts/alert-lifecycle.ts';
 import { composeAlertEmail, EmailNotifier } from '../src/notify/email-notifier.ts';
 import { parseSmtpUrl } from '../src/notify/email-smtp-url.ts';
+import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
 
 /**
@@ -64,16 +65,6 @@ function read(raw: string): { subject: string; text: string } {
         .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
     : body;
   return { subject, text: text.replace(/\r\n/g, '\n') };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('alert e-mails', () => {

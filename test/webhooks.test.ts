@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
+import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
 
 /**
@@ -60,16 +61,6 @@ function startReceiver() {
       });
     },
   );
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 interface ApiDelivery {
