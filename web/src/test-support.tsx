@@ -2,7 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { vi } from 'vitest';
-import type { Alert } from './api/types.ts';
+import type { Alert, Device } from './api/types.ts';
 
 export interface FakeCall {
   method: string;
@@ -73,5 +73,21 @@ export const alertFixture = (o: Partial<Alert>): Alert => ({
   opened: new Date().toISOString(),
   acknowledgedBy: null,
   snoozedUntil: null,
+  ...o,
+});
+
+/** An active, enrolled pulse oximeter ox-1 worn by p-1, seen now; override what a test needs. */
+export const deviceFixture = (o: Partial<Device> = {}): Device => ({
+  id: 'ox-1',
+  model: 'PulseOx 3',
+  serial: 'SN-1',
+  status: 'active',
+  patientId: 'p-1',
+  firmware: '2.4.1',
+  battery: 81,
+  lastSeen: new Date().toISOString(),
+  certificateExpires: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+  enrolled: true,
+  quarantineReason: null,
   ...o,
 });

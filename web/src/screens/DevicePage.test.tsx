@@ -2,24 +2,9 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { DeviceDetail } from '../api/admin-types.ts';
-import type { Device } from '../api/types.ts';
-import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { deviceFixture, fakeApi, renderWithClient } from '../test-support.tsx';
 import { DevicePage } from './DevicePage.tsx';
 
-const device = (o: Partial<Device> = {}): Device => ({
-  id: 'ox-1',
-  model: 'PulseOx 3',
-  serial: 'SN-1',
-  status: 'active',
-  patientId: 'p-1',
-  firmware: '2.4.1',
-  battery: 81,
-  lastSeen: new Date().toISOString(),
-  certificateExpires: new Date(Date.now() + 365 * 86_400_000).toISOString(),
-  enrolled: true,
-  quarantineReason: null,
-  ...o,
-});
 const cert = {
   serial: '0a1b2c',
   fingerprint: 'AB:CD:EF',
@@ -30,7 +15,7 @@ const cert = {
   revokeReason: null,
 };
 const detail = (o: Partial<DeviceDetail> = {}): DeviceDetail => ({
-  device: device(),
+  device: deviceFixture(),
   certificates: [cert],
   connected: true,
   ...o,
@@ -57,7 +42,7 @@ describe('device page', () => {
     fakeApi({
       [`GET ${PATH}`]: {
         body: detail({
-          device: device({ certificateExpires: null }),
+          device: deviceFixture({ certificateExpires: null }),
           connected: false,
           certificates: [{ ...cert, revoked: '2026-11-20T00:00:00.000Z', revokeReason: 'stolen' }],
         }),
@@ -108,7 +93,7 @@ describe('device page', () => {
   it('offers a security officer quarantine but not credentials', async () => {
     fakeApi({
       [`GET ${PATH}`]: {
-        body: detail({ device: device({ status: 'quarantined', quarantineReason: 'tamper' }) }),
+        body: detail({ device: deviceFixture({ status: 'quarantined', quarantineReason: 'tamper' }) }),
       },
     });
     renderWithClient(<DevicePage deviceId="ox-1" canQuarantine={true} canAdminister={false} />);
@@ -120,7 +105,7 @@ describe('device page', () => {
   it('assigns the device to another patient from now on', async () => {
     const calls = fakeApi({
       [`GET ${PATH}`]: { body: detail() },
-      [`PUT ${PATH}/patient`]: { body: device({ patientId: 'p-2' }) },
+      [`PUT ${PATH}/patient`]: { body: deviceFixture({ patientId: 'p-2' }) },
     });
     renderWithClient(<DevicePage deviceId="ox-1" canQuarantine={true} canAdminister={true} />);
     const u = userEvent.setup();

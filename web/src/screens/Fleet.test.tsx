@@ -1,31 +1,18 @@
 import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
-import type { Device } from '../api/types.ts';
-import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { deviceFixture, fakeApi, renderWithClient } from '../test-support.tsx';
 import { Fleet } from './Fleet.tsx';
-
-const device = (o: Partial<Device>): Device => ({
-  id: 'ox-1',
-  model: 'PulseOx 3',
-  serial: 'SN-1',
-  status: 'active',
-  patientId: 'p-1',
-  firmware: '2.4.1',
-  battery: 80,
-  lastSeen: new Date().toISOString(),
-  certificateExpires: new Date(Date.now() + 365 * 86_400_000).toISOString(),
-  enrolled: true,
-  quarantineReason: null,
-  ...o,
-});
 
 describe('fleet', () => {
   it('shows model, firmware, patient and status in words', async () => {
     fakeApi({
       'GET /api/v1/devices': {
         body: {
-          devices: [device({}), device({ id: 'cgm-2', status: 'quarantined', quarantineReason: 'tamper' })],
+          devices: [
+            deviceFixture({}),
+            deviceFixture({ id: 'cgm-2', status: 'quarantined', quarantineReason: 'tamper' }),
+          ],
         },
       },
     });
@@ -41,7 +28,7 @@ describe('fleet', () => {
 
   it('asks for a reason, then quarantines the device', async () => {
     const calls = fakeApi({
-      'GET /api/v1/devices': { body: { devices: [device({})] } },
+      'GET /api/v1/devices': { body: { devices: [deviceFixture({})] } },
       'POST /api/v1/devices/ox-1/quarantine': { body: { id: 'ox-1', status: 'quarantined' } },
     });
     renderWithClient(<Fleet canQuarantine={true} />);
@@ -54,7 +41,7 @@ describe('fleet', () => {
   });
 
   it('offers no quarantine to a role that may not use it', async () => {
-    fakeApi({ 'GET /api/v1/devices': { body: { devices: [device({})] } } });
+    fakeApi({ 'GET /api/v1/devices': { body: { devices: [deviceFixture({})] } } });
     renderWithClient(<Fleet canQuarantine={false} />);
     await screen.findByRole('row', { name: /^ox-1/ });
     expect(screen.queryByRole('button', { name: /Quarantine/ })).toBeNull();
@@ -63,7 +50,7 @@ describe('fleet', () => {
 
   it('lists devices sending questionable readings, in words', async () => {
     fakeApi({
-      'GET /api/v1/devices': { body: { devices: [device({})] } },
+      'GET /api/v1/devices': { body: { devices: [deviceFixture({})] } },
       'GET /api/v1/data-quality': {
         body: {
           notices: [
