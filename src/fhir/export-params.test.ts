@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { refusedOrParsed } from '../../test/support/refusal.ts';
 import { EXPORT_PURPOSES } from '../access/export-access.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import {
@@ -10,16 +11,6 @@ import {
   parsePurpose,
 } from './export-params.ts';
 import type { RawQuery } from './search-params.ts';
-
-/** Either a parse or the one refusal a bad query may get: never another error. */
-function refusedOrParsed<T>(f: () => T): T | VigilError {
-  try {
-    return f();
-  } catch (e) {
-    assert.ok(e instanceof VigilError && e.code === 'VIGIL_ERR_REQUEST_INVALID', String(e));
-    return e;
-  }
-}
 
 const anyQuery = (names: string[]) =>
   fc.dictionary(

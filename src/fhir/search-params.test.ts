@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { refusedOrParsed } from '../../test/support/refusal.ts';
 import { encodeCursor } from '../clinical/series-cursor.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { parseDateParam, parseObservationSearch, parseReference, type RawQuery } from './search-params.ts';
@@ -11,15 +12,6 @@ const instant = fc.integer({
   min: 1,
   max: NOW,
 });
-
-function refusedOrParsed<T>(f: () => T): T | VigilError {
-  try {
-    return f();
-  } catch (e) {
-    assert.ok(e instanceof VigilError && e.code === 'VIGIL_ERR_REQUEST_INVALID', String(e));
-    return e;
-  }
-}
 
 describe('FHIR search parameters', () => {
   it('reads a date at each precision as the range it covers', () => {
