@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { generateSecret } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import type { Role } from '../src/access/roles.ts';
 import { enrollDevice } from '../src/devices/enroll-client.ts';
-import { launchChromium, newContext, screenshot, signIn, watchPage } from './dashboard-browser.ts';
+import {
+  launchChromium,
+  newContext,
+  screenshot,
+  signIn,
+  userWithTotp,
+  watchPage,
+} from './dashboard-browser.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 const PATIENT = 'p-admin-e2e';
@@ -24,13 +30,9 @@ describe('administration screens in Chromium', { timeout: 240_000 }, () => {
   const problems: string[] = [];
 
   /** A user who has already enrolled TOTP (set up through the store, not the UI). */
-  async function userWithTotp(username: string, role: Role) {
+  async function staffWithTotp(username: string, role: Role) {
     const password = `vigil-e2e-${role}-passphrase-4c1d`;
-    const { users } = h.vigil.access;
-    const { user } = await users.create({ username, role, password });
-    const secret = generateSecret();
-    await users.setPendingTotp(user.id, secret);
-    await users.activatePendingTotp(user.id, 0);
+    const secret = await userWithTotp(h.vigil.access.users, { username, role, password });
     return { username, password, secret };
   }
 
@@ -44,7 +46,7 @@ describe('administration screens in Chromium', { timeout: 240_000 }, () => {
     h = await startHarness();
     await h.vigil.patients.add(PATIENT, { name: 'Test Admin Patient' });
     browser = await launchChromium();
-    const who = await userWithTotp('ops.admin', 'admin');
+    const who = await staffWithTotp('ops.admin', 'admin');
     const context = await newContext(browser);
     const page = await context.newPage();
     problems.push(...watchPage(page));
@@ -162,7 +164,7 @@ describe('administration screens in Chromium', { timeout: 240_000 }, () => {
   });
 
   it('an auditor opens the audit log, verifies the trail and sees it intact', async () => {
-    const who = await userWithTotp('priv.auditor', 'auditor');
+    const who = await staffWithTotp('priv.auditor', 'auditor');
     const context = await newContext(browser);
     const page = await context.newPage();
     problems.push(...watchPage(page));

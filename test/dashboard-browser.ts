@@ -2,8 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generate } from 'otplib';
+import { generate, generateSecret } from 'otplib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Role } from '../src/access/roles.ts';
+import type { UserStore } from '../src/access/users.store.ts';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright-core downloads no browser of its own. */
 export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
@@ -99,4 +101,19 @@ export async function waitFor<T>(
     last = await read();
   }
   return last;
+}
+
+/**
+ * A user who has already enrolled TOTP (set up through the store, not the UI, so a test signs
+ * in with password and code); returns the TOTP secret.
+ */
+export async function userWithTotp(
+  users: UserStore,
+  who: { username: string; role: Role; password: string },
+): Promise<string> {
+  const { user } = await users.create(who);
+  const secret = generateSecret();
+  await users.setPendingTotp(user.id, secret);
+  await users.activatePendingTotp(user.id, 0);
+  return secret;
 }

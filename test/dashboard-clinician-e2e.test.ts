@@ -7,11 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { generateSecret } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import { enrollDevice } from '../src/devices/enroll-client.ts';
-import { launchChromium, newContext, screenshot, signIn, waitFor, watchPage } from './dashboard-browser.ts';
+import {
+  launchChromium,
+  newContext,
+  screenshot,
+  signIn,
+  userWithTotp,
+  waitFor,
+  watchPage,
+} from './dashboard-browser.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 const HEART_RATE = '8867-4';
@@ -90,15 +97,11 @@ describe('clinician dashboard, live, in Chromium', { timeout: 240_000 }, () => {
     await publish(foreignDevice, FOREIGN_DEVICE, [{ code: HEART_RATE, value: 64, unit: '/min' }]);
 
     // A clinician with TOTP already enrolled (set up through the store, not the UI), on the ward.
-    const { users } = h.vigil.access;
-    const { user } = await users.create({
+    clinician.secret = await userWithTotp(h.vigil.access.users, {
       username: clinician.username,
       role: 'clinician',
       password: clinician.password,
     });
-    clinician.secret = generateSecret();
-    await users.setPendingTotp(user.id, clinician.secret);
-    await users.activatePendingTotp(user.id, 0);
     const members = await h.api('/api/v1/care-teams/harness-ward/members', {
       method: 'PUT',
       body: { members: ['test-clinician', clinician.username] },

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { generateSecret } from 'otplib';
 import type { Browser } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import {
@@ -10,6 +9,7 @@ import {
   newContext,
   screenshot,
   signIn,
+  userWithTotp,
   waitFor,
   watchPage,
 } from './dashboard-browser.ts';
@@ -55,15 +55,11 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       JSON.stringify({ ts: new Date().toISOString(), battery: 81, firmware: '2.4.1', uptime: 3600 }),
     );
     // A security officer who has already enrolled TOTP (set up through the store, not the UI).
-    const { users } = h.vigil.access;
-    const { user } = await users.create({
+    security.secret = await userWithTotp(h.vigil.access.users, {
       username: security.username,
       role: 'security',
       password: security.password,
     });
-    security.secret = generateSecret();
-    await users.setPendingTotp(user.id, security.secret);
-    await users.activatePendingTotp(user.id, 0);
     browser = await launchChromium();
   });
 

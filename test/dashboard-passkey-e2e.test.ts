@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { generateSecret } from 'otplib';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
-import { launchChromium, newContext, screenshot, signIn, watchPage } from './dashboard-browser.ts';
+import {
+  launchChromium,
+  newContext,
+  screenshot,
+  signIn,
+  userWithTotp,
+  watchPage,
+} from './dashboard-browser.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 const PATIENT = 'p-passkey-1';
@@ -32,7 +38,7 @@ describe('passkeys and alert links in Chromium', { timeout: 240_000 }, () => {
   let device: MqttClient;
   let base: string;
   const problems: string[] = [];
-  const nurse = { username: 'nurse.kim', password: 'amber-meadow-kettle-8841', secret: generateSecret() };
+  const nurse = { username: 'nurse.kim', password: 'amber-meadow-kettle-8841', secret: '' };
 
   before(async () => {
     await buildWeb();
@@ -41,14 +47,11 @@ describe('passkeys and alert links in Chromium', { timeout: 240_000 }, () => {
     const creds = await h.enrol(DEVICE, PATIENT);
     device = await h.connect(creds, DEVICE);
     // A clinician who already enrolled TOTP (through the store; the UI enrolment has its own test).
-    const { users } = h.vigil.access;
-    const { user } = await users.create({
+    nurse.secret = await userWithTotp(h.vigil.access.users, {
       username: nurse.username,
       role: 'clinician',
       password: nurse.password,
     });
-    await users.setPendingTotp(user.id, nurse.secret);
-    await users.activatePendingTotp(user.id, 0);
     const team = await h.api('/api/v1/care-teams/harness-ward/members', {
       method: 'PUT',
       body: { members: ['test-clinician', nurse.username] },

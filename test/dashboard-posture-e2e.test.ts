@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateSecret } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.ts';
 import { AuditLog } from '../src/audit/audit-log.ts';
 import { seedDemoPosture } from '../src/cli/demo-content.ts';
-import { launchChromium, newContext, screenshot, signIn, watchPage } from './dashboard-browser.ts';
+import {
+  launchChromium,
+  newContext,
+  screenshot,
+  signIn,
+  userWithTotp,
+  watchPage,
+} from './dashboard-browser.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 /** The sim fleet's models and the firmware their devices report (as `vigil demo` runs them). */
@@ -37,14 +43,11 @@ describe('fleet posture in Chromium', { timeout: 240_000 }, () => {
     }
     await seedDemoPosture(h.vigil.store.db, h.vigil.store.sqlite, new AuditLog(h.vigil.store.db));
     const password = 'vigil-e2e-security-passphrase-7e2a';
-    const { user } = await h.vigil.access.users.create({
+    const secret = await userWithTotp(h.vigil.access.users, {
       username: 'sec.officer',
       role: 'security',
       password,
     });
-    const secret = generateSecret();
-    await h.vigil.access.users.setPendingTotp(user.id, secret);
-    await h.vigil.access.users.activatePendingTotp(user.id, 0);
     browser = await launchChromium();
     const context = await newContext(browser);
     page = await context.newPage();
