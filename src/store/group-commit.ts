@@ -17,7 +17,6 @@ export interface GroupCommitOptions<T> {
   maxBatch: number;
   /** Batches handed to `commit` and not yet settled, at most (default 1: one after the other). */
   maxInFlight?: number;
-  onCommitted?(items: T[], durationMs: number): void;
 }
 
 interface Pending<T> {
@@ -88,23 +87,13 @@ export class GroupCommitter<T> {
 
   private async run(batch: Pending<T>[]): Promise<void> {
     this.inFlight += 1;
-    const started = performance.now();
-    let failure: { error: unknown } | undefined;
     try {
       await this.opts.commit(batch.map((p) => p.item));
+      for (const p of batch) p.resolve();
     } catch (error) {
-      failure = { error };
+      for (const p of batch) p.reject(error);
     }
     this.inFlight -= 1;
-    if (failure) {
-      for (const p of batch) p.reject(failure.error);
-    } else {
-      this.opts.onCommitted?.(
-        batch.map((p) => p.item),
-        performance.now() - started,
-      );
-      for (const p of batch) p.resolve();
-    }
     // Let the event loop read more input first, so the next batch holds what came meanwhile.
     this.schedule(true);
     if (this.queue.length === 0 && this.inFlight === 0) for (const done of this.idle.splice(0)) done();
