@@ -21,7 +21,7 @@ import { startVigil } from '../src/server/vigil.ts';
 import { tempDir } from './cleanup.ts';
 import { benchConfig, type FleetDevice, provisionFleet } from './fleet-provisioning.ts';
 import { connectThreadedPublishers } from './generator-threads.ts';
-import type { RunOptions, RunStats } from './load-generator.ts';
+import type { ClientKind, RunOptions, RunStats } from './load-generator.ts';
 import { type CpuShare, cpuMeter } from './process-usage.ts';
 import { delta, parsePrometheus, type Scrape, seriesDelta } from './prometheus-text.ts';
 import { apiGet, startVigilChild, type VigilChild } from './vigil-child.ts';
@@ -32,6 +32,7 @@ export interface E2eOptions {
   inFlight: number;
   /** Worker threads the load generator is spread over (generator-threads.ts). */
   generatorThreads: number;
+  client: ClientKind;
   /** Rate (messages/s) the half and quarter runs take as the peak instead of the measured one. */
   assumedPeak: number | undefined;
   warmupSeconds: number;
@@ -222,13 +223,14 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
         url: server.mqttUrl,
         devices: fleet.devices.map((d) => ({ id: d.id, credentials: d.credentials })),
         threads: opts.generatorThreads,
+        client: opts.client,
       });
       acked = connected.acked;
       try {
         if (connected.connected === 0) failNoDevices();
         cipher = connected.cipher;
         opts.progress(
-          `vigil serve (pid ${server.managed.pid}) up; ${connected.connected} devices connected over mTLS MQTT 5 (${cipher}) from ${opts.generatorThreads} generator threads`,
+          `vigil serve (pid ${server.managed.pid}) up; ${connected.connected} devices connected over mTLS MQTT 5 (${cipher}) from ${opts.generatorThreads} generator threads (${opts.client} client)`,
         );
         const timing = {
           readingsPerMessage: opts.readingsPerMessage,

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  type ClientKind,
   connectPublishers,
   type DeviceCredentials,
   negotiatedCipher,
@@ -14,6 +15,7 @@ import {
 
 export interface ThreadStart {
   url: string;
+  client: ClientKind;
   devices: Array<{ id: string; credentials?: DeviceCredentials }>;
 }
 
@@ -36,7 +38,7 @@ const port =
   })();
 const start = workerData as ThreadStart;
 
-const fleet = await connectPublishers({ url: start.url, devices: start.devices });
+const fleet = await connectPublishers({ url: start.url, devices: start.devices, client: start.client });
 const acked = () => fleet.publishers.map((p) => [p.id, p.acked] as const);
 port.postMessage({
   ready: true,

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { onCleanup } from './cleanup.ts';
 import type { ThreadRequest, ThreadStart } from './generator-thread.ts';
 import { LatencyRecorder } from './latency.ts';
-import type { DeviceCredentials, RunOptions, RunStats } from './load-generator.ts';
+import type { ClientKind, DeviceCredentials, RunOptions, RunStats } from './load-generator.ts';
 
 type Reply =
   | { ready: true; connected: number; cipher: string }
@@ -71,11 +71,17 @@ export async function connectThreadedPublishers(opts: {
   url: string;
   devices: ReadonlyArray<{ id: string; credentials?: DeviceCredentials }>;
   threads: number;
+  client: ClientKind;
 }): Promise<ThreadedFleet> {
   const per = Math.ceil(opts.devices.length / opts.threads);
   const shares: Share[] = [];
   for (let first = 0; first < opts.devices.length; first += per) {
-    shares.push(spawnShare({ url: opts.url, devices: opts.devices.slice(first, first + per) }, first));
+    shares.push(
+      spawnShare(
+        { url: opts.url, client: opts.client, devices: opts.devices.slice(first, first + per) },
+        first,
+      ),
+    );
   }
   const terminate = onCleanup('stop generator threads', async () => {
     await Promise.all(shares.map((s) => s.worker.terminate()));

@@ -15,6 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { onCleanup } from './cleanup.ts';
 import { LatencyRecorder, type LatencySummary } from './latency.ts';
+import { type BenchClient, connectLeanClient } from './lean-client.ts';
 
 export interface DeviceCredentials {
   keyPem: string;
@@ -22,10 +23,14 @@ export interface DeviceCredentials {
   caPem: string;
 }
 
+/** Which MQTT client the simulated devices publish with (see lean-client.ts). */
+export type ClientKind = 'lean' | 'mqtt.js';
+export const CLIENT_KINDS: readonly ClientKind[] = ['lean', 'mqtt.js'];
+
 export interface Publisher {
   readonly id: string;
   readonly topic: string;
-  readonly client: MqttClient;
+  readonly client: BenchClient;
   seq: number;
   inFlight: number;
   /** Messages this device got a success PUBACK for, over every run. */
@@ -39,6 +44,8 @@ export interface ConnectOptions {
   /** Handshakes started at once. */
   concurrency?: number;
   topicOf?: (deviceId: string) => string;
+  /** Default lean. */
+  client?: ClientKind;
 }
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -115,7 +122,10 @@ export async function connectPublishers(
     await Promise.all(
       Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
         for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
-          const client = await connectClient(opts.url, d.id, d.credentials);
+          const client =
+            opts.client === 'mqtt.js'
+              ? await connectClient(opts.url, d.id, d.credentials)
+              : await connectLeanClient(opts.url, d.id, d.credentials);
           publishers.push({ id: d.id, topic: topicOf(d.id), client, seq: 0, inFlight: 0, acked: 0 });
           onProgress?.(publishers.length, opts.devices.length);
         }
@@ -129,7 +139,7 @@ export async function connectPublishers(
 }
 
 /** Ends clients politely (DISCONNECT), bounded in time. */
-export async function closeClients(clients: MqttClient[]): Promise<void> {
+export async function closeClients(clients: BenchClient[]): Promise<void> {
   await Promise.all(
     clients.map(
       (c) =>
@@ -148,7 +158,7 @@ export async function closeClients(clients: MqttClient[]): Promise<void> {
 }
 
 /** The TLS version and cipher a client negotiated, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384"; "plain" without TLS. */
-export function negotiatedCipher(client: MqttClient): string {
+export function negotiatedCipher(client: BenchClient): string {
   const stream = client.stream as unknown as Partial<TLSSocket>;
   if (typeof stream.getCipher !== 'function') return 'plain TCP';
   const c = stream.getCipher();

@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnManaged, tempDir } from './cleanup.ts';
 import { deviceIdOf } from './fleet-provisioning.ts';
-import { connectPublishers, negotiatedCipher, type RunStats, runClosedLoop } from './load-generator.ts';
+import {
+  type ClientKind,
+  connectPublishers,
+  negotiatedCipher,
+  type RunStats,
+  runClosedLoop,
+} from './load-generator.ts';
 import type { SubscriberReply, SubscriberRequest, SubscriberSettings } from './mosquitto-subscriber.ts';
 import { makeTlsMaterial } from './openssl-certs.ts';
 import { type CpuShare, cpuMeter } from './process-usage.ts';
@@ -25,6 +31,7 @@ export interface MosquittoOptions {
   devices: number;
   readingsPerMessage: number;
   inFlight: number;
+  client: ClientKind;
   warmupSeconds: number;
   seconds: number;
   tls: boolean;
@@ -180,7 +187,7 @@ export async function runMosquittoReference(opts: MosquittoOptions): Promise<Mos
           id: deviceIdOf(i),
           ...(credentials ? { credentials } : {}),
         }));
-        const fleet = await connectPublishers({ url, devices });
+        const fleet = await connectPublishers({ url, devices, client: opts.client });
         try {
           const first = fleet.publishers[0];
           const cipher = first ? negotiatedCipher(first.client) : 'none';

@@ -21,6 +21,8 @@ export interface BenchMeta {
     readingsPerMessage: number;
     inFlight: number;
     generatorThreads: number;
+    /** MQTT client of the simulated devices (bench/lean-client.ts or mqtt.js). */
+    client: string;
     seconds: number;
     only: string | undefined;
   };
@@ -201,7 +203,7 @@ export function formatReport(r: BenchResults): string {
     '',
     `Vigil ingest benchmark · ${r.meta.startedAt} · ${r.meta.durationSeconds.toFixed(0)} s`,
     `${r.meta.cpuModel} × ${r.meta.cores} cores · Node ${r.meta.node} · ${o.devices} devices × ${o.readingsPerMessage} readings/message · ${o.inFlight} in flight per device (peak) · ${o.seconds} s windows`,
-    `The load generator (this process; end to end: ${o.generatorThreads} worker threads, one mqtt.js client per device) shares the ${r.meta.cores} cores with the system under test; CPU shares are shown per run.`,
+    `The load generator (this process; end to end: ${o.generatorThreads} worker threads, one ${o.client === 'mqtt.js' ? 'mqtt.js' : 'lean mqtt-packet'} client per device) shares the ${r.meta.cores} cores with the system under test; CPU shares are shown per run.`,
   );
   out.push('', ...summaryTable(r));
   const e2e = r.e2e;

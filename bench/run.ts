@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type AuthzResult, formatAuthz, runAuthzBench } from './authz.ts';
 import { cleanupAll, cleanupOnSignals } from './cleanup.ts';
 import { runE2eIngest } from './e2e-ingest.ts';
+import { CLIENT_KINDS, type ClientKind } from './load-generator.ts';
 import { MOSQUITTO, runMosquittoReference } from './mosquitto-reference.ts';
 import { type BenchResults, formatReport, resultsJson } from './report.ts';
 import { runSqliteReference } from './sqlite-reference.ts';
@@ -23,6 +24,7 @@ interface Options {
   readingsPerMessage: number;
   inFlight: number;
   generatorThreads: number;
+  client: ClientKind;
   assumePeak: number | undefined;
   seconds: number;
   only: Phase | undefined;
@@ -34,6 +36,7 @@ const DEFAULTS: Options = {
   readingsPerMessage: 10,
   inFlight: 16,
   generatorThreads: 2,
+  client: 'lean',
   assumePeak: undefined,
   seconds: 10,
   only: undefined,
@@ -55,6 +58,8 @@ Options:
   --readings-per-message N  readings in each telemetry message (1-500, default ${DEFAULTS.readingsPerMessage})
   --in-flight N             unacknowledged messages per device in the peak run (1-100, default ${DEFAULTS.inFlight})
   --generator-threads N     worker threads the end-to-end load generator is spread over (1-8, default ${DEFAULTS.generatorThreads})
+  --client KIND             MQTT client of the simulated devices: lean (mqtt-packet over a socket, the
+                            default) or mqtt.js; the Mosquitto reference uses the same
   --assume-peak N           run half and quarter peak at N/2 and N/4 messages/s instead of the measured
                             peak (to compare two builds at the same offered load)
   --seconds S               length of each measuring window (2-120, default ${DEFAULTS.seconds})
@@ -101,6 +106,13 @@ export function parseArgs(argv: string[]): Options | 'help' {
       case '--generator-threads':
         o.generatorThreads = wholeNumber(flag, takeValue(), 1, 8);
         break;
+      case '--client': {
+        const v = takeValue();
+        if (!(CLIENT_KINDS as readonly string[]).includes(v))
+          throw new UsageError(`--client must be one of ${CLIENT_KINDS.join(', ')}, not "${v.slice(0, 20)}"`);
+        o.client = v as ClientKind;
+        break;
+      }
       case '--assume-peak':
         o.assumePeak = wholeNumber(flag, takeValue(), 1, 1_000_000);
         break;
@@ -163,6 +175,7 @@ async function main(): Promise<number> {
         readingsPerMessage: o.readingsPerMessage,
         inFlight: o.inFlight,
         generatorThreads: o.generatorThreads,
+        client: o.client,
         seconds: o.seconds,
         only: o.only,
       },
@@ -180,6 +193,7 @@ async function main(): Promise<number> {
         readingsPerMessage: o.readingsPerMessage,
         inFlight: o.inFlight,
         generatorThreads: o.generatorThreads,
+        client: o.client,
         assumedPeak: o.assumePeak,
         warmupSeconds: WARMUP.peak,
         rateWarmupSeconds: WARMUP.rateLimited,
@@ -196,6 +210,7 @@ async function main(): Promise<number> {
           devices: o.devices,
           readingsPerMessage: o.readingsPerMessage,
           inFlight: o.inFlight,
+          client: o.client,
           warmupSeconds: WARMUP.mosquitto,
           seconds: o.seconds,
           tls,
