@@ -70,6 +70,12 @@ Options:
 
 class UsageError extends Error {}
 
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not "${value.slice(0, 20)}"`);
+  return value as T;
+}
+
 function wholeNumber(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max)
@@ -106,23 +112,15 @@ export function parseArgs(argv: string[]): Options | 'help' {
       case '--generator-threads':
         o.generatorThreads = wholeNumber(flag, takeValue(), 1, 8);
         break;
-      case '--client': {
-        const v = takeValue();
-        if (!(CLIENT_KINDS as readonly string[]).includes(v))
-          throw new UsageError(`--client must be one of ${CLIENT_KINDS.join(', ')}, not "${v.slice(0, 20)}"`);
-        o.client = v as ClientKind;
+      case '--client':
+        o.client = oneOf(flag, takeValue(), CLIENT_KINDS);
         break;
-      }
       case '--assume-peak':
         o.assumePeak = wholeNumber(flag, takeValue(), 1, 1_000_000);
         break;
-      case '--only': {
-        const v = takeValue();
-        if (!(PHASES as readonly string[]).includes(v))
-          throw new UsageError(`--only must be one of ${PHASES.join(', ')}, not "${v.slice(0, 20)}"`);
-        o.only = v as Phase;
+      case '--only':
+        o.only = oneOf(flag, takeValue(), PHASES);
         break;
-      }
       case '--profile-server': {
         const v = takeValue();
         if (v.trim() === '') throw new UsageError('--profile-server needs a directory');
