@@ -111,12 +111,22 @@ class LeanClient implements BenchClient {
   }
 }
 
+/** The refusal for a URL that is not on this machine: the benchmark loads nothing else. */
+export function notLoopback(url: string): Error | undefined {
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]'
+    ? undefined
+    : new Error(`refusing to load ${host}: the benchmark only talks to loopback`);
+}
+
 /** Connects one device (mqtts:// with its certificate, or mqtt://) and resolves on a successful CONNACK. */
 export function connectLeanClient(
   url: string,
   id: string,
   credentials?: DeviceCredentials,
 ): Promise<BenchClient> {
+  const refused = notLoopback(url);
+  if (refused) return Promise.reject(refused);
   const target = new URL(url);
   const tls = target.protocol === 'mqtts:';
   if (tls && !credentials) return Promise.reject(new Error(`${id}: mqtts:// needs a client certificate`));

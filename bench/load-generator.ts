@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { onCleanup } from './cleanup.ts';
 import { LatencyRecorder, type LatencySummary } from './latency.ts';
-import { type BenchClient, connectLeanClient } from './lean-client.ts';
+import { type BenchClient, connectLeanClient, notLoopback } from './lean-client.ts';
 
 export interface DeviceCredentials {
   keyPem: string;
@@ -79,10 +79,8 @@ export function connectClient(
   credentials?: DeviceCredentials,
   extra: Partial<IClientOptions> = {},
 ): Promise<MqttClient> {
-  const host = new URL(url).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
-    return Promise.reject(new Error(`refusing to load ${host}: the benchmark only talks to loopback`));
-  }
+  const refused = notLoopback(url);
+  if (refused) return Promise.reject(refused);
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { ...clientOptions(id, credentials), ...extra });
     const fail = (e: Error) => {

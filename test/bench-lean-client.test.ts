@@ -67,6 +67,10 @@ describe('bench lean MQTT client', () => {
 
   it('refuses to connect without a certificate the server accepts', async () => {
     await assert.rejects(connectLeanClient(h.mqttUrl, 'lean-1'), /needs a client certificate/);
+    await assert.rejects(
+      connectLeanClient('mqtts://192.0.2.1:8883', 'lean-1', creds),
+      /only talks to loopback/,
+    );
     const rogueCa = await createDeviceCa({ organization: 'Rogue' });
     const { keyPkcs8Pem, csrPem } = await createDeviceKeyAndCsr('lean-1');
     const rogue = await signDeviceCsr(rogueCa, csrPem, 'lean-1');
