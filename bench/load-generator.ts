@@ -1,6 +1,6 @@
 /**
- * The simulated devices: one mqtt.js client per device (as devices really are), publishing
- * QoS 1 telemetry. Two loops share the bookkeeping:
+ * The simulated devices: one MQTT client per device (as devices really are; lean-client.ts by
+ * default, mqtt.js on request), publishing QoS 1 telemetry. Two loops share the bookkeeping:
  *
  * - closed loop: each device keeps a fixed number of messages in flight and publishes the next
  *   one when a PUBACK frees a slot (finds the peak: the server sets the pace);
