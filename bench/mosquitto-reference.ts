@@ -13,13 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnManaged, tempDir } from './cleanup.ts';
 import { deviceIdOf } from './fleet-provisioning.ts';
-import {
-  type ClientKind,
-  connectPublishers,
-  negotiatedCipher,
-  type RunStats,
-  runClosedLoop,
-} from './load-generator.ts';
+import { connectThreadedPublishers } from './generator-threads.ts';
+import type { ClientKind, RunStats } from './load-generator.ts';
 import type { SubscriberReply, SubscriberRequest, SubscriberSettings } from './mosquitto-subscriber.ts';
 import { makeTlsMaterial } from './openssl-certs.ts';
 import { type CpuShare, cpuMeter } from './process-usage.ts';
@@ -32,6 +27,8 @@ export interface MosquittoOptions {
   readingsPerMessage: number;
   inFlight: number;
   client: ClientKind;
+  /** Worker threads the publishers are spread over, as in the end-to-end run. */
+  generatorThreads: number;
   warmupSeconds: number;
   seconds: number;
   tls: boolean;
@@ -187,12 +184,16 @@ export async function runMosquittoReference(opts: MosquittoOptions): Promise<Mos
           id: deviceIdOf(i),
           ...(credentials ? { credentials } : {}),
         }));
-        const fleet = await connectPublishers({ url, devices, client: opts.client });
+        const fleet = await connectThreadedPublishers({
+          url,
+          devices,
+          threads: opts.generatorThreads,
+          client: opts.client,
+        });
         try {
-          const first = fleet.publishers[0];
-          const cipher = first ? negotiatedCipher(first.client) : 'none';
+          const cipher = fleet.cipher;
           opts.progress(
-            `${opts.devices} publishers connected (${cipher}), 1 subscriber in its own process; closed loop, ${opts.inFlight} in flight per device`,
+            `${fleet.connected} publishers connected (${cipher}) from ${opts.generatorThreads} generator threads, 1 subscriber in its own process; closed loop, ${opts.inFlight} in flight per device`,
           );
           let stopCpu: (() => CpuShare) | undefined;
           let cpu: CpuShare | undefined;
@@ -200,7 +201,7 @@ export async function runMosquittoReference(opts: MosquittoOptions): Promise<Mos
           let atEnd: Promise<number> = Promise.resolve(0);
           let windowStart = 0;
           let windowEnd = 0;
-          const publish = await runClosedLoop(fleet.publishers, {
+          const publish = await fleet.runClosedLoop({
             inFlight: opts.inFlight,
             readingsPerMessage: opts.readingsPerMessage,
             warmupMs: opts.warmupSeconds * 1000,

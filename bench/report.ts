@@ -100,10 +100,15 @@ export function targetsOf(r: BenchResults, ratios: Ratios): TargetCheck[] {
   ];
 }
 
-function cpuLine(cpu: CpuShare, server: string): string {
+/** Whether the load generator was near a full core per thread it runs on. */
+const generatorBound = (cpu: CpuShare, threads: number) => cpu.generatorPct >= GENERATOR_BOUND_PCT * threads;
+
+function cpuLine(cpu: CpuShare, server: string, threads: number): string {
   const flags: string[] = [];
-  if (cpu.generatorPct >= GENERATOR_BOUND_PCT)
-    flags.push('load generator near one full core: this figure may be the generator’s limit');
+  if (generatorBound(cpu, threads))
+    flags.push(
+      `load generator near ${threads === 1 ? 'one full core' : `a full core on each of its ${threads} threads`}: this figure may be the generator’s limit`,
+    );
   if (cpu.serverPct !== undefined && cpu.serverPct >= GENERATOR_BOUND_PCT) flags.push(`${server} CPU-bound`);
   const main = cpu.serverMainPct === undefined ? '' : ` (event loop ${pct(cpu.serverMainPct)})`;
   return `CPU: ${server} ${pct(cpu.serverPct)} of a core${main} · generator ${pct(cpu.generatorPct)}${cpu.subscriberPct === undefined ? '' : ` · subscriber ${pct(cpu.subscriberPct)}`} · machine ${pct(cpu.machinePct)} of ${cpu.cores} cores${flags.length ? `  ⚠ ${flags.join('; ')}` : ''}`;
@@ -113,11 +118,11 @@ function latencyText(l: LatencySummary): string {
   return `p50 ${ms(l.p50)} · p90 ${ms(l.p90)} · p99 ${ms(l.p99)} · max ${ms(l.max)}`;
 }
 
-function loadLines(label: string, f: LoadFigures): string[] {
+function loadLines(label: string, f: LoadFigures, threads: number): string[] {
   const run = f.run;
   const lines = [
     `  ${label.padEnd(30)}${n0(run.messagesPerSecond).padStart(8)} msg/s ${n0(f.readingsPerSecond).padStart(9)} readings/s   ${latencyText(run.latency)}`,
-    `  ${''.padEnd(30)}${cpuLine(f.cpu, 'vigil')}`,
+    `  ${''.padEnd(30)}${cpuLine(f.cpu, 'vigil', threads)}`,
   ];
   if (f.commits) {
     const c = f.commits;
@@ -213,10 +218,16 @@ export function formatReport(r: BenchResults): string {
   );
   if (e2e) {
     out.push(`  connections: ${e2e.cipher}`);
-    out.push(...loadLines('peak (closed loop)', e2e.peak));
+    out.push(...loadLines('peak (closed loop)', e2e.peak, r.meta.options.generatorThreads));
     for (const rated of [e2e.halfPeak, e2e.quarterPeak]) {
       const name = rated.fractionOfPeak === 0.5 ? 'half' : 'quarter';
-      out.push(...loadLines(`${name} peak (open loop ${n0(rated.offeredMessagesPerSecond)}/s)`, rated));
+      out.push(
+        ...loadLines(
+          `${name} peak (open loop ${n0(rated.offeredMessagesPerSecond)}/s)`,
+          rated,
+          r.meta.options.generatorThreads,
+        ),
+      );
       const lag = rated.run.schedulerLagMs;
       if (lag)
         out.push(
@@ -244,7 +255,7 @@ export function formatReport(r: BenchResults): string {
     if (!m) continue;
     out.push(
       `  ${(m.tls ? 'mutual TLS' : 'plain TCP').padEnd(30)}${n0(m.deliveredPerSecond).padStart(8)} msg/s delivered (${n0(m.deliveredReadingsPerSecond)} readings/s equivalent) · publishers acked ${n0(m.publish.messagesPerSecond)} msg/s, p99 ${ms(m.publish.latency.p99)}`,
-      `  ${''.padEnd(30)}${cpuLine(m.cpu, 'mosquitto')}${m.undelivered ? ` · ⚠ ${m.undelivered} acked but not delivered` : ''}`,
+      `  ${''.padEnd(30)}${cpuLine(m.cpu, 'mosquitto', r.meta.options.generatorThreads)}${m.undelivered ? ` · ⚠ ${m.undelivered} acked but not delivered` : ''}`,
     );
     if (m.tls) out.push(`  ${''.padEnd(30)}connections: ${m.cipher}`);
   }
@@ -271,7 +282,11 @@ export function formatReport(r: BenchResults): string {
     `  Vigil messages/s ÷ Mosquitto messages/s (plain TCP)  ${ratio(ratios.vigilMessagesPerMosquittoPlain)}`,
   );
   const mosquittoRuns = [r.mosquitto.plain, r.mosquitto.tls].filter((m) => m !== undefined);
-  if (mosquittoRuns.some((m) => m.cpu.generatorPct >= GENERATOR_BOUND_PCT || (m.cpu.machinePct ?? 0) >= 95)) {
+  if (
+    mosquittoRuns.some(
+      (m) => generatorBound(m.cpu, r.meta.options.generatorThreads) || (m.cpu.machinePct ?? 0) >= 95,
+    )
+  ) {
     out.push(
       '  ⚠ the Mosquitto runs were limited by the load generator / the machine, not by Mosquitto: its',
       '    figures are floors, so the Vigil ÷ Mosquitto ratios are upper bounds.',

@@ -209,6 +209,7 @@ async function main(): Promise<number> {
           readingsPerMessage: o.readingsPerMessage,
           inFlight: o.inFlight,
           client: o.client,
+          generatorThreads: o.generatorThreads,
           warmupSeconds: WARMUP.mosquitto,
           seconds: o.seconds,
           tls,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../bin/node-flags.js';
 import { type ManagedChild, spawnManaged } from './cleanup.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,7 +37,7 @@ export function startVigilChild(opts: ChildOptions): Promise<VigilChild> {
   const managed = spawnManaged(
     'vigil serve',
     process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--json'],
+    [...NODE_FLAGS, ...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--json'],
     {
       cwd: REPO_ROOT,
       env: {

@@ -3,11 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...process.argv.slice(2)],
+  [...NODE_FLAGS, '--import', 'tsx', join(root, 'src/cli/main.ts'), ...process.argv.slice(2)],
   {
     stdio: 'inherit',
   },
