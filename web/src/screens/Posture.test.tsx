@@ -2,7 +2,7 @@ import { screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { DevicePosture, PostureFinding, RiskScore } from '../api/posture.ts';
 import type { Device } from '../api/types.ts';
-import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { deviceFixture, fakeApi, renderWithClient } from '../test-support.tsx';
 import { Fleet } from './Fleet.tsx';
 import { Posture } from './Posture.tsx';
 import { PostureSection } from './PostureSection.tsx';
@@ -52,19 +52,16 @@ const posture = (o: Partial<DevicePosture>): DevicePosture => ({
   ...o,
 });
 
-const device = (id: string): Device => ({
-  id,
-  model: 'SimCGM G7',
-  serial: `SN-${id}`,
-  status: 'active',
-  patientId: null,
-  firmware: '3.2.1',
-  battery: 90,
-  lastSeen: new Date().toISOString(),
-  certificateExpires: new Date(Date.now() + 365 * 86_400_000).toISOString(),
-  enrolled: true,
-  quarantineReason: null,
-});
+/** An unassigned CGM, otherwise deviceFixture's active, enrolled device. */
+const device = (id: string): Device =>
+  deviceFixture({
+    id,
+    model: 'SimCGM G7',
+    serial: `SN-${id}`,
+    patientId: null,
+    firmware: '3.2.1',
+    battery: 90,
+  });
 
 describe('fleet risk column', () => {
   it('shows risk as a word and a score, riskiest device first', async () => {
