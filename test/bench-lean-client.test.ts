@@ -95,8 +95,8 @@ describe('bench lean MQTT client', () => {
     assert.ok(lost.err);
     assert.equal(lost.err.code, undefined);
     assert.equal(client.connected, false);
-    const after = await publish(client, 'v1/devices/lean-1/telemetry', '{}');
-    assert.match(after.err?.message ?? '', /connection closed/);
+    const afterLoss = await publish(client, 'v1/devices/lean-1/telemetry', '{}');
+    assert.match(afterLoss.err?.message ?? '', /connection closed/);
   });
 
   it('speaks plain MQTT 5 to Mosquitto, as the benchmark reference does', async () => {
