@@ -101,10 +101,17 @@ describe('durability', () => {
 
     // Restart; devices resend everything they never saw acknowledged, as QoS 1 devices do.
     const again = await serveChild(dataDir);
+    // A failed assertion below must end the test, not leave the server and this test running.
+    const stopAgain = async () => {
+      if (again.child.exitCode !== null || again.child.signalCode !== null) return;
+      again.child.kill('SIGTERM');
+      await new Promise((r) => again.child.once('exit', r));
+    };
+    t.after(stopAgain);
     const resent = await Promise.all(
       creds.map(
         ({ id, c }) =>
-          new Promise<number>((resolve) => {
+          new Promise<number>((resolve, reject) => {
             const client = mqtt.connect(`mqtts://127.0.0.1:${again.mqtt}`, {
               protocolVersion: 5,
               clientId: id,
@@ -114,29 +121,36 @@ describe('durability', () => {
               reconnectPeriod: 0,
             });
             client.once('connect', async () => {
-              let n = 0;
-              for (const [s, payload] of sent.get(id)!) {
-                if (acked.get(id)!.has(s)) continue;
-                const code = await new Promise<number>((r) =>
-                  client.publish(`v1/devices/${id}/telemetry`, payload, { qos: 1 }, (_e, p) =>
-                    r((p as { reasonCode?: number } | undefined)?.reasonCode ?? 0),
-                  ),
-                );
-                assert.equal(code, 0, `resend of ${id} seq ${s} refused with ${code}`);
-                n++;
+              try {
+                resolve(await resendUnacked(client, id));
+              } catch (e) {
+                reject(e);
+              } finally {
+                client.end(true);
               }
-              client.end(true);
-              resolve(n);
             });
           }),
       ),
     );
+    async function resendUnacked(client: mqtt.MqttClient, id: string): Promise<number> {
+      let n = 0;
+      for (const [s, payload] of sent.get(id)!) {
+        if (acked.get(id)!.has(s)) continue;
+        const code = await new Promise<number>((r) =>
+          client.publish(`v1/devices/${id}/telemetry`, payload, { qos: 1 }, (_e, p) =>
+            r((p as { reasonCode?: number } | undefined)?.reasonCode ?? 0),
+          ),
+        );
+        assert.equal(code, 0, `resend of ${id} seq ${s} refused with ${code}`);
+        n++;
+      }
+      return n;
+    }
     const totalSent = [...sent.values()].reduce((n, m) => n + m.size, 0);
     t.diagnostic(
       `${totalSent} messages sent, ${totalAcked} acknowledged before kill -9, ${resent.reduce((a, b) => a + b, 0)} resent after restart`,
     );
-    again.child.kill('SIGTERM');
-    await new Promise((r) => again.child.once('exit', r));
+    await stopAgain();
 
     // Every message sent is now stored exactly once: acked ones survived the kill, the rest were resent.
     const h2 = await startHarnessOn(dataDir);

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { isVigilError } from '../errors/catalogue.ts';
-import { type AcceptedMessage, SqliteObservationStore } from './observations.store.ts';
+import { type AcceptedMessage, REDELIVERY_WINDOW, SqliteObservationStore } from './observations.store.ts';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const decimalsOf = (code: string) => (code === '8310-5' ? 1 : 0);
@@ -98,5 +98,29 @@ describe('observation store (SQLite)', () => {
     assert.equal(again.query('pat-1', { fromMs: T0, toMs: T0 + 60_000 }).length, 24);
     const staged = ctx.store.sqlite!.prepare('SELECT count(*) n FROM reading_staging').get() as { n: number };
     assert.equal(staged.n, 0);
+  });
+
+  it("keeps the hashes of a device's newest sealed messages for the redelivery window after a restart", async () => {
+    await new DeviceStore(ctx.store.db).add({ id: 'dev-3', model: 'm', serial: 's' });
+    await ctx.keys.dataKey('patient', 'pat-3');
+    // Runs of 5 messages (10 readings): every seal deletes staging rows, hashes and all.
+    const total = REDELIVERY_WINDOW + 42;
+    for (let seq = 1; seq <= total; seq++) store.commitBatch([message('dev-3', 'pat-3', seq)]);
+    const restarted = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf);
+    const known = new Map(
+      restarted
+        .recentMessages()
+        .filter((m) => m.deviceId === 'dev-3')
+        .map((m) => [m.seq, m.hash]),
+    );
+    for (let seq = total - REDELIVERY_WINDOW + 1; seq <= total; seq++) {
+      assert.equal(known.get(seq), `h${seq}`, `seq ${seq} must stay recognisable as a redelivery`);
+    }
+    const kept = ctx.store
+      .sqlite!.prepare("SELECT count(*) n, min(seq) lo FROM redelivery_window WHERE device_id = 'dev-3'")
+      .get() as { n: number; lo: number };
+    assert.equal(kept.n, REDELIVERY_WINDOW, 'trimmed to the window at every seal');
+    assert.equal(kept.lo, total - REDELIVERY_WINDOW + 1);
+    assert.ok(!known.has(1), 'the oldest messages are forgotten');
   });
 });

@@ -47,6 +47,13 @@ export interface ChunkPolicy {
 
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
 
+/**
+ * Sealed messages whose hashes a device keeps after its staging rows go: at least the MQTT
+ * gateway's receive maximum (100), the most a device can have committed but not yet
+ * acknowledged when the server dies.
+ */
+export const REDELIVERY_WINDOW = 128;
+
 /** The row identity bound into a staging row's seal; readers (series.store.ts) use it too. */
 export const stagingAad = (
   deviceId: string,
@@ -82,6 +89,8 @@ export class SqliteObservationStore {
   private readonly insertChunk: BetterSqlite3.Statement;
   private readonly selectLast: BetterSqlite3.Statement;
   private readonly deleteStaging: BetterSqlite3.Statement;
+  private readonly keepHashes: BetterSqlite3.Statement;
+  private readonly trimHashes: BetterSqlite3.Statement;
   private readonly selectChunks: BetterSqlite3.Statement;
   private readonly selectStaging: BetterSqlite3.Statement;
   private readonly commitTx: (messages: AcceptedMessage[], alsoSeal: number) => void;
@@ -106,6 +115,12 @@ export class SqliteObservationStore {
     );
     this.deleteStaging = db.prepare(
       'DELETE FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
+    );
+    this.keepHashes = db.prepare(
+      'INSERT OR IGNORE INTO redelivery_window (device_id, seq, hash) SELECT device_id, seq, hash FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
+    );
+    this.trimHashes = db.prepare(
+      'DELETE FROM redelivery_window WHERE device_id = ? AND seq < (SELECT seq FROM redelivery_window WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)',
     );
     this.selectChunks = db.prepare(
       'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
@@ -257,6 +272,9 @@ export class SqliteObservationStore {
       codes,
       sealed,
     );
+    // The run's hashes outlive its staging rows: see REDELIVERY_WINDOW.
+    this.keepHashes.run(chunk.deviceId, chunk.patientId, chunk.maxSeq);
+    this.trimHashes.run(chunk.deviceId, chunk.deviceId, REDELIVERY_WINDOW - 1);
     this.deleteStaging.run(chunk.deviceId, chunk.patientId, chunk.maxSeq);
     this.open.delete(`${chunk.patientId}|${chunk.deviceId}`);
   }
@@ -313,10 +331,15 @@ export class SqliteObservationStore {
     }
   }
 
-  /** Messages not yet sealed into chunks, oldest first: the redelivery window after a restart. */
+  /**
+   * The redelivery window after a restart, oldest first: messages not yet sealed into chunks
+   * and each device's newest sealed ones.
+   */
   recentMessages(): Array<{ deviceId: string; seq: number; hash: string }> {
     const rows = this.db
-      .prepare('SELECT DISTINCT device_id, seq, hash FROM reading_staging ORDER BY seq')
+      .prepare(
+        'SELECT device_id, seq, hash FROM redelivery_window UNION SELECT device_id, seq, hash FROM reading_staging ORDER BY seq',
+      )
       .all() as Array<{
       device_id: string;
       seq: number;

@@ -15,6 +15,7 @@ import * as consent from './migrations/0007-consent.ts';
 import * as notifications from './migrations/0008-notifications.ts';
 import * as questionable from './migrations/0009-questionable-readings.ts';
 import * as stagingClustered from './migrations/0010-staging-clustered.ts';
+import * as redeliveryWindow from './migrations/0011-redelivery-window.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -39,6 +40,7 @@ const STEPS: Record<string, Step> = {
   '0008-notifications': notifications as unknown as Step,
   '0009-questionable-readings': questionable as unknown as Step,
   '0010-staging-clustered': stagingClustered as unknown as Step,
+  '0011-redelivery-window': redeliveryWindow as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {

@@ -75,6 +75,12 @@ export interface Schema {
     count: number;
     sealed: Buffer;
   };
+  /** Hashes of each device's newest sealed messages (migration 0011). */
+  redelivery_window: {
+    device_id: string;
+    seq: number;
+    hash: string;
+  };
   reading_chunks: {
     id: string;
     patient_id: string;
