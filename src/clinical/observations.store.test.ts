@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { isVigilError } from '../errors/catalogue.ts';
+import { DEFAULT_RECEIVE_MAXIMUM } from '../ingest/mqtt/gateway.ts';
 import { type AcceptedMessage, REDELIVERY_WINDOW, SqliteObservationStore } from './observations.store.ts';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
@@ -103,6 +104,8 @@ describe('observation store (SQLite)', () => {
   it("keeps the hashes of a device's newest sealed messages for the redelivery window after a restart", async () => {
     await new DeviceStore(ctx.store.db).add({ id: 'dev-3', model: 'm', serial: 's' });
     await ctx.keys.dataKey('patient', 'pat-3');
+    // A device may have this many messages committed and not yet acknowledged when Vigil dies.
+    assert.ok(REDELIVERY_WINDOW >= DEFAULT_RECEIVE_MAXIMUM);
     // Runs of 5 messages (10 readings): every seal deletes staging rows, hashes and all.
     const total = REDELIVERY_WINDOW + 42;
     for (let seq = 1; seq <= total; seq++) store.commitBatch([message('dev-3', 'pat-3', seq)]);

@@ -32,11 +32,14 @@ export interface GatewayOptions {
   receiveMaximum?: number;
 }
 
+/** Also bounds what a restart must recognise as redelivered (REDELIVERY_WINDOW in the store). */
+export const DEFAULT_RECEIVE_MAXIMUM = 100;
+
 const DEFAULTS = {
   maxPayloadBytes: 64 * 1024,
   keepaliveMaxSeconds: 1200,
   connectTimeoutMs: 5000,
-  receiveMaximum: 100,
+  receiveMaximum: DEFAULT_RECEIVE_MAXIMUM,
 } as const;
 /** Headroom over the payload limit for topic, properties and header before a packet is cut off. */
 const PACKET_OVERHEAD_BYTES = 1024;
