@@ -70,6 +70,10 @@ async function measure(upTo: string): Promise<Result> {
     db.pragma('wal_autocheckpoint = 0');
     const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
     await migrateTo(kysely, 'sqlite', upTo);
+    // Today's store also keeps sealed messages' hashes (migration 0011), in both arms alike.
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS redelivery_window (device_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (device_id, seq)) WITHOUT ROWID',
+    );
     const addDevice = db.prepare(
       "INSERT INTO devices (id, model, serial, status, created_at) VALUES (?, 'm', ?, 'active', 0)",
     );
