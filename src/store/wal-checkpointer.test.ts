@@ -34,6 +34,33 @@ describe('WAL checkpointer', () => {
     }
   });
 
+  it('restarts the WAL once it passes its cap, also while writes never stop', async () => {
+    const { store, cleanup } = await tempStore();
+    try {
+      const db = store.sqlite;
+      assert.ok(db);
+      // PASSIVE alone never catches up here: a commit lands during every pass, so SQLite cannot
+      // reuse the WAL from its start and, uncapped, it grew past 140 MB in this loop.
+      const checkpointer = startWalCheckpointer(db, { everyMs: 20, restartBytes: 4 * 1024 * 1024 });
+      db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)');
+      const upsert = db.prepare('INSERT OR REPLACE INTO t VALUES (?, ?)');
+      const payload = Buffer.alloc(4000, 7);
+      let largest = 0;
+      for (let commit = 0; commit < 1500; commit++) {
+        db.transaction(() => {
+          for (let i = 0; i < 20; i++) upsert.run((commit * 20 + i) % 2000, payload);
+        })();
+        largest = Math.max(largest, walSize(db.name));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await checkpointer.stop();
+      assert.ok(largest < 32 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+      assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 2000);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('stops cleanly twice', async () => {
     const { store, cleanup } = await tempStore();
     try {

@@ -9,6 +9,15 @@ import type BetterSqlite3 from 'better-sqlite3';
  * Here a worker thread with its own connection checkpoints on a timer (PASSIVE: it never
  * blocks writers), and the main connection stops checkpointing by itself.
  *
+ * PASSIVE alone cannot bound the WAL under sustained ingest: SQLite reuses the WAL from its
+ * start only after a checkpoint that copied every frame, and a commit lands during nearly
+ * every pass. In `npm run bench` the WAL reached 295 MB in 14 s at peak and kept growing at a
+ * quarter of it. Past `restartBytes` the worker follows its PASSIVE pass with a RESTART: the
+ * frames left to copy are few by then, and the next commit writes from the WAL's start.
+ * Writers wait for that short copy, and at most RESTART_WAIT_MS more for readers on older
+ * snapshots (a long export, say); if those are still reading, it tries again on a later tick.
+ * Measured in paired `npm run bench -- --only e2e` runs, the cap cost no throughput.
+ *
  * The worker is plain JavaScript evaluated from a string so it runs the same from tsx and from
  * the built dist/ without a loader.
  */
@@ -17,8 +26,15 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+const restartFrames = Math.ceil(workerData.restartBytes / db.pragma('page_size', { simple: true }));
 const tick = () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); }
+  try {
+    const [pass] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (pass.log > restartFrames) {
+      db.pragma('busy_timeout = ' + workerData.restartWaitMs);
+      try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 1000'); }
+    }
+  } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); }
 };
 const timer = setInterval(tick, workerData.everyMs);
 parentPort.on('message', (m) => {
@@ -26,18 +42,27 @@ parentPort.on('message', (m) => {
 });
 `;
 
+const DEFAULT_RESTART_BYTES = 128 * 1024 * 1024;
+const RESTART_WAIT_MS = 20;
+
 export interface WalCheckpointer {
   stop(): Promise<void>;
 }
 
 export function startWalCheckpointer(
   main: BetterSqlite3.Database,
-  opts: { everyMs?: number; onError?: (message: string) => void } = {},
+  opts: { everyMs?: number; restartBytes?: number; onError?: (message: string) => void } = {},
 ): WalCheckpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver, file: main.name, everyMs: opts.everyMs ?? 250 },
+    workerData: {
+      driver,
+      file: main.name,
+      everyMs: opts.everyMs ?? 250,
+      restartBytes: opts.restartBytes ?? DEFAULT_RESTART_BYTES,
+      restartWaitMs: RESTART_WAIT_MS,
+    },
   });
   main.pragma('wal_autocheckpoint = 0');
   let stopped = false;
