@@ -72,7 +72,7 @@ async function measure(upTo: string): Promise<Result> {
     await migrateTo(kysely, 'sqlite', upTo);
     // Today's store also keeps sealed messages' hashes (migration 0011), in both arms alike.
     db.exec(
-      'CREATE TABLE IF NOT EXISTS redelivery_window (device_id TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (device_id, seq)) WITHOUT ROWID',
+      'CREATE TABLE IF NOT EXISTS redelivery_window (device_id TEXT NOT NULL, seq INTEGER NOT NULL, patient_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (device_id, seq, patient_id)) WITHOUT ROWID',
     );
     const addDevice = db.prepare(
       "INSERT INTO devices (id, model, serial, status, created_at) VALUES (?, 'm', ?, 'active', 0)",

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { open } from '../src/crypto/aead.ts';
+import { ERASED_FINGERPRINT } from '../src/ingest/message-fingerprint.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 describe('patient erasure (crypto-shredding)', () => {
@@ -49,6 +50,16 @@ describe('patient erasure (crypto-shredding)', () => {
       n: number;
     };
     assert.ok(chunksBefore.n >= 1);
+    const fingerprints = (patient: string) =>
+      (
+        db.prepare('SELECT count(*) AS n FROM redelivery_window WHERE patient_id = ?').get(patient) as {
+          n: number;
+        }
+      ).n;
+    const lastHash = (device: string) =>
+      (db.prepare('SELECT last_hash FROM devices WHERE id = ?').get(device) as { last_hash: string })
+        .last_hash;
+    assert.equal(fingerprints('er-p1'), 5, 'the sealed messages kept their fingerprints');
 
     const refused = await h.api('/api/v1/patients/er-p1/erase', {
       method: 'POST',
@@ -61,6 +72,11 @@ describe('patient erasure (crypto-shredding)', () => {
       body: { reason: 'GDPR art. 17 request #42', confirm: 'er-p1' },
     });
     assert.equal(erased.status, 200, erased.text);
+    // Fingerprints of the erased patient's messages go too; the other patient's stay.
+    assert.equal(fingerprints('er-p1'), 0);
+    assert.equal(lastHash('er-dev-1'), ERASED_FINGERPRINT);
+    assert.equal(fingerprints('er-p2'), 5);
+    assert.equal(lastHash('er-dev-2').length, 43);
 
     const gone = await h.api('/api/v1/patients/er-p1/observations');
     assert.equal(gone.status, 410, gone.text);

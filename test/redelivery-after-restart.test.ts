@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { EnrolledCredentials } from '../src/devices/enroll-client.ts';
@@ -47,6 +48,20 @@ describe('redelivery after a restart', () => {
     const r = await h.api('/api/v1/patients/pat-r/observations?limit=1000');
     assert.equal(r.status, 200, r.text);
     assert.equal((r.json as { observations: unknown[] }).observations.length, 40);
+  });
+
+  it('keeps keyed fingerprints at rest, never a plain hash of a payload', () => {
+    const db = h.vigil.store.sqlite!;
+    const plain = new Set(sent.map((p) => createHash('sha256').update(p).digest('base64url')));
+    const kept = db.prepare("SELECT hash FROM redelivery_window WHERE device_id = 'ox-r'").all() as Array<{
+      hash: string;
+    }>;
+    const last = db.prepare("SELECT last_hash FROM devices WHERE id = 'ox-r'").get() as { last_hash: string };
+    assert.equal(kept.length, 40);
+    for (const { hash } of [...kept, { hash: last.last_hash }]) {
+      assert.match(hash, /^[A-Za-z0-9_-]{43}$/);
+      assert.ok(!plain.has(hash), 'a plain SHA-256 of a payload is kept at rest');
+    }
   });
 
   it('still refuses a different payload under a stored seq as a replay', async () => {

@@ -48,7 +48,7 @@ export interface ChunkPolicy {
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
 
 /**
- * Sealed messages whose hashes a device keeps after its staging rows go: at least the MQTT
+ * Sealed messages whose fingerprints a device keeps after its staging rows go: at least the MQTT
  * gateway's receive maximum (100), the most a device can have committed but not yet
  * acknowledged when the server dies.
  */
@@ -117,7 +117,7 @@ export class SqliteObservationStore {
       'DELETE FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
     );
     this.keepHashes = db.prepare(
-      'INSERT OR IGNORE INTO redelivery_window (device_id, seq, hash) SELECT device_id, seq, hash FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
+      'INSERT OR IGNORE INTO redelivery_window (device_id, seq, patient_id, hash) SELECT device_id, seq, patient_id, hash FROM reading_staging WHERE device_id = ? AND patient_id = ? AND seq <= ?',
     );
     this.trimHashes = db.prepare(
       'DELETE FROM redelivery_window WHERE device_id = ? AND seq < (SELECT seq FROM redelivery_window WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)',
@@ -291,6 +291,8 @@ export class SqliteObservationStore {
       }
     }
     this.db.prepare('DELETE FROM reading_staging WHERE patient_id = ?').run(patientId);
+    // Also done by PatientStore.erase; here too for a run this thread sealed meanwhile.
+    this.db.prepare('DELETE FROM redelivery_window WHERE patient_id = ?').run(patientId);
   }
 
   lastStored(deviceId: string): { seq: number; hash: string } | undefined {

@@ -3,6 +3,7 @@ import { open, seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
+import { ERASED_FINGERPRINT } from '../ingest/message-fingerprint.ts';
 import type { Schema } from '../store/schema.ts';
 
 export interface PatientIdentity {
@@ -88,6 +89,20 @@ export class PatientStore {
         .where('to_ms', 'is', null)
         .execute();
       await tx.deleteFrom('questionable_readings').where('patient_id', '=', id).execute();
+      // Message fingerprints are keyed by a system key the master key opens, so its holder
+      // could test guesses against them: none of the patient's may outlive the erasure. The
+      // last stored message of any device they wore may have been theirs; a resend of it is
+      // then refused as a replay, which a device reads as "already stored".
+      await tx.deleteFrom('redelivery_window').where('patient_id', '=', id).execute();
+      await tx
+        .updateTable('devices')
+        .set({ last_hash: ERASED_FINGERPRINT })
+        .where(
+          'id',
+          'in',
+          tx.selectFrom('device_assignments').select('device_id').where('patient_id', '=', id),
+        )
+        .execute();
     });
     return true;
   }

@@ -1,4 +1,3 @@
-import { hash as oneShotHash } from 'node:crypto';
 import type { AcceptedMessage } from '../clinical/observations.store.ts';
 import type { Reading } from '../clinical/readings-codec.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
@@ -25,6 +24,8 @@ export interface IngestDeps {
   committer: GroupCommitter<AcceptedMessage>;
   metrics: Metrics;
   limits: IngestLimits;
+  /** A message's keyed fingerprint (message-fingerprint.ts), for redelivery and replay. */
+  fingerprint(payload: Buffer): string;
   /** The last message the store holds for a device: the truth after a failed commit. */
   lastStored(deviceId: string): LastMessage | undefined;
   /** Notified after a message is durably stored (clinical rules, live stream). */
@@ -65,8 +66,7 @@ export class IngestPipeline {
       maxPastMs: this.deps.limits.maxPastMs,
       maxBytes: this.deps.limits.maxPayloadBytes,
     });
-    // One-shot: about half the cost of createHash().update().digest() per message, same digest.
-    const hash = oneShotHash('sha256', payload, 'base64url');
+    const hash = this.deps.fingerprint(payload);
     const verdict = classifySeq(
       directory.lastMessage(deviceId),
       decoded.seq,

@@ -41,6 +41,7 @@ import { VigilError } from '../errors/catalogue.ts';
 import type { DeviceId } from '../errors/ids.ts';
 import { registerFhirRoutes } from '../fhir/fhir-routes.ts';
 import { registerHttpIngest } from '../ingest/http-ingest.ts';
+import { FINGERPRINT_KEY_OWNER, messageFingerprinter } from '../ingest/message-fingerprint.ts';
 import { MqttGateway } from '../ingest/mqtt/gateway.ts';
 import { IngestPipeline } from '../ingest/pipeline.ts';
 import { decodeStatus } from '../ingest/status-decoder.ts';
@@ -257,6 +258,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       maxFutureMs: config.ingest.maxFutureSeconds * 1000,
       maxPastMs: config.ingest.maxBackfillDays * 86_400_000,
     },
+    fingerprint: messageFingerprinter(await keys.dataKey('system', FINGERPRINT_KEY_OWNER)),
     lastStored: (deviceId) => observations.lastStored(deviceId),
     onStored: (m) => {
       alerts.onStored(m);

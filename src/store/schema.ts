@@ -75,10 +75,11 @@ export interface Schema {
     count: number;
     sealed: Buffer;
   };
-  /** Hashes of each device's newest sealed messages (migration 0011). */
+  /** Fingerprints of each device's newest sealed messages (migration 0011). */
   redelivery_window: {
     device_id: string;
     seq: number;
+    patient_id: string;
     hash: string;
   };
   reading_chunks: {
