@@ -14,6 +14,7 @@
 import type { TLSSocket } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { onCleanup } from './cleanup.ts';
+import { isoTime } from './iso-time.ts';
 import { LatencyRecorder, type LatencySummary } from './latency.ts';
 import { type BenchClient, connectLeanClient, notLoopback } from './lean-client.ts';
 
@@ -176,7 +177,7 @@ export function telemetryPayload(seq: number, readings: number, nowMs: number): 
   const parts: string[] = [];
   for (let i = 0; i < readings; i++) {
     const pair = i >> 1;
-    const ts = new Date(nowMs - (pairs - 1 - pair) * 1000).toISOString();
+    const ts = isoTime(nowMs - (pairs - 1 - pair) * 1000);
     const phase = (seq + pair) % 24;
     parts.push(
       i % 2 === 0
@@ -184,7 +185,7 @@ export function telemetryPayload(seq: number, readings: number, nowMs: number): 
         : `{"code":"59408-5","value":${94 + ((seq + pair) % 6)},"unit":"%","ts":"${ts}"}`,
     );
   }
-  return `{"seq":${seq},"ts":"${new Date(nowMs).toISOString()}","readings":[${parts.join(',')}]}`;
+  return `{"seq":${seq},"ts":"${isoTime(nowMs)}","readings":[${parts.join(',')}]}`;
 }
 
 export interface RunOptions {
