@@ -40,7 +40,7 @@ describe('WAL checkpointer', () => {
       const db = store.sqlite;
       assert.ok(db);
       // PASSIVE alone never catches up here: a commit lands during every pass, so SQLite cannot
-      // reuse the WAL from its start and, uncapped, it grew past 140 MB in this loop.
+      // reuse the WAL from its start and, uncapped, it grew to 126 MB in this loop.
       const checkpointer = startWalCheckpointer(db, { everyMs: 20, restartBytes: 4 * 1024 * 1024 });
       db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)');
       const upsert = db.prepare('INSERT OR REPLACE INTO t VALUES (?, ?)');
