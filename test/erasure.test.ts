@@ -128,4 +128,67 @@ describe('patient erasure (crypto-shredding)', () => {
       [['er-p1', 'GDPR art. 17 request #42']],
     );
   });
+
+  it("keeps a device's last fingerprint when that message was another patient's", async () => {
+    // Both devices measured er-p3 first, then er-p4: their last messages are er-p4's, one
+    // sealed (its fingerprint in the window) and one still in staging.
+    const now = Date.now();
+    await h.vigil.patients.add('er-p4', { name: 'Test er-p4' });
+    await h.care('er-p4');
+    const payloads = [1, 2, 3, 4, 5].map((seq) =>
+      telemetry(
+        seq,
+        [{ code: '8867-4', value: 60 + seq, unit: '/min' }],
+        new Date(seq <= 3 ? now - 120_000 + seq : now - 10_000 + seq),
+      ),
+    );
+    const publishAll = async (device: string) => {
+      const client = await h.connect(await h.enrol(device, 'er-p3', now - 3_600_000), device);
+      clients.push(client);
+      const moved = await h.api(`/api/v1/devices/${device}/patient`, {
+        method: 'PUT',
+        body: { patientId: 'er-p4', from: new Date(now - 60_000).toISOString() },
+      });
+      assert.equal(moved.status, 200, moved.text);
+      for (const payload of payloads) {
+        assert.equal(await publishQos1(client, `v1/devices/${device}/telemetry`, payload), 0);
+      }
+      client.end(true);
+    };
+    await publishAll('er-dev-3');
+    await h.restart(); // er-dev-3's runs are sealed: its last fingerprint is in the window
+    await publishAll('er-dev-4'); // er-dev-4's messages are still staging rows
+    const db = h.vigil.store.sqlite;
+    assert.ok(db);
+    const lastHash = (device: string) =>
+      (db.prepare('SELECT last_hash FROM devices WHERE id = ?').get(device) as { last_hash: string })
+        .last_hash;
+    const before = [lastHash('er-dev-3'), lastHash('er-dev-4')];
+
+    const erased = await h.api('/api/v1/patients/er-p3/erase', {
+      method: 'POST',
+      body: { reason: 'GDPR art. 17 request #43', confirm: 'er-p3' },
+    });
+    assert.equal(erased.status, 200, erased.text);
+    assert.deepEqual([lastHash('er-dev-3'), lastHash('er-dev-4')], before);
+    assert.notEqual(before[0], ERASED_FINGERPRINT);
+
+    // A resend of the last message is still recognised as already stored, not as a replay.
+    for (const device of ['er-dev-3', 'er-dev-4']) {
+      const client = await h.connect(
+        await h.vigil.devices.createEnrollmentToken(device, 60).then(async ({ token }) => {
+          const { enrollDevice } = await import('../src/devices/enroll-client.ts');
+          return enrollDevice({ serverUrl: h.baseUrl, caPem: h.caPem, deviceId: device, token });
+        }),
+        device,
+      );
+      clients.push(client);
+      const last = payloads[4] as string;
+      assert.equal(await publishQos1(client, `v1/devices/${device}/telemetry`, last), 0, device);
+      client.end(true);
+    }
+    const kept = await h.api('/api/v1/patients/er-p4/observations');
+    assert.equal(kept.status, 200, kept.text);
+    assert.equal((kept.json as { observations: unknown[] }).observations.length, 4, 'none stored twice');
+  });
 });

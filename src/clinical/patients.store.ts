@@ -90,9 +90,10 @@ export class PatientStore {
         .execute();
       await tx.deleteFrom('questionable_readings').where('patient_id', '=', id).execute();
       // Message fingerprints are keyed by a system key the master key opens, so its holder
-      // could test guesses against them: none of the patient's may outlive the erasure. The
-      // last stored message of any device they wore may have been theirs; a resend of it is
-      // then refused as a replay, which a device reads as "already stored".
+      // could test guesses against them: none of the patient's may outlive the erasure. A
+      // device they wore keeps its last fingerprint only if that message is known to be
+      // another patient's (its row, in staging or in the window, names them); otherwise a
+      // resend of it is refused as a replay, which a device reads as "already stored".
       await tx.deleteFrom('redelivery_window').where('patient_id', '=', id).execute();
       await tx
         .updateTable('devices')
@@ -101,6 +102,28 @@ export class PatientStore {
           'id',
           'in',
           tx.selectFrom('device_assignments').select('device_id').where('patient_id', '=', id),
+        )
+        .where(({ and, exists, not, selectFrom }) =>
+          and([
+            not(
+              exists(
+                selectFrom('redelivery_window as w')
+                  .select('w.seq')
+                  .whereRef('w.device_id', '=', 'devices.id')
+                  .whereRef('w.seq', '=', 'devices.last_seq')
+                  .where('w.patient_id', '!=', id),
+              ),
+            ),
+            not(
+              exists(
+                selectFrom('reading_staging as s')
+                  .select('s.seq')
+                  .whereRef('s.device_id', '=', 'devices.id')
+                  .whereRef('s.seq', '=', 'devices.last_seq')
+                  .where('s.patient_id', '!=', id),
+              ),
+            ),
+          ]),
         )
         .execute();
     });
