@@ -144,7 +144,7 @@ function loadLines(label: string, f: LoadFigures, threads: number): string[] {
       .map(([kind, v]) => `${kind} ${v.toFixed(0)}`)
       .join(', ');
     lines.push(
-      `  ${''.padEnd(30)}server event loop delay p99 ${c.eventLoopDelayP99Ms === undefined ? '?' : ms(c.eventLoopDelayP99Ms)}, max ${c.eventLoopDelayMaxMs === undefined ? '?' : ms(c.eventLoopDelayMaxMs)} · GC ms per s: ${gc || 'none'}`,
+      `  ${''.padEnd(30)}server event loop delay past its 10 ms tick: p99 ${c.eventLoopDelayP99Ms === undefined ? '?' : ms(c.eventLoopDelayP99Ms)}, max ${c.eventLoopDelayMaxMs === undefined ? '?' : ms(c.eventLoopDelayMaxMs)} · GC ms per s: ${gc || 'none'}`,
     );
   }
   const refused = Object.entries(run.refused);
