@@ -287,6 +287,23 @@ describe('vigil CLI', () => {
       ]);
     });
 
+    it('device crl writes the revocation list an external broker loads, PEM or DER', async () => {
+      const pem = join(dir, 'devices.crl');
+      const written = await vigil(['device', 'crl', '--data-dir', dir, '--out', pem]);
+      assert.equal(written.code, 0, written.stderr);
+      assert.match(written.stdout, /revocation list with \d+ certificate\(s\) written to .*devices\.crl/);
+      const text = await run('openssl', ['crl', '-in', pem, '-noout', '-text']);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /Issuer: .*Vigil/);
+      assert.match(text.stdout, /X509v3 CRL Number/);
+      const der = join(dir, 'devices.crl.der');
+      const json = await vigil(['device', 'crl', '--data-dir', dir, '--out', der, '--der', '--json']);
+      assert.equal(json.code, 0, json.stderr);
+      assert.equal((JSON.parse(json.stdout) as { out: string }).out, der);
+      assert.equal((await run('openssl', ['crl', '-inform', 'DER', '-in', der, '-noout'])).code, 0);
+      assertOneLineError(await vigil(['device', 'crl', '--data-dir', dir]), /--out/);
+    });
+
     it('audit verify passes on the untouched trail and exits 3 naming the entry after tampering', async () => {
       const ok = await vigil(['audit', 'verify', '--data-dir', dir, '--json']);
       assert.equal(ok.code, 0, ok.stderr);

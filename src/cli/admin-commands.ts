@@ -1,12 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiTokens, parseTtl } from '../access/api-tokens.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
+import { issueDeviceCrl, loadDeviceCa } from '../devices/device-ca.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { enrollDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
+import { CRL_VALIDITY_MS, crlToPem } from '../pki/index.ts';
 import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
 import { registerPatientExport } from './export-commands.ts';
 import { emit } from './output.ts';
@@ -172,6 +174,34 @@ export function registerDeviceCommands(program: Command): void {
           config.enrollmentTokenTtlSeconds,
         );
         emit(o, { id: o.id, token: t.token, expires: new Date(t.expiresAt).toISOString() }, [], t.token);
+      } finally {
+        await store.close();
+      }
+    });
+
+  withCommon(
+    device
+      .command('crl')
+      .description(
+        "write the device CA's revocation list (PEM; for an external broker's crlfile, renew daily)",
+      ),
+  )
+    .requiredOption('--out <file>', 'where to write it (replaced atomically)')
+    .option('--der', 'write DER instead of PEM')
+    .action(async (o: CommonFlags & { out: string; der?: boolean }) => {
+      const { store, keys } = await openLocal(o);
+      try {
+        const revoked = await new DeviceStore(store.db).revokedCertificates();
+        const nowMs = Date.now();
+        const der = await issueDeviceCrl(store.db, await loadDeviceCa(store.db, keys), revoked, nowMs);
+        const listed = revoked.filter((c) => c.notAfterMs > nowMs).length;
+        const temp = `${o.out}.${process.pid}.tmp`;
+        writeFileSync(temp, o.der ? der : crlToPem(der), { mode: 0o644 });
+        renameSync(temp, o.out);
+        const nextUpdate = new Date(nowMs + CRL_VALIDITY_MS).toISOString();
+        emit(o, { out: o.out, revoked: listed, nextUpdate }, [
+          `revocation list with ${listed} certificate(s) written to ${o.out}; valid until ${nextUpdate}`,
+        ]);
       } finally {
         await store.close();
       }

@@ -1,7 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { createDeviceCa, type DeviceCa, issueServerCertificate } from '../pki/index.ts';
+import {
+  buildCrl,
+  createDeviceCa,
+  type DeviceCa,
+  issueServerCertificate,
+  type RevokedCertificate,
+} from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
 
 /** Certificates are public and kept in settings; private keys are sealed under the master key. */
@@ -9,6 +15,7 @@ const ROOT_CERT = 'pki.root.cert';
 const ISSUING_CERT = 'pki.issuing.cert';
 const SERVER_CERT = 'tls.server.cert';
 const SERVER_CHAIN = 'tls.server.chain';
+const CRL_NUMBER = 'pki.crl.number';
 
 export interface ServerTls {
   certPem: string;
@@ -74,4 +81,29 @@ export async function loadServerTls(db: Kysely<Schema>, keys: KeyRing): Promise<
     chainPem: await getSetting(db, SERVER_CHAIN),
     keyPem: (await keys.getSecret('tls.server.key')).toString(),
   };
+}
+
+/**
+ * Signs a revocation list of the device CA (DER). Its CRL number must rise with every list
+ * (RFC 5280 §5.2.3): it is the issue time in ms, or one more than the last number when the
+ * clock has gone back, kept in settings.
+ */
+export async function issueDeviceCrl(
+  db: Kysely<Schema>,
+  ca: DeviceCa,
+  revoked: readonly RevokedCertificate[],
+  nowMs: number,
+): Promise<Buffer> {
+  return db.transaction().execute(async (tx) => {
+    const last = await tx
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', CRL_NUMBER)
+      .executeTakeFirst();
+    const previous = last === undefined ? -1n : BigInt(last.value);
+    const crlNumber = BigInt(nowMs) > previous ? BigInt(nowMs) : previous + 1n;
+    const der = await buildCrl(ca, revoked, { nowMs, crlNumber });
+    await putSetting(tx, CRL_NUMBER, crlNumber.toString());
+    return der;
+  });
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
+import type { RevokedCertificate } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
 
 export type DeviceStatus = 'registered' | 'active' | 'quarantined';
@@ -231,6 +232,21 @@ export class DeviceStore {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
+  }
+
+  /** Every revoked certificate, for the device CA's revocation list. */
+  async revokedCertificates(): Promise<RevokedCertificate[]> {
+    const rows = await this.db
+      .selectFrom('device_certificates')
+      .select(['serial', 'revoked_at', 'not_after', 'revoke_reason'])
+      .where('revoked_at', 'is not', null)
+      .execute();
+    return rows.map((r) => ({
+      serial: r.serial,
+      revokedAtMs: r.revoked_at as number,
+      notAfterMs: r.not_after,
+      reason: r.revoke_reason,
+    }));
   }
 
   async setQuarantine(

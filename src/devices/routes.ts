@@ -2,9 +2,11 @@ import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
+import { crlToPem } from '../pki/index.ts';
 import { type App, actorOf } from '../server/http.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import type { Enrollment } from './enrollment.ts';
+import type { RevocationList } from './revocation-list.ts';
 
 export interface DeviceRouteDeps {
   devices: DeviceStore;
@@ -13,6 +15,7 @@ export interface DeviceRouteDeps {
   /** Quarantine takes effect at once: the live connection is closed and further data refused. */
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
   release(deviceId: string, actor: string): Promise<void>;
+  crl: RevocationList;
 }
 
 const DeviceId = Type.String({ pattern: ID_PATTERN.source, maxLength: 64 });
@@ -122,5 +125,31 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => deps.enrollment.enroll(request.body, (request.raw.socket as TLSSocket).remoteAddress),
+  );
+
+  // Public, as CRLs are (RFC 5280 §5): serials and dates of revoked device certificates, for
+  // relying parties that cannot ask Vigil's database (an external broker's `crlfile`).
+  app.get(
+    '/api/v1/pki/crl',
+    {
+      config: { access: { public: true } },
+      schema: {
+        summary:
+          'The device CA revocation list: DER (application/pkix-crl), or PEM with format=pem (e.g. for Mosquitto crlfile)',
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Union([Type.Literal('der'), Type.Literal('pem')])) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const crl = await deps.crl.get();
+      reply
+        .header('cache-control', 'public, max-age=300')
+        .header('last-modified', new Date(crl.thisUpdateMs).toUTCString())
+        .header('expires', new Date(crl.nextUpdateMs).toUTCString());
+      if (request.query.format === 'pem') return reply.type('application/x-pem-file').send(crlToPem(crl.der));
+      return reply.type('application/pkix-crl').send(crl.der);
+    },
   );
 }

@@ -2,6 +2,7 @@
 export type { DeviceCa, KeyPairPem } from './ca-types.ts';
 export { createDeviceCa } from './certificate-authority.ts';
 export { type CertificateInfo, certificateInfo, normalizeSerial } from './certificate-info.ts';
+export { buildCrl, CRL_VALIDITY_MS, crlToPem, type RevokedCertificate } from './crl.ts';
 export { DEFAULT_DEVICE_VALIDITY_DAYS, type SignedDeviceCertificate, signDeviceCsr } from './csr-signing.ts';
 export { MAX_CSR_PEM_CHARS } from './csr-validation.ts';
 export { createDeviceKeyAndCsr, type DeviceKeyAndCsr } from './device-credentials.ts';

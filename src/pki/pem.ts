@@ -30,3 +30,12 @@ export function decodeSinglePem(text: string, labels: readonly string[], maxChar
   }
   return Buffer.from(body, 'base64');
 }
+
+/** One PEM block: the label and base64 in lines of 64 characters (RFC 7468 §2). */
+export function encodePem(der: Uint8Array, label: string): string {
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}

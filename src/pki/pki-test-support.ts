@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ErrorCode } from '../errors/catalogue.ts';
 import { isVigilError } from '../errors/catalogue.ts';
 import type { DeviceCa } from './ca-types.ts';
+import { encodePem } from './pem.ts';
 import { x509 } from './x509-library.ts';
 
 export interface OpensslResult {
@@ -93,11 +94,7 @@ export function pemToDer(pem: string): Buffer {
 }
 
 export function derToPem(der: Uint8Array, label: string): string {
-  const lines =
-    Buffer.from(der)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+  return encodePem(der, label);
 }
 
 /** An assert.rejects / assert.throws matcher for one catalogue code. */

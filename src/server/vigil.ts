@@ -36,6 +36,7 @@ import { DeviceDirectory } from '../devices/device-directory.ts';
 import { identifyDevice } from '../devices/device-identity.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { Enrollment } from '../devices/enrollment.ts';
+import { RevocationList } from '../devices/revocation-list.ts';
 import { registerDeviceRoutes } from '../devices/routes.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { DeviceId } from '../errors/ids.ts';
@@ -157,6 +158,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
 
   const registry = new CodeRegistry();
   const devices = new DeviceStore(store.db);
+  const crl = new RevocationList({ db: store.db, devices, ca });
   const patients = new PatientStore(store.db, keys);
   const directory = new DeviceDirectory(devices);
   await directory.refresh();
@@ -231,6 +233,8 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   );
   /** Reloads the ingest path's view of devices; signal loss starts watching newly assigned ones. */
   const refreshDevices = async () => {
+    // A revocation, made here or by another process, is what brings the directory to reload.
+    crl.invalidate();
     const result = await directory.refresh();
     alerts.watchAssigned(directory.assignedAt(Date.now()));
     return result;
@@ -349,6 +353,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     audit,
     quarantine,
     release,
+    crl,
   });
   registerDeviceAdminRoutes(
     app,
