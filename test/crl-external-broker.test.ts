@@ -12,7 +12,6 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import mqtt from 'mqtt';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
 import { loadDeviceCa, loadServerTls } from '../src/devices/device-ca.ts';
@@ -193,28 +192,13 @@ describe('device revocation list (CRL) with an external broker', () => {
     });
     await listening(port, broker, () => log);
 
-    const connect = (id: string) =>
-      new Promise<mqtt.MqttClient>((resolve, reject) => {
-        const c = creds[id] as EnrolledCredentials;
-        const client = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
-          protocolVersion: 5,
-          clientId: id,
-          key: c.keyPem,
-          cert: c.certPem,
-          ca: c.caPem,
-          reconnectPeriod: 0,
-          connectTimeout: 5000,
-        });
-        client.once('connect', () => resolve(client));
-        const fail = (e?: Error) => {
-          client.end(true);
-          reject(e ?? new Error('closed before CONNACK'));
-        };
-        client.once('error', fail);
-        client.once('close', () => fail());
-      });
+    // The harness's client, pointed at Mosquitto's port instead of Vigil's.
+    const connect = (id: string) => h.connect(creds[id] as EnrolledCredentials, id, { port });
 
     const good = await connect('crl-good');
+    // Mosquitto, not Vigil's gateway: it grants a wildcard subscription Vigil would refuse.
+    const [granted] = await good.subscribeAsync('#', { qos: 1 });
+    assert.equal(granted?.qos, 1);
     await good.publishAsync('v1/devices/crl-good/telemetry', '{}', { qos: 1 });
     good.end(true);
     await assert.rejects(connect('crl-stolen'), /revoked|closed before CONNACK|ECONNRESET|socket hang up/);
