@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -285,6 +285,47 @@ describe('vigil CLI', () => {
         ['59408-5', 97],
         ['8867-4', 71],
       ]);
+    });
+
+    it('device renew replaces the enrolled key and certificate; the old certificate is refused', async () => {
+      const out = join(dir, 'device-ox-cli');
+      const before = readFileSync(join(out, 'device.crt'), 'utf8');
+      const oldDir = join(dir, 'device-ox-cli-old');
+      mkdirSync(oldDir);
+      for (const f of ['device.key', 'device.crt', 'ca.crt']) copyFileSync(join(out, f), join(oldDir, f));
+      const renew = await vigil(['device', 'renew', '--data-dir', dir, '--dir', out, '--server', https]);
+      assert.equal(renew.code, 0, renew.stderr);
+      assert.equal(lastLine(renew.stdout), out);
+      assert.notEqual(readFileSync(join(out, 'device.crt'), 'utf8'), before);
+      const publish = (from: string, seq: number) =>
+        run('mosquitto_pub', [
+          ...['-h', '127.0.0.1', '-p', String(mqttPort), '-V', 'mqttv5', '-q', '1', '-i', 'ox-cli'],
+          ...[
+            '--cafile',
+            join(from, 'ca.crt'),
+            '--cert',
+            join(from, 'device.crt'),
+            '--key',
+            join(from, 'device.key'),
+          ],
+          ...['-t', 'v1/devices/ox-cli/telemetry'],
+          ...[
+            '-m',
+            JSON.stringify({
+              seq,
+              ts: new Date().toISOString(),
+              readings: [{ code: '8867-4', value: 72, unit: '/min' }],
+            }),
+          ],
+        ]);
+      const fresh = await publish(out, 100);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      const stale = await publish(oldDir, 101);
+      assert.notEqual(stale.code, 0, 'the superseded certificate is refused');
+      assertOneLineError(
+        await vigil(['device', 'renew', '--data-dir', dir, '--dir', join(dir, 'nowhere')]),
+        /not found/,
+      );
     });
 
     it('device crl writes the revocation list an external broker loads, PEM or DER', async () => {

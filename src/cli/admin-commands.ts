@@ -6,7 +6,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import { issueDeviceCrl, loadDeviceCa } from '../devices/device-ca.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
-import { enrollDevice } from '../devices/enroll-client.ts';
+import { deviceIdOf, type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { CRL_VALIDITY_MS, crlToPem } from '../pki/index.ts';
 import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
@@ -177,6 +177,48 @@ export function registerDeviceCommands(program: Command): void {
       } finally {
         await store.close();
       }
+    });
+
+  withCommon(
+    device
+      .command('renew')
+      .description('device side: a new key and certificate, proven by the current one (the old is revoked)'),
+  )
+    .requiredOption(
+      '--dir <dir>',
+      'the directory "vigil device enroll --out" wrote (device.key, device.crt, ca.crt)',
+    )
+    .option('--server <url>', 'Vigil HTTPS address (default https://VIGIL_HOST:VIGIL_HTTP_PORT)')
+    .action(async (o: CommonFlags & { dir: string; server?: string }) => {
+      const config = configFrom(o);
+      const files = { keyPem: 'device.key', certPem: 'device.crt', caPem: 'ca.crt' } as const;
+      const current = Object.fromEntries(
+        Object.entries(files).map(([k, name]) => {
+          const path = join(o.dir, name);
+          if (!existsSync(path))
+            throw new VigilError(
+              'VIGIL_ERR_CONFIG_INVALID',
+              `${path} not found; --dir must be where "vigil device enroll --out" wrote the credentials`,
+            );
+          return [k, readFileSync(path, 'utf8')];
+        }),
+      ) as unknown as EnrolledCredentials;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const renewed = await renewDevice({
+        serverUrl: o.server ?? `https://${host}:${config.httpPort}`,
+        current,
+      });
+      // The old certificate is already revoked: replace both files, the key first.
+      for (const [k, name] of [
+        ['keyPem', files.keyPem],
+        ['certPem', files.certPem],
+      ] as const) {
+        const temp = join(o.dir, `${name}.${process.pid}.tmp`);
+        writeFileSync(temp, renewed[k], { mode: k === 'keyPem' ? 0o600 : 0o644 });
+        renameSync(temp, join(o.dir, name));
+      }
+      const id = deviceIdOf(renewed.certPem);
+      emit(o, { id, dir: o.dir }, [`device ${id} renewed; new key and certificate in ${o.dir}`], o.dir);
     });
 
   withCommon(

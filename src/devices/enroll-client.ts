@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
 import { VigilError } from '../errors/catalogue.ts';
+import { isValidId } from '../errors/ids.ts';
 import { createDeviceKeyAndCsr } from '../pki/index.ts';
 
 export interface EnrolledCredentials {
@@ -21,16 +23,70 @@ export async function enrollDevice(opts: {
   token: string;
 }): Promise<EnrolledCredentials> {
   const { keyPkcs8Pem, csrPem } = await createDeviceKeyAndCsr(opts.deviceId);
-  const url = new URL('/api/v1/enroll', opts.serverUrl);
+  const issued = await postForCertificate(
+    'enrollment',
+    endpoint(opts.serverUrl, '/api/v1/enroll'),
+    { deviceId: opts.deviceId, token: opts.token, csr: csrPem },
+    { ca: opts.caPem },
+  );
+  return { keyPem: keyPkcs8Pem, certPem: issued, caPem: opts.caPem };
+}
+
+/**
+ * The device side of renewal: a new key, and a CSR for it sent over mutual TLS with the
+ * current certificate, which is what proves the device's identity. The old certificate is
+ * revoked by the server once the new one is issued; keep the old files until the new ones
+ * are written.
+ */
+export async function renewDevice(opts: {
+  serverUrl: string;
+  current: EnrolledCredentials;
+}): Promise<EnrolledCredentials> {
+  const deviceId = deviceIdOf(opts.current.certPem);
+  const { keyPkcs8Pem, csrPem } = await createDeviceKeyAndCsr(deviceId);
+  const issued = await postForCertificate(
+    'renewal',
+    endpoint(opts.serverUrl, '/api/v1/enroll/renew'),
+    { csr: csrPem },
+    { ca: opts.current.caPem, key: opts.current.keyPem, cert: opts.current.certPem },
+  );
+  return { keyPem: keyPkcs8Pem, certPem: issued, caPem: opts.current.caPem };
+}
+
+/** The device id a certificate names (its CN), from the leaf of a PEM chain. */
+export function deviceIdOf(certPem: string): string {
+  let cn: string | undefined;
+  try {
+    cn = /^CN=(.*)$/m.exec(new X509Certificate(certPem).subject)?.[1];
+  } catch (cause) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'the device certificate does not parse', { cause });
+  }
+  if (cn === undefined || !isValidId(cn))
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'the device certificate names no valid device id');
+  return cn;
+}
+
+function endpoint(serverUrl: string, path: string): URL {
+  const url = new URL(path, serverUrl);
   if (url.protocol !== 'https:')
-    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `--server ${opts.serverUrl} must be an https:// URL`);
-  const body = JSON.stringify({ deviceId: opts.deviceId, token: opts.token, csr: csrPem });
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `--server ${serverUrl} must be an https:// URL`);
+  return url;
+}
+
+/** POSTs JSON over TLS pinned to the Vigil CA; answers the certificate followed by its chain. */
+async function postForCertificate(
+  what: 'enrollment' | 'renewal',
+  url: URL,
+  payload: Record<string, string>,
+  tls: { ca: string; key?: string; cert?: string },
+): Promise<string> {
+  const body = JSON.stringify(payload);
   const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(
       url,
       {
         method: 'POST',
-        ca: opts.caPem,
+        ...tls,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: 15_000,
       },
@@ -58,16 +114,15 @@ export async function enrollDevice(opts: {
   } catch {
     throw new VigilError(
       'VIGIL_ERR_REQUEST_INVALID',
-      `enrollment answered ${response.status} with a body that is not JSON`,
+      `${what} answered ${response.status} with a body that is not JSON`,
     );
   }
   if (response.status !== 200 || typeof parsed.certificate !== 'string' || typeof parsed.chain !== 'string') {
     const detail = typeof parsed.detail === 'string' ? parsed.detail : `status ${response.status}`;
-    throw new VigilError('VIGIL_ERR_ENROLL_BAD_TOKEN', `enrollment refused: ${detail}`);
+    throw new VigilError(
+      what === 'enrollment' ? 'VIGIL_ERR_ENROLL_BAD_TOKEN' : 'VIGIL_ERR_ENROLL_BAD_CSR',
+      `${what} refused: ${detail}`,
+    );
   }
-  return {
-    keyPem: keyPkcs8Pem,
-    certPem: `${parsed.certificate.trim()}\n${parsed.chain.trim()}\n`,
-    caPem: opts.caPem,
-  };
+  return `${parsed.certificate.trim()}\n${parsed.chain.trim()}\n`;
 }

@@ -35,16 +35,7 @@ export class Enrollment {
     await this.devices.require(req.deviceId);
     try {
       await this.devices.consumeEnrollmentToken(req.deviceId, req.token);
-      const signed = await signDeviceCsr(this.ca, req.csr, req.deviceId, { validityDays: this.validityDays });
-      const info = certificateInfo(signed.certificatePem);
-      await this.devices.recordCertificate({
-        serial: signed.serialHex,
-        deviceId: req.deviceId,
-        fingerprint: info.fingerprint256,
-        notBefore: info.notBefore.getTime(),
-        notAfter: signed.notAfter.getTime(),
-      });
-      await this.onEnrolled(req.deviceId);
+      const issued = await this.issue(req.deviceId, req.csr);
       await this.audit.append({
         actor: `device:${req.deviceId}`,
         action: 'device.enroll',
@@ -52,7 +43,7 @@ export class Enrollment {
         outcome: 'success',
         source,
       });
-      return { certificate: signed.certificatePem, chain: signed.chainPem };
+      return issued;
     } catch (e) {
       await this.audit.append({
         actor: `device:${req.deviceId}`,
@@ -63,5 +54,55 @@ export class Enrollment {
       });
       throw e;
     }
+  }
+
+  /**
+   * Renewal (after RFC 7030 §4.2.2 simplereenroll): the device proves who it is with its
+   * current certificate (the caller has identified it from the TLS session: issued by Vigil,
+   * on record, not revoked, device not quarantined) and sends a CSR for a new key. The new
+   * certificate supersedes the old one, which is revoked at once.
+   */
+  async renew(
+    deviceId: string,
+    csr: string,
+    currentKey: Buffer,
+    source: string | undefined,
+  ): Promise<{ certificate: string; chain: string }> {
+    const entry = {
+      actor: `device:${deviceId}`,
+      action: 'device.renew',
+      resource: `Device/${deviceId}`,
+      source,
+    };
+    try {
+      const issued = await this.issue(deviceId, csr, currentKey);
+      await this.audit.append({ ...entry, outcome: 'success' });
+      return issued;
+    } catch (e) {
+      await this.audit.append({ ...entry, outcome: 'denied' });
+      throw e;
+    }
+  }
+
+  /** Signs the CSR, records the certificate (superseding the device's last one), admits it. */
+  private async issue(
+    deviceId: string,
+    csr: string,
+    notKey?: Buffer,
+  ): Promise<{ certificate: string; chain: string }> {
+    const signed = await signDeviceCsr(this.ca, csr, deviceId, {
+      validityDays: this.validityDays,
+      ...(notKey ? { notKey } : {}),
+    });
+    const info = certificateInfo(signed.certificatePem);
+    await this.devices.recordCertificate({
+      serial: signed.serialHex,
+      deviceId,
+      fingerprint: info.fingerprint256,
+      notBefore: info.notBefore.getTime(),
+      notAfter: signed.notAfter.getTime(),
+    });
+    await this.onEnrolled(deviceId);
+    return { certificate: signed.certificatePem, chain: signed.chainPem };
   }
 }

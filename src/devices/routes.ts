@@ -1,9 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { SecurityEvents } from '../detection/security-events.ts';
+import { isVigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import { crlToPem } from '../pki/index.ts';
 import { type App, actorOf } from '../server/http.ts';
+import type { DeviceDirectory } from './device-directory.ts';
+import { identifyDevice } from './device-identity.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import type { Enrollment } from './enrollment.ts';
 import type { RevocationList } from './revocation-list.ts';
@@ -16,6 +20,9 @@ export interface DeviceRouteDeps {
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
   release(deviceId: string, actor: string): Promise<void>;
   crl: RevocationList;
+  /** Who a client certificate belongs to, for renewal. */
+  directory: DeviceDirectory;
+  events: SecurityEvents;
 }
 
 const DeviceId = Type.String({ pattern: ID_PATTERN.source, maxLength: 64 });
@@ -125,6 +132,51 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       },
     },
     async (request) => deps.enrollment.enroll(request.body, (request.raw.socket as TLSSocket).remoteAddress),
+  );
+
+  // Who is renewing comes from the TLS session, before the body is parsed or validated: a
+  // client without a good certificate gets 401 whatever it sent.
+  const renewing = new WeakMap<object, string>();
+  const refused = (e: unknown, socket: TLSSocket, deviceId?: string) => {
+    if (isVigilError(e)) {
+      deps.events.record({ code: e.code, detail: e.detail, deviceId, remoteAddress: socket.remoteAddress });
+    }
+    return e;
+  };
+  app.post(
+    '/api/v1/enroll/renew',
+    {
+      config: { access: { device: true } },
+      onRequest: async (request) => {
+        const socket = request.raw.socket as TLSSocket;
+        try {
+          renewing.set(request, identifyDevice(socket, deps.directory));
+        } catch (e) {
+          throw refused(e, socket);
+        }
+      },
+      schema: {
+        summary:
+          'Renew a device certificate: the current client certificate and a CSR for a new key in, a new certificate out (RFC 7030 simplereenroll-like); the old one is revoked',
+        body: Type.Object(
+          { csr: Type.String({ minLength: 100, maxLength: 8192 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ certificate: Type.String(), chain: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const socket = request.raw.socket as TLSSocket;
+      const deviceId = renewing.get(request);
+      const key = socket.getPeerX509Certificate()?.publicKey.export({ type: 'spki', format: 'der' });
+      if (deviceId === undefined || key === undefined)
+        throw new Error('renewal reached its handler without an identified device');
+      try {
+        return await deps.enrollment.renew(deviceId, request.body.csr, key, socket.remoteAddress);
+      } catch (e) {
+        throw refused(e, socket, deviceId);
+      }
+    },
   );
 
   // Public, as CRLs are (RFC 5280 §5): serials and dates of revoked device certificates, for

@@ -35,11 +35,22 @@ export async function signDeviceCsr(
   ca: DeviceCa,
   csrPem: string,
   deviceId: string,
-  opts: { validityDays?: number; now?: Date } = {},
+  opts: {
+    validityDays?: number;
+    now?: Date;
+    /** DER SubjectPublicKeyInfo the CSR must not carry (renewal makes a new key). */
+    notKey?: Buffer;
+  } = {},
 ): Promise<SignedDeviceCertificate> {
   const validityDays = checkValidityDays(opts.validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
   const now = opts.now ?? new Date();
   const publicKey = verifiedCsrPublicKey(csrPem, deviceId);
+  if (opts.notKey?.equals(Buffer.from(publicKey.rawData))) {
+    throw new VigilError(
+      'VIGIL_ERR_ENROLL_BAD_CSR',
+      'the CSR carries the key of the current certificate; make a new key to renew',
+    );
+  }
   const cert = await issueEndEntity(await loadIssuingCa(ca, now), {
     subject: distinguishedName([['CN', deviceId]]),
     publicKey,

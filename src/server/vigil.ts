@@ -354,6 +354,8 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     quarantine,
     release,
     crl,
+    directory,
+    events,
   });
   registerDeviceAdminRoutes(
     app,
