@@ -79,6 +79,17 @@ describe('device certificate renewal', () => {
     await renewDevice({ serverUrl: h.baseUrl, current: renewed });
   });
 
+  it('allows five certificates a day, enrolment included', async () => {
+    let creds = await h.enrol('rn-dev-3', 'rn-p3');
+    for (let i = 0; i < 4; i++) creds = await renewDevice({ serverUrl: h.baseUrl, current: creds });
+    const { csrPem } = await createDeviceKeyAndCsr('rn-dev-3');
+    const refused = await renewPost(creds, csrPem);
+    assert.equal(refused.status, 429, refused.text);
+    assert.equal((refused.json as { code: string }).code, 'VIGIL_ERR_ENROLL_TOO_OFTEN');
+    assert.equal((await h.vigil.devices.certificates('rn-dev-3')).length, 5);
+    await connect(creds, 'rn-dev-3'); // the last certificate still works
+  });
+
   it('refuses the same key, a CSR for another device, no certificate, and a quarantined device', async () => {
     const creds = await h.enrol('rn-dev-2', 'rn-p2');
     // A CSR naming another device.

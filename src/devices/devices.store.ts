@@ -234,6 +234,17 @@ export class DeviceStore {
     return Number(r.numUpdatedRows);
   }
 
+  /** Certificates issued to a device since a time (renewal quota). */
+  async certificatesIssuedSince(deviceId: string, sinceMs: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('device_certificates')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('device_id', '=', deviceId)
+      .where('issued_at', '>=', sinceMs)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** Every revoked certificate, for the device CA's revocation list. */
   async revokedCertificates(): Promise<RevokedCertificate[]> {
     const rows = await this.db

@@ -4,6 +4,14 @@ import { isValidId } from '../errors/ids.ts';
 import { certificateInfo, type DeviceCa, signDeviceCsr } from '../pki/index.ts';
 import type { DeviceStore } from './devices.store.ts';
 
+/**
+ * Certificates a device may get by renewal in a day, counting its enrolment. Each leaves its old certificate on the revocation list
+ * until that expires (397 days by default), so a device renewing in a loop would grow the CRL
+ * every relying party downloads.
+ */
+const RENEWALS_PER_WINDOW = 5;
+const RENEWAL_WINDOW_MS = 24 * 3_600_000;
+
 export interface EnrollRequest {
   deviceId: string;
   token: string;
@@ -75,6 +83,13 @@ export class Enrollment {
       source,
     };
     try {
+      const recent = await this.devices.certificatesIssuedSince(deviceId, Date.now() - RENEWAL_WINDOW_MS);
+      if (recent >= RENEWALS_PER_WINDOW) {
+        throw new VigilError(
+          'VIGIL_ERR_ENROLL_TOO_OFTEN',
+          `device ${deviceId} got ${recent} certificates in the last 24 hours; renew again tomorrow, or re-enrol with a token from an administrator`,
+        );
+      }
       const issued = await this.issue(deviceId, csr, currentKey);
       await this.audit.append({ ...entry, outcome: 'success' });
       return issued;

@@ -139,6 +139,13 @@ export const ERRORS = {
     title: 'CSR refused',
     meaning: 'The CSR is malformed, badly signed, not P-256, or its CN is not the device id.',
   },
+  VIGIL_ERR_ENROLL_TOO_OFTEN: {
+    status: 429,
+    mqtt: 0x97,
+    title: 'Renewed too often',
+    meaning:
+      'A device gets at most 5 certificates in 24 hours, enrolment included: each renewal leaves the old certificate on the revocation list until it expires.',
+  },
   VIGIL_ERR_AUTH_REQUIRED: {
     status: 401,
     mqtt: 0x87,
