@@ -5,12 +5,12 @@ import { certificateInfo, type DeviceCa, signDeviceCsr } from '../pki/index.ts';
 import type { DeviceStore } from './devices.store.ts';
 
 /**
- * Certificates a device may get by renewal in a day, counting its enrolment. Each leaves its old certificate on the revocation list
- * until that expires (397 days by default), so a device renewing in a loop would grow the CRL
- * every relying party downloads.
+ * Certificates a device may get in a day, its enrolment included, before renewal is refused.
+ * Each renewal leaves the old certificate on the revocation list until it expires (397 days
+ * by default), so a device renewing in a loop would grow the CRL every relying party loads.
  */
-const RENEWALS_PER_WINDOW = 5;
-const RENEWAL_WINDOW_MS = 24 * 3_600_000;
+const CERTIFICATES_PER_DAY = 5;
+const DAY_MS = 24 * 3_600_000;
 
 export interface EnrollRequest {
   deviceId: string;
@@ -83,8 +83,8 @@ export class Enrollment {
       source,
     };
     try {
-      const recent = await this.devices.certificatesIssuedSince(deviceId, Date.now() - RENEWAL_WINDOW_MS);
-      if (recent >= RENEWALS_PER_WINDOW) {
+      const recent = await this.devices.certificatesIssuedSince(deviceId, Date.now() - DAY_MS);
+      if (recent >= CERTIFICATES_PER_DAY) {
         throw new VigilError(
           'VIGIL_ERR_ENROLL_TOO_OFTEN',
           `device ${deviceId} got ${recent} certificates in the last 24 hours; renew again tomorrow, or re-enrol with a token from an administrator`,
