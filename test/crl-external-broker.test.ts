@@ -123,7 +123,6 @@ describe('device revocation list (CRL) with an external broker', () => {
     let now = Date.now() + 60_000;
     const list = new RevocationList({
       db: store.db,
-      devices: h.vigil.devices,
       ca,
       clock: () => now,
       refreshMs: 1000,

@@ -8,8 +8,8 @@ import { issueDeviceCrl, loadDeviceCa } from '../devices/device-ca.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { deviceIdOf, type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { CRL_VALIDITY_MS, crlToPem } from '../pki/index.ts';
-import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
+import { crlToPem } from '../pki/index.ts';
+import { type CommonFlags, configFrom, openLocal, serverUrl, withCommon } from './context.ts';
 import { registerPatientExport } from './export-commands.ts';
 import { emit } from './output.ts';
 
@@ -203,11 +203,7 @@ export function registerDeviceCommands(program: Command): void {
           return [k, readFileSync(path, 'utf8')];
         }),
       ) as unknown as EnrolledCredentials;
-      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      const renewed = await renewDevice({
-        serverUrl: o.server ?? `https://${host}:${config.httpPort}`,
-        current,
-      });
+      const renewed = await renewDevice({ serverUrl: o.server ?? serverUrl(config), current });
       // The old certificate is already revoked: replace both files, the key first.
       for (const [k, name] of [
         ['keyPem', files.keyPem],
@@ -233,16 +229,13 @@ export function registerDeviceCommands(program: Command): void {
     .action(async (o: CommonFlags & { out: string; der?: boolean }) => {
       const { store, keys } = await openLocal(o);
       try {
-        const revoked = await new DeviceStore(store.db).revokedCertificates();
-        const nowMs = Date.now();
-        const der = await issueDeviceCrl(store.db, await loadDeviceCa(store.db, keys), revoked, nowMs);
-        const listed = revoked.filter((c) => c.notAfterMs > nowMs).length;
+        const crl = await issueDeviceCrl(store.db, await loadDeviceCa(store.db, keys), Date.now());
         const temp = `${o.out}.${process.pid}.tmp`;
-        writeFileSync(temp, o.der ? der : crlToPem(der), { mode: 0o644 });
+        writeFileSync(temp, o.der ? crl.der : crlToPem(crl.der), { mode: 0o644 });
         renameSync(temp, o.out);
-        const nextUpdate = new Date(nowMs + CRL_VALIDITY_MS).toISOString();
-        emit(o, { out: o.out, revoked: listed, nextUpdate }, [
-          `revocation list with ${listed} certificate(s) written to ${o.out}; valid until ${nextUpdate}`,
+        const nextUpdate = new Date(crl.nextUpdateMs).toISOString();
+        emit(o, { out: o.out, revoked: crl.entries, nextUpdate }, [
+          `revocation list with ${crl.entries} certificate(s) written to ${o.out}; valid until ${nextUpdate}`,
         ]);
       } finally {
         await store.close();
@@ -267,10 +260,8 @@ export function registerDeviceCommands(program: Command): void {
             `CA file ${caFile} not found; pass --ca with Vigil's ca.crt so the server can be verified`,
           );
         }
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        const serverUrl = o.server ?? `https://${host}:${config.httpPort}`;
         const creds = await enrollDevice({
-          serverUrl,
+          serverUrl: o.server ?? serverUrl(config),
           caPem: readFileSync(caFile, 'utf8'),
           deviceId: o.id,
           token: o.token,

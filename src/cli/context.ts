@@ -44,6 +44,12 @@ export async function openLocal(
   return { config, store, keys: new KeyRing(store.db, master) };
 }
 
+/** Vigil's HTTPS address from the configuration (an IPv6 host in brackets). */
+export function serverUrl(config: VigilConfig, port = config.httpPort): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `https://${host}:${port}`;
+}
+
 export function intOption(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);

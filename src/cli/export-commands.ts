@@ -17,7 +17,7 @@ import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
 import { parsePurpose } from '../fhir/export-params.ts';
 import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
-import { type CommonFlags, openLocal, withCommon } from './context.ts';
+import { type CommonFlags, openLocal, serverUrl, withCommon } from './context.ts';
 import { emit } from './output.ts';
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
@@ -94,7 +94,6 @@ export function registerPatientExport(patient: Command): void {
           if (!key) throw new Error(`data key of patient ${p} is not loaded`);
           return key;
         });
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
         const stats = { observations: 0, devices: 0, consents: 0 };
         const pieces = everythingBundle(
           {
@@ -108,7 +107,7 @@ export function registerPatientExport(patient: Command): void {
           },
           id,
           {
-            baseUrl: `https://${host}:${config.httpPort}/fhir/R4`,
+            baseUrl: `${serverUrl(config)}/fhir/R4`,
             ...(req.deidentified
               ? { deidentifier: createDeidentifier(await keys.dataKey('system', DEIDENTIFY_KEY_OWNER), id) }
               : {}),

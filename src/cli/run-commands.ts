@@ -7,11 +7,18 @@ import { Fleet, type Scenario } from '../../sim/fleet.ts';
 import { ApiTokens } from '../access/api-tokens.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { CareTeamStore } from '../clinical/care-teams.store.ts';
-import type { VigilConfig } from '../config/config.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { DEMO_CLINICIAN, initDataDir, isInitialized } from '../server/provision.ts';
 import { startVigil } from '../server/vigil.ts';
-import { type CommonFlags, configFrom, intOption, numberOption, openLocal, withCommon } from './context.ts';
+import {
+  type CommonFlags,
+  configFrom,
+  intOption,
+  numberOption,
+  openLocal,
+  serverUrl,
+  withCommon,
+} from './context.ts';
 import { probeDemoSecurity, seedDemoConsents, seedDemoPosture } from './demo-content.ts';
 import { emit } from './output.ts';
 import { provisionSimDevices } from './sim-provision.ts';
@@ -46,11 +53,6 @@ function stopOnSignal(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-}
-
-function serverUrl(config: VigilConfig, port = config.httpPort): string {
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return `https://${host}:${port}`;
 }
 
 /** Starts a fleet of simulated devices against a running Vigil whose data dir is local. */

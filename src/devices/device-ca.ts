@@ -3,12 +3,13 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import {
   buildCrl,
+  CRL_VALIDITY_MS,
   createDeviceCa,
   type DeviceCa,
   issueServerCertificate,
-  type RevokedCertificate,
 } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
+import { DeviceStore } from './devices.store.ts';
 
 /** Certificates are public and kept in settings; private keys are sealed under the master key. */
 const ROOT_CERT = 'pki.root.cert';
@@ -83,17 +84,21 @@ export async function loadServerTls(db: Kysely<Schema>, keys: KeyRing): Promise<
   };
 }
 
+export interface IssuedCrl {
+  der: Buffer;
+  /** Certificates it lists (revoked and not yet expired). */
+  entries: number;
+  thisUpdateMs: number;
+  nextUpdateMs: number;
+}
+
 /**
- * Signs a revocation list of the device CA (DER). Its CRL number must rise with every list
- * (RFC 5280 §5.2.3): it is the issue time in ms, or one more than the last number when the
- * clock has gone back, kept in settings.
+ * Signs the device CA's revocation list of every revoked certificate on record. Its CRL number
+ * must rise with every list (RFC 5280 §5.2.3): it is the issue time in ms, or one more than the
+ * last number when the clock has gone back, kept in settings.
  */
-export async function issueDeviceCrl(
-  db: Kysely<Schema>,
-  ca: DeviceCa,
-  revoked: readonly RevokedCertificate[],
-  nowMs: number,
-): Promise<Buffer> {
+export async function issueDeviceCrl(db: Kysely<Schema>, ca: DeviceCa, nowMs: number): Promise<IssuedCrl> {
+  const revoked = await new DeviceStore(db).revokedCertificates();
   return db.transaction().execute(async (tx) => {
     const last = await tx
       .selectFrom('settings')
@@ -102,8 +107,8 @@ export async function issueDeviceCrl(
       .executeTakeFirst();
     const previous = last === undefined ? -1n : BigInt(last.value);
     const crlNumber = BigInt(nowMs) > previous ? BigInt(nowMs) : previous + 1n;
-    const der = await buildCrl(ca, revoked, { nowMs, crlNumber });
+    const { der, entries } = await buildCrl(ca, revoked, { nowMs, crlNumber });
     await putSetting(tx, CRL_NUMBER, crlNumber.toString());
-    return der;
+    return { der, entries, thisUpdateMs: nowMs, nextUpdateMs: nowMs + CRL_VALIDITY_MS };
   });
 }

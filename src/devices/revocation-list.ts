@@ -1,14 +1,7 @@
 import type { Kysely } from 'kysely';
-import { CRL_VALIDITY_MS, type DeviceCa } from '../pki/index.ts';
+import type { DeviceCa } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
-import { issueDeviceCrl } from './device-ca.ts';
-import type { DeviceStore } from './devices.store.ts';
-
-export interface CurrentCrl {
-  der: Buffer;
-  thisUpdateMs: number;
-  nextUpdateMs: number;
-}
+import { type IssuedCrl, issueDeviceCrl } from './device-ca.ts';
 
 /**
  * The revocation list the server hands out (`GET /api/v1/pki/crl`), signed again only when a
@@ -17,13 +10,12 @@ export interface CurrentCrl {
  * valid for about a day. Concurrent requests share one signing.
  */
 export class RevocationList {
-  private current: Promise<CurrentCrl> | undefined;
+  private current: Promise<IssuedCrl> | undefined;
   private issuedAtMs = 0;
 
   constructor(
     private readonly deps: {
       db: Kysely<Schema>;
-      devices: DeviceStore;
       ca: DeviceCa;
       clock?: () => number;
       /** Re-sign after this long even without a change (default one hour). */
@@ -35,11 +27,11 @@ export class RevocationList {
     this.current = undefined;
   }
 
-  get(): Promise<CurrentCrl> {
+  get(): Promise<IssuedCrl> {
     const now = (this.deps.clock ?? Date.now)();
     if (this.current === undefined || now - this.issuedAtMs >= (this.deps.refreshMs ?? 3_600_000)) {
       this.issuedAtMs = now;
-      const issuing = this.issue(now);
+      const issuing = issueDeviceCrl(this.deps.db, this.deps.ca, now);
       this.current = issuing;
       // A failed signing is not cached: the next request tries again.
       issuing.catch(() => {
@@ -47,11 +39,5 @@ export class RevocationList {
       });
     }
     return this.current;
-  }
-
-  private async issue(nowMs: number): Promise<CurrentCrl> {
-    const revoked = await this.deps.devices.revokedCertificates();
-    const der = await issueDeviceCrl(this.deps.db, this.deps.ca, revoked, nowMs);
-    return { der, thisUpdateMs: nowMs, nextUpdateMs: nowMs + CRL_VALIDITY_MS };
   }
 }

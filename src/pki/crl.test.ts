@@ -28,27 +28,29 @@ describe('device CA revocation list', () => {
     }
   });
 
-  const build = (crlNumber = 7n) =>
-    buildCrl(
-      ca,
-      [
-        {
-          serial: leaves.revoked.serial,
-          revokedAtMs: NOW - 3_600_000,
-          notAfterMs: NOW + DAY,
-          reason: 'stolen',
-        },
-        {
-          serial: leaves.replaced.serial,
-          revokedAtMs: NOW - 60_000,
-          notAfterMs: NOW + DAY,
-          reason: 'superseded',
-        },
-        // Expired certificates leave the list (RFC 5280 §3.3).
-        { serial: 'abc123', revokedAtMs: NOW - 40 * DAY, notAfterMs: NOW - DAY, reason: null },
-      ],
-      { nowMs: NOW, crlNumber },
-    );
+  const build = async (crlNumber = 7n) =>
+    (
+      await buildCrl(
+        ca,
+        [
+          {
+            serial: leaves.revoked.serial,
+            revokedAtMs: NOW - 3_600_000,
+            notAfterMs: NOW + DAY,
+            reason: 'stolen',
+          },
+          {
+            serial: leaves.replaced.serial,
+            revokedAtMs: NOW - 60_000,
+            notAfterMs: NOW + DAY,
+            reason: 'superseded',
+          },
+          // Expired certificates leave the list (RFC 5280 §3.3).
+          { serial: 'abc123', revokedAtMs: NOW - 40 * DAY, notAfterMs: NOW - DAY, reason: null },
+        ],
+        { nowMs: NOW, crlNumber },
+      )
+    ).der;
 
   it('is signed by the issuing CA and lists the unexpired revoked serials with dates and reasons', async () => {
     const crl = new x509.X509Crl(await build());

@@ -39,12 +39,12 @@ export interface CrlOptions {
   validityMs?: number;
 }
 
-/** Builds and signs the CRL; returns it as DER. */
+/** Builds and signs the CRL: its DER and how many certificates it lists. */
 export async function buildCrl(
   ca: DeviceCa,
   revoked: readonly RevokedCertificate[],
   opts: CrlOptions,
-): Promise<Buffer> {
+): Promise<{ der: Buffer; entries: number }> {
   if (opts.crlNumber < 0n || opts.crlNumber >= 1n << 159n) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_INVALID',
@@ -73,7 +73,7 @@ export async function buildCrl(
     ],
     entries,
   });
-  return Buffer.from(crl.rawData);
+  return { der: Buffer.from(crl.rawData), entries: entries.length };
 }
 
 export function crlToPem(der: Buffer): string {

@@ -158,7 +158,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
 
   const registry = new CodeRegistry();
   const devices = new DeviceStore(store.db);
-  const crl = new RevocationList({ db: store.db, devices, ca });
+  const crl = new RevocationList({ db: store.db, ca });
   const patients = new PatientStore(store.db, keys);
   const directory = new DeviceDirectory(devices);
   await directory.refresh();
