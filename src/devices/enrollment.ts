@@ -32,6 +32,8 @@ export class Enrollment {
     private readonly validityDays: number,
     /** Called after a certificate is recorded, so the broker admits it at once. */
     private readonly onEnrolled: (deviceId: string) => Promise<void>,
+    /** The CRL's public address, put into every certificate issued (see deviceCrlUrl). */
+    private readonly crlUrl?: string,
   ) {}
 
   async enroll(
@@ -108,6 +110,7 @@ export class Enrollment {
     const signed = await signDeviceCsr(this.ca, csr, deviceId, {
       validityDays: this.validityDays,
       ...(notKey ? { notKey } : {}),
+      ...(this.crlUrl !== undefined ? { crlUrl: this.crlUrl } : {}),
     });
     const info = certificateInfo(signed.certificatePem);
     await this.devices.recordCertificate({

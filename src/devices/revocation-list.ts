@@ -3,6 +3,18 @@ import type { DeviceCa } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
 import { type IssuedCrl, issueDeviceCrl } from './device-ca.ts';
 
+/** Where the server publishes the device CA's CRL (DER; `?format=pem` for PEM). */
+export const CRL_PATH = '/api/v1/pki/crl';
+
+/**
+ * The CRL distribution point written into device certificates: only with `VIGIL_PUBLIC_URL`
+ * set, since relying parties must reach it for as long as the certificate lives. DER at a
+ * plain URL is what RFC 5280 §4.2.1.13 expects an HTTP distribution point to serve.
+ */
+export function deviceCrlUrl(publicUrl: string | undefined): string | undefined {
+  return publicUrl === undefined ? undefined : `${publicUrl}${CRL_PATH}`;
+}
+
 /**
  * The revocation list the server hands out (`GET /api/v1/pki/crl`), signed again only when a
  * revocation may have changed it (`invalidate`, called wherever the device directory reloads)

@@ -10,7 +10,7 @@ import type { DeviceDirectory } from './device-directory.ts';
 import { identifyDevice } from './device-identity.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import type { Enrollment } from './enrollment.ts';
-import type { RevocationList } from './revocation-list.ts';
+import { CRL_PATH, type RevocationList } from './revocation-list.ts';
 
 export interface DeviceRouteDeps {
   devices: DeviceStore;
@@ -182,7 +182,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
   // Public, as CRLs are (RFC 5280 §5): serials and dates of revoked device certificates, for
   // relying parties that cannot ask Vigil's database (an external broker's `crlfile`).
   app.get(
-    '/api/v1/pki/crl',
+    CRL_PATH,
     {
       config: { access: { public: true } },
       schema: {

@@ -56,6 +56,12 @@ export interface EndEntityRequest {
   validityDays: number;
   now: Date;
   subjectAltNames?: x509.JsonGeneralNames;
+  /**
+   * Where relying parties fetch the issuer's revocation list (RFC 5280 §4.2.1.13). A
+   * certificate keeps it for its whole life, so only an address the operator configured goes
+   * in, never one guessed from the listening socket.
+   */
+  crlUrl?: string;
 }
 
 export async function issueEndEntity(
@@ -71,6 +77,9 @@ export async function issueEndEntity(
   ];
   if (request.subjectAltNames !== undefined) {
     extensions.push(new x509.SubjectAlternativeNameExtension(request.subjectAltNames, false));
+  }
+  if (request.crlUrl !== undefined) {
+    extensions.push(new x509.CRLDistributionPointsExtension([request.crlUrl], false));
   }
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerialHex(),

@@ -47,6 +47,25 @@ describe('device CSR signing', () => {
     assert.ok(cert.getExtension(x509.SubjectKeyIdentifierExtension));
     assert.ok(cert.getExtension(x509.AuthorityKeyIdentifierExtension));
     assert.equal(cert.getExtension(x509.SubjectAlternativeNameExtension), null);
+    // No address is guessed: without one configured the certificate names no CRL location.
+    assert.equal(cert.getExtension(x509.CRLDistributionPointsExtension), null);
+  });
+
+  it('names the configured CRL address as a non-critical distribution point', async () => {
+    const { csrPem } = await createDeviceKeyAndCsr('pump-7');
+    const crlUrl = 'https://vigil.example.org/api/v1/pki/crl';
+    const signed = await signDeviceCsr(ca, csrPem, 'pump-7', { now: NOW, crlUrl });
+    const ext = new x509.X509Certificate(signed.certificatePem).getExtension(
+      x509.CRLDistributionPointsExtension,
+    );
+    assert.equal(ext?.critical, false);
+    assert.deepEqual(
+      [...(ext?.distributionPoints ?? [])].map(
+        (dp) => dp.distributionPoint?.fullName?.[0]?.uniformResourceIdentifier,
+      ),
+      [crlUrl],
+    );
+    assert.ok(opensslVerify(ca, signed.certificatePem, 'sslclient').ok);
   });
 
   it('accepts a P-256 CSR made by openssl req, also under the legacy NEW CERTIFICATE REQUEST label', async () => {

@@ -40,6 +40,8 @@ export async function signDeviceCsr(
     now?: Date;
     /** DER SubjectPublicKeyInfo the CSR must not carry (renewal makes a new key). */
     notKey?: Buffer;
+    /** Written into the certificate as its CRL distribution point. */
+    crlUrl?: string;
   } = {},
 ): Promise<SignedDeviceCertificate> {
   const validityDays = checkValidityDays(opts.validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
@@ -57,6 +59,7 @@ export async function signDeviceCsr(
     extendedKeyUsage: x509.ExtendedKeyUsage.clientAuth,
     validityDays,
     now,
+    ...(opts.crlUrl !== undefined ? { crlUrl: opts.crlUrl } : {}),
   });
   return {
     certificatePem: certificatePem(cert),

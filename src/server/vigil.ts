@@ -36,7 +36,7 @@ import { DeviceDirectory } from '../devices/device-directory.ts';
 import { identifyDevice } from '../devices/device-identity.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { Enrollment } from '../devices/enrollment.ts';
-import { RevocationList } from '../devices/revocation-list.ts';
+import { deviceCrlUrl, RevocationList } from '../devices/revocation-list.ts';
 import { registerDeviceRoutes } from '../devices/routes.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { DeviceId } from '../errors/ids.ts';
@@ -347,9 +347,16 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   }));
   registerDeviceRoutes(app, {
     devices,
-    enrollment: new Enrollment(devices, ca, audit, config.deviceCertValidityDays, async () => {
-      await refreshDevices();
-    }),
+    enrollment: new Enrollment(
+      devices,
+      ca,
+      audit,
+      config.deviceCertValidityDays,
+      async () => {
+        await refreshDevices();
+      },
+      deviceCrlUrl(config.publicUrl),
+    ),
     audit,
     quarantine,
     release,
