@@ -14,6 +14,7 @@ export interface Options {
   generatorThreads: number;
   client: ClientKind;
   assumePeak: number | undefined;
+  curve: boolean;
   seconds: number;
   only: Phase | undefined;
   profileServer: string | undefined;
@@ -26,6 +27,7 @@ export const DEFAULTS: Options = {
   generatorThreads: 2,
   client: 'lean',
   assumePeak: undefined,
+  curve: false,
   seconds: 10,
   only: undefined,
   profileServer: undefined,
@@ -47,6 +49,8 @@ Options:
                             default) or mqtt.js; the Mosquitto reference uses the same
   --assume-peak N           run half and quarter peak at N/2 and N/4 messages/s instead of the measured
                             peak (to compare two builds at the same offered load)
+  --curve                   also run the open loop at 1/8, 1/16 and 1/32 of the peak, for the chart of
+                            latency against load (adds about ${3 * (DEFAULTS.seconds + 2)} s)
   --seconds S               length of each measuring window (2-120, default ${DEFAULTS.seconds})
   --only PHASE              run one phase: ${PHASES.join(', ')}
   --profile-server DIR      write a V8 CPU profile of vigil serve (node --cpu-prof) into DIR
@@ -102,6 +106,10 @@ export function parseArgs(argv: string[]): Options | 'help' {
         break;
       case '--assume-peak':
         o.assumePeak = wholeNumber(flag, takeValue(), 1, 1_000_000);
+        break;
+      case '--curve':
+        if (eq > 0) throw new UsageError('--curve takes no value');
+        o.curve = true;
         break;
       case '--only':
         o.only = oneOf(flag, takeValue(), PHASES);

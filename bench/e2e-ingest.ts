@@ -35,6 +35,8 @@ export interface E2eOptions {
   client: ClientKind;
   /** Rate (messages/s) the half and quarter runs take as the peak instead of the measured one. */
   assumedPeak: number | undefined;
+  /** Also run at 1/8, 1/16 and 1/32 of the peak (latency against load). */
+  curve: boolean;
   warmupSeconds: number;
   /** Warm-up before each rate-limited window (the server is already warm by then). */
   rateWarmupSeconds: number;
@@ -102,6 +104,8 @@ export interface E2eResult {
   peak: LoadFigures;
   halfPeak: RateRun;
   quarterPeak: RateRun;
+  /** The --curve runs, heaviest first; empty without it. */
+  lighterLoads: RateRun[];
   verification: Verification;
   serverWarnings: number;
   serverLogTail: string[];
@@ -212,6 +216,12 @@ async function measured(
   };
 }
 
+const CURVE_LOADS = [
+  ['1/8 peak', 0.125],
+  ['1/16 peak', 0.0625],
+  ['1/32 peak', 0.03125],
+] as const;
+
 export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
   const dir = tempDir('vigil-bench-e2e-');
   try {
@@ -261,6 +271,7 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
         for (const [name, fraction] of [
           ['half peak', 0.5],
           ['quarter peak', 0.25],
+          ...(opts.curve ? CURVE_LOADS : []),
         ] as const) {
           // A fixed assumed peak lets two builds be compared at the same offered load.
           const offered = (opts.assumedPeak ?? peak.run.messagesPerSecond) * fraction;
@@ -288,9 +299,9 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
       const code = await server.managed.stop(30_000);
       if (code !== 0) opts.progress(`warning: vigil serve exited with ${code} on SIGTERM`);
     }
-    const [halfPeak, quarterPeak] = rated;
+    const [halfPeak, quarterPeak, ...lighterLoads] = rated;
     if (!halfPeak || !quarterPeak) throw new Error('the rate-limited runs did not complete');
-    const unsettled = peak.run.unsettled + halfPeak.run.unsettled + quarterPeak.run.unsettled;
+    const unsettled = [peak, ...rated].reduce((sum, f) => sum + f.run.unsettled, 0);
     const verification = await verifyStored(dir.path, fleet.devices, acked, {
       readingsPerMessage: opts.readingsPerMessage,
       unsettled,
@@ -307,6 +318,7 @@ export async function runE2eIngest(opts: E2eOptions): Promise<E2eResult> {
       peak,
       halfPeak,
       quarterPeak,
+      lighterLoads,
       verification,
       serverWarnings: server.logCount(),
       serverLogTail: server.logTail.slice(-5),

@@ -5,6 +5,7 @@
  */
 import type { E2eResult, LoadFigures } from './e2e-ingest.ts';
 import type { LatencySummary } from './latency.ts';
+import { latencyChart } from './latency-chart.ts';
 import type { MosquittoResult } from './mosquitto-reference.ts';
 import type { CpuShare } from './process-usage.ts';
 import type { SqliteResult } from './sqlite-reference.ts';
@@ -199,6 +200,12 @@ function summaryTable(r: BenchResults): string[] {
   ];
 }
 
+function loadName(fraction: number): string {
+  if (fraction === 0.5) return 'half peak';
+  if (fraction === 0.25) return 'quarter peak';
+  return `1/${Math.round(1 / fraction)} peak`;
+}
+
 /** The human-readable report, one string with newlines. */
 export function formatReport(r: BenchResults): string {
   const out: string[] = [];
@@ -219,11 +226,11 @@ export function formatReport(r: BenchResults): string {
   if (e2e) {
     out.push(`  connections: ${e2e.cipher}`);
     out.push(...loadLines('peak (closed loop)', e2e.peak, r.meta.options.generatorThreads));
-    for (const rated of [e2e.halfPeak, e2e.quarterPeak]) {
-      const name = rated.fractionOfPeak === 0.5 ? 'half' : 'quarter';
+    const rateRuns = [e2e.halfPeak, e2e.quarterPeak, ...e2e.lighterLoads];
+    for (const rated of rateRuns) {
       out.push(
         ...loadLines(
-          `${name} peak (open loop ${n0(rated.offeredMessagesPerSecond)}/s)`,
+          `${loadName(rated.fractionOfPeak)} (open loop ${n0(rated.offeredMessagesPerSecond)}/s)`,
           rated,
           r.meta.options.generatorThreads,
         ),
@@ -234,6 +241,19 @@ export function formatReport(r: BenchResults): string {
           `  ${''.padEnd(30)}generator timers fired late by p99 ${ms(lag.p99)} (client-side share of the latency)${rated.run.skipped ? ` · ${rated.run.skipped} sends skipped (device at Receive Maximum)` : ''}`,
         );
     }
+    out.push(
+      '',
+      ...latencyChart(
+        rateRuns.map((f) => ({
+          fractionOfPeak: f.fractionOfPeak,
+          messagesPerSecond: f.run.messagesPerSecond,
+          p50Ms: f.run.latency.p50,
+          p99Ms: f.run.latency.p99,
+        })),
+        TARGETS.halfPeakP99Ms,
+      ).map((line) => `  ${line}`),
+      '',
+    );
     const v = e2e.verification;
     const api = v.apiSample.map((s) => `${s.patientId} ${n0(s.readBack)}/${n0(s.acked)}`).join(', ');
     out.push(

@@ -78,6 +78,7 @@ async function main(): Promise<number> {
         generatorThreads: o.generatorThreads,
         client: o.client,
         assumedPeak: o.assumePeak,
+        curve: o.curve,
         warmupSeconds: WARMUP.peak,
         rateWarmupSeconds: WARMUP.rateLimited,
         seconds: o.seconds,

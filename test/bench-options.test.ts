@@ -29,6 +29,9 @@ describe('bench command line', () => {
     assert.equal(o.only, 'e2e');
     assert.equal(o.devices, 50);
     assert.equal(o.assumePeak, 9600);
+    assert.equal(o.curve, false);
+    const curve = parseArgs(['--curve', '--seconds', '4']);
+    assert.ok(curve !== 'help' && curve.curve && curve.seconds === 4);
   });
 
   it('refuses bad values with a line that names the flag and what it accepts', () => {
@@ -38,6 +41,7 @@ describe('bench command line', () => {
         (e: unknown) => e instanceof UsageError && pattern.test(e.message),
       );
     refused(['--client', 'paho'], /^--client must be one of lean, mqtt\.js, not "paho"$/);
+    refused(['--curve=yes'], /^--curve takes no value$/);
     refused(['--only', 'e2e2'], /^--only must be one of e2e, mosquitto, sqlite, authz/);
     refused(['--devices', '0'], /^--devices must be a whole number from 1 to 2000/);
     refused(['--seconds', '1.5'], /^--seconds must be a whole number/);
