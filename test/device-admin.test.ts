@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import { enrollDevice } from '../src/devices/enroll-client.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
@@ -12,7 +11,6 @@ interface Enrolment {
 /** Device administration over HTTP against a real Vigil: register, enrol, revoke, re-enrol, assign. */
 describe('device administration API', { timeout: 120_000 }, () => {
   let h: Harness;
-  const clients: MqttClient[] = [];
 
   before(async () => {
     h = await startHarness();
@@ -20,17 +18,11 @@ describe('device administration API', { timeout: 120_000 }, () => {
     await h.vigil.patients.add('p-adm-2', { name: 'Test Admin Two' });
   });
   after(async () => {
-    for (const c of clients) c.end(true);
     await h.stop();
   });
 
   const enrolWith = (deviceId: string, token: string) =>
     enrollDevice({ serverUrl: h.baseUrl, caPem: h.caPem, deviceId, token });
-  const connect = async (creds: Awaited<ReturnType<typeof enrolWith>>, deviceId: string) => {
-    const c = await h.connect(creds, deviceId);
-    clients.push(c);
-    return c;
-  };
   const lastAudit = async (action: string) => {
     const rows = await h.vigil.store.db
       .selectFrom('audit_log')
@@ -59,7 +51,7 @@ describe('device administration API', { timeout: 120_000 }, () => {
     assert.doesNotMatch(JSON.stringify(audit), /enr_/, 'the token is not written to the audit trail');
 
     const creds = await enrolWith('ox-adm-1', body.enrollment.token);
-    await connect(creds, 'ox-adm-1');
+    await h.connect(creds, 'ox-adm-1');
     await assert.rejects(enrolWith('ox-adm-1', body.enrollment.token), /already used|unknown/);
   });
 
@@ -112,7 +104,7 @@ describe('device administration API', { timeout: 120_000 }, () => {
     });
     const first = (add.json as Enrolment).enrollment.token;
     const creds = await enrolWith('ox-adm-2', first);
-    const live = await connect(creds, 'ox-adm-2');
+    const live = await h.connect(creds, 'ox-adm-2');
     // A token issued before the revocation must not survive it.
     const early = await h.api('/api/v1/devices/ox-adm-2/enrollment-token', { method: 'POST' });
     assert.equal(early.status, 201);
@@ -132,7 +124,7 @@ describe('device administration API', { timeout: 120_000 }, () => {
     assert.equal(fresh.status, 201);
     assert.equal(fresh.headers['cache-control'], 'no-store');
     const again = await enrolWith('ox-adm-2', (fresh.json as { token: string }).token);
-    await connect(again, 'ox-adm-2');
+    await h.connect(again, 'ox-adm-2');
 
     const detail = await h.api('/api/v1/devices/ox-adm-2');
     assert.equal(detail.status, 200);
@@ -148,7 +140,7 @@ describe('device administration API', { timeout: 120_000 }, () => {
     const t = await h.api('/api/v1/devices/ox-adm-3/enrollment-token', { method: 'POST' });
     const creds = await enrolWith('ox-adm-3', (t.json as { token: string }).token);
     await h.api('/api/v1/devices/ox-adm-3/enrollment-token', { method: 'POST' });
-    await connect(creds, 'ox-adm-3');
+    await h.connect(creds, 'ox-adm-3');
     assert.equal((await lastAudit('device.enrollment-token'))?.resource, 'Device/ox-adm-3');
   });
 

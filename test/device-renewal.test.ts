@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import { type EnrolledCredentials, renewDevice } from '../src/devices/enroll-client.ts';
 import { createDeviceKeyAndCsr } from '../src/pki/index.ts';
 import { httpsRequest } from './support/https-client.ts';
@@ -13,19 +12,12 @@ import { type Harness, publishQos1, startHarness, telemetry } from './support/vi
 
 describe('device certificate renewal', () => {
   let h: Harness;
-  const clients: MqttClient[] = [];
   before(async () => {
     h = await startHarness();
   });
   after(async () => {
-    for (const c of clients) c.end(true);
     await h.stop();
   });
-  const connect = async (creds: EnrolledCredentials, id: string) => {
-    const c = await h.connect(creds, id);
-    clients.push(c);
-    return c;
-  };
   const renewPost = (creds: EnrolledCredentials | undefined, csr: string) =>
     httpsRequest(`${h.baseUrl}/api/v1/enroll/renew`, {
       ca: h.caPem,
@@ -36,7 +28,7 @@ describe('device certificate renewal', () => {
 
   it('issues a certificate for a new key and revokes the old one', async () => {
     const old = await h.enrol('rn-dev-1', 'rn-p1');
-    const before = await connect(old, 'rn-dev-1');
+    const before = await h.connect(old, 'rn-dev-1');
     assert.equal(
       await publishQos1(
         before,
@@ -49,7 +41,7 @@ describe('device certificate renewal', () => {
 
     const renewed = await renewDevice({ serverUrl: h.baseUrl, current: old });
     assert.notEqual(renewed.keyPem, old.keyPem);
-    const fresh = await connect(renewed, 'rn-dev-1');
+    const fresh = await h.connect(renewed, 'rn-dev-1');
     assert.equal(
       await publishQos1(
         fresh,
@@ -87,7 +79,7 @@ describe('device certificate renewal', () => {
     assert.equal(refused.status, 429, refused.text);
     assert.equal((refused.json as { code: string }).code, 'VIGIL_ERR_ENROLL_TOO_OFTEN');
     assert.equal((await h.vigil.devices.certificates('rn-dev-3')).length, 5);
-    await connect(creds, 'rn-dev-3'); // the last certificate still works
+    await h.connect(creds, 'rn-dev-3'); // the last certificate still works
   });
 
   it('refuses the same key, a CSR for another device, no certificate, and a quarantined device', async () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { SMTPServer } from 'smtp-server';
@@ -71,7 +70,6 @@ describe('alert e-mails', () => {
   const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let h: Harness;
-  const clients: MqttClient[] = [];
 
   before(async () => {
     smtp = await startSmtp({ startTls: false });
@@ -85,7 +83,6 @@ describe('alert e-mails', () => {
     });
   });
   after(async () => {
-    for (const c of clients) c.end(true);
     await h.stop();
     await smtp.close();
   });
@@ -118,7 +115,6 @@ describe('alert e-mails', () => {
     );
 
     const client = await h.connect(creds, 'cgm-mail');
-    clients.push(client);
     const start = Date.now() - 50 * 60_000;
     for (let i = 0; i < 11; i++) {
       const value = Math.max(50, 130 - 10 * i);

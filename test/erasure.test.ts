@@ -5,19 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import { open } from '../src/crypto/aead.ts';
 import { ERASED_FINGERPRINT } from '../src/ingest/message-fingerprint.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 describe('patient erasure (crypto-shredding)', () => {
   let h: Harness;
-  const clients: MqttClient[] = [];
   before(async () => {
     h = await startHarness();
   });
   after(async () => {
-    for (const c of clients) c.end(true);
     await h.stop();
   });
 
@@ -108,7 +105,6 @@ describe('patient erasure (crypto-shredding)', () => {
       }),
       'er-dev-1',
     );
-    clients.push(client);
     const code = await publishQos1(
       client,
       'v1/devices/er-dev-1/telemetry',
@@ -144,7 +140,6 @@ describe('patient erasure (crypto-shredding)', () => {
     );
     const publishAll = async (device: string) => {
       const client = await h.connect(await h.enrol(device, 'er-p3', now - 3_600_000), device);
-      clients.push(client);
       const moved = await h.api(`/api/v1/devices/${device}/patient`, {
         method: 'PUT',
         body: { patientId: 'er-p4', from: new Date(now - 60_000).toISOString() },
@@ -182,7 +177,6 @@ describe('patient erasure (crypto-shredding)', () => {
         }),
         device,
       );
-      clients.push(client);
       const last = payloads[4] as string;
       assert.equal(await publishQos1(client, `v1/devices/${device}/telemetry`, last), 0, device);
       client.end(true);

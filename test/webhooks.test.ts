@@ -3,7 +3,6 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
 
@@ -75,7 +74,6 @@ describe('outbound webhooks', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let secret: string;
   let webhookId: string;
-  const clients: MqttClient[] = [];
 
   before(async () => {
     receiver = await startReceiver();
@@ -85,7 +83,6 @@ describe('outbound webhooks', () => {
     });
   });
   after(async () => {
-    for (const c of clients) c.end(true);
     await h.stop();
     await receiver.close();
   });
@@ -194,7 +191,6 @@ describe('outbound webhooks', () => {
     receiver.state.answer = () => 204;
     const creds = await h.enrol('cgm-hook', 'p-hook');
     const client = await h.connect(creds, 'cgm-hook');
-    clients.push(client);
     const start = Date.now() - 50 * 60_000;
     for (let i = 0; i < 11; i++) {
       const readings = [

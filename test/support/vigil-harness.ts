@@ -27,8 +27,10 @@ export interface Harness {
   enrol(deviceId: string, patientId?: string, assignedFromMs?: number): Promise<EnrolledCredentials>;
   /** Calls the API as admin, or with another token; observation reads default to the clinician. */
   api(path: string, opts?: { method?: string; body?: unknown; token?: string }): Promise<HttpsResult>;
+  /** Connects a device over mTLS MQTT 5; the client is ended by stop() if the test has not. */
   connect(creds: EnrolledCredentials, deviceId: string, opts?: Partial<IClientOptions>): Promise<MqttClient>;
   restart(): Promise<void>;
+  /** Ends the clients connect() opened, stops Vigil and removes a data dir it made. */
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startHarness(
   // The test clinician reads patients through a care-team link, as a real one must.
   await new CareTeamStore(vigil.store.db).create(HARNESS_TEAM, 'Harness ward');
   await new CareTeamStore(vigil.store.db).setMembers(HARNESS_TEAM, ['test-clinician']);
+  const connected: MqttClient[] = [];
   const h: Harness = {
     vigil,
     config,
@@ -108,7 +111,10 @@ export async function startHarness(
           connectTimeout: 5000,
           ...o,
         });
-        client.once('connect', () => resolve(client));
+        client.once('connect', () => {
+          connected.push(client);
+          resolve(client);
+        });
         client.once('error', (e) => {
           client.end(true);
           reject(e);
@@ -126,6 +132,7 @@ export async function startHarness(
       h.vigil = vigil;
     },
     async stop() {
+      for (const c of connected.splice(0)) c.end(true);
       await h.vigil.stop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
