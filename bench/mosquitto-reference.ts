@@ -7,7 +7,6 @@
  * speaks mTLS).
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { spawnManaged, tempDir } from './cleanup.ts';
 import { deviceIdOf } from './fleet-provisioning.ts';
 import { connectThreadedPublishers } from './generator-threads.ts';
 import type { ClientKind, RunStats } from './load-generator.ts';
+import { freeLoopbackPort, waitForListener } from './loopback.ts';
 import type { SubscriberReply, SubscriberRequest, SubscriberSettings } from './mosquitto-subscriber.ts';
 import { makeTlsMaterial } from './openssl-certs.ts';
 import { type CpuShare, cpuMeter } from './process-usage.ts';
@@ -104,41 +104,12 @@ async function startSubscriber(settings: SubscriberSettings): Promise<Subscriber
   };
 }
 
-/** A free loopback port (closed again at once; Mosquitto binds it right after). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForListener(port: number, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-}
-
 export async function runMosquittoReference(opts: MosquittoOptions): Promise<MosquittoResult> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} is missing; install Debian's mosquitto package`);
   const dir = tempDir('vigil-bench-mosquitto-');
   try {
     const tls = opts.tls ? makeTlsMaterial(dir.path) : undefined;
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const conf = [
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
@@ -169,7 +140,7 @@ export async function runMosquittoReference(opts: MosquittoOptions): Promise<Mos
       brokerLog = `${brokerLog}${d.toString('utf8')}`.slice(-2000);
     });
     try {
-      await waitForListener(port, 5000);
+      await waitForListener(port, { name: 'mosquitto', timeoutMs: 5000 });
       const url = `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`;
       const credentials = tls?.client;
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort, waitForListener } from '../bench/loopback.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
 import { loadDeviceCa, loadServerTls } from '../src/devices/device-ca.ts';
@@ -34,33 +34,6 @@ function getBytes(url: string, ca: string): Promise<{ status: number; type: stri
       );
     }).on('error', reject);
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function listening(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${log()}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen: ${log()}`);
 }
 
 describe('device revocation list (CRL) with an external broker', () => {
@@ -159,7 +132,7 @@ describe('device revocation list (CRL) with an external broker', () => {
       store.db,
       new KeyRing(store.db, loadMasterKeyFile(h.config.masterKeyFile)),
     );
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const file = (name: string, text: string) => {
       writeFileSync(join(dir, name), text, { mode: 0o600 });
       return join(dir, name);
@@ -185,11 +158,17 @@ describe('device revocation list (CRL) with an external broker', () => {
       ].join('\n'),
     );
     let log = '';
-    broker = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    broker.stderr?.on('data', (d: Buffer) => {
+    const child = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    broker = child;
+    child.stderr?.on('data', (d: Buffer) => {
       log += d.toString();
     });
-    await listening(port, broker, () => log);
+    await waitForListener(port, {
+      name: 'mosquitto',
+      timeoutMs: 5000,
+      exited: () => child.exitCode !== null,
+      log: () => log,
+    });
 
     // The harness's client, pointed at Mosquitto's port instead of Vigil's.
     const connect = (id: string) => h.connect(creds[id] as EnrolledCredentials, id, { port });
