@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VigilError } from '../errors/catalogue.ts';
+import { replaceFile } from '../store/replace-file.ts';
 import type { AuditAnchor, CheckpointRow } from './audit-verify.ts';
 
 /**
@@ -14,7 +15,6 @@ export function anchorPath(dataDir: string): string {
 
 export function writeAnchor(dataDir: string, c: CheckpointRow): void {
   const file = anchorPath(dataDir);
-  const temp = `${file}.tmp`;
   const body: AuditAnchor & { keyId: string; ts: string } = {
     id: c.id,
     auditSeq: c.audit_seq,
@@ -22,8 +22,7 @@ export function writeAnchor(dataDir: string, c: CheckpointRow): void {
     keyId: c.key_id,
     ts: new Date(c.ts).toISOString(),
   };
-  writeFileSync(temp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temp, file);
+  replaceFile(file, `${JSON.stringify(body, null, 2)}\n`, 0o600);
 }
 
 export function readAnchor(dataDir: string): AuditAnchor | undefined {

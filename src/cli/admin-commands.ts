@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiTokens, parseTtl } from '../access/api-tokens.ts';
@@ -9,6 +9,7 @@ import { DeviceStore } from '../devices/devices.store.ts';
 import { deviceIdOf, type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { crlToPem } from '../pki/index.ts';
+import { replaceFile } from '../store/replace-file.ts';
 import { type CommonFlags, configFrom, openLocal, serverUrl, withCommon } from './context.ts';
 import { registerPatientExport } from './export-commands.ts';
 import { emit } from './output.ts';
@@ -209,9 +210,7 @@ export function registerDeviceCommands(program: Command): void {
         ['keyPem', files.keyPem],
         ['certPem', files.certPem],
       ] as const) {
-        const temp = join(o.dir, `${name}.${process.pid}.tmp`);
-        writeFileSync(temp, renewed[k], { mode: k === 'keyPem' ? 0o600 : 0o644 });
-        renameSync(temp, join(o.dir, name));
+        replaceFile(join(o.dir, name), renewed[k], k === 'keyPem' ? 0o600 : 0o644);
       }
       const id = deviceIdOf(renewed.certPem);
       emit(o, { id, dir: o.dir }, [`device ${id} renewed; new key and certificate in ${o.dir}`], o.dir);
@@ -230,9 +229,7 @@ export function registerDeviceCommands(program: Command): void {
       const { store, keys } = await openLocal(o);
       try {
         const crl = await issueDeviceCrl(store.db, await loadDeviceCa(store.db, keys), Date.now());
-        const temp = `${o.out}.${process.pid}.tmp`;
-        writeFileSync(temp, o.der ? crl.der : crlToPem(crl.der), { mode: 0o644 });
-        renameSync(temp, o.out);
+        replaceFile(o.out, o.der ? crl.der : crlToPem(crl.der), 0o644);
         const nextUpdate = new Date(crl.nextUpdateMs).toISOString();
         emit(o, { out: o.out, revoked: crl.entries, nextUpdate }, [
           `revocation list with ${crl.entries} certificate(s) written to ${o.out}; valid until ${nextUpdate}`,
