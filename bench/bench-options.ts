@@ -14,6 +14,8 @@ export interface Options {
   generatorThreads: number;
   client: ClientKind;
   assumePeak: number | undefined;
+  /** Open-loop runs at half peak; the report judges the one with the median p99. */
+  halfPeakRuns: number;
   curve: boolean;
   seconds: number;
   only: Phase | undefined;
@@ -27,6 +29,7 @@ export const DEFAULTS: Options = {
   generatorThreads: 2,
   client: 'lean',
   assumePeak: undefined,
+  halfPeakRuns: 3,
   curve: false,
   seconds: 10,
   only: undefined,
@@ -49,6 +52,9 @@ Options:
                             default) or mqtt.js; the Mosquitto reference uses the same
   --assume-peak N           run half and quarter peak at N/2 and N/4 messages/s instead of the measured
                             peak (to compare two builds at the same offered load)
+  --half-peak-runs N        open-loop runs at half peak, one after another at the same load (1-9,
+                            default ${DEFAULTS.halfPeakRuns}); the target is judged on the run with the median p99, and
+                            the report lists every run's p99
   --curve                   also run the open loop at 1/8, 1/16 and 1/32 of the peak, for the chart of
                             latency against load (adds about ${3 * (DEFAULTS.seconds + 2)} s)
   --seconds S               length of each measuring window (2-120, default ${DEFAULTS.seconds})
@@ -106,6 +112,9 @@ export function parseArgs(argv: string[]): Options | 'help' {
         break;
       case '--assume-peak':
         o.assumePeak = wholeNumber(flag, takeValue(), 1, 1_000_000);
+        break;
+      case '--half-peak-runs':
+        o.halfPeakRuns = wholeNumber(flag, takeValue(), 1, 9);
         break;
       case '--curve':
         if (eq > 0) throw new UsageError('--curve takes no value');

@@ -70,3 +70,14 @@ export function percentile(sorted: Float64Array | readonly number[], p: number):
   const index = Math.min(sorted.length - 1, Math.max(0, rank - 1));
   return sorted[index] ?? 0;
 }
+
+/**
+ * The run with the median p99 among runs at the same load: the middle one, or the higher of the
+ * middle two when their number is even (so a tie between two runs is judged on the worse).
+ */
+export function medianByP99<T extends { run: { latency: LatencySummary } }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.run.latency.p99 - b.run.latency.p99);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  if (!median) throw new Error('no runs to take the median of');
+  return median;
+}

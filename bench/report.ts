@@ -3,8 +3,8 @@
  * ratios against the references measured in the same run, and the issue's targets marked
  * PASS / FAIL (or SKIP when a phase was not run). Nothing here measures anything.
  */
-import type { E2eResult, LoadFigures } from './e2e-ingest.ts';
-import type { LatencySummary } from './latency.ts';
+import type { E2eResult, LoadFigures, RateRun } from './e2e-ingest.ts';
+import { type LatencySummary, medianByP99 } from './latency.ts';
 import { latencyChart } from './latency-chart.ts';
 import type { MosquittoResult } from './mosquitto-reference.ts';
 import type { CpuShare } from './process-usage.ts';
@@ -25,6 +25,8 @@ export interface BenchMeta {
     /** MQTT client of the simulated devices (bench/lean-client.ts or mqtt.js). */
     client: string;
     seconds: number;
+    /** Open-loop runs at half peak; absent in results written before the option existed. */
+    halfPeakRuns?: number;
     only: string | undefined;
   };
 }
@@ -206,6 +208,16 @@ function loadName(fraction: number): string {
   return `1/${Math.round(1 / fraction)} peak`;
 }
 
+/** With several half-peak runs: each one's p99, in the order they ran, the judged one marked. */
+export function halfPeakRunsLine(runs: readonly RateRun[] | undefined): string[] {
+  if (!runs || runs.length < 2) return [];
+  const judged = medianByP99(runs);
+  const p99s = runs.map((r) => `${r.run.latency.p99.toFixed(1)}${r === judged ? '*' : ''}`).join(' · ');
+  return [
+    `  ${''.padEnd(30)}${runs.length} runs at this load, p99 in the order they ran: ${p99s} ms (* = the median, shown above and judged)`,
+  ];
+}
+
 /** The human-readable report, one string with newlines. */
 export function formatReport(r: BenchResults): string {
   const out: string[] = [];
@@ -240,6 +252,7 @@ export function formatReport(r: BenchResults): string {
         out.push(
           `  ${''.padEnd(30)}generator timers fired late by p99 ${ms(lag.p99)} (client-side share of the latency)${rated.run.skipped ? ` · ${rated.run.skipped} sends skipped (device at Receive Maximum)` : ''}`,
         );
+      if (rated === e2e.halfPeak) out.push(...halfPeakRunsLine(e2e.halfPeakRuns));
     }
     out.push(
       '',

@@ -14,6 +14,7 @@ const FLAGS = [
   '--generator-threads',
   '--client',
   '--assume-peak',
+  '--half-peak-runs',
   '--seconds',
   '--only',
   '--profile-server',
@@ -32,6 +33,8 @@ describe('bench command line', () => {
     assert.equal(o.curve, false);
     const curve = parseArgs(['--curve', '--seconds', '4']);
     assert.ok(curve !== 'help' && curve.curve && curve.seconds === 4);
+    const runs = parseArgs(['--half-peak-runs', '5']);
+    assert.ok(runs !== 'help' && runs.halfPeakRuns === 5);
   });
 
   it('refuses bad values with a line that names the flag and what it accepts', () => {
@@ -45,6 +48,8 @@ describe('bench command line', () => {
     refused(['--only', 'e2e2'], /^--only must be one of e2e, mosquitto, sqlite, authz/);
     refused(['--devices', '0'], /^--devices must be a whole number from 1 to 2000/);
     refused(['--seconds', '1.5'], /^--seconds must be a whole number/);
+    refused(['--half-peak-runs', '0'], /^--half-peak-runs must be a whole number from 1 to 9/);
+    refused(['--half-peak-runs=10'], /^--half-peak-runs must be a whole number from 1 to 9/);
     refused(['--client'], /^--client needs a value$/);
     refused(['--client', '--only'], /^--client needs a value$/);
     refused(['--profile-server', ' '], /needs a directory/);
