@@ -25,8 +25,8 @@ export interface BenchMeta {
     /** MQTT client of the simulated devices (bench/lean-client.ts or mqtt.js). */
     client: string;
     seconds: number;
-    /** Open-loop runs at half peak; absent in results written before the option existed. */
-    halfPeakRuns?: number;
+    /** Open-loop runs at half peak (the median p99 is judged). */
+    halfPeakRuns: number;
     only: string | undefined;
   };
 }
@@ -209,8 +209,8 @@ function loadName(fraction: number): string {
 }
 
 /** With several half-peak runs: each one's p99, in the order they ran, the judged one marked. */
-export function halfPeakRunsLine(runs: readonly RateRun[] | undefined): string[] {
-  if (!runs || runs.length < 2) return [];
+export function halfPeakRunsLine(runs: readonly RateRun[]): string[] {
+  if (runs.length < 2) return [];
   const judged = medianByP99(runs);
   const p99s = runs.map((r) => `${r.run.latency.p99.toFixed(1)}${r === judged ? '*' : ''}`).join(' · ');
   return [
