@@ -3,7 +3,7 @@
  * was busy (the system under test, the load generator, the whole machine) and how many bytes
  * the server wrote for what it stored.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Linux reports process times in clock ticks of 1/100 s on every common architecture. */
@@ -56,6 +56,85 @@ export function machineCpuSeconds(): { busy: number; total: number } | undefined
   }
 }
 
+/** A process's name (its `comm`), whether it is a kernel thread, and its CPU seconds so far. */
+export interface ProcessTime {
+  readonly name: string;
+  readonly kernel: boolean;
+  readonly seconds: number;
+}
+
+/** Every process on the machine (kernel threads too) by pid, with its CPU seconds so far. */
+export function allProcessTimes(): Map<number, ProcessTime> {
+  const times = new Map<number, ProcessTime>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return times;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone since the listing
+    }
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    // Kernel threads are kthreadd's (pid 2) children, and kthreadd itself.
+    if (Number.isFinite(seconds))
+      times.set(Number(entry), { name, kernel: fields[1] === '2' || entry === '2', seconds });
+  }
+  return times;
+}
+
+/** A process (or kernel thread) outside the run that took a share of the cores during it. */
+export interface OtherUser {
+  readonly name: string;
+  readonly kernel: boolean;
+  /** Percent of one core over the window, summed over the processes of that name. */
+  readonly pct: number;
+}
+
+/** Other processes busy at least this share of a core during a window are named in the report. */
+export const OTHER_USER_MIN_PCT = 1;
+const OTHER_USERS_SHOWN = 4;
+
+/**
+ * The busiest processes between two snapshots, leaving out `excluded` (the run's own), summed
+ * by name: a share of the cores the run did not get. A kernel thread that holds a core for
+ * milliseconds at a time (DAMON's kdamond on this machine's VMs) shows up here.
+ */
+export function busiestOthers(
+  before: ReadonlyMap<number, ProcessTime>,
+  after: ReadonlyMap<number, ProcessTime>,
+  seconds: number,
+  excluded: ReadonlySet<number>,
+): OtherUser[] {
+  const byName = new Map<string, { kernel: boolean; seconds: number }>();
+  for (const [pid, end] of after) {
+    if (excluded.has(pid)) continue;
+    // A process started during the window used all its time in it; one that changed its name
+    // (exec, or a reused pid) is left out, since its count did not start with the window.
+    const start = before.get(pid) ?? { name: end.name, seconds: 0 };
+    if (start.name !== end.name) continue;
+    const used = end.seconds - start.seconds;
+    if (used <= 0) continue;
+    const key = `${end.kernel ? 'k' : 'u'}${end.name}`;
+    const sum = byName.get(key) ?? { kernel: end.kernel, seconds: 0 };
+    sum.seconds += used;
+    byName.set(key, sum);
+  }
+  return [...byName]
+    .map(([key, { kernel, seconds: used }]) => ({ name: key.slice(1), kernel, pct: (100 * used) / seconds }))
+    .filter((u) => u.pct >= OTHER_USER_MIN_PCT)
+    .sort((a, b) => b.pct - a.pct)
+    .slice(0, OTHER_USERS_SHOWN);
+}
+
 export interface CpuShare {
   /** Percent of one core, e.g. 97 = nearly one full core. */
   serverPct: number | undefined;
@@ -67,6 +146,8 @@ export interface CpuShare {
   /** Percent of the whole machine (all cores) busy. */
   machinePct: number | undefined;
   cores: number;
+  /** Other processes and kernel threads that used the cores during the window, busiest first. */
+  others: OtherUser[];
   /** What the server process wrote (files and sockets alike), per second of the window. */
   serverWrites: { bytesPerSecond: number; callsPerSecond: number } | undefined;
 }
@@ -80,6 +161,8 @@ export function cpuMeter(serverPid: number | undefined, subscriberPid?: number):
   const writes0 = serverPid === undefined ? undefined : processWrites(serverPid);
   const self0 = process.cpuUsage();
   const machine0 = machineCpuSeconds();
+  const all0 = allProcessTimes();
+  const ours = new Set([process.pid, ...[serverPid, subscriberPid].filter((p) => p !== undefined)]);
   return () => {
     const seconds = (performance.now() - started) / 1000;
     const server1 = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
@@ -99,6 +182,7 @@ export function cpuMeter(serverPid: number | undefined, subscriberPid?: number):
           ? (100 * (machine1.busy - machine0.busy)) / (machine1.total - machine0.total)
           : undefined,
       cores: cpus().length,
+      others: busiestOthers(all0, allProcessTimes(), seconds, ours),
       serverWrites:
         writes0 && writes1
           ? {

@@ -7,7 +7,7 @@ import type { E2eResult, LoadFigures, RateRun } from './e2e-ingest.ts';
 import { type LatencySummary, medianByP99 } from './latency.ts';
 import { latencyChart } from './latency-chart.ts';
 import type { MosquittoResult } from './mosquitto-reference.ts';
-import type { CpuShare } from './process-usage.ts';
+import type { CpuShare, OtherUser } from './process-usage.ts';
 import type { SqliteResult } from './sqlite-reference.ts';
 
 export interface BenchMeta {
@@ -114,7 +114,13 @@ function cpuLine(cpu: CpuShare, server: string, threads: number): string {
     );
   if (cpu.serverPct !== undefined && cpu.serverPct >= GENERATOR_BOUND_PCT) flags.push(`${server} CPU-bound`);
   const main = cpu.serverMainPct === undefined ? '' : ` (event loop ${pct(cpu.serverMainPct)})`;
-  return `CPU: ${server} ${pct(cpu.serverPct)} of a core${main} · generator ${pct(cpu.generatorPct)}${cpu.subscriberPct === undefined ? '' : ` · subscriber ${pct(cpu.subscriberPct)}`} · machine ${pct(cpu.machinePct)} of ${cpu.cores} cores${flags.length ? `  ⚠ ${flags.join('; ')}` : ''}`;
+  return `CPU: ${server} ${pct(cpu.serverPct)} of a core${main} · generator ${pct(cpu.generatorPct)}${cpu.subscriberPct === undefined ? '' : ` · subscriber ${pct(cpu.subscriberPct)}`} · machine ${pct(cpu.machinePct)} of ${cpu.cores} cores${othersText(cpu.others)}${flags.length ? `  ⚠ ${flags.join('; ')}` : ''}`;
+}
+
+/** Who else had the cores during the window; a kernel thread is marked, since nothing here can preempt it. */
+export function othersText(others: readonly OtherUser[]): string {
+  if (others.length === 0) return '';
+  return ` · others: ${others.map((o) => `${o.name}${o.kernel ? ' (kernel)' : ''} ${pct(o.pct)}`).join(', ')}`;
 }
 
 function latencyText(l: LatencySummary): string {
