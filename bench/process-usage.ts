@@ -9,6 +9,21 @@ import { cpus } from 'node:os';
 /** Linux reports process times in clock ticks of 1/100 s on every common architecture. */
 const TICKS_PER_SECOND = 100;
 
+/** The fields of a /proc/<pid>/stat line the benchmark uses; undefined if it does not parse. */
+function parseStat(stat: string): { name: string; parentPid: string; seconds: number } | undefined {
+  // The command name sits in parentheses and may hold spaces and parentheses itself.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, close),
+    parentPid: fields[1] ?? '',
+    seconds: (utime + stime) / TICKS_PER_SECOND,
+  };
+}
+
 /**
  * CPU seconds (user + system) a process has used so far (all its threads); with `thread`, only
  * that thread (its main thread: thread = pid). Undefined once it is gone.
@@ -19,12 +34,7 @@ export function processCpuSeconds(pid: number, thread?: number): number | undefi
       thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
       'utf8',
     );
-    // Fields after the command name, which sits in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-    return (utime + stime) / TICKS_PER_SECOND;
+    return parseStat(stat)?.seconds;
   } catch {
     return undefined;
   }
@@ -80,13 +90,11 @@ export function allProcessTimes(): Map<number, ProcessTime> {
     } catch {
       continue; // gone since the listing
     }
-    const close = stat.lastIndexOf(')');
-    const name = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const parsed = parseStat(stat);
+    if (parsed === undefined) continue;
     // Kernel threads are kthreadd's (pid 2) children, and kthreadd itself.
-    if (Number.isFinite(seconds))
-      times.set(Number(entry), { name, kernel: fields[1] === '2' || entry === '2', seconds });
+    const kernel = parsed.parentPid === '2' || entry === '2';
+    times.set(Number(entry), { name: parsed.name, kernel, seconds: parsed.seconds });
   }
   return times;
 }
