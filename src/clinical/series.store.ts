@@ -37,11 +37,13 @@ export class SeriesStore {
   private readonly stagingSpan: BetterSqlite3.Statement;
   private readonly chunkCount: BetterSqlite3.Statement;
   private readonly stagingCount: BetterSqlite3.Statement;
+  private readonly readTransaction: (read: () => unknown) => unknown;
 
   constructor(
-    db: BetterSqlite3.Database,
+    private readonly db: BetterSqlite3.Database,
     private readonly keyOf: PatientKeyLookup,
   ) {
+    this.readTransaction = db.transaction((read: () => unknown) => read());
     this.chunks = db.prepare(
       'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ? ORDER BY start_ms',
     );
@@ -62,8 +64,29 @@ export class SeriesStore {
     );
   }
 
+  /**
+   * Runs `read` on one snapshot of the database. The ingest writer commits on its own connection
+   * and moves a run's staging rows into a chunk in one transaction; statements outside a
+   * transaction each see the latest commit, so a reader that reads chunks and then staging rows
+   * can miss the run sealed in between (found as a `latest` that lacked the newest readings). A
+   * deferred transaction that only reads takes no write lock. Inside a transaction already
+   * open on this connection, `read` just runs in it.
+   */
+  snapshot<T>(read: () => T): T {
+    return this.db.inTransaction ? read() : (this.readTransaction(read) as T);
+  }
+
   /** Opens (decrypts) every block overlapping [fromMs, toMs] that may hold one of the codes. */
   opened(patientId: string, fromMs: number, toMs: number, codes?: ReadonlySet<string>): OpenedBlock[] {
+    return this.snapshot(() => this.openedNow(patientId, fromMs, toMs, codes));
+  }
+
+  private openedNow(
+    patientId: string,
+    fromMs: number,
+    toMs: number,
+    codes?: ReadonlySet<string>,
+  ): OpenedBlock[] {
     const key = this.keyOf(patientId);
     const out: OpenedBlock[] = [];
     const rows = this.chunks.all(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as Array<{
@@ -131,8 +154,10 @@ export class SeriesStore {
 
   /** An upper bound of the readings a range holds (whole blocks), to refuse runaway queries. */
   readingsInRange(patientId: string, fromMs: number, toMs: number): number {
-    const a = this.chunkCount.get(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as { n: number };
-    const b = this.stagingCount.get(patientId, toMs, fromMs) as { n: number };
-    return Number(a.n) + Number(b.n);
+    return this.snapshot(() => {
+      const a = this.chunkCount.get(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as { n: number };
+      const b = this.stagingCount.get(patientId, toMs, fromMs) as { n: number };
+      return Number(a.n) + Number(b.n);
+    });
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { type AcceptedMessage, SqliteObservationStore } from './observations.store.ts';
@@ -167,5 +168,76 @@ describe('latest value per code across devices', () => {
     } finally {
       await ctx.cleanup();
     }
+  });
+});
+
+describe('one snapshot per read while the ingest writer seals', () => {
+  /**
+   * The writer commits on a connection of its own. Here it seals the open run (staging rows
+   * into a chunk) just before the reader's first statement on staging rows that starts with
+   * `stagingSql`, as a commit landing between two statements would in the server.
+   */
+  async function withSealBefore(
+    stagingSql: string,
+    read: (reader: SeriesReader) => unknown,
+  ): Promise<{ answer: unknown; sealed: number }> {
+    const ctx = await tempStore();
+    const readerDb = ctx.store.sqlite!;
+    const writerDb = new Database(readerDb.name);
+    try {
+      await new DeviceStore(ctx.store.db).add({ id: 'dev-s', model: 'm', serial: 's' });
+      await ctx.keys.dataKey('patient', 'pat-s');
+      const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+      const writer = new SqliteObservationStore(writerDb, decimalsOf, keyOf);
+      const readings = Array.from({ length: 10 }, (_, m) => ({
+        code: HR,
+        value: 70 + m,
+        tsMs: T0 + m * 60_000,
+      }));
+      writer.commitBatch([message('dev-s', 'pat-s', 1, readings)]);
+      let sealed = 0;
+      const sealFirst =
+        <A extends unknown[], R>(run: (...args: A) => R) =>
+        (...args: A) => {
+          if (sealed === 0) sealed = writer.sealOpenChunks();
+          return run(...args);
+        };
+      const db = new Proxy(readerDb, {
+        get(target, prop) {
+          if (prop === 'prepare')
+            return (sql: string) => {
+              const statement = target.prepare(sql);
+              if (!sql.startsWith(stagingSql)) return statement;
+              return {
+                all: sealFirst(statement.all.bind(statement)),
+                get: sealFirst(statement.get.bind(statement)),
+              };
+            };
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const answer = read(new SeriesReader(new SeriesStore(db, keyOf)));
+      return { answer, sealed };
+    } finally {
+      writerDb.close();
+      await ctx.cleanup();
+    }
+  }
+
+  it('latest finds readings sealed into a chunk after it looked for chunks', async () => {
+    const { answer, sealed } = await withSealBefore('SELECT MIN(min_ts)', (r) =>
+      r.latest('pat-s').map((x) => [x.code, (x.tsMs - T0) / 60_000, x.value]),
+    );
+    assert.equal(sealed, 1, 'the writer sealed the run between the two reads');
+    assert.deepEqual(answer, [[HR, 9, 79]]);
+  });
+
+  it('a range read finds readings sealed into a chunk between its chunk and staging reads', async () => {
+    const { answer, sealed } = await withSealBefore('SELECT device_id, seq', (r) =>
+      r.keyed('pat-s', { fromMs: T0, toMs: T0 + 3_600_000 }).map((x) => x.value),
+    );
+    assert.equal(sealed, 1, 'the writer sealed the run between the two reads');
+    assert.deepEqual(answer, [70, 71, 72, 73, 74, 75, 76, 77, 78, 79]);
   });
 });

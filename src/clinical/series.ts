@@ -33,14 +33,21 @@ const FIRST_WINDOW_MS = 15 * 60_000;
 export class SeriesReader {
   constructor(private readonly store: SeriesStore) {}
 
+  // Each public read runs on one snapshot (SeriesStore.snapshot): its several reads of chunks
+  // and staging rows must not straddle a seal committed by the ingest writer.
+
   page(patientId: string, q: PageQuery): { rows: SeriesRow[]; next: ReadingKey | undefined } {
+    return this.store.snapshot(() => this.pageNow(patientId, q));
+  }
+
+  private pageNow(patientId: string, q: PageQuery): { rows: SeriesRow[]; next: ReadingKey | undefined } {
     const desc = q.descending === true;
     const edge = q.after?.tsMs ?? (desc ? q.toMs : q.fromMs);
     let window = FIRST_WINDOW_MS;
     for (;;) {
       const fromMs = desc ? Math.max(q.fromMs, edge - window) : Math.max(q.fromMs, edge);
       const toMs = desc ? Math.min(q.toMs, edge) : Math.min(q.toMs, edge + window);
-      const rows = this.keyed(patientId, { fromMs, toMs, ...(q.codes ? { codes: q.codes } : {}) });
+      const rows = this.keyedNow(patientId, { fromMs, toMs, ...(q.codes ? { codes: q.codes } : {}) });
       if (desc) rows.reverse();
       const after = q.after;
       const fresh = after
@@ -58,6 +65,10 @@ export class SeriesReader {
 
   /** Time-ordered points per code over a range, for bucketing and LTTB. */
   points(patientId: string, range: RangeQuery): Map<string, Points> {
+    return this.store.snapshot(() => this.pointsNow(patientId, range));
+  }
+
+  private pointsNow(patientId: string, range: RangeQuery): Map<string, Points> {
     this.guardCost(patientId, range.fromMs, range.toMs);
     const { fromMs, toMs, codes } = range;
     const opened = this.store.opened(patientId, fromMs, toMs, codes);
@@ -88,6 +99,10 @@ export class SeriesReader {
 
   /** The newest reading of each code the patient has. */
   latest(patientId: string): SeriesRow[] {
+    return this.store.snapshot(() => this.latestNow(patientId));
+  }
+
+  private latestNow(patientId: string): SeriesRow[] {
     const best = new Map<string, SeriesRow>();
     const consider = (rows: SeriesRow[]) => {
       for (const r of rows) {
@@ -102,7 +117,7 @@ export class SeriesReader {
       const codes = new Set([code]);
       for (let window = 3_600_000; ; window *= 4) {
         const fromMs = Math.max(span.firstMs, span.lastMs - window);
-        const rows = this.keyed(patientId, { fromMs, toMs: span.lastMs, codes });
+        const rows = this.keyedNow(patientId, { fromMs, toMs: span.lastMs, codes });
         if (rows.length > 0 || fromMs <= span.firstMs) {
           consider(rows);
           break;
@@ -110,12 +125,16 @@ export class SeriesReader {
       }
     }
     const staged = this.store.stagedSpan(patientId);
-    if (staged) consider(this.keyed(patientId, { fromMs: staged.minMs, toMs: staged.maxMs }));
+    if (staged) consider(this.keyedNow(patientId, { fromMs: staged.minMs, toMs: staged.maxMs }));
     return [...best.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   }
 
   /** Readings in a range, sorted by key, with ordinals for repeated (time, code, device). */
   keyed(patientId: string, range: RangeQuery): SeriesRow[] {
+    return this.store.snapshot(() => this.keyedNow(patientId, range));
+  }
+
+  private keyedNow(patientId: string, range: RangeQuery): SeriesRow[] {
     this.guardCost(patientId, range.fromMs, range.toMs);
     const rows: SeriesRow[] = [];
     for (const b of this.store.blocks(patientId, range.fromMs, range.toMs, range.codes)) {
