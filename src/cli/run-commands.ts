@@ -137,6 +137,12 @@ export function registerRunCommands(program: Command): void {
       const config = configFrom(o, { httpPort: o.httpPort, mqttPort: o.mqttPort });
       const vigil = await startVigil(config);
       stopOnSignal(vigil.stop);
+      // As web servers do: SIGHUP checks the server certificate now (reissue it, or reread your files).
+      process.on('SIGHUP', () => {
+        vigil.checkServerTls().catch((err: Error) => {
+          process.stderr.write(`vigil: server certificate check failed: ${err.message}\n`);
+        });
+      });
       emit(o, { https: serverUrl(config, vigil.httpPort), mqtt: vigil.mqttPort }, [
         `Vigil is running: API ${serverUrl(config, vigil.httpPort)}  MQTT mqtts://${config.host}:${vigil.mqttPort}`,
       ]);

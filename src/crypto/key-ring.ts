@@ -191,15 +191,32 @@ export class KeyRing {
 
   /** Seal a named system secret (CA keys, TLS key) directly under the master key. */
   async putSecret(name: string, value: Buffer): Promise<void> {
-    await this.db
+    await this.db.insertInto('sealed_secrets').values(this.sealedSecret(name, value)).execute();
+  }
+
+  /** Seals `value` over the secret of that name; `db` may be a transaction it must join. */
+  async replaceSecret(name: string, value: Buffer, db: Kysely<Schema> = this.db): Promise<void> {
+    const row = this.sealedSecret(name, value);
+    await db
       .insertInto('sealed_secrets')
-      .values({
-        name,
-        master_key_id: this.master.id,
-        sealed: seal(this.master.key, value, `secret|${name}`),
-        created_at: Date.now(),
-      })
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          master_key_id: row.master_key_id,
+          sealed: row.sealed,
+          created_at: row.created_at,
+        }),
+      )
       .execute();
+  }
+
+  private sealedSecret(name: string, value: Buffer) {
+    return {
+      name,
+      master_key_id: this.master.id,
+      sealed: seal(this.master.key, value, `secret|${name}`),
+      created_at: Date.now(),
+    };
   }
 
   async getSecret(name: string): Promise<Buffer> {

@@ -55,12 +55,23 @@ export async function provisionPki(db: Kysely<Schema>, keys: KeyRing, hosts: str
   const server = await issueServerCertificate(ca, hosts);
   await keys.putSecret('pki.root.key', Buffer.from(ca.root.keyPkcs8Pem));
   await keys.putSecret('pki.issuing.key', Buffer.from(ca.issuing.keyPkcs8Pem));
-  await keys.putSecret('tls.server.key', Buffer.from(server.keyPkcs8Pem));
   await putSetting(db, ROOT_CERT, ca.root.certPem);
   await putSetting(db, ISSUING_CERT, ca.issuing.certPem);
-  await putSetting(db, SERVER_CERT, server.certPem);
-  await putSetting(db, SERVER_CHAIN, server.chainPem);
+  await storeServerTls(db, keys, server);
   return ca;
+}
+
+/** Keeps a server certificate with its key, replacing the one before in one transaction. */
+export async function storeServerTls(
+  db: Kysely<Schema>,
+  keys: KeyRing,
+  server: { certPem: string; chainPem: string; keyPkcs8Pem: string },
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await keys.replaceSecret('tls.server.key', Buffer.from(server.keyPkcs8Pem), tx);
+    await putSetting(tx, SERVER_CERT, server.certPem);
+    await putSetting(tx, SERVER_CHAIN, server.chainPem);
+  });
 }
 
 export async function loadDeviceCa(db: Kysely<Schema>, keys: KeyRing): Promise<DeviceCa> {

@@ -51,6 +51,11 @@ export function createMetrics() {
       help: 'Devices connected to the embedded broker',
       registers: [registry],
     }),
+    tlsCertificateNotAfter: new Gauge({
+      name: 'vigil_tls_server_certificate_not_after_seconds',
+      help: 'When the certificate the HTTPS and MQTT listeners serve expires (Unix time); alert well before it',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'vigil_http_requests_total',
       help: 'HTTP requests by status class',

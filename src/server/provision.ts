@@ -9,6 +9,7 @@ import { createMasterKeyFile } from '../crypto/master-key.ts';
 import { isProvisioned, provisionPki } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { openStore } from '../store/database.ts';
+import { serverHosts } from './server-tls.ts';
 
 export interface InitResult {
   dataDir: string;
@@ -28,11 +29,6 @@ export interface InitOptions {
 
 /** The demo ward's clinician: a user (and the demo's API token) of this name is on its care team. */
 export const DEMO_CLINICIAN = 'demo-clinician';
-
-/** Host names the server certificate covers: the loopback names plus VIGIL_HOST. */
-export function serverHosts(config: VigilConfig): string[] {
-  return [...new Set(['localhost', '127.0.0.1', '::1', config.host])];
-}
 
 export function isInitialized(config: VigilConfig): boolean {
   return existsSync(config.masterKeyFile) && existsSync(join(config.dataDir, 'ca.crt'));

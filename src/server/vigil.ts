@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { type Access, createAccess } from '../access/access-domain.ts';
@@ -27,11 +26,12 @@ import type { VigilConfig } from '../config/config.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
 import { MasterKeyWatcher } from '../crypto/key-rotation.ts';
 import { loadMasterKeyFile, loadMasterKeys } from '../crypto/master-key.ts';
+import { TLS_POLICY } from '../crypto/tls-policy.ts';
 import { registerSecurityRoutes } from '../detection/routes.ts';
 import { SecurityEvents } from '../detection/security-events.ts';
 import { registerDeviceAdminRoutes } from '../devices/admin-routes.ts';
 import { DeviceAdmin } from '../devices/device-admin.ts';
-import { loadDeviceCa, loadServerTls } from '../devices/device-ca.ts';
+import { loadDeviceCa } from '../devices/device-ca.ts';
 import { DeviceDirectory } from '../devices/device-directory.ts';
 import { identifyDevice } from '../devices/device-identity.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
@@ -58,6 +58,7 @@ import { GroupCommitter } from '../store/group-commit.ts';
 import { startWalCheckpointer } from '../store/wal-checkpointer.ts';
 import { createHttpServer, type RouteRecord } from './http.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
+import { type CheckOutcome, ServerTlsKeeper, TLS_CHECK_MS } from './server-tls.ts';
 import { registerWebRoutes } from './web-routes.ts';
 
 export interface RunningVigil {
@@ -82,6 +83,8 @@ export interface RunningVigil {
   /** Subscribe to durably stored messages (clinical rules, live stream, tests). */
   onStored(listener: (m: AcceptedMessage) => void): void;
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
+  /** Reissues the server certificate, or rereads the operator's files, when due (SIGHUP, tests). */
+  checkServerTls(nowMs?: number): Promise<CheckOutcome>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +100,8 @@ export interface StartOptions {
   stream?: Partial<StreamLimits>;
   /** Webhook and e-mail retry pacing (tests shorten it). */
   notify?: NotifyTuning;
+  /** How often to check the server certificate (see server-tls.ts). */
+  tlsCheckMs?: number;
 }
 
 /**
@@ -145,16 +150,21 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   await signAuditHead();
   const events = new SecurityEvents(store.db, log.child({ component: 'security' }), metrics);
   const ca = await loadDeviceCa(store.db, keys);
-  const tls =
-    config.tlsCertFile && config.tlsKeyFile
-      ? {
-          keyPem: readFileSync(config.tlsKeyFile, 'utf8'),
-          certPem: readFileSync(config.tlsCertFile, 'utf8'),
-          chainPem: '',
-        }
-      : await loadServerTls(store.db, keys);
-  const serverCert = tls.chainPem ? `${tls.certPem.trim()}\n${tls.chainPem.trim()}\n` : tls.certPem;
+  let serverTls: ServerTlsKeeper;
+  try {
+    serverTls = await ServerTlsKeeper.open({ config, db: store.db, keys, ca, log, audit, metrics });
+  } catch (err) {
+    await masterKeys.stop();
+    await checkpointer.stop();
+    await store.close();
+    throw err;
+  }
   const deviceCaChain = [ca.root.certPem, ca.issuing.certPem];
+  const listenerTls = () => ({
+    key: serverTls.current.keyPem,
+    cert: serverTls.current.certPem,
+    ca: deviceCaChain,
+  });
 
   const registry = new CodeRegistry();
   const devices = new DeviceStore(store.db);
@@ -271,7 +281,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   });
 
   const gateway = new MqttGateway({
-    tls: { key: tls.keyPem, cert: serverCert, ca: deviceCaChain },
+    tls: listenerTls(),
     log: log.child({ component: 'mqtt' }),
     maxPayloadBytes: config.ingest.maxPayloadBytes,
     hooks: {
@@ -335,7 +345,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     tuning: opts.notify,
   });
   const { app, routes } = await createHttpServer({
-    tls: { key: tls.keyPem, cert: serverCert, ca: deviceCaChain },
+    tls: listenerTls(),
     log,
     metrics,
     tokens: access.tokens,
@@ -460,6 +470,15 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     maxPayloadBytes: config.ingest.maxPayloadBytes,
   });
 
+  // Connections already open keep the certificate they began with; new ones get the new one.
+  serverTls.onChange(() => {
+    gateway.setSecureContext(listenerTls());
+    app.server.setSecureContext({ ...listenerTls(), ...TLS_POLICY });
+  });
+  const tlsTimer = setInterval(() => {
+    serverTls.check().catch((err) => log.error({ err }, 'server certificate check failed'));
+  }, opts.tlsCheckMs ?? TLS_CHECK_MS);
+
   const mqttPort = await gateway.listen(config.mqttPort, config.host);
   await app.listen({ port: config.httpPort, host: config.host });
   const address = app.server.address();
@@ -519,7 +538,9 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     stream,
     onStored: (l) => void storedListeners.push(l),
     quarantine,
+    checkServerTls: (nowMs) => serverTls.check(nowMs),
     stop: async () => {
+      clearInterval(tlsTimer);
       clearInterval(poll);
       clearInterval(auditTimer);
       await polling;

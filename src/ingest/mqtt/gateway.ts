@@ -102,6 +102,11 @@ export class MqttGateway {
     });
   }
 
+  /** Serves a new certificate (a renewal) to connections from now on; open ones keep theirs. */
+  setSecureContext(tls: { key: string; cert: string; ca: string[] }): void {
+    this.server.setSecureContext({ ...tls, ...TLS_POLICY });
+  }
+
   /** Sends a command to `v1/devices/{id}/commands`; false if the device is not connected and subscribed. */
   publishToDevice(deviceId: DeviceId, payload: Buffer | string): boolean {
     const conn = this.byDevice.get(deviceId);
