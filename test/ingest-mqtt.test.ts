@@ -197,6 +197,13 @@ describe('ingest over MQTT with mutual TLS', () => {
     assert.equal((r.json as { code: string }).code, 'VIGIL_ERR_MQTT_TOPIC_DENIED');
   });
 
+  it('refuses an HTTPS telemetry POST with no body as bad JSON, with its security event', async () => {
+    const r = await fetchWithCert(h, b, 'ox-b', undefined);
+    assert.equal(r.status, 400, r.text);
+    assert.equal((r.json as { code: string }).code, 'VIGIL_ERR_INGEST_BAD_JSON');
+    assert.ok((await eventsFor(h, 'VIGIL_ERR_INGEST_BAD_JSON')).some((e) => e.deviceId === 'ox-b'));
+  });
+
   it('refuses HTTPS telemetry without a client certificate', async () => {
     const r = await h.api('/api/v1/devices/ox-a/telemetry', {
       method: 'POST',
@@ -234,14 +241,14 @@ describe('ingest over MQTT with mutual TLS', () => {
   });
 });
 
-function fetchWithCert(h: Harness, creds: EnrolledCredentials, deviceId: string, body: string) {
+function fetchWithCert(h: Harness, creds: EnrolledCredentials, deviceId: string, body: string | undefined) {
   return import('./support/https-client.ts').then(({ httpsRequest }) =>
     httpsRequest(`${h.baseUrl}/api/v1/devices/${deviceId}/telemetry`, {
       method: 'POST',
       ca: h.caPem,
       key: creds.keyPem,
       cert: creds.certPem,
-      body,
+      ...(body === undefined ? {} : { body }),
     }),
   );
 }

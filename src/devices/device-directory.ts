@@ -94,6 +94,12 @@ export class DeviceDirectory {
     }
   }
 
+  /** Drops a message from the recent window (its commit failed), if it is still the one remembered. */
+  forget(deviceId: string, seq: number, hash: string): void {
+    const window = this.recent.get(deviceId);
+    if (window?.get(seq) === hash) window.delete(seq);
+  }
+
   recentHash(deviceId: string, seq: number): string | undefined {
     return this.recent.get(deviceId)?.get(seq);
   }

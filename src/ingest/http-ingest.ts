@@ -52,7 +52,9 @@ export async function registerHttpIngest(app: App, deps: HttpIngestDeps): Promis
               `device ${deviceId} may not post telemetry for ${request.params.id}`,
             );
           }
-          const outcome = await deps.pipeline.accept(deviceId, request.body as Buffer, 'http');
+          // Without a body (and a Content-Type) Fastify hands over undefined, not an empty buffer.
+          const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+          const outcome = await deps.pipeline.accept(deviceId, body, 'http');
           return reply
             .code(201)
             .send(

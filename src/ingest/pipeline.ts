@@ -38,9 +38,18 @@ export interface IngestDeps {
  * patient who wore the device then -> seal and group-commit. It resolves only after the
  * commit, so the transport can acknowledge durably. Refusals throw VigilError.
  */
+/** A message handed to the committer and not yet settled. */
+interface Pending {
+  hash: string;
+  commit: Promise<void>;
+}
+
 export class IngestPipeline {
-  /** The commit a device's newest message waits on, so a redelivery is acked only once it is stored. */
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * Per device, seq -> the commit of each message still in flight: a redelivery waits for its
+   * own original, and is acknowledged only if that was stored.
+   */
+  private readonly pending = new Map<string, Map<number, Pending>>();
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -81,7 +90,15 @@ export class IngestPipeline {
       );
     }
     if (verdict === 'duplicate') {
-      await this.inFlight.get(deviceId);
+      const original = this.pending.get(deviceId)?.get(decoded.seq);
+      if (original) {
+        try {
+          await original.commit;
+        } catch (cause) {
+          // The device must keep this message and send it again: it was not stored.
+          throw storeFailed(cause);
+        }
+      }
       metrics.duplicates.inc();
       return { duplicate: true };
     }
@@ -95,20 +112,23 @@ export class IngestPipeline {
     const message: AcceptedMessage = { deviceId, seq: decoded.seq, hash, receivedMs: nowMs, parts };
     const submitted = performance.now();
     const commit = this.deps.committer.submit(message);
-    this.inFlight.set(
-      deviceId,
-      commit.catch(() => {}),
-    );
+    let inFlight = this.pending.get(deviceId);
+    if (!inFlight) {
+      inFlight = new Map();
+      this.pending.set(deviceId, inFlight);
+    }
+    inFlight.set(decoded.seq, { hash, commit });
     try {
       await commit;
     } catch (cause) {
-      // Give the seq back: the device will resend this message and it must be stored then.
-      directory.setLast(deviceId, this.deps.lastStored(deviceId));
-      throw new VigilError(
-        'VIGIL_ERR_INGEST_STORE_FAILED',
-        'the readings could not be committed; retry later',
-        { cause },
-      );
+      // Give the seq back: the device will resend this message and it must be stored then, not
+      // be recognised as a redelivery of something that never reached the disk.
+      directory.forget(deviceId, decoded.seq, hash);
+      directory.setLast(deviceId, this.lastAfterFailure(deviceId, decoded.seq, inFlight));
+      throw storeFailed(cause);
+    } finally {
+      inFlight.delete(decoded.seq);
+      if (inFlight.size === 0) this.pending.delete(deviceId);
     }
     metrics.commitWaitSeconds.observe((performance.now() - submitted) / 1000);
     metrics.messagesAccepted.inc({ transport });
@@ -117,14 +137,28 @@ export class IngestPipeline {
     return { stored: decoded.readings.length };
   }
 
+  /**
+   * What the store holds last, unless a later message of the device is still in flight: its seq
+   * stays claimed, or a different message could take that seq while it commits.
+   */
+  private lastAfterFailure(deviceId: string, failedSeq: number, inFlight: Map<number, Pending>) {
+    let newest: LastMessage | undefined = this.deps.lastStored(deviceId);
+    for (const [seq, p] of inFlight) {
+      if (seq !== failedSeq && (newest === undefined || seq > newest.seq)) newest = { seq, hash: p.hash };
+    }
+    return newest;
+  }
+
   private attribute(deviceId: string, readings: Reading[]): AcceptedMessage['parts'] {
     const byPatient = new Map<string, Reading[]>();
-    for (const r of readings) {
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
       const patientId = this.deps.directory.patientAt(deviceId, r.tsMs);
       if (patientId === undefined) {
+        // The reading's time is patient data (timestamps.ts): the detail names its place instead.
         throw new VigilError(
           'VIGIL_ERR_INGEST_NO_PATIENT',
-          `device ${deviceId} was assigned to no patient at ${new Date(r.tsMs).toISOString()}; assign it with "vigil device assign"`,
+          `device ${deviceId} was assigned to no patient when readings[${i}] was taken; assign it with "vigil device assign" from before that reading`,
         );
       }
       let list = byPatient.get(patientId);
@@ -136,4 +170,10 @@ export class IngestPipeline {
     }
     return [...byPatient].map(([patientId, rs]) => ({ patientId, readings: rs }));
   }
+}
+
+function storeFailed(cause: unknown): VigilError {
+  return new VigilError('VIGIL_ERR_INGEST_STORE_FAILED', 'the readings could not be committed; retry later', {
+    cause,
+  });
 }
