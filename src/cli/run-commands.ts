@@ -78,6 +78,8 @@ async function runSim(
           process.stderr.write(`\renrolling simulated devices ${done}/${total}`);
         if (!o.json && process.stderr.isTTY && done === total) process.stderr.write('\n');
       },
+      onRenewalFailed: (deviceId, reason) =>
+        process.stderr.write(`vigil: simulated device ${deviceId} kept its old certificate: ${reason}\n`),
     });
   } finally {
     await store.close();

@@ -5,7 +5,8 @@ import type { DeviceKind, SimDevice } from '../../sim/fleet.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
-import { enrollDevice } from '../devices/enroll-client.ts';
+import { type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
+import { certificateInfo } from '../pki/certificate-info.ts';
 import type { Schema } from '../store/schema.ts';
 
 const KINDS: Array<{ kind: DeviceKind; model: string }> = [
@@ -31,12 +32,10 @@ const FIRST_NAMES = [
 ];
 const LAST_NAMES = ['Okafor', 'Novak', 'Lindqvist', 'Haddad', 'Moreau', 'Tanaka', 'Silva', 'Keller'];
 
-/**
- * Makes (or reuses) N simulated devices: patients and devices are registered like an
- * administrator would, then each device enrols over HTTPS with its one-time token, as a real
- * one does. Credentials are kept under <data-dir>/sim so a restart reuses them.
- */
-export async function provisionSimDevices(opts: {
+/** A simulated device renews this long before its certificate ends, as posture would flag it. */
+const RENEW_WITHIN_MS = 30 * 86_400_000;
+
+interface ProvisionOptions {
   db: Kysely<Schema>;
   keys: KeyRing;
   dataDir: string;
@@ -44,7 +43,19 @@ export async function provisionSimDevices(opts: {
   caPem: string;
   count: number;
   onProgress?: (done: number, total: number) => void;
-}): Promise<SimDevice[]> {
+  /** Told when a device's certificate could not be renewed (it goes on with the old one). */
+  onRenewalFailed?: (deviceId: string, reason: string) => void;
+  /** The clock that decides whether a certificate is due for renewal (tests move it on). */
+  nowMs?: number;
+}
+
+/**
+ * Makes (or reuses) N simulated devices: patients and devices are registered like an
+ * administrator would, then each device enrols over HTTPS with its one-time token, as a real
+ * one does. Credentials are kept under <data-dir>/sim so a restart reuses them; one in its last
+ * 30 days is renewed over mutual TLS first, and one already expired enrols afresh.
+ */
+export async function provisionSimDevices(opts: ProvisionOptions): Promise<SimDevice[]> {
   const devices = new DeviceStore(opts.db);
   const patients = new PatientStore(opts.db, opts.keys);
   const out: SimDevice[] = [];
@@ -56,15 +67,10 @@ export async function provisionSimDevices(opts: {
     const dir = join(opts.dataDir, 'sim', deviceId);
     const credsFile = join(dir, 'credentials.json');
     if (existsSync(credsFile)) {
-      out.push({
-        deviceId,
-        kind,
-        ...(JSON.parse(readFileSync(credsFile, 'utf8')) as {
-          keyPem: string;
-          certPem: string;
-          caPem: string;
-        }),
-      });
+      const stored = JSON.parse(readFileSync(credsFile, 'utf8')) as EnrolledCredentials;
+      const creds = await keptCurrent(deviceId, stored, devices, opts);
+      if (creds !== stored) writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });
+      out.push({ deviceId, kind, ...creds });
       opts.onProgress?.(i + 1, opts.count);
       continue;
     }
@@ -89,4 +95,28 @@ export async function provisionSimDevices(opts: {
     opts.onProgress?.(i + 1, opts.count);
   }
   return out;
+}
+
+/** The device's credentials, renewed (or, once expired, enrolled again) when due. */
+async function keptCurrent(
+  deviceId: string,
+  creds: EnrolledCredentials,
+  devices: DeviceStore,
+  opts: ProvisionOptions,
+): Promise<EnrolledCredentials> {
+  const cert = certificateInfo(creds.certPem);
+  const left = cert.notAfter.getTime() - (opts.nowMs ?? Date.now());
+  if (left >= RENEW_WITHIN_MS) return creds;
+  try {
+    if (left > 0) return await renewDevice({ serverUrl: opts.serverUrl, current: creds });
+    // A revoked device stays refused: enrolling it again would undo what an administrator did.
+    const revoked = await devices.revokedCertificates();
+    if (revoked.some((r) => r.serial === cert.serialHex)) throw new Error('its certificate is revoked');
+    // An expired certificate cannot authenticate a renewal: enrol again, as an administrator would.
+    const { token } = await devices.createEnrollmentToken(deviceId, 3600);
+    return await enrollDevice({ serverUrl: opts.serverUrl, caPem: opts.caPem, deviceId, token });
+  } catch (err) {
+    opts.onRenewalFailed?.(deviceId, err instanceof Error ? err.message : String(err));
+    return creds;
+  }
 }
