@@ -36,6 +36,26 @@ describe('command channel', () => {
     assert.equal(channel.isSubscribed, true);
   });
 
+  for (const version of [4, 5] as const) {
+    it(`closes the connection of a device that subscribes or unsubscribes with no filter (MQTT ${version})`, () => {
+      // [MQTT-3.8.3-3], [MQTT-3.10.3-2]; 0x82 is sent only in MQTT 5, where DISCONNECT exists.
+      const peer = { receiveMaximum: 100, maximumPacketBytes: undefined };
+      const subscriber = new FakeSessionLink(version);
+      new CommandChannel(subscriber, peer).onSubscribe({ cmd: 'subscribe', messageId: 1, subscriptions: [] });
+      assert.equal(subscriber.ended[0]?.reason, 0x82);
+      assert.deepEqual(subscriber.sent, []);
+      assert.equal(subscriber.refusals[0]?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+      const unsubscriber = new FakeSessionLink(version);
+      new CommandChannel(unsubscriber, peer).onUnsubscribe({
+        cmd: 'unsubscribe',
+        messageId: 2,
+        unsubscriptions: [],
+      });
+      assert.equal(unsubscriber.ended[0]?.reason, 0x82);
+      assert.deepEqual(unsubscriber.sent, []);
+    });
+  }
+
   it('stops sending QoS 1 commands at the device Receive Maximum until it acknowledges one', () => {
     const { link, channel } = subscribed(5, 1, { receiveMaximum: 2, maximumPacketBytes: undefined });
     assert.equal(channel.publish(Buffer.from('a')), true);

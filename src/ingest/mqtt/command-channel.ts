@@ -4,7 +4,7 @@
  * with the connection; a command that matters is sent again by its owner after reconnect.
  */
 import type { IPublishPacket, ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
-import { suback, unsuback } from './reply-packets.ts';
+import { Reason, suback, unsuback } from './reply-packets.ts';
 import type { SessionLink } from './session-link.ts';
 import { checkSubscribe, commandsTopic } from './topic-acl.ts';
 
@@ -36,6 +36,11 @@ export class CommandChannel {
   }
 
   onSubscribe(packet: ISubscribePacket): void {
+    // [MQTT-3.8.3-3]: a SUBSCRIBE names at least one filter; one with none is a protocol violation.
+    if (packet.subscriptions.length === 0) {
+      this.endForNoFilter('SUBSCRIBE');
+      return;
+    }
     const granted = packet.subscriptions.map((subscription) => {
       const decision = checkSubscribe(this.link.deviceId, subscription.topic);
       if (!decision.allowed) {
@@ -51,12 +56,25 @@ export class CommandChannel {
   }
 
   onUnsubscribe(packet: IUnsubscribePacket): void {
+    // [MQTT-3.10.3-2]: the same rule holds for UNSUBSCRIBE.
+    if (packet.unsubscriptions.length === 0) {
+      this.endForNoFilter('UNSUBSCRIBE');
+      return;
+    }
     const existed = packet.unsubscriptions.map((filter) => {
       if (filter !== this.topic || this.grantedQos === undefined) return false;
       this.grantedQos = undefined;
       return true;
     });
     this.link.send(unsuback(this.link.version, packet.messageId ?? 0, existed));
+  }
+
+  private endForNoFilter(cmd: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
+    this.link.refuse(
+      'VIGIL_ERR_INGEST_BAD_SHAPE',
+      `device ${this.link.deviceId} sent ${cmd} with no topic filter`,
+    );
+    this.link.end(`${cmd} with no topic filter`, Reason.protocolError, 'VIGIL_ERR_INGEST_BAD_SHAPE');
   }
 
   /** A PUBACK from the device for a QoS 1 command. */

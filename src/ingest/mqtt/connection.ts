@@ -11,7 +11,7 @@ import { type DeviceId, isValidId } from '../../errors/ids.ts';
 import { CommandChannel } from './command-channel.ts';
 import type { GatewayHooks } from './gateway-hooks.ts';
 import { InboundPublishes, type ReadFlow } from './inbound-publishes.ts';
-import { PacketSizeGuard } from './packet-size-guard.ts';
+import { largestPacketBytes, PacketSizeGuard } from './packet-size-guard.ts';
 import {
   connackAccepted,
   connackReasonFor,
@@ -19,9 +19,15 @@ import {
   disconnectPacket,
   type ProtocolVersion,
   Reason,
+  withoutProblemInformation,
 } from './reply-packets.ts';
 import type { SessionLink } from './session-link.ts';
-import { effectiveKeepaliveSeconds, peerLimitsFrom } from './session-terms.ts';
+import {
+  effectiveKeepaliveSeconds,
+  peerLimitsFrom,
+  wantsProblemInformation,
+  willRefusal,
+} from './session-terms.ts';
 
 export interface ConnectionLimits {
   readonly maxPayloadBytes: number;
@@ -68,10 +74,20 @@ export class DeviceConnection implements ReadFlow {
   private readonly remoteAddress: string | undefined;
   private readonly parser = mqttParser();
   private readonly sizeGuard: PacketSizeGuard;
-  /** Packets that arrived behind CONNECT, held until the device is identified (§3.1.4). */
-  private readonly heldBack: Packet[] = [];
+  /**
+   * Packets parsed but not yet dispatched, in arrival order: those behind CONNECT wait until the
+   * device is identified (§3.1.4), and those behind the Receive Maximum-th publish in flight
+   * wait for a PUBACK to free a slot. Pausing the socket stops only later reads; one read (up to
+   * 16 KiB of TLS plaintext) may hold hundreds of small publishes, and dispatching them all
+   * would put more in flight than the store's redelivery window allows for.
+   */
+  private readonly pending: Packet[] = [];
   private isIdentifying = false;
   private isBackpressured = false;
+  private isDraining = false;
+  /** What the device said in CONNECT about the packets it takes (MQTT 5 §3.1.2.11). */
+  private peerMaximumPacketBytes: number | undefined;
+  private wantsProblemInformation = true;
   /** The socket is corked until the end of this tick: see send(). */
   private corked = false;
   private readonly connectTimer: NodeJS.Timeout;
@@ -110,8 +126,8 @@ export class DeviceConnection implements ReadFlow {
   resumeReading(): void {
     if (!this.isBackpressured) return;
     this.isBackpressured = false;
-    this.updateReading();
     this.keepaliveTimer?.refresh();
+    this.drainPending();
   }
 
   /** Closes the connection; an MQTT 5 device that completed CONNECT is told `reason` first (§3.14). */
@@ -125,7 +141,7 @@ export class DeviceConnection implements ReadFlow {
     }
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepaliveTimer);
-    this.heldBack.length = 0;
+    this.pending.length = 0;
     if (!this.socket.destroyed) {
       this.socket.end();
       this.lingerTimer = setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
@@ -170,8 +186,26 @@ export class DeviceConnection implements ReadFlow {
     if (this.state === 'closed') return;
     this.keepaliveTimer?.refresh();
     if (this.state === 'awaiting-connect') this.onFirstPacket(packet);
-    else if (this.state === 'identifying') this.heldBack.push(packet);
+    else if (this.state === 'identifying' || this.isBackpressured || this.pending.length > 0)
+      this.pending.push(packet);
     else this.dispatch(packet);
+  }
+
+  /** Dispatches waiting packets in order until the limit is reached again, then reads on. */
+  private drainPending(): void {
+    // A publish that settles synchronously resumes from inside dispatch(); the loop below goes on.
+    if (this.isDraining) return;
+    this.isDraining = true;
+    try {
+      while (this.state === 'open' && !this.isBackpressured) {
+        const packet = this.pending.shift();
+        if (packet === undefined) break;
+        this.dispatch(packet);
+      }
+    } finally {
+      this.isDraining = false;
+    }
+    this.updateReading();
   }
 
   private onFirstPacket(packet: Packet): void {
@@ -200,6 +234,9 @@ export class DeviceConnection implements ReadFlow {
       return;
     }
     this.version = requested;
+    // Known before identify(), so a refusing CONNACK already respects them.
+    this.peerMaximumPacketBytes = connect.properties?.maximumPacketSize;
+    this.wantsProblemInformation = wantsProblemInformation(connect);
     let deviceId: DeviceId;
     try {
       deviceId = await this.deps.hooks.identify(this.socket);
@@ -213,6 +250,11 @@ export class DeviceConnection implements ReadFlow {
       const shown = JSON.stringify(connect.clientId.slice(0, 64));
       const detail = `client id ${shown} is not the certificate's device id ${deviceId}; send that or an empty one`;
       this.refuseConnect(new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', detail), Reason.clientIdNotValid);
+      return;
+    }
+    const refusedWill = willRefusal(connect);
+    if (refusedWill !== undefined) {
+      this.refuseConnect(refusedWill.error, refusedWill.reason);
       return;
     }
     this.open(connect, deviceId);
@@ -238,28 +280,31 @@ export class DeviceConnection implements ReadFlow {
 
   private open(connect: IConnectPacket, deviceId: DeviceId): void {
     const { limits, hooks } = this.deps;
+    const keepaliveSeconds = effectiveKeepaliveSeconds(connect.keepalive ?? 0, limits.keepaliveMaxSeconds);
+    const maximumPacketBytes = largestPacketBytes(limits.maxRemainingLength);
+    const session = { deviceId, keepaliveSeconds, receiveMaximum: limits.receiveMaximum, maximumPacketBytes };
+    const connack = connackAccepted(this.version, connect, session);
+    if (this.encode(connack) === undefined) {
+      // [MQTT-3.1.2-24] forbids sending it, and a device that never gets CONNACK would only hang.
+      const detail = `Maximum Packet Size ${String(this.peerMaximumPacketBytes)} is too small for the CONNACK`;
+      this.refuseConnect(new VigilError('VIGIL_ERR_INGEST_BAD_SHAPE', detail), Reason.packetTooLarge);
+      return;
+    }
     clearTimeout(this.connectTimer);
     this.log = this.deps.log.child({ deviceId, remoteAddress: this.remoteAddress });
-    const keepaliveSeconds = effectiveKeepaliveSeconds(connect.keepalive ?? 0, limits.keepaliveMaxSeconds);
     const link = this.linkFor(deviceId);
     const commands = new CommandChannel(link, peerLimitsFrom(connect));
     const inbound = new InboundPublishes(link, hooks, commands, this, limits);
     this.session = { deviceId, commands, inbound };
     this.deps.directory.claim(this);
     this.state = 'open';
-    const maximumPacketBytes = limits.maxRemainingLength + 5; // plus the largest fixed header
-    const session = { deviceId, keepaliveSeconds, receiveMaximum: limits.receiveMaximum, maximumPacketBytes };
-    this.send(connackAccepted(this.version, connect, session));
+    this.send(connack);
     // §3.1.2.10: no packet for 1.5 times the keepalive means the device is gone.
     this.keepaliveTimer = setTimeout(() => this.onKeepaliveExpired(), keepaliveSeconds * 1500).unref();
     this.log.info({ protocolVersion: this.version, keepaliveSeconds }, 'device connected');
     this.callHook('onConnect', () => hooks.onConnect?.(deviceId, this.version));
-    for (const packet of this.heldBack.splice(0)) {
-      if (this.state !== 'open') return;
-      this.dispatch(packet);
-    }
     this.isIdentifying = false;
-    this.updateReading();
+    this.drainPending();
   }
 
   private dispatch(packet: Packet): void {
@@ -327,7 +372,31 @@ export class DeviceConnection implements ReadFlow {
     return true;
   }
 
+  /** The packet's bytes as this device may receive them; undefined when it must not be sent. */
   private encode(packet: Packet): Buffer | undefined {
+    const { cmd } = packet;
+    // [MQTT-3.1.2-29]: a device that asked for no problem information still gets it on these.
+    const outgoing =
+      this.wantsProblemInformation || cmd === 'connack' || cmd === 'disconnect' || cmd === 'publish'
+        ? packet
+        : withoutProblemInformation(packet);
+    const bytes = this.generate(outgoing);
+    const max = this.peerMaximumPacketBytes;
+    if (bytes === undefined || max === undefined || bytes.length <= max) return bytes;
+    // A Reason String or User Properties must not push a packet over the device's Maximum Packet
+    // Size: the packet goes without them (§3.4.2.2.2, [MQTT-3.2.2-19], [MQTT-3.14.2-3]).
+    const trimmed = withoutProblemInformation(outgoing);
+    const smaller = trimmed === outgoing ? undefined : this.generate(trimmed);
+    if (smaller !== undefined && smaller.length <= max) return smaller;
+    // §3.1.2.11.4: a packet the device cannot take is discarded, as if it had been sent.
+    this.log.warn(
+      { cmd, bytes: bytes.length, maximumPacketBytes: max },
+      'packet too large for the device; not sent',
+    );
+    return undefined;
+  }
+
+  private generate(packet: Packet): Buffer | undefined {
     try {
       return generate(packet, { protocolVersion: this.version });
     } catch (err) {

@@ -8,8 +8,11 @@ import {
   connectDevice,
   deferred,
   endClient,
+  holdTelemetry,
   nextEvent,
   nextMessage,
+  publishBurst,
+  RawDevice,
   type RunningGateway,
   sleep,
   startGateway,
@@ -64,6 +67,36 @@ describe('MQTT gateway, MQTT 3.1.1 devices', () => {
     await endClient(client);
   });
 
+  it('throttles a burst in one read to Receive Maximum in flight, and acknowledges all of it', async () => {
+    // 3.1.1 cannot be told a Receive Maximum, so it must be slowed down, never dropped for it.
+    const held = holdTelemetry(running.hooks);
+    const raw = await RawDevice.open(running.port, pki, pki.device(DEV), 4);
+    raw.connect(4);
+    await waitFor('CONNACK', () => raw.packets.some((p) => p.cmd === 'connack'));
+    raw.socket.write(publishBurst(DEV, 400, 4));
+    await waitFor('Receive Maximum reached', () => held.peak() >= 100);
+    await sleep(200);
+    assert.equal(held.peak(), 100);
+    held.release();
+    await waitFor('400 PUBACKs', () => raw.packets.filter((p) => p.cmd === 'puback').length === 400);
+    assert.equal(held.peak(), 100);
+    assert.equal(raw.socket.destroyed, false);
+    running.hooks.beforeTelemetry = async () => {};
+    raw.close();
+  });
+
+  it('accepts a will at QoS 2 or retained, and a retained publish, ignoring both (3.1.1 cannot say why)', async () => {
+    const client = await connectDevice(running.port, pki, pki.device(DEV), {
+      protocolVersion: 4,
+      will: { topic: `v1/devices/${DEV}/status`, payload: Buffer.from('gone'), qos: 2, retain: true },
+    });
+    const before = running.hooks.telemetry.length;
+    await client.publishAsync(TELEMETRY, telemetryPayload(41), { qos: 1, retain: true });
+    assert.equal(running.hooks.telemetry.length, before + 1);
+    assert.ok(client.connected);
+    await endClient(client);
+  });
+
   it('acknowledges a refused reading anyway and says why on the commands topic', async () => {
     running.hooks.beforeTelemetry = async () => {
       throw new VigilError('VIGIL_ERR_INGEST_REPLAY', 'seq 17 is not above 20');
@@ -92,6 +125,19 @@ describe('MQTT gateway, MQTT 3.1.1 devices', () => {
     assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_TOPIC_DENIED');
     await waitFor('release of the device', () => !running.gateway.isConnected(DEV));
     await endClient(client);
+  });
+
+  it('closes the connection of a device that sends SUBSCRIBE with no filter [MQTT-3.8.3-3]', async () => {
+    const raw = await RawDevice.open(running.port, pki, pki.device(DEV), 4);
+    raw.connect(4);
+    await waitFor('CONNACK', () => raw.packets.some((p) => p.cmd === 'connack'));
+    raw.socket.write(Buffer.from([0x82, 0x02, 0x00, 0x09])); // SUBSCRIBE, message id 9, no filter
+    await raw.closed;
+    assert.deepEqual(
+      raw.packets.map((p) => p.cmd),
+      ['connack'],
+    );
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
   });
 
   it("refuses a subscription to another device's commands topic with 0x80", async () => {

@@ -1,16 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ErrorWithReasonCode, MqttClient } from 'mqtt';
-import type { IConnackPacket, IPubackPacket, Packet } from 'mqtt-packet';
+import {
+  generate,
+  type IConnackPacket,
+  type IConnectPacket,
+  type IDisconnectPacket,
+  type IPubackPacket,
+  type IPublishPacket,
+  type Packet,
+} from 'mqtt-packet';
 import { VigilError } from '../../errors/catalogue.ts';
 import { asDeviceId } from '../../errors/ids.ts';
 import {
   connectDevice,
   deferred,
   endClient,
+  holdTelemetry,
   nextDisconnect,
   nextEvent,
   nextMessage,
+  publishBurst,
   RawDevice,
   type RunningGateway,
   sleep,
@@ -57,6 +67,100 @@ describe('MQTT gateway, MQTT 5 devices', () => {
   });
 
   const device = () => connectDevice(port, pki, pki.device(DEV));
+
+  /** A raw MQTT 5 device that has sent CONNECT with `extra` and received CONNACK. */
+  async function rawDevice(extra: Partial<IConnectPacket> = {}): Promise<RawDevice> {
+    const raw = await RawDevice.open(port, pki, pki.device(DEV));
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      keepalive: 60,
+      clientId: '',
+      ...extra,
+    });
+    await waitFor('CONNACK', () => raw.packets.some((p) => p.cmd === 'connack'));
+    return raw;
+  }
+
+  function publishTo(topic: string, messageId: number, qos: 0 | 1 | 2 = 1): IPublishPacket {
+    return {
+      cmd: 'publish',
+      topic,
+      payload: Buffer.from(telemetryPayload(messageId)),
+      qos,
+      messageId,
+      retain: false,
+      dup: false,
+    };
+  }
+
+  it('gives no Reason String on PUBACK to a device that asked for no problem information', async () => {
+    const raw = await rawDevice({ properties: { requestProblemInformation: false } });
+    raw.send(publishTo('v1/devices/other-1/telemetry', 7));
+    await waitFor('PUBACK', () => raw.packets.some((p) => p.cmd === 'puback'));
+    const ack = raw.packets.find((p): p is IPubackPacket => p.cmd === 'puback');
+    assert.equal(ack?.reasonCode, 0x87, 'the reason code is still given');
+    assert.equal(ack?.properties?.reasonString, undefined);
+    raw.close();
+  });
+
+  it('still gives the Reason String on DISCONNECT to a device that asked for no problem information', async () => {
+    const raw = await rawDevice({ properties: { requestProblemInformation: false } });
+    raw.send(publishTo(TELEMETRY, 8, 2));
+    await waitFor('DISCONNECT', () => raw.packets.some((p) => p.cmd === 'disconnect'));
+    const disconnect = raw.packets.find((p): p is IDisconnectPacket => p.cmd === 'disconnect');
+    assert.equal(disconnect?.reasonCode, 0x9b);
+    assert.equal(disconnect?.properties?.reasonString, 'VIGIL_ERR_MQTT_QOS2');
+    raw.close();
+  });
+
+  it("drops the Reason String rather than exceed the device's Maximum Packet Size", async () => {
+    // 34 bytes take this CONNACK; the refusing PUBACK with its Reason String would be 36.
+    const raw = await rawDevice({ properties: { maximumPacketSize: 34 } });
+    const chunks: Buffer[] = [];
+    raw.socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    raw.send(publishTo('v1/devices/other-1/telemetry', 9));
+    await waitFor('PUBACK', () => raw.packets.some((p) => p.cmd === 'puback'));
+    const ack = raw.packets.find((p): p is IPubackPacket => p.cmd === 'puback');
+    assert.equal(ack?.reasonCode, 0x87);
+    assert.equal(ack?.properties?.reasonString, undefined);
+    assert.ok(Buffer.concat(chunks).length <= 34);
+    raw.close();
+  });
+
+  it('accepts a packet of exactly the advertised Maximum Packet Size, and closes one byte over', async () => {
+    for (const extraBytes of [0, 1]) {
+      const raw = await rawDevice();
+      const max = (raw.packets[0] as IConnackPacket).properties?.maximumPacketSize ?? 0;
+      const padded = (padBytes: number) =>
+        generate(
+          { ...publishTo(TELEMETRY, 1), properties: { userProperties: { p: 'x'.repeat(padBytes) } } },
+          { protocolVersion: 5 },
+        );
+      const target = max + extraBytes;
+      const padBytes = target - padded(0).length;
+      // Length fields grow with the padding: take back the bytes they gained.
+      const bytes = padded(padBytes - (padded(padBytes).length - target));
+      assert.equal(bytes.length, target);
+      raw.socket.write(bytes);
+      await waitFor('an answer', () => raw.packets.length > 1);
+      const answer = raw.packets[1] as Packet & { reasonCode?: number };
+      if (extraBytes === 0) assert.deepEqual([answer.cmd, answer.reasonCode], ['puback', 0]);
+      else assert.deepEqual([answer.cmd, answer.reasonCode], ['disconnect', 0x95]);
+      raw.close();
+    }
+  });
+
+  it('refuses with CONNACK 0x95 a device whose Maximum Packet Size no CONNACK fits in', async () => {
+    const raw = await rawDevice({ properties: { maximumPacketSize: 16 } });
+    const connack = raw.packets[0] as IConnackPacket;
+    assert.equal(connack.reasonCode, 0x95);
+    assert.ok((connack.length ?? 0) + 2 <= 16);
+    await raw.closed;
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+  });
 
   it('sends PUBACK for QoS 1 telemetry only after onTelemetry resolves', async () => {
     const hold = deferred();
@@ -149,6 +253,41 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     assert.ok(client.connected);
     running.hooks.beforeTelemetry = async () => {};
     await endClient(client);
+  });
+
+  it('never has more than Receive Maximum publishes in flight, however many one read holds', async () => {
+    const held = holdTelemetry(running.hooks);
+    const raw = await RawDevice.open(port, pki, pki.device(DEV));
+    raw.connect(5);
+    await waitFor('CONNACK', () => raw.packets.some((p) => p.cmd === 'connack'));
+    raw.socket.write(publishBurst(DEV, 400, 5));
+    await waitFor('Receive Maximum reached', () => held.peak() >= 100);
+    await sleep(200);
+    assert.equal(held.peak(), 100);
+    held.release();
+    await waitFor('400 PUBACKs', () => raw.packets.filter((p) => p.cmd === 'puback').length === 400);
+    assert.equal(held.peak(), 100);
+    assert.equal(raw.socket.destroyed, false);
+    running.hooks.beforeTelemetry = async () => {};
+    raw.close();
+  });
+
+  it('holds publishes that arrive with CONNECT to the same Receive Maximum', async () => {
+    const held = holdTelemetry(running.hooks);
+    const raw = await RawDevice.open(port, pki, pki.device(DEV));
+    const connect = generate(
+      { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, keepalive: 60, clientId: '' },
+      { protocolVersion: 5 },
+    );
+    raw.socket.write(Buffer.concat([connect, publishBurst(DEV, 400, 5)]));
+    await waitFor('Receive Maximum reached', () => held.peak() >= 100);
+    await sleep(200);
+    assert.equal(held.peak(), 100);
+    held.release();
+    await waitFor('400 PUBACKs', () => raw.packets.filter((p) => p.cmd === 'puback').length === 400);
+    assert.equal(held.peak(), 100);
+    running.hooks.beforeTelemetry = async () => {};
+    raw.close();
   });
 
   it('refuses a reading the pipeline rejects with the catalogue reason code in PUBACK', async () => {
@@ -273,6 +412,66 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     await endClient(client);
   });
 
+  it('refuses with CONNACK 0x9B a will at QoS 2, which CONNACK would say is not offered', async () => {
+    const will = {
+      topic: `v1/devices/${DEV}/status`,
+      payload: Buffer.from('gone'),
+      qos: 2 as const,
+      retain: false,
+    };
+    const raw = await rawDevice({ will });
+    assert.equal((raw.packets[0] as IConnackPacket).reasonCode, 0x9b);
+    await raw.closed;
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_QOS2');
+  });
+
+  it('refuses with CONNACK 0x9A a will to be retained, since no message is retained', async () => {
+    const will = {
+      topic: `v1/devices/${DEV}/status`,
+      payload: Buffer.from('gone'),
+      qos: 1 as const,
+      retain: true,
+    };
+    const raw = await rawDevice({ will });
+    assert.equal((raw.packets[0] as IConnackPacket).reasonCode, 0x9a);
+    await raw.closed;
+  });
+
+  it('accepts a will at QoS 0 or 1 without retain (and never publishes it)', async () => {
+    const will = {
+      topic: `v1/devices/${DEV}/status`,
+      payload: Buffer.from('gone'),
+      qos: 1 as const,
+      retain: false,
+    };
+    const raw = await rawDevice({ will });
+    assert.equal((raw.packets[0] as IConnackPacket).reasonCode, 0);
+    raw.close();
+  });
+
+  it('disconnects with 0x9A a device that publishes with RETAIN, and stores nothing of it', async () => {
+    const raw = await rawDevice();
+    const before = running.hooks.telemetry.length;
+    raw.send({ ...publishTo(TELEMETRY, 3), retain: true });
+    await waitFor('DISCONNECT', () => raw.packets.some((p) => p.cmd === 'disconnect'));
+    const disconnect = raw.packets.find((p): p is IDisconnectPacket => p.cmd === 'disconnect');
+    assert.equal(disconnect?.reasonCode, 0x9a);
+    assert.equal(
+      raw.packets.some((p) => p.cmd === 'puback'),
+      false,
+    );
+    assert.equal(running.hooks.telemetry.length, before);
+    await raw.closed;
+  });
+
+  it('disconnects with 0x82 a device that sends SUBSCRIBE with no filter [MQTT-3.8.3-3]', async () => {
+    const raw = await rawDevice();
+    raw.socket.write(Buffer.from([0x82, 0x03, 0x00, 0x09, 0x00])); // message id 9, no properties, no filter
+    await raw.closed;
+    const disconnect = raw.packets.find((p): p is IDisconnectPacket => p.cmd === 'disconnect');
+    assert.equal(disconnect?.reasonCode, 0x82);
+  });
+
   it('disconnects a device at QoS 2 with 0x9B', async () => {
     const client = await device();
     const disconnect = nextDisconnect(client);
@@ -329,7 +528,7 @@ describe('MQTT gateway, MQTT 5 devices', () => {
       receiveMaximum: 100,
       maximumQoS: 1,
       retainAvailable: false,
-      maximumPacketSize: 2048 + 1024 + 5,
+      maximumPacketSize: 1 + 2 + 2048 + 1024, // type byte, two-byte Remaining Length, the rest
       wildcardSubscriptionAvailable: false,
       subscriptionIdentifiersAvailable: false,
       sharedSubscriptionAvailable: false,

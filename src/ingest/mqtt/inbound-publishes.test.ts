@@ -140,6 +140,29 @@ describe('inbound publishes', () => {
     assert.equal(link.refusals[0]?.code, 'VIGIL_ERR_INGEST_REPLAY');
   });
 
+  it('disconnects an MQTT 5 device that publishes with RETAIN, which CONNACK said is not offered (0x9A)', () => {
+    let calls = 0;
+    const { inbound, link } = setup(5, async () => {
+      calls += 1;
+    });
+    inbound.onPublish({ ...publish(1), retain: true });
+    assert.equal(link.ended[0]?.reason, 0x9a);
+    assert.equal(calls, 0);
+    assert.equal(link.sentOf('puback').length, 0);
+  });
+
+  it('stores a retained publish from an MQTT 3.1.1 device and ignores the flag', async () => {
+    let calls = 0;
+    const { inbound, link } = setup(4, async () => {
+      calls += 1;
+    });
+    inbound.onPublish({ ...publish(1), retain: true });
+    await settle();
+    assert.equal(calls, 1);
+    assert.deepEqual(link.sent, [{ cmd: 'puback', messageId: 1 }]);
+    assert.deepEqual(link.ended, []);
+  });
+
   it('refuses a topic alias, which it never offered, with DISCONNECT 0x94', () => {
     const { inbound, link } = setup(5, async () => {});
     inbound.onPublish({ ...publish(1), topic: '', properties: { topicAlias: 1 } });

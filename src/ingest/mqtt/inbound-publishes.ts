@@ -4,12 +4,15 @@
  *
  * Publishes are processed concurrently (the store batches many messages per commit, so waiting
  * for one PUBACK before reading the next PUBLISH would cap a device at one message per commit);
- * MQTT lets QoS 1 acknowledgements go out in any order (MQTT 5 §4.6). Reading pauses once
- * `receiveMaximum` publishes are being processed, which bounds memory per connection.
+ * MQTT lets QoS 1 acknowledgements go out in any order (MQTT 5 §4.6). Once `receiveMaximum`
+ * publishes are being processed the connection stops reading and holds packets already read
+ * until one settles, so never more are in flight: the store's redelivery window after a restart
+ * is sized for that many committed-but-unacknowledged readings per device.
  *
  * A device over the advertised Receive Maximum is slowed down, not disconnected with 0x93
  * (§3.3.4): mqtt.js, which the simulator and many integrations use, ignores the server's
  * Receive Maximum, and dropping it would only make it reconnect and resend the same burst.
+ * MQTT 3.1.1 has no Receive Maximum at all, so the same throttle is its only limit.
  */
 import type { IPublishPacket } from 'mqtt-packet';
 import { ERRORS, isVigilError, VigilError } from '../../errors/catalogue.ts';
@@ -53,6 +56,16 @@ export class InboundPublishes {
       // §3.2.2.3.4: Maximum QoS is 1, so a QoS 2 PUBLISH is answered with DISCONNECT 0x9B.
       link.refuse('VIGIL_ERR_MQTT_QOS2', `device ${link.deviceId} published at QoS 2`);
       link.end('QoS 2 publish', Reason.qosNotSupported, 'VIGIL_ERR_MQTT_QOS2');
+      return;
+    }
+    if (packet.retain && link.version === 5) {
+      // §3.3.1.3: Retain Available is 0 in CONNACK, so a retained PUBLISH gets DISCONNECT 0x9A.
+      // MQTT 3.1.1 cannot be told; its retain flag is ignored (no other client could read it).
+      link.refuse(
+        'VIGIL_ERR_INGEST_BAD_SHAPE',
+        `device ${link.deviceId} published with RETAIN, which is not offered`,
+      );
+      link.end('retained publish', Reason.retainNotSupported, 'VIGIL_ERR_INGEST_BAD_SHAPE');
       return;
     }
     if (packet.properties?.topicAlias !== undefined) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { generate, type Packet } from 'mqtt-packet';
-import { PacketSizeGuard } from './packet-size-guard.ts';
+import { largestPacketBytes, PacketSizeGuard } from './packet-size-guard.ts';
 
 /** Real packets as devices send them, with payloads of assorted sizes. */
 const packet: fc.Arbitrary<Packet> = fc.oneof(
@@ -77,5 +77,30 @@ describe('packet size guard', () => {
   it('calls a Remaining Length longer than four bytes malformed', () => {
     const guard = new PacketSizeGuard(1_000_000_000);
     assert.deepEqual(guard.scan(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01])), { kind: 'malformed' });
+  });
+
+  it('advertises as largest packet exactly the largest one it lets through', () => {
+    for (const maxRemainingLength of [0, 127, 128, 3072, 16_383, 16_384, 2_097_151, 2_097_152]) {
+      const largest = largestPacketBytes(maxRemainingLength);
+      const accepted = Buffer.alloc(largest);
+      accepted.writeUInt8(0x30, 0);
+      // Remaining Length as a variable byte integer (§1.5.5) right after the type byte.
+      let value = maxRemainingLength;
+      let at = 1;
+      do {
+        const digit = value % 0x80;
+        value = Math.floor(value / 0x80);
+        accepted.writeUInt8(value > 0 ? digit | 0x80 : digit, at);
+        at += 1;
+      } while (value > 0);
+      assert.equal(
+        at + maxRemainingLength,
+        largest,
+        `${maxRemainingLength}: header and body fill the packet`,
+      );
+      assert.deepEqual(new PacketSizeGuard(maxRemainingLength).scan(accepted), { kind: 'ok' });
+      assert.equal(new PacketSizeGuard(maxRemainingLength + 1).scan(accepted).kind, 'ok');
+    }
+    assert.equal(largestPacketBytes(3072), 3075);
   });
 });

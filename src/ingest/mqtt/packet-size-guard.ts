@@ -16,6 +16,17 @@ const OK: FrameVerdict = { kind: 'ok' };
 /** A Remaining Length uses at most four bytes (MQTT 5 §1.5.5). */
 const MAX_LENGTH_BYTES = 4;
 
+/**
+ * The largest whole packet a guard with this limit lets through: one type byte, the Remaining
+ * Length in as many bytes as it takes, then the rest. This is the Maximum Packet Size to
+ * advertise (MQTT 5 §3.2.2.3.6); any more would invite packets the guard refuses.
+ */
+export function largestPacketBytes(maxRemainingLength: number): number {
+  let lengthBytes = 1;
+  while (lengthBytes < MAX_LENGTH_BYTES && maxRemainingLength >= 0x80 ** lengthBytes) lengthBytes += 1;
+  return 1 + lengthBytes + maxRemainingLength;
+}
+
 export class PacketSizeGuard {
   private phase: 'type' | 'length' | 'body' = 'type';
   private lengthValue = 0;

@@ -12,6 +12,7 @@ import {
   pubackReasonFor,
   returnCode311For,
   suback,
+  withoutProblemInformation,
 } from './reply-packets.ts';
 import { classifyTlsFailure } from './tls-refusal.ts';
 
@@ -39,6 +40,21 @@ describe('reply packets', () => {
     assert.equal(wire.messageId, 12);
     assert.equal(wire.reasonCode, 0x83);
     assert.deepEqual(wire.properties, { reasonString: 'VIGIL_ERR_INGEST_REPLAY' });
+  });
+
+  it('strips the Reason String and User Properties and keeps everything else', () => {
+    const disconnect = disconnectPacket(0x87, 'VIGIL_ERR_DEVICE_QUARANTINED');
+    const stripped = withoutProblemInformation({
+      ...disconnect,
+      properties: {
+        reasonString: 'VIGIL_ERR_DEVICE_QUARANTINED',
+        userProperties: { a: 'b' },
+        serverReference: 'x',
+      },
+    });
+    assert.deepEqual(stripped, { cmd: 'disconnect', reasonCode: 0x87, properties: { serverReference: 'x' } });
+    const plain = puback(5, 3);
+    assert.equal(withoutProblemInformation(plain), plain, 'nothing to strip: the same packet');
   });
 
   it('acknowledges plainly in MQTT 3.1.1', () => {

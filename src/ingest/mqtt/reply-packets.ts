@@ -11,6 +11,7 @@ import type {
   IPubackPacket,
   ISubackPacket,
   IUnsubackPacket,
+  Packet,
 } from 'mqtt-packet';
 import type { VigilError } from '../../errors/catalogue.ts';
 
@@ -34,6 +35,7 @@ export const Reason = {
   sessionTakenOver: 0x8e,
   topicAliasInvalid: 0x94,
   packetTooLarge: 0x95,
+  retainNotSupported: 0x9a,
   qosNotSupported: 0x9b,
 } as const;
 
@@ -163,6 +165,25 @@ export function unsuback(version: ProtocolVersion, messageId: number, existed: b
     messageId,
     granted: existed.map((e) => (e ? Reason.success : Reason.noSubscriptionExisted)),
   };
+}
+
+/** The optional diagnostic properties of MQTT 5 packets (§3.1.2.11.7 "problem information"). */
+interface ProblemInformation {
+  readonly reasonString?: string;
+  readonly userProperties?: unknown;
+}
+
+/**
+ * `packet` without its Reason String and User Properties (the same object when it has none), for
+ * a device that asked for no problem information or whose Maximum Packet Size they would exceed
+ * ([MQTT-3.1.2-29], §3.4.2.2.2). Every other property is kept.
+ */
+export function withoutProblemInformation(packet: Packet): Packet {
+  const properties =
+    'properties' in packet ? (packet.properties as ProblemInformation | undefined) : undefined;
+  if (properties?.reasonString === undefined && properties?.userProperties === undefined) return packet;
+  const { reasonString: _reasonString, userProperties: _userProperties, ...kept } = properties;
+  return { ...packet, properties: kept } as Packet;
 }
 
 /** Only MQTT 5 lets the server send DISCONNECT (§3.14); in 3.1.1 the server just closes. */

@@ -227,3 +227,36 @@ export function telemetryPayload(seq: number): string {
     readings: [{ code: '8867-4', value: 72, unit: '/min' }],
   });
 }
+
+/** `count` QoS 1 telemetry PUBLISHes encoded back to back, for one write (and one read). */
+export function publishBurst(deviceId: DeviceId, count: number, protocolVersion: 4 | 5): Buffer {
+  const packets = Array.from({ length: count }, (_, i) =>
+    generate(
+      {
+        cmd: 'publish',
+        topic: `v1/devices/${deviceId}/telemetry`,
+        payload: Buffer.from(`{"seq":${i + 1}}`),
+        qos: 1,
+        messageId: i + 1,
+        retain: false,
+        dup: false,
+      },
+      { protocolVersion },
+    ),
+  );
+  return Buffer.concat(packets);
+}
+
+/** Holds every telemetry call until release() and records how many were in flight at most. */
+export function holdTelemetry(hooks: RecordingHooks): { peak(): number; release(): void } {
+  const hold = deferred();
+  let inFlight = 0;
+  let peak = 0;
+  hooks.beforeTelemetry = async () => {
+    inFlight += 1;
+    peak = Math.max(peak, inFlight);
+    await hold.promise;
+    inFlight -= 1;
+  };
+  return { peak: () => peak, release: () => hold.resolve() };
+}
