@@ -174,6 +174,13 @@ export function registerDeviceCommands(program: Command): void {
           o.id,
           config.enrollmentTokenTtlSeconds,
         );
+        // As the API's POST /devices/:id/enrollment-token does: a token can re-enrol the device.
+        await new AuditLog(store.db).append({
+          actor: actor(),
+          action: 'device.enrollment-token',
+          resource: `Device/${o.id}`,
+          outcome: 'success',
+        });
         emit(o, { id: o.id, token: t.token, expires: new Date(t.expiresAt).toISOString() }, [], t.token);
       } finally {
         await store.close();

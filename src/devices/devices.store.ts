@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import type { RevokedCertificate } from '../pki/index.ts';
@@ -39,6 +39,17 @@ export interface CertificateRow {
   revokeReason: string | null;
 }
 
+/** A certificate just signed, as recorded. */
+export interface NewCertificate {
+  serial: string;
+  deviceId: string;
+  fingerprint: string;
+  notBefore: number;
+  notAfter: number;
+}
+
+const DAY_MS = 24 * 3_600_000;
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -50,6 +61,61 @@ function checkId(kind: string, id: string): void {
       `${kind} id "${id.slice(0, 64)}" is not valid; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
     );
   }
+}
+
+function unknownDevice(id: string): VigilError {
+  return new VigilError(
+    'VIGIL_ERR_DEVICE_UNKNOWN',
+    `device ${id.slice(0, 64)} is not registered; add it with "vigil device add"`,
+  );
+}
+
+/**
+ * Marks the device enrolled now and returns its status, holding its row until the transaction
+ * ends. The UPDATE is the lock: on PostgreSQL (READ COMMITTED) it queues certificate changes
+ * for one device as SELECT ... FOR UPDATE would, so each statement after it sees what the
+ * transaction before committed; otherwise two issuances each supersede only the certificates
+ * their own snapshot held, and the device keeps two valid ones. SQLite transactions are
+ * serialised already (BEGIN IMMEDIATE), and SQLite has no FOR UPDATE.
+ */
+async function lockDevice(
+  tx: Transaction<Schema>,
+  deviceId: string,
+  nowMs: number,
+): Promise<DeviceStatus | undefined> {
+  const row = await tx
+    .updateTable('devices')
+    .set({ enrolled_at: nowMs })
+    .where('id', '=', deviceId)
+    .returning('status')
+    .executeTakeFirst();
+  return row?.status as DeviceStatus | undefined;
+}
+
+async function insertCertificate(
+  tx: Transaction<Schema>,
+  cert: NewCertificate,
+  nowMs: number,
+): Promise<void> {
+  await tx
+    .insertInto('device_certificates')
+    .values({
+      serial: cert.serial,
+      device_id: cert.deviceId,
+      fingerprint: cert.fingerprint,
+      not_before: cert.notBefore,
+      not_after: cert.notAfter,
+      issued_at: nowMs,
+      revoked_at: null,
+      revoke_reason: null,
+    })
+    .execute();
+  await tx
+    .updateTable('devices')
+    .set({ status: 'active' })
+    .where('id', '=', cert.deviceId)
+    .where('status', '=', 'registered')
+    .execute();
 }
 
 export class DeviceStore {
@@ -93,11 +159,7 @@ export class DeviceStore {
 
   async require(id: string): Promise<void> {
     const row = await this.db.selectFrom('devices').select('id').where('id', '=', id).executeTakeFirst();
-    if (!row)
-      throw new VigilError(
-        'VIGIL_ERR_DEVICE_UNKNOWN',
-        `device ${id.slice(0, 64)} is not registered; add it with "vigil device add"`,
-      );
+    if (!row) throw unknownDevice(id);
   }
 
   /** From nowMs on, the device measures this patient; the previous assignment ends then. */
@@ -189,11 +251,10 @@ export class DeviceStore {
     return Number(r.numUpdatedRows);
   }
 
-  async recordCertificate(
-    cert: { serial: string; deviceId: string; fingerprint: string; notBefore: number; notAfter: number },
-    nowMs = Date.now(),
-  ): Promise<void> {
+  /** Records a certificate issued by enrolment; it supersedes (revokes) every one before it. */
+  async recordCertificate(cert: NewCertificate, nowMs = Date.now()): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      await lockDevice(tx, cert.deviceId, nowMs);
       // A device holds one valid certificate: enrolling again supersedes (revokes) the old one.
       await tx
         .updateTable('device_certificates')
@@ -201,48 +262,76 @@ export class DeviceStore {
         .where('device_id', '=', cert.deviceId)
         .where('revoked_at', 'is', null)
         .execute();
-      await tx
-        .insertInto('device_certificates')
-        .values({
-          serial: cert.serial,
-          device_id: cert.deviceId,
-          fingerprint: cert.fingerprint,
-          not_before: cert.notBefore,
-          not_after: cert.notAfter,
-          issued_at: nowMs,
-          revoked_at: null,
-          revoke_reason: null,
-        })
-        .execute();
-      await tx.updateTable('devices').set({ enrolled_at: nowMs }).where('id', '=', cert.deviceId).execute();
-      await tx
-        .updateTable('devices')
-        .set({ status: 'active' })
-        .where('id', '=', cert.deviceId)
-        .where('status', '=', 'registered')
-        .execute();
+      await insertCertificate(tx, cert, nowMs);
+    });
+  }
+
+  /**
+   * Records a renewal's certificate in place of the one the device presented, in one
+   * transaction with every check that decides whether it may: the presented certificate is
+   * still valid (a revocation, or another renewal with it, may have committed since the TLS
+   * handshake), the device is not quarantined, and the daily quota is not spent. The presented
+   * serial is superseded by its own UPDATE, so of several renewals with one certificate exactly
+   * one finds it unrevoked.
+   */
+  async recordRenewal(
+    cert: NewCertificate,
+    presentedSerial: string,
+    quota: { perDay: number },
+    nowMs = Date.now(),
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const status = await lockDevice(tx, cert.deviceId, nowMs);
+      if (status === undefined) throw unknownDevice(cert.deviceId);
+      if (status === 'quarantined') {
+        throw new VigilError('VIGIL_ERR_DEVICE_QUARANTINED', `device ${cert.deviceId} is quarantined`);
+      }
+      const superseded = await tx
+        .updateTable('device_certificates')
+        .set({ revoked_at: nowMs, revoke_reason: 'superseded' })
+        .where('serial', '=', presentedSerial)
+        .where('device_id', '=', cert.deviceId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(superseded.numUpdatedRows) !== 1) {
+        throw new VigilError(
+          'VIGIL_ERR_TLS_REVOKED',
+          `the certificate ${presentedSerial} of device ${cert.deviceId} has been revoked or already renewed; renew with the newest certificate, or re-enrol with a token from an administrator`,
+        );
+      }
+      const { n } = await tx
+        .selectFrom('device_certificates')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('device_id', '=', cert.deviceId)
+        .where('issued_at', '>=', nowMs - DAY_MS)
+        .executeTakeFirstOrThrow();
+      if (Number(n) >= quota.perDay) {
+        throw new VigilError(
+          'VIGIL_ERR_ENROLL_TOO_OFTEN',
+          `device ${cert.deviceId} got ${Number(n)} certificates in the last 24 hours; renew again tomorrow, or re-enrol with a token from an administrator`,
+        );
+      }
+      await insertCertificate(tx, cert, nowMs);
     });
   }
 
   async revokeCertificates(deviceId: string, reason: string, nowMs = Date.now()): Promise<number> {
-    const r = await this.db
-      .updateTable('device_certificates')
-      .set({ revoked_at: nowMs, revoke_reason: reason })
-      .where('device_id', '=', deviceId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
-  }
-
-  /** Certificates issued to a device since a time (renewal quota). */
-  async certificatesIssuedSince(deviceId: string, sinceMs: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('device_certificates')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('device_id', '=', deviceId)
-      .where('issued_at', '>=', sinceMs)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return this.db.transaction().execute(async (tx) => {
+      // The device row first, as issuance takes it (lockDevice): a revocation waits for an
+      // issuance in flight and then revokes its new certificate too.
+      await tx
+        .updateTable('devices')
+        .set((eb) => ({ status: eb.ref('status') }))
+        .where('id', '=', deviceId)
+        .execute();
+      const r = await tx
+        .updateTable('device_certificates')
+        .set({ revoked_at: nowMs, revoke_reason: reason })
+        .where('device_id', '=', deviceId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    });
   }
 
   /** Every revoked certificate, for the device CA's revocation list. */

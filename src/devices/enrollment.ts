@@ -10,7 +10,6 @@ import type { DeviceStore } from './devices.store.ts';
  * by default), so a device renewing in a loop would grow the CRL every relying party loads.
  */
 const CERTIFICATES_PER_DAY = 5;
-const DAY_MS = 24 * 3_600_000;
 
 export interface EnrollRequest {
   deviceId: string;
@@ -42,8 +41,9 @@ export class Enrollment {
   ): Promise<{ certificate: string; chain: string }> {
     if (!isValidId(req.deviceId))
       throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'deviceId is not a valid device id');
-    await this.devices.require(req.deviceId);
     try {
+      // No separate "is it registered?" step: anyone may call this, and an unknown device must
+      // get the very answer a wrong token gets (no token matches it), or ids could be probed.
       await this.devices.consumeEnrollmentToken(req.deviceId, req.token);
       const issued = await this.issue(req.deviceId, req.csr);
       await this.audit.append({
@@ -70,14 +70,17 @@ export class Enrollment {
    * Renewal (after RFC 7030 §4.2.2 simplereenroll): the device proves who it is with its
    * current certificate (the caller has identified it from the TLS session: issued by Vigil,
    * on record, not revoked, device not quarantined) and sends a CSR for a new key. The new
-   * certificate supersedes the old one, which is revoked at once.
+   * certificate supersedes the presented one, which is revoked at once.
+   *
+   * The caller's checks are as old as the TLS handshake, and the body may arrive long after:
+   * the store checks again, in the transaction that records the new certificate.
    */
   async renew(
-    deviceId: string,
+    current: { deviceId: string; serial: string; publicKey: Buffer },
     csr: string,
-    currentKey: Buffer,
     source: string | undefined,
   ): Promise<{ certificate: string; chain: string }> {
+    const { deviceId } = current;
     const entry = {
       actor: `device:${deviceId}`,
       action: 'device.renew',
@@ -85,14 +88,7 @@ export class Enrollment {
       source,
     };
     try {
-      const recent = await this.devices.certificatesIssuedSince(deviceId, Date.now() - DAY_MS);
-      if (recent >= CERTIFICATES_PER_DAY) {
-        throw new VigilError(
-          'VIGIL_ERR_ENROLL_TOO_OFTEN',
-          `device ${deviceId} got ${recent} certificates in the last 24 hours; renew again tomorrow, or re-enrol with a token from an administrator`,
-        );
-      }
-      const issued = await this.issue(deviceId, csr, currentKey);
+      const issued = await this.issue(deviceId, csr, current);
       await this.audit.append({ ...entry, outcome: 'success' });
       return issued;
     } catch (e) {
@@ -101,25 +97,33 @@ export class Enrollment {
     }
   }
 
-  /** Signs the CSR, records the certificate (superseding the device's last one), admits it. */
+  /**
+   * Signs the CSR, records the certificate, admits it. Enrolment supersedes every certificate
+   * of the device; renewal supersedes the one presented, within the daily quota.
+   */
   private async issue(
     deviceId: string,
     csr: string,
-    notKey?: Buffer,
+    renewing?: { serial: string; publicKey: Buffer },
   ): Promise<{ certificate: string; chain: string }> {
     const signed = await signDeviceCsr(this.ca, csr, deviceId, {
       validityDays: this.validityDays,
-      ...(notKey ? { notKey } : {}),
+      ...(renewing ? { notKey: renewing.publicKey } : {}),
       ...(this.crlUrl !== undefined ? { crlUrl: this.crlUrl } : {}),
     });
     const info = certificateInfo(signed.certificatePem);
-    await this.devices.recordCertificate({
+    const cert = {
       serial: signed.serialHex,
       deviceId,
       fingerprint: info.fingerprint256,
       notBefore: info.notBefore.getTime(),
       notAfter: signed.notAfter.getTime(),
-    });
+    };
+    if (renewing) {
+      await this.devices.recordRenewal(cert, renewing.serial, { perDay: CERTIFICATES_PER_DAY });
+    } else {
+      await this.devices.recordCertificate(cert);
+    }
     await this.onEnrolled(deviceId);
     return { certificate: signed.certificatePem, chain: signed.chainPem };
   }

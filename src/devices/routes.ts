@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecurityEvents } from '../detection/security-events.ts';
 import { isVigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
-import { crlToPem } from '../pki/index.ts';
+import { crlToPem, normalizeSerial } from '../pki/index.ts';
 import { type App, actorOf } from '../server/http.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { identifyDevice } from './device-identity.ts';
@@ -60,6 +60,14 @@ export const toDeviceView = (d: DeviceRow) => ({
 });
 
 export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
+  /** Enrolment and renewal are open to devices without an account: every refusal is an event. */
+  const refused = (e: unknown, socket: TLSSocket, deviceId?: string) => {
+    if (isVigilError(e)) {
+      deps.events.record({ code: e.code, detail: e.detail, deviceId, remoteAddress: socket.remoteAddress });
+    }
+    return e;
+  };
+
   app.get(
     '/api/v1/devices',
     {
@@ -131,18 +139,20 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
         response: { 200: Type.Object({ certificate: Type.String(), chain: Type.String() }) },
       },
     },
-    async (request) => deps.enrollment.enroll(request.body, (request.raw.socket as TLSSocket).remoteAddress),
+    async (request) => {
+      const socket = request.raw.socket as TLSSocket;
+      try {
+        return await deps.enrollment.enroll(request.body, socket.remoteAddress);
+      } catch (e) {
+        // Guessed tokens and probed device ids are an attack's first steps: make them visible.
+        throw refused(e, socket, request.body.deviceId);
+      }
+    },
   );
 
   // Who is renewing comes from the TLS session, before the body is parsed or validated: a
   // client without a good certificate gets 401 whatever it sent.
   const renewing = new WeakMap<object, string>();
-  const refused = (e: unknown, socket: TLSSocket, deviceId?: string) => {
-    if (isVigilError(e)) {
-      deps.events.record({ code: e.code, detail: e.detail, deviceId, remoteAddress: socket.remoteAddress });
-    }
-    return e;
-  };
   app.post(
     '/api/v1/enroll/renew',
     {
@@ -168,11 +178,17 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
     async (request) => {
       const socket = request.raw.socket as TLSSocket;
       const deviceId = renewing.get(request);
-      const key = socket.getPeerX509Certificate()?.publicKey.export({ type: 'spki', format: 'der' });
-      if (deviceId === undefined || key === undefined)
+      const peer = socket.getPeerX509Certificate();
+      if (deviceId === undefined || peer === undefined)
         throw new Error('renewal reached its handler without an identified device');
+      const current = {
+        deviceId,
+        // The very certificate identified in onRequest: only it may be superseded.
+        serial: normalizeSerial(peer.serialNumber),
+        publicKey: peer.publicKey.export({ type: 'spki', format: 'der' }),
+      };
       try {
-        return await deps.enrollment.renew(deviceId, request.body.csr, key, socket.remoteAddress);
+        return await deps.enrollment.renew(current, request.body.csr, socket.remoteAddress);
       } catch (e) {
         throw refused(e, socket, deviceId);
       }

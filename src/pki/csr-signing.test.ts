@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { DeviceCa } from './ca-types.ts';
 import { createDeviceCa } from './certificate-authority.ts';
@@ -12,6 +16,34 @@ import { x509 } from './x509-library.ts';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 const DAY_MS = 24 * 3600 * 1000;
 const P256 = ['-pkeyopt', 'ec_paramgen_curve:P-256'];
+/** The other spellings of one P-256 key that openssl can write. */
+const ENCODINGS = [
+  ['-conv_form', 'compressed'],
+  ['-param_enc', 'explicit'],
+] as const;
+
+/**
+ * A fresh P-256 key as the TLS peer certificate shows it (DER SPKI, named curve, uncompressed
+ * point), and CSRs from that very key written in each other encoding.
+ */
+function oneKeyInOtherEncodings(cn: string): { usualSpki: Buffer; csrs: Array<[string, string]> } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-encodings-'));
+  try {
+    const plain = join(dir, 'key.pem');
+    writeFileSync(plain, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const csrs = ENCODINGS.map(([flag, value]): [string, string] => {
+      const key = join(dir, `${value}.pem`);
+      const csr = join(dir, `${value}.csr`);
+      execFileSync('openssl', ['ec', '-in', plain, flag, value, '-out', key], { stdio: 'ignore' });
+      execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${cn}`, '-sha256', '-out', csr]);
+      return [value, readFileSync(csr, 'utf8')];
+    });
+    return { usualSpki: publicKey.export({ type: 'spki', format: 'der' }), csrs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('device CSR signing', () => {
   let ca: DeviceCa;
@@ -103,6 +135,26 @@ describe('device CSR signing', () => {
     );
     assert.equal(cert.getExtension(x509.SubjectAlternativeNameExtension), null);
     assert.deepEqual(Buffer.from(cert.publicKey.rawData), Buffer.from(greedy.publicKey.rawData));
+  });
+
+  it('recognises the key to renew away from in any encoding (notKey)', async () => {
+    const { usualSpki, csrs } = oneKeyInOtherEncodings('pump-7');
+    for (const [encoding, csrPem] of csrs) {
+      await assert.rejects(
+        signDeviceCsr(ca, csrPem, 'pump-7', { now: NOW, notKey: usualSpki }),
+        vigilError('VIGIL_ERR_ENROLL_BAD_CSR'),
+        encoding,
+      );
+    }
+  });
+
+  it('issues the key in its usual encoding (named curve, uncompressed point) however the CSR wrote it', async () => {
+    const { usualSpki, csrs } = oneKeyInOtherEncodings('pump-7');
+    for (const [encoding, csrPem] of csrs) {
+      const signed = await signDeviceCsr(ca, csrPem, 'pump-7', { now: NOW });
+      const cert = new x509.X509Certificate(signed.certificatePem);
+      assert.deepEqual(Buffer.from(cert.publicKey.rawData), usualSpki, encoding);
+    }
   });
 
   it('gives each certificate a distinct positive 16-byte serial, returned in normalized form', async () => {

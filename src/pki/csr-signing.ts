@@ -8,7 +8,7 @@ import type { DeviceCa } from './ca-types.ts';
 import { certificatePem, chainPemOf } from './certificate-authority.ts';
 import { normalizeSerial } from './certificate-info.ts';
 import { issueEndEntity, loadIssuingCa } from './certificate-issuance.ts';
-import { verifiedCsrPublicKey } from './csr-validation.ts';
+import { canonicalSpki, verifiedCsrPublicKey } from './csr-validation.ts';
 import { distinguishedName } from './distinguished-names.ts';
 import { x509 } from './x509-library.ts';
 
@@ -46,8 +46,10 @@ export async function signDeviceCsr(
 ): Promise<SignedDeviceCertificate> {
   const validityDays = checkValidityDays(opts.validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
   const now = opts.now ?? new Date();
+  // Canonical, so the certificate always carries the usual encoding, and the same key in
+  // another encoding is still recognised as the same key.
   const publicKey = verifiedCsrPublicKey(csrPem, deviceId);
-  if (opts.notKey?.equals(Buffer.from(publicKey.rawData))) {
+  if (opts.notKey !== undefined && canonicalSpki(opts.notKey).equals(Buffer.from(publicKey.rawData))) {
     throw new VigilError(
       'VIGIL_ERR_ENROLL_BAD_CSR',
       'the CSR carries the key of the current certificate; make a new key to renew',

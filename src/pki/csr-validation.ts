@@ -5,6 +5,7 @@
  * attributes are never read, let alone copied: a device asking for CA:true or a server name
  * gets a plain client certificate.
  */
+import { createPublicKey } from 'node:crypto';
 import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import { splitCertificationRequest } from './csr-structure.ts';
@@ -49,7 +50,7 @@ export function verifiedCsrPublicKey(csrPem: unknown, deviceId: unknown): x509.P
       );
     }
     checkCommonName(new x509.Name(csr.subjectDer), deviceId);
-    return new x509.PublicKey(csr.subjectPublicKeyInfoDer);
+    return new x509.PublicKey(canonicalSpki(csr.subjectPublicKeyInfoDer));
   } catch (e) {
     if (isVigilError(e)) throw e;
     // Hostile bytes meet the decoders here; whatever they throw, the answer is the same refusal.
@@ -59,6 +60,20 @@ export function verifiedCsrPublicKey(csrPem: unknown, deviceId: unknown): x509.P
         : 'the CSR cannot be read';
     refuse(`${why}; send one PEM "CERTIFICATE REQUEST" as made by "vigil device enroll" or openssl req`, e);
   }
+}
+
+/**
+ * One spelling of a public key as DER SubjectPublicKeyInfo: named curve and uncompressed point
+ * (RFC 5480 §2.1.1 and §2.2, which is what Vigil issues). A P-256 key may also arrive with a
+ * compressed point or with the curve's parameters written out; byte for byte those differ from
+ * the same key in its usual form, so "is this a new key?" compares canonical forms only. The
+ * JWK round trip is what forgets the encoding: JWK holds just the curve name and x, y.
+ */
+export function canonicalSpki(spkiDer: Uint8Array): Buffer {
+  const jwk = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' }).export({
+    format: 'jwk',
+  });
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
 }
 
 /** The CN names the device; a second CN would leave room to argue about which one counts. */

@@ -363,7 +363,10 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       audit,
       config.deviceCertValidityDays,
       async () => {
-        await refreshDevices();
+        // The certificate just superseded may hold a live MQTT session; the next poll finds
+        // its serial already revoked in memory and would never cut it.
+        const { cutOff } = await refreshDevices();
+        for (const id of cutOff) gateway.disconnect(id as DeviceId, 'VIGIL_ERR_TLS_REVOKED');
       },
       deviceCrlUrl(config.publicUrl),
     ),
