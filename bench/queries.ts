@@ -15,6 +15,7 @@
  */
 import { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { chunksInRange } from '../src/clinical/observations.store.ts';
 import { SeriesStore } from '../src/clinical/series.store.ts';
 import { SeriesReader } from '../src/clinical/series.ts';
 import { lttbIndexes } from '../src/clinical/series-downsample.ts';
@@ -95,11 +96,10 @@ async function main(): Promise<void> {
       n: number;
     }
   ).n;
-  const rawChunks = sqlite.prepare(
-    'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
-  );
+  // The reference reads the same rows the store's readers do, without opening them.
+  const rawChunks = sqlite.prepare(chunksInRange('id, device_id, start_ms, end_ms, count, codes, sealed'));
   const rawRead = (fromMs: number, toMs: number) => {
-    const rows = rawChunks.all(PATIENT, fromMs - dayMs, toMs, fromMs) as Array<{ sealed: Buffer }>;
+    const rows = rawChunks.all({ patient: PATIENT, from: fromMs, to: toMs }) as Array<{ sealed: Buffer }>;
     let bytes = 0;
     for (const r of rows) bytes += r.sealed.length;
     return bytes;

@@ -3,8 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { isVigilError } from '../errors/catalogue.ts';
+import { ERASED_FINGERPRINT } from '../ingest/message-fingerprint.ts';
 import { DEFAULT_RECEIVE_MAXIMUM } from '../ingest/mqtt/gateway.ts';
 import { type AcceptedMessage, REDELIVERY_WINDOW, SqliteObservationStore } from './observations.store.ts';
+import { PatientStore } from './patients.store.ts';
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
 const decimalsOf = (code: string) => (code === '8310-5' ? 1 : 0);
@@ -125,5 +127,73 @@ describe('observation store (SQLite)', () => {
     assert.equal(kept.n, REDELIVERY_WINDOW, 'trimmed to the window at every seal');
     assert.equal(kept.lo, total - REDELIVERY_WINDOW + 1);
     assert.ok(!known.has(1), 'the oldest messages are forgotten');
+  });
+});
+
+describe('observation store: forgetting an erased patient', () => {
+  let ctx: Awaited<ReturnType<typeof tempStore>>;
+  let patients: PatientStore;
+  const lastHash = (deviceId: string) =>
+    (
+      ctx.store.sqlite!.prepare('SELECT last_hash FROM devices WHERE id = ?').get(deviceId) as {
+        last_hash: string;
+      }
+    ).last_hash;
+
+  before(async () => {
+    ctx = await tempStore();
+    patients = new PatientStore(ctx.store.db, ctx.keys);
+  });
+  after(() => ctx.cleanup());
+
+  /**
+   * The server's writer still holds the patient's key when the erasure is committed (a batch
+   * in flight, or `vigil patient erase` run from the CLI, which the server learns of at its next
+   * poll), stores one more of their messages, then forgets the patient.
+   */
+  async function storedAfterErase(patientId: string, deviceId: string, sealBeforeForget: boolean) {
+    await patients.add(patientId, { name: 'Erased' });
+    await new DeviceStore(ctx.store.db).add({ id: deviceId, model: 'm', serial: 's' });
+    await new DeviceStore(ctx.store.db).assign(deviceId, patientId);
+    const writerKey = Buffer.from(await ctx.keys.dataKey('patient', patientId));
+    const writer = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, () => writerKey);
+    writer.commitBatch([message(deviceId, patientId, 1)]);
+    await patients.erase(patientId);
+    assert.equal(lastHash(deviceId), ERASED_FINGERPRINT);
+    writer.commitBatch([message(deviceId, patientId, 2)]);
+    if (sealBeforeForget) writer.sealOpenChunks();
+    assert.equal(lastHash(deviceId), 'h2');
+    return writer;
+  }
+
+  it('leaves no fingerprint of a message it stored after the erasure, still staged', async () => {
+    const writer = await storedAfterErase('erased-1', 'dev-e1', false);
+    writer.forgetPatient('erased-1');
+    assert.equal(lastHash('dev-e1'), ERASED_FINGERPRINT);
+  });
+
+  it('leaves no fingerprint of a message it stored after the erasure, already sealed', async () => {
+    const writer = await storedAfterErase('erased-2', 'dev-e2', true);
+    writer.forgetPatient('erased-2');
+    assert.equal(lastHash('dev-e2'), ERASED_FINGERPRINT);
+    const left = ctx.store
+      .sqlite!.prepare("SELECT count(*) n FROM redelivery_window WHERE patient_id = 'erased-2'")
+      .get() as { n: number };
+    assert.equal(left.n, 0);
+  });
+
+  it("keeps a device's last fingerprint when that message was another patient's", async () => {
+    await ctx.keys.dataKey('patient', 'kept-1');
+    const writer = new SqliteObservationStore(
+      ctx.store.sqlite!,
+      decimalsOf,
+      (id) => ctx.keys.cachedDataKey('patient', id)!,
+    );
+    await new DeviceStore(ctx.store.db).add({ id: 'dev-e3', model: 'm', serial: 's' });
+    await ctx.keys.dataKey('patient', 'erased-3');
+    writer.commitBatch([message('dev-e3', 'erased-3', 1)]);
+    writer.commitBatch([message('dev-e3', 'kept-1', 2)]);
+    writer.forgetPatient('erased-3');
+    assert.equal(lastHash('dev-e3'), 'h2');
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { open, seal } from '../crypto/aead.ts';
+import { ERASED_FINGERPRINT } from '../ingest/message-fingerprint.ts';
 import { type DecimalsOf, decodeReadings, encodeReadings, type Reading } from './readings-codec.ts';
 
 /** One accepted telemetry message, split by the patient who wore the device at each reading. */
@@ -46,6 +47,29 @@ export interface ChunkPolicy {
 }
 
 export const DEFAULT_CHUNK_POLICY: ChunkPolicy = { maxReadings: 256, maxSpanMs: 3_600_000 };
+
+/**
+ * The widest a chunk row may be. Readers find chunks through the index on (patient, start
+ * time), looking back this far before the asked range; a run wider than this (a device's
+ * backfill of buffered readings, alone or beside live ones; ingest accepts 30 days of it) is
+ * sealed as several chunks. Releases before migration 0012 sealed a run whatever its span;
+ * chunksInRange still finds those chunks through that migration's partial index, whose
+ * WHERE repeats this number literally (SQLite uses a partial index only for a query that
+ * spells out the index's own condition).
+ */
+export const MAX_CHUNK_SPAN_MS = 86_400_000;
+
+/**
+ * Chunks of patient `@patient` that may hold readings in [`@from`, `@to`]: through the
+ * (patient, start) index, those starting at most MAX_CHUNK_SPAN_MS before the range; through
+ * the partial index of migration 0012, the few wider ones an earlier release sealed. The two
+ * halves are disjoint. `columns` names what to select; wrap it to aggregate. The unary `+`
+ * keeps SQLite from answering the second half with the (patient, start) index, in start order
+ * for an ORDER BY: that would walk the patient's whole history before the range.
+ */
+export const chunksInRange = (columns: string): string =>
+  `SELECT ${columns} FROM reading_chunks WHERE patient_id = @patient AND start_ms >= @from - ${MAX_CHUNK_SPAN_MS} AND start_ms <= @to AND end_ms >= @from` +
+  ` UNION ALL SELECT ${columns} FROM reading_chunks WHERE patient_id = @patient AND end_ms - start_ms > ${MAX_CHUNK_SPAN_MS} AND end_ms >= @from AND +start_ms < @from - ${MAX_CHUNK_SPAN_MS}`;
 
 /**
  * Sealed messages whose fingerprints a device keeps after its staging rows go: at least the MQTT
@@ -95,6 +119,7 @@ export class SqliteObservationStore {
   private readonly selectStaging: BetterSqlite3.Statement;
   private readonly commitTx: (messages: AcceptedMessage[], alsoSeal: number) => void;
   private readonly sealTx: (chunks: OpenChunk[]) => void;
+  private readonly forgetTx: (patientId: string) => void;
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -122,9 +147,7 @@ export class SqliteObservationStore {
     this.trimHashes = db.prepare(
       'DELETE FROM redelivery_window WHERE device_id = ? AND seq < (SELECT seq FROM redelivery_window WHERE device_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)',
     );
-    this.selectChunks = db.prepare(
-      'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
-    );
+    this.selectChunks = db.prepare(chunksInRange('id, device_id, start_ms, end_ms, count, codes, sealed'));
     this.selectStaging = db.prepare(
       'SELECT device_id, seq, min_ts, max_ts, count, sealed FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
     );
@@ -137,6 +160,20 @@ export class SqliteObservationStore {
     }).immediate;
     this.sealTx = db.transaction((chunks: OpenChunk[]) => {
       for (const chunk of chunks) this.writeChunk(chunk);
+    }).immediate;
+    this.forgetTx = db.transaction((patientId: string) => {
+      // PatientStore.erase resets a device's last fingerprint, but this store may have committed
+      // one more of the patient's messages since (a batch in flight, or an erasure from the CLI
+      // that this server learns of at its next poll). Its staging or window row still names the
+      // patient here, so it must run before the deletes below.
+      db.prepare(
+        `UPDATE devices SET last_hash = @erased WHERE last_hash != @erased AND (
+           EXISTS (SELECT 1 FROM reading_staging s WHERE s.patient_id = @patient AND s.device_id = devices.id AND s.seq = devices.last_seq)
+           OR EXISTS (SELECT 1 FROM redelivery_window w WHERE w.device_id = devices.id AND w.seq = devices.last_seq AND w.patient_id = @patient))`,
+      ).run({ patient: patientId, erased: ERASED_FINGERPRINT });
+      db.prepare('DELETE FROM reading_staging WHERE patient_id = ?').run(patientId);
+      // Also done by PatientStore.erase; here too for a run this thread sealed meanwhile.
+      db.prepare('DELETE FROM redelivery_window WHERE patient_id = ?').run(patientId);
     }).immediate;
   }
 
@@ -258,25 +295,35 @@ export class SqliteObservationStore {
 
   private writeChunk(chunk: OpenChunk): void {
     const readings = chunk.readings.slice().sort((a, b) => a.tsMs - b.tsMs);
-    const id = randomUUID();
-    const codes = [...new Set(readings.map((r) => r.code))].sort().join(',');
-    const aad = chunkAad(id, chunk.patientId, chunk.deviceId, chunk.minTs, chunk.maxTs, readings.length);
-    const sealed = seal(this.keyOf(chunk.patientId), encodeReadings(readings, this.decimalsOf), aad);
-    this.insertChunk.run(
-      id,
-      chunk.patientId,
-      chunk.deviceId,
-      chunk.minTs,
-      chunk.maxTs,
-      readings.length,
-      codes,
-      sealed,
-    );
+    if (chunk.maxTs - chunk.minTs <= MAX_CHUNK_SPAN_MS) this.insertChunkRow(chunk, readings);
+    else {
+      // Readers look back only MAX_CHUNK_SPAN_MS for a chunk's start: cut where a piece would
+      // grow wider (a run holding a backfill is rare, so this costs nothing on the usual path).
+      let first = 0;
+      for (let i = 1; i <= readings.length; i++) {
+        if (i === readings.length || readings[i]!.tsMs - readings[first]!.tsMs > MAX_CHUNK_SPAN_MS) {
+          this.insertChunkRow(chunk, readings.slice(first, i));
+          first = i;
+        }
+      }
+    }
     // The run's hashes outlive its staging rows: see REDELIVERY_WINDOW.
     this.keepHashes.run(chunk.deviceId, chunk.patientId, chunk.maxSeq);
     this.trimHashes.run(chunk.deviceId, chunk.deviceId, REDELIVERY_WINDOW - 1);
     this.deleteStaging.run(chunk.deviceId, chunk.patientId, chunk.maxSeq);
     this.open.delete(`${chunk.patientId}|${chunk.deviceId}`);
+  }
+
+  /** One chunk row of a run's readings, sorted by time. */
+  private insertChunkRow(chunk: OpenChunk, readings: Reading[]): void {
+    if (readings.length === 0) return;
+    const startMs = readings[0]!.tsMs;
+    const endMs = readings[readings.length - 1]!.tsMs;
+    const id = randomUUID();
+    const codes = [...new Set(readings.map((r) => r.code))].sort().join(',');
+    const aad = chunkAad(id, chunk.patientId, chunk.deviceId, startMs, endMs, readings.length);
+    const sealed = seal(this.keyOf(chunk.patientId), encodeReadings(readings, this.decimalsOf), aad);
+    this.insertChunk.run(id, chunk.patientId, chunk.deviceId, startMs, endMs, readings.length, codes, sealed);
   }
 
   /**
@@ -290,9 +337,7 @@ export class SqliteObservationStore {
         this.open.delete(key);
       }
     }
-    this.db.prepare('DELETE FROM reading_staging WHERE patient_id = ?').run(patientId);
-    // Also done by PatientStore.erase; here too for a run this thread sealed meanwhile.
-    this.db.prepare('DELETE FROM redelivery_window WHERE patient_id = ?').run(patientId);
+    this.forgetTx(patientId);
   }
 
   lastStored(deviceId: string): { seq: number; hash: string } | undefined {
@@ -367,12 +412,7 @@ export class SqliteObservationStore {
       if (r.tsMs >= q.fromMs && r.tsMs <= q.toMs && (!q.codes || q.codes.has(r.code)))
         out.push({ ...r, deviceId });
     };
-    const chunks = this.selectChunks.all(
-      patientId,
-      q.fromMs - this.policy.maxSpanMs,
-      q.toMs,
-      q.fromMs,
-    ) as Array<{
+    const chunks = this.selectChunks.all({ patient: patientId, from: q.fromMs, to: q.toMs }) as Array<{
       id: string;
       device_id: string;
       start_ms: number;

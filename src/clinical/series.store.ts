@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { open } from '../crypto/aead.ts';
-import { chunkAad, type PatientKeyLookup, stagingAad } from './observations.store.ts';
+import { chunkAad, chunksInRange, type PatientKeyLookup, stagingAad } from './observations.store.ts';
 import { decodeColumns, type ReadingColumns } from './series-codec.ts';
 
 /** One opened chunk or staging row: its device and its readings as columns. */
@@ -16,16 +16,10 @@ export interface OpenedBlock {
 }
 
 /**
- * A chunk is sealed once its readings span an hour (DEFAULT_CHUNK_POLICY), but the reading
- * that crosses the hour may lie later still, and an idle run is sealed whatever its span; a
- * day of margin finds every chunk but a backfill of more than a day inside one run.
- */
-const CHUNK_SPAN_MARGIN_MS = 86_400_000;
-
-/**
  * The read side of the reading tables for series queries. It opens only the chunks and
- * staging rows overlapping the asked range (index on patient and start time, then the plain
- * end time and code list decide before anything is decrypted), and decodes them into columns.
+ * staging rows overlapping the asked range (chunksInRange: index on patient and start time,
+ * then the plain end time and code list decide before anything is decrypted), and decodes them
+ * into columns.
  *
  * The row identities bound into each seal (the AAD) come from the same builders
  * SqliteObservationStore seals with (chunkAad, stagingAad).
@@ -45,7 +39,7 @@ export class SeriesStore {
   ) {
     this.readTransaction = db.transaction((read: () => unknown) => read());
     this.chunks = db.prepare(
-      'SELECT id, device_id, start_ms, end_ms, count, codes, sealed FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ? ORDER BY start_ms',
+      `${chunksInRange('id, device_id, start_ms, end_ms, count, codes, sealed')} ORDER BY start_ms`,
     );
     this.staging = db.prepare(
       'SELECT device_id, seq, min_ts, max_ts, count, sealed FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
@@ -56,9 +50,7 @@ export class SeriesStore {
     this.stagingSpan = db.prepare(
       'SELECT MIN(min_ts) AS min_ts, MAX(max_ts) AS max_ts FROM reading_staging WHERE patient_id = ?',
     );
-    this.chunkCount = db.prepare(
-      'SELECT COALESCE(SUM(count), 0) AS n FROM reading_chunks WHERE patient_id = ? AND start_ms >= ? AND start_ms <= ? AND end_ms >= ?',
-    );
+    this.chunkCount = db.prepare(`SELECT COALESCE(SUM(count), 0) AS n FROM (${chunksInRange('count')})`);
     this.stagingCount = db.prepare(
       'SELECT COALESCE(SUM(count), 0) AS n FROM reading_staging WHERE patient_id = ? AND min_ts <= ? AND max_ts >= ?',
     );
@@ -89,7 +81,7 @@ export class SeriesStore {
   ): OpenedBlock[] {
     const key = this.keyOf(patientId);
     const out: OpenedBlock[] = [];
-    const rows = this.chunks.all(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as Array<{
+    const rows = this.chunks.all({ patient: patientId, from: fromMs, to: toMs }) as Array<{
       id: string;
       device_id: string;
       start_ms: number;
@@ -155,7 +147,7 @@ export class SeriesStore {
   /** An upper bound of the readings a range holds (whole blocks), to refuse runaway queries. */
   readingsInRange(patientId: string, fromMs: number, toMs: number): number {
     return this.snapshot(() => {
-      const a = this.chunkCount.get(patientId, fromMs - CHUNK_SPAN_MARGIN_MS, toMs, fromMs) as { n: number };
+      const a = this.chunkCount.get({ patient: patientId, from: fromMs, to: toMs }) as { n: number };
       const b = this.stagingCount.get(patientId, toMs, fromMs) as { n: number };
       return Number(a.n) + Number(b.n);
     });

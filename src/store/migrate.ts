@@ -5,6 +5,7 @@ import {
   type MigrationProvider,
   type MigrationResultSet,
   Migrator,
+  sql,
 } from 'kysely';
 import * as initial from './migrations/0001-initial.ts';
 import * as posture from './migrations/0002-posture.ts';
@@ -16,6 +17,7 @@ import * as notifications from './migrations/0008-notifications.ts';
 import * as questionable from './migrations/0009-questionable-readings.ts';
 import * as stagingClustered from './migrations/0010-staging-clustered.ts';
 import * as redeliveryWindow from './migrations/0011-redelivery-window.ts';
+import * as wideChunks from './migrations/0012-wide-chunks.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -41,6 +43,7 @@ const STEPS: Record<string, Step> = {
   '0009-questionable-readings': questionable as unknown as Step,
   '0010-staging-clustered': stagingClustered as unknown as Step,
   '0011-redelivery-window': redeliveryWindow as unknown as Step,
+  '0012-wide-chunks': wideChunks as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {
@@ -57,7 +60,9 @@ function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: 
     async getMigrations() {
       const out: Record<string, Migration> = {};
       for (const [name, step] of Object.entries(STEPS)) {
-        out[name] = { up: (d) => step.up(d as Kysely<never>, ctx) };
+        out[name] = {
+          up: (d) => step.up((kind === 'sqlite' ? withinRunTransaction(d) : d) as Kysely<never>, ctx),
+        };
       }
       return out;
     },
@@ -71,12 +76,56 @@ function applied({ error, results }: MigrationResultSet): string[] {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/**
+ * A step's own `db.transaction()` (0010 opens one) runs inside the run's transaction: SQLite
+ * cannot nest BEGIN.
+ */
+function withinRunTransaction(db: Kysely<unknown>): Kysely<unknown> {
+  const passThrough = { execute: <T>(work: (trx: Kysely<unknown>) => Promise<T>) => work(db) };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction') return () => passThrough;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Runs the migrator so that its steps and its record of them commit together or not at all.
+ * Kysely runs SQLite migrations outside a transaction (its SQLite adapter says SQLite has no
+ * transactional DDL; it has): a crash, kill or SQLITE_FULL inside a step left the step half
+ * applied and unrecorded, and every later start re-ran it and failed ("table already exists"),
+ * so neither the server nor any command could open the store. PostgreSQL runs are already
+ * wrapped in a transaction by Kysely.
+ */
+async function runAtomically(
+  db: Kysely<unknown>,
+  kind: 'sqlite' | 'postgres',
+  go: (db: Kysely<unknown>) => Promise<MigrationResultSet>,
+): Promise<string[]> {
+  if (kind === 'postgres') return applied(await go(db));
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    let names: string[];
+    try {
+      names = applied(await go(conn));
+    } catch (error) {
+      // SQLite has already rolled back after some errors (SQLITE_FULL): nothing left to undo.
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    }
+    await sql`commit`.execute(conn);
+    return names;
+  });
+}
+
 export async function migrateToLatest(
   db: Kysely<unknown>,
   kind: 'sqlite' | 'postgres',
   schema?: string,
 ): Promise<string[]> {
-  return applied(await migratorFor(db, kind, schema).migrateToLatest());
+  return runAtomically(db, kind, (d) => migratorFor(d, kind, schema).migrateToLatest());
 }
 
 /**
@@ -91,5 +140,5 @@ export async function migrateTo(
 ): Promise<string[]> {
   if (!(name in STEPS))
     throw new Error(`no migration named ${name}; known: ${Object.keys(STEPS).join(', ')}`);
-  return applied(await migratorFor(db, kind, schema).migrateTo(name));
+  return runAtomically(db, kind, (d) => migratorFor(d, kind, schema).migrateTo(name));
 }
