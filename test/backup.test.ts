@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openStore } from '../src/store/database.ts';
 import { type CliRun, runVigil } from './support/cli-process.ts';
 
 type Run = CliRun;
@@ -83,5 +84,23 @@ describe('vigil backup / restore', () => {
       VIGIL_MASTER_KEY_FILE: join(other, 'master.key'),
     });
     oneLineError(bad, /not a SQLite database|cannot be opened/);
+  });
+
+  it('refuses to restore over a data dir a server has open, and restores once it is closed', async () => {
+    const served = join(root, 'served');
+    assert.equal((await vigil(['init', '--data-dir', served])).code, 0);
+    const key = { VIGIL_MASTER_KEY_FILE: join(source, 'master.key') };
+    // What a running server holds: an open connection to the data dir's database.
+    const server = await openStore({ dataDir: served });
+    try {
+      const refused = await vigil(['restore', backup, '--data-dir', served, '--force'], key);
+      oneLineError(refused, /in use by a running Vigil server.*stop the server first/);
+      await server.db.insertInto('settings').values({ key: 'written-after', value: 'x' }).execute();
+    } finally {
+      await server.close();
+    }
+    const restored = await vigil(['restore', backup, '--data-dir', served, '--force', '--json'], key);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal((JSON.parse(restored.stdout) as { counts: { patients: number } }).counts.patients, 1);
   });
 });

@@ -8,22 +8,23 @@ import { KeyRing } from '../crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../crypto/master-key.ts';
 import { loadDeviceCa } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { backupSqlite, inspectBackup, installBackup } from '../store/backup.ts';
+import { backupSqlite, inspectBackup, installBackup, lockForRestore } from '../store/backup.ts';
 import { openStore, sqlitePath } from '../store/database.ts';
 import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
 import { emit } from './output.ts';
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
-function progressBar(label: string, json: boolean | undefined) {
+/**
+ * The copy is one step (see backupSqlite), so there is no share done to show while it runs: say
+ * what is being copied when it starts and that it is done when it ends, rather than a bar that
+ * sits at 0% and then jumps.
+ */
+function copyProgress(json: boolean | undefined) {
   return (done: number, total: number) => {
     if (json || !process.stderr.isTTY || total === 0) return;
-    const width = 30;
-    const filled = Math.round((done / total) * width);
-    process.stderr.write(
-      `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round((done / total) * 100)}%`,
-    );
-    if (done === total) process.stderr.write('\n');
+    if (done === 0) process.stderr.write(`backing up ${total} pages in one consistent pass...`);
+    else if (done === total) process.stderr.write(' done\n');
   };
 }
 
@@ -77,7 +78,7 @@ export function registerBackupCommands(program: Command): void {
         const out = resolve(o.out);
         const summary = await backupSqlite(store.sqlite, out, {
           force: o.force === true,
-          onProgress: progressBar('backing up', o.json),
+          onProgress: copyProgress(o.json),
         });
         await new AuditLog(store.db).append({
           actor: actor(),
@@ -124,7 +125,12 @@ export function registerBackupCommands(program: Command): void {
       }
       const counts = inspectBackup(resolve(file));
       assertMasterKeyOpens(resolve(file), config.masterKeyFile);
-      installBackup(resolve(file), dbPath);
+      const lock = lockForRestore(dbPath, config.dataDir);
+      try {
+        installBackup(resolve(file), dbPath);
+      } finally {
+        lock.release();
+      }
 
       const store = await openStore({ dataDir: config.dataDir });
       try {

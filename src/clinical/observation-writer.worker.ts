@@ -9,6 +9,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
+import { SECURE_DELETE_PRAGMA } from '../store/secure-delete.ts';
 import { WriteGate } from '../store/write-gate.ts';
 import {
   type CommitReply,
@@ -45,6 +46,8 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('foreign_keys = ON');
 db.pragma(`busy_timeout = ${start.busyTimeoutMs}`);
+// Erasure must not leave a wrapped data key in free space (see secure-delete.ts).
+db.pragma(SECURE_DELETE_PRAGMA);
 // The WAL checkpointer thread checkpoints; a checkpoint inside a commit would stall its PUBACKs.
 db.pragma('wal_autocheckpoint = 0');
 

@@ -4,6 +4,7 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import { ERASED_FINGERPRINT } from '../ingest/message-fingerprint.ts';
+import { scrubWal } from '../store/database.ts';
 import type { Schema } from '../store/schema.ts';
 
 export interface PatientIdentity {
@@ -127,6 +128,8 @@ export class PatientStore {
         )
         .execute();
     });
+    // The WAL still holds the pages as they were, wrapped key included, until it is truncated.
+    await scrubWal(this.db);
     return true;
   }
 

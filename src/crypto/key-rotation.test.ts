@@ -10,6 +10,7 @@ import {
   createMasterKeyFile,
   loadMasterKeyFile,
   newMasterKey,
+  nextKeyPath,
   previousKeyPath,
   replaceMasterKeyFile,
   writeMasterKeyFile,
@@ -73,6 +74,26 @@ describe('master key rotation', () => {
       assert.equal(r.resumed, true);
       assert.equal(r.newKeyId, next.id);
       assert.equal(r.finished, true);
+      await assertAllOpenWith(t, t.file);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('resumes a rotation cut off before the new key was in place with a new key, not the old one', async () => {
+    const t = await setup();
+    try {
+      // Killed after setting the old key aside and writing the new one beside the current file.
+      writeMasterKeyFile(previousKeyPath(t.file), t.master);
+      writeMasterKeyFile(nextKeyPath(t.file), newMasterKey());
+      const r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 0 });
+      assert.equal(r.resumed, true);
+      assert.equal(r.finished, true);
+      assert.notEqual(r.newKeyId, t.master.id);
+      assert.equal(loadMasterKeyFile(t.file).id, r.newKeyId);
+      assert.equal(existsSync(previousKeyPath(t.file)), false);
+      assert.equal(existsSync(nextKeyPath(t.file)), false, 'the unused new key file is gone');
+      assert.equal(r.dataKeys, 25);
       await assertAllOpenWith(t, t.file);
     } finally {
       await t.cleanup();

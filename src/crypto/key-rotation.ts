@@ -8,6 +8,7 @@ import {
   loadMasterKeys,
   type MasterKey,
   newMasterKey,
+  nextKeyPath,
   previousKeyPath,
   replaceMasterKeyFile,
   writeMasterKeyFile,
@@ -111,8 +112,16 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationRe
   let oldKey: MasterKey;
   let newKey: MasterKey;
   if (resumed) {
+    // A key written for a rename that never happened wraps nothing: it goes, overwritten.
+    destroyKeyFile(nextKeyPath(masterKeyFile));
     oldKey = loadMasterKeyFile(previousFile);
     newKey = loadMasterKeyFile(masterKeyFile);
+    // Interrupted between setting the old key aside and putting the new one in place: the
+    // current file is still the old key. Finishing "as is" would report a rotation that kept it.
+    if (newKey.id === oldKey.id) {
+      newKey = newMasterKey();
+      replaceMasterKeyFile(masterKeyFile, newKey);
+    }
   } else {
     oldKey = loadMasterKeyFile(masterKeyFile);
     newKey = newMasterKey();

@@ -64,9 +64,14 @@ export function loadMasterKeys(path: string): MasterKey[] {
   return keys;
 }
 
+/** Where a new key is written before it is renamed over the current one. */
+export function nextKeyPath(path: string): string {
+  return `${path}.next`;
+}
+
 /** Replaces the current key file atomically with a new key (write beside it, then rename). */
 export function replaceMasterKeyFile(path: string, master: MasterKey): void {
-  const next = `${path}.next`;
+  const next = nextKeyPath(path);
   rmSync(next, { force: true });
   writeMasterKeyFile(next, master);
   renameSync(next, path);

@@ -98,7 +98,19 @@ export function inspectBackup(file: string): Record<string, number> {
   }
 }
 
-/** Writes a consistent snapshot of a live database to `out` (atomically: temp file, fsync, rename). */
+/**
+ * More pages than any database has: the whole copy is one backup step. SQLite's online backup
+ * starts over whenever another connection commits between two steps, so a backup made in small
+ * steps never finished while the server kept committing. One step holds just a WAL read
+ * snapshot for the copy: the server goes on committing meanwhile.
+ */
+const ALL_PAGES = 0x7fffffff;
+
+/**
+ * Writes a consistent snapshot of a live database to `out` (atomically: temp file, fsync, rename).
+ * `onProgress` hears (0, total) as the copy starts and (total, total) when it has ended, in
+ * pages: the copy is one step, so there is nothing true to say in between.
+ */
 export async function backupSqlite(
   source: BetterSqlite3.Database,
   out: string,
@@ -115,12 +127,16 @@ export async function backupSqlite(
   }
   const temp = `${out}.partial-${process.pid}`;
   try {
-    await source.backup(temp, {
-      progress: ({ totalPages, remainingPages }) => {
-        opts.onProgress?.(totalPages - remainingPages, totalPages);
-        return 256;
+    // Owner-only before the first page lands: the copy holds everything the database does.
+    rmSync(temp, { force: true });
+    closeSync(openSync(temp, 'wx', 0o600));
+    const { totalPages } = await source.backup(temp, {
+      progress: ({ totalPages: total }) => {
+        opts.onProgress?.(0, total);
+        return ALL_PAGES;
       },
     });
+    opts.onProgress?.(totalPages, totalPages);
     chmodSync(temp, 0o600);
     const counts = inspectBackup(temp);
     fsyncFile(temp);
@@ -129,6 +145,44 @@ export async function backupSqlite(
   } finally {
     rmSync(temp, { force: true });
   }
+}
+
+export interface RestoreLock {
+  release(): void;
+}
+
+/**
+ * Keeps every other process off the data dir's database while a restore replaces it. In WAL
+ * mode each open connection holds a shared lock on the database file until it closes (SQLite
+ * itself relies on it to find the last connection), so the exclusive lock is refused while a
+ * server, or any vigil command, has the file open. Replacing the file under a server would let
+ * it go on acknowledging writes into the unlinked old file, lost at its next start. The lock is
+ * held until release(), after the swap, so no server opens the old file in between.
+ */
+export function lockForRestore(dbPath: string, dataDir: string): RestoreLock {
+  if (!existsSync(dbPath)) return { release: () => {} };
+  const db = new BetterSqlite3(dbPath, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+    // Nothing of the replaced database may be left for its WAL to replay into the restored one.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch (cause) {
+    db.close();
+    const code = (cause as { code?: unknown }).code;
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `${dataDir} is in use by a running Vigil server (or another vigil command); stop the server first, then restore`,
+        { cause },
+      );
+    }
+    // Not a database SQLite can lock (damaged, say): no server can be running on it either.
+    return { release: () => {} };
+  }
+  return { release: () => db.close() };
 }
 
 /**

@@ -6,13 +6,16 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import { GatedConnection } from './gated-connection.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { Schema } from './schema.ts';
+import { SECURE_DELETE_PRAGMA } from './secure-delete.ts';
 import { WriteGate } from './write-gate.ts';
 
 /**
@@ -47,6 +50,7 @@ function openSqlite(dataDir: string): BetterSqlite3.Database {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma(SECURE_DELETE_PRAGMA);
   return db;
 }
 
@@ -98,6 +102,23 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.database, this.gate);
   }
+}
+
+/**
+ * After an erasure: checkpoints the WAL and truncates it, so the frames that still hold the
+ * page as it was before (the wrapped data key included) leave the WAL, and the zeroed page
+ * replaces the old one in the database file. Waits for readers on older snapshots a few times;
+ * false if one still held the WAL (its frames are then overwritten only as the WAL is reused).
+ * PostgreSQL has no such file here: its operators own vacuum and storage.
+ */
+export async function scrubWal(db: Kysely<Schema>, attempts = 3): Promise<boolean> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return true;
+  for (let i = 0; i < attempts; i++) {
+    const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+    if (rows[0]?.busy === 0) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {

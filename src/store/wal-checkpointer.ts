@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
+import { SECURE_DELETE_PRAGMA } from './secure-delete.ts';
 
 /**
  * Moves WAL checkpoints off the ingest thread. SQLite's automatic checkpoint runs inside
@@ -26,6 +27,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+db.pragma(workerData.secureDelete);
 const restartFrames = Math.ceil(workerData.restartBytes / db.pragma('page_size', { simple: true }));
 const tick = () => {
   try {
@@ -62,6 +64,7 @@ export function startWalCheckpointer(
       everyMs: opts.everyMs ?? 250,
       restartBytes: opts.restartBytes ?? DEFAULT_RESTART_BYTES,
       restartWaitMs: RESTART_WAIT_MS,
+      secureDelete: SECURE_DELETE_PRAGMA,
     },
   });
   main.pragma('wal_autocheckpoint = 0');

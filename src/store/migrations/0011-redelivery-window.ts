@@ -19,6 +19,9 @@ import type { MigrationContext } from '../migrate.ts';
 export async function up(db: Kysely<any>, { kind, bigint }: MigrationContext): Promise<void> {
   await db.schema
     .createTable('redelivery_window')
+    // Releases that ran migrations outside a transaction could stop right after this table was
+    // made and before the migration was recorded; the same table then is simply kept.
+    .ifNotExists()
     .addColumn('device_id', 'text', (c) => c.notNull())
     .addColumn('seq', bigint, (c) => c.notNull())
     .addColumn('patient_id', 'text', (c) => c.notNull())

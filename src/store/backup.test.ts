@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { tempStore } from '../../test/support/temp-store.ts';
+import { backupSqlite, inspectBackup } from './backup.ts';
+
+type Temp = Awaited<ReturnType<typeof tempStore>>;
+
+/** Pads the database to about `mib` MiB so a copy in small steps would take many of them. */
+function fill(t: Temp, mib: number): void {
+  const db = t.store.sqlite;
+  assert.ok(db);
+  db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB)');
+  const insert = db.prepare('INSERT INTO filler (b) VALUES (randomblob(4000))');
+  db.transaction(() => {
+    for (let i = 0; i < mib * 256; i++) insert.run();
+  })();
+}
+
+/** Another connection committing a small row every `everyMs`, as a serving Vigil does. */
+function committer(file: string, everyMs: number): Worker {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  return new Worker(
+    `const { workerData } = require('node:worker_threads');
+const db = new (require(workerData.driver))(workerData.file);
+db.pragma('busy_timeout = 5000');
+const tick = db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('tick', ?)");
+let n = 0;
+setInterval(() => {
+  tick.run(String(n++));
+  if (n === 1) require('node:worker_threads').parentPort.postMessage('committing');
+}, workerData.everyMs);`,
+    { eval: true, workerData: { driver, file, everyMs } },
+  );
+}
+
+describe('SQLite backup', () => {
+  let t: Temp;
+  beforeEach(async () => {
+    t = await tempStore();
+  });
+  afterEach(async () => {
+    await t.cleanup();
+  });
+
+  it('finishes while another connection keeps committing', async () => {
+    fill(t, 40);
+    const db = t.store.sqlite;
+    assert.ok(db);
+    const writer = committer(db.name, 5);
+    try {
+      await new Promise((r) => writer.once('message', r));
+      const out = join(t.dir, 'live.backup');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timed out'>((r) => {
+        timer = setTimeout(() => r('timed out'), 15_000);
+      });
+      const result = await Promise.race([backupSqlite(db, out).then(() => 'done' as const), timedOut]);
+      clearTimeout(timer);
+      assert.equal(result, 'done');
+      assert.equal(inspectBackup(out).patients, 0);
+    } finally {
+      await writer.terminate();
+    }
+  });
+
+  it('reports the start and the end of the copy, in pages', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const heard: Array<[number, number]> = [];
+    await backupSqlite(t.store.sqlite, join(t.dir, 'b.backup'), {
+      onProgress: (done, total) => heard.push([done, total]),
+    });
+    const total = t.store.sqlite.pragma('page_count', { simple: true }) as number;
+    assert.deepEqual(heard, [
+      [0, total],
+      [total, total],
+    ]);
+  });
+
+  it('keeps the copy owner-only while it is being written', async () => {
+    fill(t, 2);
+    assert.ok(t.store.sqlite);
+    const umask = process.umask(0o022);
+    const modes: string[] = [];
+    try {
+      await backupSqlite(t.store.sqlite, join(t.dir, 'nightly.backup'), {
+        onProgress: () => {
+          for (const name of readdirSync(t.dir).filter((n) => n.includes('.partial-')))
+            modes.push((statSync(join(t.dir, name)).mode & 0o777).toString(8));
+        },
+      });
+    } finally {
+      process.umask(umask);
+    }
+    assert.ok(modes.length > 0, 'the partial file was seen');
+    assert.deepEqual([...new Set(modes)], ['600']);
+  });
+});
