@@ -158,12 +158,26 @@ describe('passkeys (WebAuthn) end to end', () => {
       listed.passkeys.map((p) => p.name),
       ['ward laptop'],
     );
-    const removal = await httpsRequest(`${h.baseUrl}/api/v1/auth/passkeys/${listed.passkeys[0]?.id}`, {
-      ca: h.caPem,
-      method: 'DELETE',
-      headers: { cookie: `${COOKIE}=${session.cookie}`, 'x-csrf-token': session.csrf },
-    });
+    const remove = (body?: unknown) =>
+      httpsRequest(`${h.baseUrl}/api/v1/auth/passkeys/${listed.passkeys[0]?.id}`, {
+        ca: h.caPem,
+        method: 'DELETE',
+        headers: { cookie: `${COOKIE}=${session.cookie}`, 'x-csrf-token': session.csrf },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const bare = await remove();
+    assert.equal(bare.status, 400, 'a session alone cannot remove a passkey');
+    assert.match(bare.text, /currentPassword/);
+    assert.equal((await remove({ currentPassword: 'not the password at all' })).status, 401);
+    const removal = await remove({ currentPassword: PASSWORD });
     assert.equal(removal.status, 204, removal.text);
+    // With no second factor left, the full session still needs the password to enrol one.
+    const enrol = await call('/api/v1/auth/totp', {}, session);
+    assert.equal(enrol.status, 400, enrol.text);
+    assert.match(enrol.text, /currentPassword/);
+    const passkeyOptions = await call('/api/v1/auth/passkeys/options', {}, session);
+    assert.equal(passkeyOptions.status, 400, passkeyOptions.text);
+    assert.equal((await call('/api/v1/auth/totp', { currentPassword: PASSWORD }, session)).status, 200);
     const audit = await h.vigil.store.db
       .selectFrom('audit_log')
       .select('action')

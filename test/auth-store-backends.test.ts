@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ApiTokens } from '../src/access/api-tokens.ts';
-import { accountKey, LoginThrottle } from '../src/access/login-throttle.ts';
+import { accountKey, addressKey, LoginThrottle } from '../src/access/login-throttle.ts';
 import { SessionStore } from '../src/access/sessions.ts';
 import { UserStore } from '../src/access/users.store.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
@@ -55,6 +55,21 @@ for (const backend of BACKENDS) {
         assert.equal(await throttle.lockedForMs(keys), 30_000);
         await throttle.recordSuccess(keys[0] as string);
         assert.equal(await throttle.lockedForMs(keys), 0);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('lets only the free attempts through when claims arrive together', async () => {
+      const { store, cleanup } = await backend.open();
+      try {
+        const throttle = new LoginThrottle(store.db, () => 1_000_000);
+        const keys = [accountKey('ada'), addressKey('192.0.2.1')];
+        const results = await Promise.all(Array.from({ length: 12 }, () => throttle.claim(keys)));
+        const claims = results.flatMap((r) => ('claim' in r ? [r.claim] : []));
+        assert.equal(claims.length, 5);
+        await throttle.release(claims[0] as (typeof claims)[number]);
+        assert.equal(await throttle.lockedForMs(keys), 0, 'four failures left: free again');
       } finally {
         await cleanup();
       }

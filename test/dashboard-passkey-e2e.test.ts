@@ -132,6 +132,7 @@ describe('passkeys and alert links in Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${base}/account`);
     const item = page.getByRole('listitem', { name: 'Ward 3 workstation' });
     await item.getByText(/last used/).waitFor();
+    await page.getByLabel('Your current password, to remove a passkey').fill(nurse.password);
     await item.getByRole('button', { name: /Remove/ }).click();
     await item.getByRole('button', { name: /Confirm removal/ }).click();
     await page.getByText('You have no passkeys yet.').waitFor();
@@ -171,6 +172,7 @@ describe('passkeys and alert links in Chromium', { timeout: 240_000 }, () => {
   it('says the passkey is not registered once it was removed from the account, and keeps the code step', async () => {
     await page.goto(`${base}/account`);
     const item = page.getByRole('listitem', { name: 'Ward 3 workstation' });
+    await page.getByLabel('Your current password, to remove a passkey').fill(nurse.password);
     await item.getByRole('button', { name: /Remove/ }).click();
     await item.getByRole('button', { name: /Confirm removal/ }).click();
     await page.getByText('You have no passkeys yet.').waitFor();

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiTokens } from '../src/access/api-tokens.ts';
-import { type Harness, startHarness } from './support/vigil-harness.ts';
+import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
 
 /** Routes with a patient in the path that are not reads of the patient's data, and why. */
 const NOT_PATIENT_DATA: Record<string, string> = {
@@ -106,6 +106,62 @@ describe('patient access: care teams, consent, break-glass', () => {
     assert.equal((await readAs(integration, 'pa-foreign')).status, 403);
   });
 
+  /** Raises a low-glucose alert for the patient through a real device. */
+  const raiseAlert = async (deviceId: string, patientId: string) => {
+    const client = await h.connect(await h.enrol(deviceId, patientId), deviceId);
+    const payload = JSON.stringify({
+      seq: 1,
+      ts: new Date().toISOString(),
+      readings: [{ code: '2339-0', value: 40, unit: 'mg/dL' }],
+    });
+    assert.equal(await publishQos1(client, `v1/devices/${deviceId}/telemetry`, payload), 0);
+    await h.vigil.alerts.idle();
+    client.end(true);
+  };
+  const alertPatients = async () => {
+    const r = await h.api('/api/v1/alerts', { token: h.clinicianToken });
+    assert.equal(r.status, 200, r.text);
+    return new Set((r.json as { alerts: Array<{ patient: string }> }).alerts.map((a) => a.patient));
+  };
+
+  it('a consent that denies alerts hides the patient from the alert list, not from the readings', async () => {
+    await raiseAlert('pa-al-dev-1', 'pa-al-1');
+    await raiseAlert('pa-al-dev-2', 'pa-al-2');
+    assert.ok((await alertPatients()).has('pa-al-1'));
+    const deny = await h.api('/api/v1/patients/pa-al-1/consents', {
+      method: 'POST',
+      body: { decision: 'deny', purposes: ['*'], categories: ['alerts'] },
+    });
+    assert.equal(deny.status, 201, deny.text);
+    const visible = await alertPatients();
+    assert.ok(!visible.has('pa-al-1'), 'the denied patient is not in the unfiltered list');
+    assert.ok(visible.has('pa-al-2'));
+    assert.equal((await h.api('/api/v1/alerts?patient=pa-al-1', { token: h.clinicianToken })).status, 403);
+    assert.equal((await readAs(h.clinicianToken, 'pa-al-1')).status, 200);
+  });
+
+  it('audits an unfiltered alert list once for each patient in the answer', async () => {
+    await raiseAlert('pa-al-dev-3', 'pa-al-3');
+    const since = (await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst()) as { seq: number };
+    const shown = await alertPatients();
+    assert.ok(shown.size >= 2, [...shown].join());
+    const entries = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['patient_id', 'resource'])
+      .where('action', '=', 'alert.list')
+      .where('seq', '>', since.seq)
+      .execute();
+    assert.deepEqual(
+      entries.map((e) => e.patient_id).sort(),
+      [...shown].sort(),
+      'one entry per patient disclosed, and none for a patient withheld',
+    );
+    assert.ok(entries.every((e) => e.resource === `Patient/${e.patient_id}/Alert`));
+  });
+
   it('refuses malformed consent records and unknown ones with a problem document', async () => {
     const post = (body: unknown) => h.api('/api/v1/patients/pa-own/consents', { method: 'POST', body });
     for (const body of [
@@ -129,6 +185,37 @@ describe('patient access: care teams, consent, break-glass', () => {
       { method: 'POST' },
     );
     assert.equal(unknown.status, 404);
+  });
+
+  it('break-glass refuses a blank reason, one of spaces and filler, and one with control characters', async () => {
+    await h.vigil.patients.add('pa-bg', { name: 'Access pa-bg' });
+    const glass = (reason: string) =>
+      h.api('/api/v1/patients/pa-bg/break-glass', {
+        method: 'POST',
+        token: h.clinicianToken,
+        body: { reason },
+      });
+    for (const reason of [
+      ' '.repeat(20),
+      '\n'.repeat(20),
+      `  ${'x '.repeat(12)}`,
+      'unconscious in A&E,\u0000no care team reachable',
+      'unconscious in A&E\nno care team reachable',
+      'unconscious in A&E, \u202eno care team reachable',
+    ]) {
+      const r = await glass(reason);
+      assert.equal(r.status, 400, `${JSON.stringify(reason)} answered ${r.status}`);
+    }
+    assert.equal((await readAs(h.clinicianToken, 'pa-bg')).status, 403, 'nothing was opened');
+    const padded = await glass('   unconscious in A&E, no care team reachable  ');
+    assert.equal(padded.status, 201, padded.text);
+    const stored = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select('purpose')
+      .where('action', '=', 'patient.break-glass')
+      .where('patient_id', '=', 'pa-bg')
+      .execute();
+    assert.deepEqual(stored, [{ purpose: 'unconscious in A&E, no care team reachable' }]);
   });
 
   it('break-glass opens a foreign patient for a time, needs a reason, and tells security at once', async () => {

@@ -290,6 +290,46 @@ describe('live stream', () => {
     s.ws.close();
   });
 
+  it('withholds the alerts of a patient whose consent denies alerts, and still streams the readings', async () => {
+    const glucose = async (deviceId: string, patientId: string) => {
+      const client = await h.connect(await h.enrol(deviceId, patientId), deviceId);
+      return (value: number) =>
+        publishQos1(
+          client,
+          `v1/devices/${deviceId}/telemetry`,
+          JSON.stringify({
+            seq: seq++,
+            ts: new Date().toISOString(),
+            readings: [{ code: '2339-0', value, unit: 'mg/dL' }],
+          }),
+        );
+    };
+    const publishG = await glucose('st-gl-g', 'st-g');
+    const publishH = await glucose('st-gl-h', 'st-h');
+    const deny = await h.api('/api/v1/patients/st-g/consents', {
+      method: 'POST',
+      body: { decision: 'deny', purposes: ['*'], categories: ['alerts'] },
+    });
+    assert.equal(deny.status, 201, deny.text);
+    const s = await stream({ token: h.clinicianToken, query: 'patient=st-g&patient=st-h' });
+    await s.waitFor((f) => f.type === 'hello', 'hello');
+    assert.equal(await publishG(40), 0);
+    await h.vigil.alerts.idle();
+    assert.equal(await publishH(40), 0);
+    await h.vigil.alerts.idle();
+    // Frames keep their order per connection: H's alert arriving means G's was judged before it.
+    await s.waitFor(
+      (f) => f.type === 'alert' && (f.alert as { patient: string }).patient === 'st-h',
+      "H's alert",
+    );
+    assert.deepEqual(
+      s.frames.filter((f) => f.type === 'alert' && (f.alert as { patient: string }).patient === 'st-g'),
+      [],
+    );
+    assert.ok(s.frames.some(isReadingsOf('st-g')), 'readings are another category: still streamed');
+    s.ws.close();
+  });
+
   it('stops delivery once the patient leaves the care team', async () => {
     const publishE = await device('st-ox-e', 'st-e');
     const publishF = await device('st-ox-f', 'st-f');

@@ -126,6 +126,48 @@ describe('auth service', () => {
     assert.equal(outcome.kind, 'session', 'the right password works once the delay has passed');
   });
 
+  it('evaluates at most five of a burst of parallel guesses at one account, and not the right one after them', async () => {
+    await users.create({ username: 'hedda', role: 'clinician', password: PASSWORD });
+    const guesses = Array.from({ length: 40 }, (_, i) => (i === 39 ? PASSWORD : `wrong guess ${i} xyz`));
+    const outcomes = await Promise.allSettled(guesses.map((g, i) => auth.login('hedda', g, `10.2.0.${i}`)));
+    const codes = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as VigilError).code : 'accepted'));
+    assert.equal(codes.filter((c) => c === 'VIGIL_ERR_AUTH_LOGIN_FAILED').length, 5);
+    assert.equal(codes.filter((c) => c === 'VIGIL_ERR_AUTH_THROTTLED').length, 35);
+    assert.equal(codes[39], 'VIGIL_ERR_AUTH_THROTTLED');
+  });
+
+  it('evaluates at most twenty parallel guesses from one address across usernames', async () => {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => auth.login(`sprayed-${i}`, `wrong guess ${i} xyz`, '10.3.0.1')),
+    );
+    const codes = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as VigilError).code : 'accepted'));
+    assert.equal(codes.filter((c) => c === 'VIGIL_ERR_AUTH_LOGIN_FAILED').length, 20);
+    assert.equal(codes.filter((c) => c === 'VIGIL_ERR_AUTH_THROTTLED').length, 10);
+  });
+
+  it('does not count the right password as a failure', async () => {
+    await users.create({ username: 'ilse', role: 'clinician', password: PASSWORD });
+    for (let i = 0; i < 4; i++) await failure(auth.login('ilse', `wrong guess ${i} xyz`, undefined));
+    assert.equal((await auth.login('ilse', PASSWORD, undefined)).kind, 'session');
+    assert.equal((await auth.login('ilse', PASSWORD, undefined)).kind, 'session');
+    const fifth = await failure(auth.login('ilse', 'wrong guess 4 xyz', undefined));
+    assert.equal(fifth.code, 'VIGIL_ERR_AUTH_LOGIN_FAILED');
+    assert.equal((await failure(auth.login('ilse', PASSWORD, undefined))).code, 'VIGIL_ERR_AUTH_THROTTLED');
+  });
+
+  it('evaluates at most five parallel guesses of the current password of a signed-in user', async () => {
+    const { user } = await enrolled('jakob');
+    const s = await sessions.issue(user.id, 'full', undefined);
+    const who = await identityFor(user.id, s);
+    const guesses = Array.from({ length: 30 }, (_, i) => (i === 29 ? PASSWORD : `wrong guess ${i} xyz`));
+    const outcomes = await Promise.allSettled(
+      guesses.map((g) => enrolment.regenerateRecoveryCodes(who, g, undefined)),
+    );
+    const codes = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as VigilError).code : 'accepted'));
+    assert.equal(codes.filter((c) => c === 'VIGIL_ERR_AUTH_LOGIN_FAILED').length, 5);
+    assert.equal(codes[29], 'VIGIL_ERR_AUTH_THROTTLED');
+  });
+
   it('accepts a recovery code once instead of TOTP', async () => {
     const { recoveryCodes } = await enrolled('dora');
     const code = recoveryCodes[0] as string;
@@ -178,6 +220,23 @@ describe('auth service', () => {
     );
     assert.match((await enrolment.beginTotp(who, PASSWORD, undefined)).uri, /^otpauth:/);
     assert.equal((await enrolment.regenerateRecoveryCodes(who, PASSWORD, undefined)).length, 10);
+  });
+
+  it('asks for the current password before removing a passkey', async () => {
+    const { user } = await enrolled('karla');
+    const who = await identityFor(user.id, await sessions.issue(user.id, 'full', undefined));
+    const refused = await failure(enrolment.removePasskey(who, 'some-credential', undefined, undefined));
+    assert.equal(refused.code, 'VIGIL_ERR_REQUEST_INVALID');
+    const wrong = await failure(enrolment.removePasskey(who, 'some-credential', 'wrong!', undefined));
+    assert.equal(wrong.code, 'VIGIL_ERR_AUTH_LOGIN_FAILED');
+  });
+
+  it('asks a full session with no second factor left for the password before enrolling one', async () => {
+    const { user } = await users.create({ username: 'lotte', role: 'clinician', password: PASSWORD });
+    const who = await identityFor(user.id, await sessions.issue(user.id, 'full', undefined));
+    const refused = await failure(enrolment.beginTotp(who, undefined, undefined));
+    assert.equal(refused.code, 'VIGIL_ERR_REQUEST_INVALID');
+    assert.match((await enrolment.beginTotp(who, PASSWORD, undefined)).uri, /^otpauth:/);
   });
 
   it('never writes a password, code or secret into the audit trail', () => {

@@ -1,7 +1,7 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { accountKey, addressKey, type LoginThrottle } from './login-throttle.ts';
+import { type AttemptClaim, accountKey, addressKey, type LoginThrottle } from './login-throttle.ts';
 import { hasSecondFactor, type Passkeys } from './passkeys.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { parseRecoveryCode } from './recovery-codes.ts';
@@ -60,12 +60,13 @@ export class AuthService {
     ];
     const user = username ? await users.findByUsername(username) : undefined;
     const resource = user ? `User/${user.id}` : 'User/unknown';
-    await this.refuseWhileLocked(keys, resource, address, 'auth.login');
+    const attempt = await this.claimAttempt(keys, resource, address, 'auth.login');
     const isRight = await verifyPassword(user?.passwordHash ?? (await decoyHash()), password);
     if (!user || !isRight || user.disabledAt !== null) {
-      await this.countFailure(keys, resource, address, 'auth.login');
+      await this.countFailure(attempt, resource, address, 'auth.login');
       throw loginFailed();
     }
+    await this.deps.throttle.release(attempt);
     if (needsRehash(user.passwordHash)) await users.setPasswordHash(user.id, await hashPassword(password));
     await sessions.sweep();
     if (await this.hasSecondFactor(user)) {
@@ -94,15 +95,16 @@ export class AuthService {
       );
     }
     const keys = [accountKey(user.username), ...(address ? [addressKey(address)] : [])];
-    await this.refuseWhileLocked(keys, `User/${user.id}`, address, 'auth.mfa');
+    const attempt = await this.claimAttempt(keys, `User/${user.id}`, address, 'auth.mfa');
     const method = proof.passkey ? 'passkey' : proof.recoveryCode !== undefined ? 'recovery-code' : 'totp';
     if (!(await this.checkSecondFactor(user, pending.idHash, proof))) {
-      await this.countFailure(keys, `User/${user.id}`, address, `auth.mfa.${method}`);
+      await this.countFailure(attempt, `User/${user.id}`, address, `auth.mfa.${method}`);
       if ((await sessions.countFailedCode(pending.idHash)) >= MAX_CODES_PER_TICKET)
         await sessions.end(pending.idHash);
       throw codeFailed();
     }
     await sessions.end(pending.idHash);
+    await throttle.release(attempt);
     await throttle.recordSuccess(keys[0] as string);
     await this.audit(`auth.mfa.${method}`, user, 'success', address);
     await this.audit('auth.login', user, 'success', address);
@@ -167,11 +169,12 @@ export class AuthService {
     const user = await this.deps.users.findById(who.userId);
     if (!user) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the session has ended; sign in again');
     const keys = [accountKey(user.username), ...(address ? [addressKey(address)] : [])];
-    await this.refuseWhileLocked(keys, `User/${user.id}`, address, action);
+    const attempt = await this.claimAttempt(keys, `User/${user.id}`, address, action);
     if (!(await verifyPassword(user.passwordHash, password))) {
-      await this.countFailure(keys, `User/${user.id}`, address, action);
+      await this.countFailure(attempt, `User/${user.id}`, address, action);
       throw new VigilError('VIGIL_ERR_AUTH_LOGIN_FAILED', 'the current password is wrong');
     }
+    await this.deps.throttle.release(attempt);
     return user;
   }
 
@@ -208,14 +211,20 @@ export class AuthService {
     return this.deps.sessions.issue(user.id, stage, address);
   }
 
-  private async refuseWhileLocked(
+  /**
+   * Counts the attempt before the password or code is checked, and refuses it while locked:
+   * guesses sent in parallel then get no more tries than guesses sent one by one. A right
+   * answer releases its attempt.
+   */
+  private async claimAttempt(
     keys: string[],
     resource: string,
     address: string | undefined,
     action: string,
-  ) {
-    const waitMs = await this.deps.throttle.lockedForMs(keys);
-    if (waitMs <= 0) return;
+  ): Promise<AttemptClaim> {
+    const result = await this.deps.throttle.claim(keys);
+    if ('claim' in result) return result.claim;
+    const waitMs = result.lockedForMs;
     await this.deps.audit.append({
       actor: 'anonymous',
       action,
@@ -229,8 +238,14 @@ export class AuthService {
     });
   }
 
-  private async countFailure(keys: string[], resource: string, address: string | undefined, action: string) {
-    const locked = await this.deps.throttle.recordFailure(keys);
+  /** The failure was counted when the attempt was claimed; this audits it and any lockout. */
+  private async countFailure(
+    attempt: AttemptClaim,
+    resource: string,
+    address: string | undefined,
+    action: string,
+  ) {
+    const locked = attempt.locks;
     await this.deps.audit.append({
       actor: 'anonymous',
       action,

@@ -220,7 +220,7 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
         action: 'patient.break-glass',
         patientId: id,
         resource: `Patient/${id}`,
-        purpose: request.body.reason,
+        purpose: grant.reason,
         outcome: 'success',
         source: request.ip,
       });

@@ -115,9 +115,18 @@ export class Enrolment {
     return { passkey, recoveryCodes, session };
   }
 
-  /** Removes one of the user's passkeys; false when they have none with this id. */
-  async removePasskey(who: UserIdentity, id: string, address: string | undefined): Promise<boolean> {
-    const user = await this.requireUser(who);
+  /**
+   * Removes one of the user's passkeys after checking the current password; false when they have
+   * none with this id. Without the password a stolen session could drop the owner's passkey and
+   * enrol the thief's own factor in its place.
+   */
+  async removePasskey(
+    who: UserIdentity,
+    id: string,
+    currentPassword: string | undefined,
+    address: string | undefined,
+  ): Promise<boolean> {
+    const user = await this.deps.confirmPassword(who, currentPassword, address, 'auth.passkey.remove');
     if (!(await this.requirePasskeys().remove(user.id, id))) return false;
     await this.audit('auth.passkey.remove', user, 'success', address);
     return true;
@@ -139,7 +148,11 @@ export class Enrolment {
     return codes;
   }
 
-  /** A user with no second factor yet is enrolling the first one; anyone else proves the password again. */
+  /**
+   * Only a setup session of an account with no second factor enrols without the password: that
+   * is the first enrolment. A full session was earned with a second factor, so one with none
+   * left has removed them, and enrolling must not become the password-free way to swap them.
+   */
   private async reauthenticateIfEnrolled(
     who: UserIdentity,
     currentPassword: string | undefined,
@@ -147,7 +160,7 @@ export class Enrolment {
     action: string,
   ): Promise<User> {
     const user = await this.requireUser(who);
-    if (!(await this.hasSecondFactor(user))) return user;
+    if (who.stage === 'setup' && !(await this.hasSecondFactor(user))) return user;
     return this.deps.confirmPassword(who, currentPassword, address, action);
   }
 

@@ -58,4 +58,74 @@ describe('login throttle', () => {
     for (let i = 0; i < 4; i++)
       assert.deepEqual(await throttle.recordFailure(keys), [], 'counting starts again');
   });
+
+  it('counts parallel claims one after another, so only the free ones are let through', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    const keys = [accountKey('parallel'), addressKey('192.0.2.9')];
+    const results = await Promise.all(Array.from({ length: 12 }, () => throttle.claim(keys)));
+    const claims = results.flatMap((r) => ('claim' in r ? [r.claim] : []));
+    assert.equal(claims.length, 5);
+    assert.deepEqual(claims.at(-1)?.locks, [{ key: 'account:parallel', failures: 5, lockedForMs: 30_000 }]);
+    assert.equal(await throttle.lockedForMs(keys), 30_000);
+  });
+
+  it('refuses a claim on any locked key without counting it on the others', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    const account = accountKey('innocent');
+    const address = addressKey('192.0.2.10');
+    for (let i = 0; i < 20; i++) await throttle.recordFailure([accountKey(`spray-${i}`), address]);
+    assert.deepEqual(await throttle.claim([account, address]), { lockedForMs: 30_000 });
+    const row = await t.store.db
+      .selectFrom('login_attempts')
+      .selectAll()
+      .where('key', '=', account)
+      .executeTakeFirst();
+    assert.equal(row?.failures ?? 0, 0);
+  });
+
+  it('returns a released key to exactly its state before the claim', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    const keys = [accountKey('released'), addressKey('192.0.2.11')];
+    await throttle.recordFailure(keys);
+    const before = await t.store.db
+      .selectFrom('login_attempts')
+      .selectAll()
+      .where('key', 'in', keys)
+      .execute();
+    nowMs += 1000;
+    const result = await throttle.claim(keys);
+    assert.ok('claim' in result);
+    await throttle.release(result.claim);
+    const after = await t.store.db
+      .selectFrom('login_attempts')
+      .selectAll()
+      .where('key', 'in', keys)
+      .execute();
+    assert.deepEqual(after, before);
+    const fresh = await throttle.claim([accountKey('never-failed')]);
+    assert.ok('claim' in fresh);
+    await throttle.release(fresh.claim);
+    assert.equal(
+      await t.store.db
+        .selectFrom('login_attempts')
+        .select('key')
+        .where('key', '=', accountKey('never-failed'))
+        .executeTakeFirst(),
+      undefined,
+    );
+  });
+
+  it('keeps the failures of other attempts counted while a right one was checked', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    const keys = [accountKey('overlap')];
+    const right = await throttle.claim(keys);
+    assert.ok('claim' in right);
+    for (let i = 0; i < 4; i++) assert.ok('claim' in (await throttle.claim(keys)));
+    assert.equal(await throttle.lockedForMs(keys), 30_000, 'five claims lock as five failures would');
+    await throttle.release(right.claim);
+    assert.equal(await throttle.lockedForMs(keys), 0, 'four failures are still free');
+    const fifth = await throttle.claim(keys);
+    assert.ok('claim' in fifth);
+    assert.deepEqual(fifth.claim.locks, [{ key: 'account:overlap', failures: 5, lockedForMs: 30_000 }]);
+  });
 });

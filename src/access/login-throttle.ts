@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Schema } from '../store/schema.ts';
 
 /**
@@ -35,6 +35,18 @@ export function lockDelayMs(failures: number, free: number, policy: ThrottlePoli
   return Math.min(policy.baseDelayMs * 2 ** doublings, policy.maxDelayMs);
 }
 
+type AttemptRow = Schema['login_attempts'];
+
+/** One attempt counted before it was judged: enough to take it back if it turns out right. */
+export interface AttemptClaim {
+  claimedAt: number;
+  keys: Array<{ key: string; before: Omit<AttemptRow, 'key'>; failures: number }>;
+  /** The keys this attempt locks if it fails; audited as lockouts then. */
+  locks: Array<{ key: string; failures: number; lockedForMs: number }>;
+}
+
+export type ClaimResult = { claim: AttemptClaim } | { lockedForMs: number };
+
 export class LoginThrottle {
   constructor(
     private readonly db: Kysely<Schema>,
@@ -47,6 +59,73 @@ export class LoginThrottle {
     const rows = await this.db.selectFrom('login_attempts').selectAll().where('key', 'in', keys).execute();
     const now = this.now();
     return Math.max(0, ...rows.map((r) => r.locked_until - now));
+  }
+
+  /**
+   * Counts an attempt against every key before the (slow) password or code check runs, or
+   * refuses it while any key is locked. Counting first is what bounds guessing: attempts sent
+   * together cannot all pass a lock check that the failures of the others have not reached yet
+   * (check-then-count let 60 parallel guesses through where 5 are free). A right answer takes
+   * its attempt back with `release`.
+   */
+  async claim(keys: string[]): Promise<ClaimResult> {
+    const now = this.now();
+    return this.db.transaction().execute(async (tx) => {
+      // Sorted, so two claims over the same keys lock the rows in one order (no deadlock).
+      const sorted = [...new Set(keys)].sort();
+      const rows: AttemptRow[] = [];
+      for (const key of sorted) rows.push(await lockRow(tx, key));
+      const waitMs = Math.max(0, ...rows.map((r) => r.locked_until - now));
+      if (waitMs > 0) return { lockedForMs: waitMs };
+      const claim: AttemptClaim = { claimedAt: now, keys: [], locks: [] };
+      for (const row of rows) {
+        const previous = now - row.last_failure_at < this.policy.forgetAfterMs ? row.failures : 0;
+        const failures = previous + 1;
+        const delay = lockDelayMs(failures, this.freeFailures(row.key), this.policy);
+        await tx
+          .updateTable('login_attempts')
+          .set({ failures, last_failure_at: now, locked_until: now + delay })
+          .where('key', '=', row.key)
+          .execute();
+        const { key, ...before } = row;
+        claim.keys.push({ key, before, failures });
+        if (delay > 0) claim.locks.push({ key, failures, lockedForMs: delay });
+      }
+      return { claim };
+    });
+  }
+
+  /**
+   * Takes back an attempt that turned out right. Untouched since, a key returns exactly to its
+   * state before the claim; when other attempts were counted meanwhile, it keeps theirs: one
+   * failure fewer, locked as that count would lock from the latest of them.
+   */
+  async release(claim: AttemptClaim): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      // claim.keys are in the order claim locked them.
+      for (const { key, before, failures } of claim.keys) {
+        const row = await lockRow(tx, key);
+        const isUntouched = row.failures === failures && row.last_failure_at === claim.claimedAt;
+        // Empty: a full sign-in cleared the key meanwhile, and with it this attempt.
+        if (isEmpty(row) || isUntouched) {
+          if (isEmpty(row) || isEmpty(before))
+            await tx.deleteFrom('login_attempts').where('key', '=', key).execute();
+          else await tx.updateTable('login_attempts').set(before).where('key', '=', key).execute();
+          continue;
+        }
+        const left = Math.max(0, row.failures - 1);
+        const lockedUntil = row.last_failure_at + lockDelayMs(left, this.freeFailures(key), this.policy);
+        await tx
+          .updateTable('login_attempts')
+          .set({ failures: left, locked_until: Math.min(row.locked_until, lockedUntil) })
+          .where('key', '=', key)
+          .execute();
+      }
+    });
+  }
+
+  private freeFailures(key: string): number {
+    return key.startsWith('address:') ? this.policy.addressFreeFailures : this.policy.accountFreeFailures;
   }
 
   /** Counts one failure against each key; returns the keys that are locked from now on. */
@@ -87,4 +166,25 @@ export class LoginThrottle {
   async recordSuccess(key: string): Promise<void> {
     await this.db.deleteFrom('login_attempts').where('key', '=', key).execute();
   }
+}
+
+/**
+ * Reads a key's row holding it until the transaction ends, creating an empty one if needed. The
+ * upsert is the lock: on PostgreSQL (READ COMMITTED) a second claim on the key waits here and
+ * then sees the first one's count, as SELECT ... FOR UPDATE would; SQLite serialises
+ * transactions already (BEGIN IMMEDIATE) and has no FOR UPDATE.
+ */
+function isEmpty(row: Omit<AttemptRow, 'key'>): boolean {
+  return row.failures === 0 && row.last_failure_at === 0;
+}
+
+async function lockRow(tx: Transaction<Schema>, key: string): Promise<AttemptRow> {
+  return tx
+    .insertInto('login_attempts')
+    .values({ key, failures: 0, last_failure_at: 0, locked_until: 0 })
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet((eb) => ({ failures: eb.ref('login_attempts.failures') })),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

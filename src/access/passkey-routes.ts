@@ -140,7 +140,7 @@ export function registerPasskeyRoutes(app: App, deps: PasskeyRouteDeps): void {
     {
       config: { access: { account: true } },
       schema: {
-        summary: 'Remove one of your passkeys',
+        summary: 'Remove one of your passkeys; needs {currentPassword}',
         security: session,
         params: Type.Object({ id: Type.String({ maxLength: 1024 }) }),
       },
@@ -149,8 +149,11 @@ export function registerPasskeyRoutes(app: App, deps: PasskeyRouteDeps): void {
       const who = userOf(request);
       if (who.stage !== 'full')
         throw new VigilError('VIGIL_ERR_AUTH_SETUP_REQUIRED', 'finish account setup first');
-      if (!(await enrolment.removePasskey(who, request.params.id, request.ip)))
-        throw new VigilError('VIGIL_ERR_NOT_FOUND', 'no passkey of yours has this id');
+      const password = currentPasswordOf(request.body);
+      const isRemoved = await withRetryAfter(reply, () =>
+        enrolment.removePasskey(who, request.params.id, password, request.ip),
+      );
+      if (!isRemoved) throw new VigilError('VIGIL_ERR_NOT_FOUND', 'no passkey of yours has this id');
       return reply.code(204).send();
     },
   );

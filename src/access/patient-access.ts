@@ -102,12 +102,20 @@ export class PatientAccess {
     return decideAccess(who, patientId, facts, purpose, category, nowMs);
   }
 
-  /** Of these patients, the ones `who` may read now (for lists: alerts, searches). */
-  async readable(who: Requester, patientIds: Iterable<string>, nowMs = Date.now()): Promise<Set<string>> {
+  /**
+   * Of these patients, the ones `who` may read now in this category (for lists: alerts,
+   * searches); a consent that denies the category hides the patient from that list.
+   */
+  async readable(
+    who: Requester,
+    patientIds: Iterable<string>,
+    category: Category = 'vital-signs',
+    nowMs = Date.now(),
+  ): Promise<Set<string>> {
     const out = new Set<string>();
     for (const id of new Set(patientIds)) {
       try {
-        await this.check(who, id, 'treatment', 'vital-signs', nowMs);
+        await this.check(who, id, 'treatment', category, nowMs);
         out.add(id);
       } catch (e) {
         if (!(e instanceof VigilError)) throw e;
@@ -116,6 +124,7 @@ export class PatientAccess {
     return out;
   }
 
+  /** `reason` as typed; it is checked and stored trimmed (see breakGlassReason). */
   async breakGlass(who: Requester, patientId: string, reason: string, nowMs = Date.now()) {
     if (who.role !== 'clinician') {
       throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only clinicians may break the glass');
@@ -124,7 +133,7 @@ export class PatientAccess {
       id: `bg-${randomUUID()}`,
       actor: who.actor,
       patient_id: patientId,
-      reason,
+      reason: breakGlassReason(reason),
       started_ms: nowMs,
       expires_ms: nowMs + BREAK_GLASS_MINUTES * 60_000,
     };
@@ -173,4 +182,28 @@ export class PatientAccess {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
+}
+
+/** Letters, digits and punctuation a break-glass reason needs at least, spaces not counted. */
+export const MIN_BREAK_GLASS_REASON_CHARS = 20;
+
+/**
+ * A break-glass reason someone can act on when they review it: trimmed, at least 20 characters
+ * besides spaces (twenty blanks are no reason), and no control or invisible format characters,
+ * which could hide text or forge lines where the reason is shown (audit trail, logs, SIEM).
+ */
+export function breakGlassReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (/[\p{Cc}\p{Cf}]/u.test(trimmed))
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      'the break-glass reason must be plain text on one line, without control or invisible characters',
+    );
+  const visible = trimmed.replace(/\s/gu, '').length;
+  if (visible < MIN_BREAK_GLASS_REASON_CHARS)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `the break-glass reason has ${visible} characters besides spaces; write at least ${MIN_BREAK_GLASS_REASON_CHARS} saying what the emergency is`,
+    );
+  return trimmed;
 }

@@ -17,7 +17,12 @@ export interface PatientGate {
     source?: string,
     category?: Category,
   ): Promise<void>;
-  readable(identity: Identity | undefined, patientIds: Iterable<string>): Promise<Set<string>>;
+  /** `category`: what the list discloses ('alerts' for alert lists; readings by default). */
+  readable(
+    identity: Identity | undefined,
+    patientIds: Iterable<string>,
+    category?: Category,
+  ): Promise<Set<string>>;
 }
 
 export function requesterOf(identity: Identity | undefined): Requester {
@@ -63,6 +68,7 @@ export function createPatientGate(
       }
       await loadKey(patientId);
     },
-    readable: (identity, patientIds) => access.readable(requesterOf(identity), patientIds),
+    readable: (identity, patientIds, category = 'vital-signs') =>
+      access.readable(requesterOf(identity), patientIds, category),
   };
 }

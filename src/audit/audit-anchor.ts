@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { VigilError } from '../errors/catalogue.ts';
+import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import { replaceFile } from '../store/replace-file.ts';
+import type { AuditLog } from './audit-log.ts';
+import type { AuditSigner } from './audit-signer.ts';
 import type { AuditAnchor, CheckpointRow } from './audit-verify.ts';
 
 /**
@@ -51,4 +53,55 @@ export function readAnchor(dataDir: string): AuditAnchor | undefined {
     );
   }
   return { id: a.id as number, auditSeq: a.auditSeq as number, signature: a.signature };
+}
+
+/**
+ * Signs the audit head and moves the anchor to the new checkpoint, but only over a chain that
+ * still holds the anchored checkpoint: otherwise the file would be overwritten with a checkpoint
+ * re-signed over a cut trail, destroying the one piece of evidence of the cut. A refusal keeps
+ * the old anchor (so `vigil audit verify` goes on reporting it) and is reported once per cause
+ * through `onRefused`; signing resumes when an operator has restored the trail, or has moved
+ * the anchor file aside after investigating.
+ */
+export class AuditAnchorKeeper {
+  private reported: string | undefined;
+
+  constructor(
+    private readonly deps: {
+      audit: AuditLog;
+      signer: AuditSigner;
+      dataDir: string;
+      onRefused: (detail: string) => void;
+    },
+  ) {}
+
+  async signHead(nowMs = Date.now()): Promise<CheckpointRow | undefined> {
+    const { audit, signer, dataDir } = this.deps;
+    let anchor: AuditAnchor | undefined;
+    try {
+      anchor = readAnchor(dataDir);
+    } catch (e) {
+      // A damaged anchor cannot vouch for anything; replacing it would hide whatever damaged it.
+      if (!isVigilError(e)) throw e;
+      this.refuse(`${e.detail}; refusing to sign audit checkpoints until it is restored or moved aside`);
+      return undefined;
+    }
+    const outcome = await audit.checkpointAfter(signer, anchor, nowMs);
+    if (outcome.kind === 'refused') {
+      this.refuse(
+        `${outcome.detail}; refusing to sign audit checkpoints, ${anchorPath(dataDir)} is kept (run "vigil audit verify")`,
+      );
+      return undefined;
+    }
+    this.reported = undefined;
+    if (outcome.kind === 'unchanged') return undefined;
+    writeAnchor(dataDir, outcome.row);
+    return outcome.row;
+  }
+
+  private refuse(detail: string): void {
+    if (this.reported === detail) return;
+    this.reported = detail;
+    this.deps.onRefused(detail);
+  }
 }

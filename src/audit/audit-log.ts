@@ -25,6 +25,12 @@ export interface AuditQuery {
   toMs?: number | undefined;
 }
 
+export type CheckpointOutcome =
+  | { kind: 'signed'; row: CheckpointRow }
+  | { kind: 'unchanged' }
+  /** The anchor or the chain shows tampering; nothing was signed. */
+  | { kind: 'refused'; detail: string };
+
 export interface AuditInput {
   actor: string;
   action: string;
@@ -158,21 +164,50 @@ export class AuditLog {
 
   /** Signs the current head, unless the newest checkpoint already covers it. */
   async checkpoint(signer: AuditSigner, nowMs = Date.now()): Promise<CheckpointRow | undefined> {
-    const run = this.tail.then(async () => {
+    const outcome = await this.checkpointAfter(signer, undefined, nowMs);
+    return outcome.kind === 'signed' ? outcome.row : undefined;
+  }
+
+  /**
+   * Signs the current head only if the database still holds the anchor's checkpoint and the
+   * head chains from it. Without that check, a tail cut together with the checkpoints over it
+   * would be signed over afresh under the deleted ids, and the new anchor would hide the cut.
+   */
+  async checkpointAfter(
+    signer: AuditSigner,
+    anchor: AuditAnchor | undefined,
+    nowMs = Date.now(),
+  ): Promise<CheckpointOutcome> {
+    const run = this.tail.then(async (): Promise<CheckpointOutcome> => {
       const head = await this.db
         .selectFrom('audit_log')
         .select(['seq', 'hash'])
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();
-      if (!head) return undefined;
       const last = await this.db
         .selectFrom('audit_checkpoints')
         .selectAll()
         .orderBy('id', 'desc')
         .limit(1)
         .executeTakeFirst();
-      if (last && last.audit_seq >= head.seq) return undefined;
+      if (anchor) {
+        const problem = await this.anchorProblem(anchor, last);
+        if (problem) return { kind: 'refused', detail: problem };
+      }
+      if (!head || (last && last.audit_seq >= head.seq)) return { kind: 'unchanged' };
+      if (last) {
+        const signed = await this.db
+          .selectFrom('audit_log')
+          .select('hash')
+          .where('seq', '=', last.audit_seq)
+          .executeTakeFirst();
+        if (signed?.hash !== last.audit_hash)
+          return {
+            kind: 'refused',
+            detail: `audit entry ${last.audit_seq} no longer carries the hash checkpoint ${last.id} signed; the chain was rewritten`,
+          };
+      }
       const row = signer.sign({
         id: (last?.id ?? 0) + 1,
         audit_seq: head.seq,
@@ -181,10 +216,38 @@ export class AuditLog {
         prev_signature: last?.signature ?? '',
       });
       await this.db.insertInto('audit_checkpoints').values(row).execute();
-      return row;
+      return { kind: 'signed', row };
     });
     this.tail = run.catch(() => {});
     return run;
+  }
+
+  /** Why the checkpoints from the anchor's to the newest no longer form an unbroken chain. */
+  private async anchorProblem(
+    anchor: AuditAnchor,
+    last: CheckpointRow | undefined,
+  ): Promise<string | undefined> {
+    if (!last || last.id < anchor.id)
+      return `the audit anchor names checkpoint ${anchor.id}, but the database ${last ? `ends at checkpoint ${last.id}` : 'has none'}: checkpoints (and perhaps the entries they signed) were deleted`;
+    const since = await this.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .where('id', '>=', anchor.id)
+      .orderBy('id')
+      .execute();
+    const first = since[0];
+    if (
+      first?.id !== anchor.id ||
+      first.signature !== anchor.signature ||
+      first.audit_seq !== anchor.auditSeq
+    )
+      return `checkpoint ${anchor.id} in the database is not the one the audit anchor names: it was replaced`;
+    for (let i = 1; i < since.length; i++) {
+      const [prev, c] = [since[i - 1] as CheckpointRow, since[i] as CheckpointRow];
+      if (c.id !== prev.id + 1 || c.prev_signature !== prev.signature)
+        return `checkpoint ${c.id} does not follow checkpoint ${prev.id} of the anchored chain`;
+    }
+    return undefined;
   }
 
   /** Newest first, with a seq cursor for paging. */

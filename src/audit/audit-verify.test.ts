@@ -266,3 +266,31 @@ describe('audit verification, properties over every read path', () => {
     );
   });
 });
+
+describe('audit verification against the anchor', () => {
+  it('finds the anchored checkpoint deleted and signed again, with newer checkpoints after it', async () => {
+    const t = await trail(20, 5);
+    try {
+      const cp = t.sqlite.prepare('SELECT * FROM audit_checkpoints WHERE id = 2').get() as {
+        audit_seq: number;
+        signature: string;
+      };
+      const anchor = { id: 2, auditSeq: cp.audit_seq, signature: cp.signature };
+      // What a server without the anchor check did after a cut: sign the shortened chain afresh.
+      t.sqlite.prepare('DELETE FROM audit_log WHERE seq > 5').run();
+      t.sqlite.prepare('DELETE FROM audit_checkpoints WHERE id > 1').run();
+      for (let i = 0; i < 3; i++) {
+        await t.log.append({ actor: 'user:x', action: 'a', resource: 'r', outcome: 'success' });
+        await t.log.checkpoint(t.signer);
+      }
+      const r = await t.verify(anchor);
+      assert.equal(r.intact, false);
+      assert.ok(
+        r.problems.some((p) => p.kind === 'checkpoint-missing' && /deleted and signed again/.test(p.detail)),
+        JSON.stringify(r.problems),
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

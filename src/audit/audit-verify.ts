@@ -94,15 +94,22 @@ export async function verifyAudit(
     prevSig = c.signature;
   });
   const last = checkpoints.at(-1);
-  if (
-    anchor &&
-    (!last || last.id < anchor.id || (last.id === anchor.id && last.signature !== anchor.signature))
-  ) {
+  if (anchor && (!last || last.id < anchor.id)) {
     report({
       kind: 'checkpoint-missing',
       at: anchor.auditSeq,
       detail: `the anchor outside the database names checkpoint ${anchor.id}, the database ${last ? `ends at ${last.id}` : 'has none'}`,
     });
+  } else if (anchor) {
+    // Not only the newest: a checkpoint re-signed under the anchor's id, with others after it,
+    // must not pass for the one the anchor copied.
+    const anchored = checkpoints.find((c) => c.id === anchor.id);
+    if (anchored?.signature !== anchor.signature || anchored.audit_seq !== anchor.auditSeq)
+      report({
+        kind: 'checkpoint-missing',
+        at: anchor.auditSeq,
+        detail: `checkpoint ${anchor.id} in the database is not the one the anchor outside it names; it was deleted and signed again`,
+      });
   }
 
   const walk =

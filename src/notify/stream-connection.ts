@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import type { Category } from '../access/consent.ts';
 import type { Identity } from '../access/session-guard.ts';
 import { type ErrorCode, isVigilError } from '../errors/catalogue.ts';
 import { errorFrame } from './stream-messages.ts';
@@ -6,8 +7,8 @@ import type { StreamTopic } from './stream-query.ts';
 
 /** What a connection needs from the hub: gate, audit, counters and limits. */
 export interface ConnectionDeps {
-  /** The patient gate's `readable` for one patient (care team, consent, break-glass). */
-  mayRead(identity: Identity, patientId: string): Promise<boolean>;
+  /** The patient gate's `readable` for one patient and category (care team, consent, break-glass). */
+  mayRead(identity: Identity, patientId: string, category: Category): Promise<boolean>;
   /** Writes the one 'stream.read' audit entry for this connection and patient. */
   auditFirstDelivery(identity: Identity, patientId: string, source: string): Promise<void>;
   sent(topic: StreamTopic): void;
@@ -35,6 +36,16 @@ interface Frame {
   patientId: string | null;
   text: string;
 }
+
+/**
+ * The consent category a frame discloses: a patient may deny alerts but allow readings, or
+ * the other way round, so each topic is decided on its own.
+ */
+function categoryOf(topic: StreamTopic): Category {
+  return topic === 'alerts' ? 'alerts' : 'vital-signs';
+}
+
+const decisionKey = (topic: StreamTopic, patientId: string) => `${categoryOf(topic)}:${patientId}`;
 
 /** A client may send a few frames (the protocol needs none); past this it is closed. */
 const MAX_IGNORED_CLIENT_FRAMES = 100;
@@ -79,7 +90,7 @@ export class StreamConnection {
   offer(topic: StreamTopic, patientId: string | null, text: string): void {
     if (this.isClosed) return;
     if (this.queue.length === 0 && !this.isDraining) {
-      const verdict = this.verdict(patientId, Date.now());
+      const verdict = this.verdict(topic, patientId, Date.now());
       if (verdict === 'drop') return;
       if (verdict === 'send') {
         this.send(topic, text);
@@ -156,9 +167,9 @@ export class StreamConnection {
     this.deps.closed(reason);
   }
 
-  private verdict(patientId: string | null, nowMs: number): 'send' | 'drop' | 'wait' {
+  private verdict(topic: StreamTopic, patientId: string | null, nowMs: number): 'send' | 'drop' | 'wait' {
     if (patientId === null) return 'send';
-    const d = this.decisions.get(patientId);
+    const d = this.decisions.get(decisionKey(topic, patientId));
     if (!d || nowMs - d.checkedMs > this.deps.decisionTtlMs) return 'wait';
     if (!d.isAllowed) return 'drop';
     return this.audited.has(patientId) ? 'send' : 'wait';
@@ -180,10 +191,11 @@ export class StreamConnection {
     try {
       while (!this.isClosed && this.queue.length > 0) {
         const frame = this.queue[0]!;
-        if (frame.patientId !== null) await this.decide(frame.patientId);
+        if (frame.patientId !== null) await this.decide(frame.topic, frame.patientId);
         if (this.isClosed) break;
         this.queue.shift();
-        if (this.verdict(frame.patientId, Date.now()) !== 'drop') this.send(frame.topic, frame.text);
+        if (this.verdict(frame.topic, frame.patientId, Date.now()) !== 'drop')
+          this.send(frame.topic, frame.text);
       }
     } catch (err) {
       // Without a gate decision or the audit entry, nothing more may be delivered.
@@ -194,12 +206,13 @@ export class StreamConnection {
     }
   }
 
-  private async decide(patientId: string): Promise<void> {
+  private async decide(topic: StreamTopic, patientId: string): Promise<void> {
     const nowMs = Date.now();
-    const d = this.decisions.get(patientId);
+    const key = decisionKey(topic, patientId);
+    const d = this.decisions.get(key);
     if (!d || nowMs - d.checkedMs > this.deps.decisionTtlMs) {
-      const isAllowed = await this.deps.mayRead(this.init.identity, patientId);
-      this.decisions.set(patientId, { isAllowed, checkedMs: nowMs });
+      const isAllowed = await this.deps.mayRead(this.init.identity, patientId, categoryOf(topic));
+      this.decisions.set(key, { isAllowed, checkedMs: nowMs });
       if (!isAllowed) return;
     } else if (!d.isAllowed) return;
     if (!this.audited.has(patientId)) {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import type { Category } from '../access/consent.ts';
 import type { Identity } from '../access/session-guard.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AcceptedMessage } from '../clinical/observations.store.ts';
@@ -30,8 +31,8 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 };
 
 export interface StreamHubDeps {
-  /** The patient gate's `readable`, for one patient. */
-  readable(identity: Identity, patientIds: string[]): Promise<Set<string>>;
+  /** The patient gate's `readable`, for one patient and the category a frame discloses. */
+  readable(identity: Identity, patientIds: string[], category: Category): Promise<Set<string>>;
   audit: AuditLog;
   metrics: Metrics;
   log: Logger;
@@ -65,8 +66,8 @@ export class StreamHub {
   attach(ws: WebSocket, init: ConnectionInit): StreamConnection {
     const { metrics, log } = this.deps;
     const conn = new StreamConnection(ws, init, {
-      mayRead: async (identity, patientId) =>
-        (await this.deps.readable(identity, [patientId])).has(patientId),
+      mayRead: async (identity, patientId, category) =>
+        (await this.deps.readable(identity, [patientId], category)).has(patientId),
       auditFirstDelivery: (identity, patientId, source) =>
         this.deps.audit.append({
           actor: identity.actor,

@@ -5,7 +5,7 @@ import { registerConsentRoutes } from '../access/consent-routes.ts';
 import { createExportGate } from '../access/export-access.ts';
 import { PatientAccess } from '../access/patient-access.ts';
 import { createPatientGate, type PatientGate } from '../access/patient-gate.ts';
-import { readAnchor, writeAnchor } from '../audit/audit-anchor.ts';
+import { AuditAnchorKeeper, readAnchor } from '../audit/audit-anchor.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { AuditSigner } from '../audit/audit-signer.ts';
 import { registerAuditRoutes } from '../audit/routes.ts';
@@ -143,12 +143,18 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     ? new SyslogSink(config.syslogUrl, (message) => log.warn({ message }, 'audit syslog delivery failed'))
     : undefined;
   if (syslog) audit.onAppended((entry) => syslog.send(entry));
-  const signAuditHead = async () => {
-    const c = await audit.checkpoint(auditSigner);
-    if (c) writeAnchor(config.dataDir, c);
-  };
-  await signAuditHead();
   const events = new SecurityEvents(store.db, log.child({ component: 'security' }), metrics);
+  const auditAnchor = new AuditAnchorKeeper({
+    audit,
+    signer: auditSigner,
+    dataDir: config.dataDir,
+    onRefused: (detail) => {
+      log.error({ detail }, 'audit checkpoint refused: the trail does not hold the anchored checkpoint');
+      events.record({ code: 'VIGIL_ERR_AUDIT_TAMPERED', detail });
+    },
+  });
+  const signAuditHead = () => auditAnchor.signHead();
+  await signAuditHead();
   const ca = await loadDeviceCa(store.db, keys);
   let serverTls: ServerTlsKeeper;
   try {
@@ -250,7 +256,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     return result;
   };
   const stream = new StreamHub({
-    readable: (identity, ids) => gate.readable(identity, ids),
+    readable: (identity, ids, category) => gate.readable(identity, ids, category),
     audit,
     metrics,
     log: log.child({ component: 'stream' }),

@@ -106,20 +106,34 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
         urgency: q.urgency,
         limit: q.limit ?? 200,
       });
-      // Only the patients the caller may see (care team, consent, break-glass).
+      // Only the patients whose alerts the caller may see (care team, consent, break-glass).
       const visible = await deps.gate.readable(
         request.identity,
         all.map((a) => a.patientId),
+        'alerts',
       );
       const alerts = all.filter((a) => visible.has(a.patientId));
-      await audit.append({
-        actor: actorOf(request),
-        action: 'alert.list',
-        patientId: q.patient,
-        resource: q.patient ? `Patient/${q.patient}/Alert` : 'Alert',
-        outcome: 'success',
-        source: request.ip,
-      });
+      // One entry per patient disclosed, so each patient's access report lists this read.
+      const disclosed = new Set(alerts.map((a) => a.patientId));
+      if (q.patient) disclosed.add(q.patient);
+      for (const patientId of disclosed) {
+        await audit.append({
+          actor: actorOf(request),
+          action: 'alert.list',
+          patientId,
+          resource: `Patient/${patientId}/Alert`,
+          outcome: 'success',
+          source: request.ip,
+        });
+      }
+      if (disclosed.size === 0)
+        await audit.append({
+          actor: actorOf(request),
+          action: 'alert.list',
+          resource: 'Alert',
+          outcome: 'success',
+          source: request.ip,
+        });
       return { alerts: alerts.map(view) };
     },
   );

@@ -68,8 +68,12 @@ export async function registerPasskey(name: string, currentPassword: string): Pr
 
 export const listPasskeys = () => api<{ passkeys: PasskeyInfo[] }>('/api/v1/auth/passkeys');
 
-export const removePasskey = (id: string) =>
-  api<void>(`/api/v1/auth/passkeys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+/** The server wants the password again, so a stolen session cannot drop the owner's passkey. */
+export const removePasskey = (id: string, currentPassword: string) =>
+  api<void>(`/api/v1/auth/passkeys/${encodeURIComponent(id)}`, {
+    method: 'DELETE',
+    body: { currentPassword },
+  });
 
 /** What went wrong in the browser's part of a ceremony, in words for the person at it. */
 export class PasskeyError extends Error {

@@ -44,7 +44,7 @@ describe('account screen', () => {
     webauthn.startRegistration.mockReset();
   });
 
-  it("lists the user's passkeys and removes one after a confirmation, with the CSRF token", async () => {
+  it("lists the user's passkeys and removes one after the password and a confirmation, with the CSRF token", async () => {
     let list = [passkey];
     const calls = fakeApi({
       'GET /api/v1/auth/passkeys': () => ({ body: { passkeys: list } }),
@@ -57,12 +57,18 @@ describe('account screen', () => {
     const item = await screen.findByRole('listitem', { name: 'Ward laptop' });
     expect(item).toHaveTextContent('not used yet');
     const user = userEvent.setup();
+    expect(within(item).getByRole('button', { name: /Remove/ })).toBeDisabled();
+    await user.type(
+      screen.getByLabelText('Your current password, to remove a passkey'),
+      'quiet harbour lantern',
+    );
     await user.click(within(item).getByRole('button', { name: /Remove/ }));
     await user.click(within(item).getByRole('button', { name: /Confirm removal/ }));
     expect(await screen.findByRole('status')).toHaveTextContent('Passkey “Ward laptop” removed.');
     expect(await screen.findByText('You have no passkeys yet.')).toBeInTheDocument();
     const removal = calls.find((c) => c.method === 'DELETE');
     expect(removal?.headers[CSRF_HEADER]).toBe(CSRF);
+    expect(removal?.body).toEqual({ currentPassword: 'quiet harbour lantern' });
   });
 
   it('registers a named passkey: password, then the authenticator, then the attestation to the server', async () => {

@@ -11,10 +11,14 @@ export function AccountPasskeys(props: { onRecoveryCodes(codes: string[]): void 
   const client = useQueryClient();
   const passkeys = useQuery({ queryKey: ['passkeys'], queryFn: listPasskeys });
   const [done, setDone] = useState<string | null>(null);
+  const [removePassword, setRemovePassword] = useState('');
   const refresh = () => client.invalidateQueries({ queryKey: ['passkeys'] });
   const remove = useMutation({
-    mutationFn: (p: { id: string; name: string }) => removePasskey(p.id).then(() => p.name),
-    onSuccess: (name) => setDone(`Passkey “${name}” removed.`),
+    mutationFn: (p: { id: string; name: string }) => removePasskey(p.id, removePassword).then(() => p.name),
+    onSuccess: (name) => {
+      setRemovePassword('');
+      setDone(`Passkey “${name}” removed.`);
+    },
     onSettled: refresh,
   });
   const list = passkeys.data?.passkeys ?? [];
@@ -27,6 +31,19 @@ export function AccountPasskeys(props: { onRecoveryCodes(codes: string[]): void 
       </p>
       <QueryNotice isPending={passkeys.isPending} error={passkeys.error} what="your passkeys" />
       {passkeys.isSuccess && list.length === 0 && <p>You have no passkeys yet.</p>}
+      {list.length > 0 && (
+        <>
+          <label htmlFor="passkey-remove-password">Your current password, to remove a passkey</label>
+          <input
+            id="passkey-remove-password"
+            type="password"
+            autoComplete="current-password"
+            maxLength={1024}
+            value={removePassword}
+            onChange={(e) => setRemovePassword(e.target.value)}
+          />
+        </>
+      )}
       {list.length > 0 && (
         <ul className="passkey-list" aria-label="Your passkeys">
           {list.map((p) => (
@@ -44,7 +61,7 @@ export function AccountPasskeys(props: { onRecoveryCodes(codes: string[]): void 
                 confirmLabel="Confirm removal"
                 target={`passkey ${p.name}`}
                 danger
-                disabled={remove.isPending}
+                disabled={remove.isPending || removePassword === ''}
                 onConfirm={() => remove.mutate(p)}
               />
             </li>

@@ -4,7 +4,7 @@ import { Link } from '../components/Link.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import '../clinician.css';
 
-/** The server's minimum (POST /api/v1/patients/{id}/break-glass): a reason someone can act on later. */
+/** The server's minimum (POST /api/v1/patients/{id}/break-glass), spaces not counted: a reason someone can act on later. */
 export const MIN_REASON_CHARS = 20;
 const MINUTES = 60;
 
@@ -20,10 +20,11 @@ export function BreakGlassOffer(props: { patientId: string; detail: string }) {
   const reasonId = useId();
   const helpId = useId();
   const isCareTeam = /care-team/.test(props.detail);
-  const length = reason.trim().length;
+  // As the server counts: spaces are not part of a reason, and it takes one line of text.
+  const length = reason.replace(/\s/g, '').length;
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (length >= MIN_REASON_CHARS) grant.mutate(reason.trim());
+    if (length >= MIN_REASON_CHARS) grant.mutate(reason.trim().replace(/\s+/g, ' '));
   };
   return (
     <section className="break-glass" aria-labelledby="break-glass-title">
