@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +117,71 @@ describe('vigil CLI', () => {
       results.forEach((r, i) => {
         assertOneLineError(r, cases[i]?.[1] as RegExp);
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never prints the password of a refused database or broker URL', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [
+        { VIGIL_DATABASE_URL: 'pg://vigil:Hunter2-secret@db.internal/vigil' },
+        /VIGIL_DATABASE_URL=pg:\/\/\*\*\*@db\.internal/,
+      ],
+      [{ VIGIL_DATABASE_URL: 'postgresql://vigil:Hunter2-secret@db.internal:5432x/vigil' }, /is not a URL/],
+      [
+        { VIGIL_MQTT_URL: 'mqtt://vigil:Hunter2-secret@broker.internal' },
+        /VIGIL_MQTT_URL=mqtt:\/\/\*\*\*@broker/,
+      ],
+    ];
+    const results = await pool(cases, 3, ([env]) =>
+      vigil(['token', 'create', '--role', 'admin', '--name', 'x'], env),
+    );
+    results.forEach((r, i) => {
+      assertOneLineError(r, cases[i]?.[1] as RegExp);
+      assert.doesNotMatch(r.stderr + r.stdout, /Hunter2/);
+    });
+  });
+
+  it('refuses an ingest field named after an Object.prototype member with one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-proto-'));
+    try {
+      const keys = ['toString', 'constructor', '__proto__'];
+      const results = await pool(keys, 3, (key) => {
+        const file = join(dir, `${key}.json`);
+        writeFileSync(file, `{"ingest":{"${key}":5}}`);
+        return vigil([
+          'token',
+          'create',
+          '--role',
+          'admin',
+          '--name',
+          'x',
+          '--config',
+          file,
+          '--data-dir',
+          dir,
+        ]);
+      });
+      for (const r of results) {
+        assertOneLineError(r, /is an unknown field/);
+        assert.equal(r.code, 2);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('init into an existing world-readable directory keeps the database private (0600)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-mode-'));
+    try {
+      chmodSync(dir, 0o755);
+      const init = await vigil(['init', '--data-dir', dir, '--json']);
+      assert.equal(init.code, 0, init.stderr);
+      for (const f of ['vigil.db', 'vigil.db-wal', 'vigil.db-shm']) {
+        const path = join(dir, f);
+        if (f === 'vigil.db' || existsSync(path)) assert.equal(statSync(path).mode & 0o777, 0o600, f);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -343,6 +418,51 @@ describe('vigil CLI', () => {
       assert.equal((JSON.parse(json.stdout) as { out: string }).out, der);
       assert.equal((await run('openssl', ['crl', '-inform', 'DER', '-in', der, '-noout'])).code, 0);
       assertOneLineError(await vigil(['device', 'crl', '--data-dir', dir]), /--out/);
+    });
+
+    it('device enroll writes the new private key 0600 even over an older device.key', async () => {
+      const add = await vigil([
+        'device',
+        'add',
+        '--data-dir',
+        dir,
+        '--id',
+        'ox-keymode',
+        '--model',
+        'M',
+        '--serial',
+        'S',
+      ]);
+      assert.equal(add.code, 0, add.stderr);
+      const out = join(dir, 'device-ox-keymode');
+      mkdirSync(out, { mode: 0o755 });
+      for (const f of ['device.key', 'device.crt', 'ca.crt']) {
+        writeFileSync(join(out, f), 'old\n');
+        chmodSync(join(out, f), 0o644);
+      }
+      const enrol = await vigil([
+        ...['device', 'enroll', '--data-dir', dir, '--id', 'ox-keymode'],
+        ...['--token', lastLine(add.stdout), '--out', out, '--server', https],
+      ]);
+      assert.equal(enrol.code, 0, enrol.stderr);
+      assert.equal(statSync(join(out, 'device.key')).mode & 0o777, 0o600);
+      assert.match(readFileSync(join(out, 'device.key'), 'utf8'), /PRIVATE KEY/);
+      assert.match(readFileSync(join(out, 'device.crt'), 'utf8'), /BEGIN CERTIFICATE/);
+      assert.match(readFileSync(join(out, 'ca.crt'), 'utf8'), /BEGIN CERTIFICATE/);
+    });
+
+    it('device add for an unknown patient registers nothing, so a retry can succeed', async () => {
+      const args = ['device', 'add', '--data-dir', dir, '--id', 'ox-orphan', '--model', 'M', '--serial', 'S'];
+      assertOneLineError(await vigil([...args, '--patient', 'no-such-patient']), /patient no-such-patient/);
+      const db = new Database(join(dir, 'vigil.db'), { readonly: true });
+      try {
+        assert.equal(db.prepare("SELECT id FROM devices WHERE id = 'ox-orphan'").get(), undefined);
+      } finally {
+        db.close();
+      }
+      const retry = await vigil(args);
+      assert.equal(retry.code, 0, retry.stderr);
+      assert.match(lastLine(retry.stdout), /^[\w.-]+$/, 'the enrollment token is printed');
     });
 
     it('audit verify passes on the untouched trail and exits 3 naming the entry after tampering', async () => {

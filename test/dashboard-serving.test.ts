@@ -113,6 +113,15 @@ describe('dashboard serving', () => {
     assert.equal(gunzipSync(gz.rawPayload).toString(), SCRIPT);
   });
 
+  it('answers a missing asset 404 without the immutable cache, so a later build can add it', async () => {
+    for (const url of ['/assets/index-NEWHASH.js', '/assets/index-abc.js.map']) {
+      const r = await s.app.inject({ url });
+      assert.equal(r.statusCode, 404, url);
+      assert.equal(r.headers['cache-control'], 'no-store', url);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+    }
+  });
+
   it('refuses paths outside the assets folder and dot files', async () => {
     for (const url of [
       '/assets/..%2F.env',

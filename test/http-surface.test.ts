@@ -114,6 +114,31 @@ describe('HTTP surface', () => {
     }
   });
 
+  it('refuses integer query parameters not written in decimal digits on every route that has one', async () => {
+    const doc = (await h.api('/docs', { token: '' })).json as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: Array<{ in: string; name: string; schema?: { type?: string } }> }>
+      >;
+    };
+    let checked = 0;
+    for (const route of h.vigil.routes.filter((r) => r.method === 'GET')) {
+      const params = doc.paths[route.url.replace(/:(\w+)/g, '{$1}')]?.get?.parameters ?? [];
+      const role = ROLES.find((r) => mayCall(r, route.access));
+      for (const p of params.filter((x) => x.in === 'query' && x.schema?.type === 'integer')) {
+        const url = `${route.url.replace(/:(\w+)/g, 'no-such-id')}?${p.name}=0x10`;
+        const r = await h.api(url, role ? { token: tokens.get(role)! } : {});
+        assert.equal(r.status, 400, `${url}: ${r.text}`);
+        assert.match(
+          (r.json as { detail: string }).detail,
+          new RegExp(`querystring/${p.name} must be a whole`),
+        );
+        checked++;
+      }
+    }
+    assert.ok(checked >= 5, `only ${checked} integer query parameters found`);
+  });
+
   it('refuses to register a route that declares no access rule', async () => {
     const ca = await createDeviceCa({ organization: 'Test' });
     const server = await issueServerCertificate(ca, ['localhost']);

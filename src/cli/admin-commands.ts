@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ApiTokens, parseTtl } from '../access/api-tokens.ts';
@@ -118,8 +118,16 @@ export function registerDeviceCommands(program: Command): void {
     .requiredOption('--serial <serial>', 'serial number')
     .option('--patient <id>', 'assign to this patient from now on')
     .action(async (o: CommonFlags & { id: string; model: string; serial: string; patient?: string }) => {
-      const { store, config } = await openLocal(o);
+      const { store, config, keys } = await openLocal(o);
       try {
+        // Checked before the device row is written: a refused assignment after it would leave a
+        // device registered with no token printed and no audit entry, and a retry refused.
+        if (o.patient !== undefined && !(await new PatientStore(store.db, keys).exists(o.patient))) {
+          throw new VigilError(
+            'VIGIL_ERR_PATIENT_UNKNOWN',
+            `patient ${o.patient.slice(0, 64)} is not registered; add it with "vigil patient add", then add the device`,
+          );
+        }
         const devices = new DeviceStore(store.db);
         await devices.add({ id: o.id, model: o.model, serial: o.serial });
         if (o.patient) await devices.assign(o.id, o.patient);
@@ -271,9 +279,11 @@ export function registerDeviceCommands(program: Command): void {
           token: o.token,
         });
         mkdirSync(o.out, { recursive: true, mode: 0o700 });
-        writeFileSync(join(o.out, 'device.key'), creds.keyPem, { mode: 0o600 });
-        writeFileSync(join(o.out, 'device.crt'), creds.certPem, { mode: 0o644 });
-        writeFileSync(join(o.out, 'ca.crt'), creds.caPem, { mode: 0o644 });
+        // replaceFile, as renew does: writeFileSync's mode applies only to a new file, so a
+        // device.key already there (0644) would keep its mode with the new private key in it.
+        replaceFile(join(o.out, 'device.key'), creds.keyPem, 0o600);
+        replaceFile(join(o.out, 'device.crt'), creds.certPem, 0o644);
+        replaceFile(join(o.out, 'ca.crt'), creds.caPem, 0o644);
         emit(o, { id: o.id, out: o.out }, [`device ${o.id} enrolled; credentials in ${o.out}`], o.out);
       },
     );

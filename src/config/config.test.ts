@@ -5,11 +5,31 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isVigilError } from '../errors/catalogue.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, parsePort, redactUrl } from './config.ts';
 
 const cwd = '/srv/vigil';
 const refusal = (pattern: RegExp) => (e: unknown) =>
   isVigilError(e) && e.code === 'VIGIL_ERR_CONFIG_INVALID' && pattern.test(e.detail);
+const detailOf = (load: () => unknown): string => {
+  try {
+    load();
+  } catch (e) {
+    assert.ok(isVigilError(e), String(e));
+    return e.detail;
+  }
+  assert.fail('the configuration was accepted');
+};
+const configFile = (content: unknown): string => {
+  const file = join(mkdtempSync(join(tmpdir(), 'vigil-config-')), 'vigil.json');
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+};
+const URL_FIELDS = {
+  databaseUrl: 'VIGIL_DATABASE_URL',
+  mqttUrl: 'VIGIL_MQTT_URL',
+  syslogUrl: 'VIGIL_SYSLOG_URL',
+  publicUrl: 'VIGIL_PUBLIC_URL',
+} as const;
 
 describe('configuration', () => {
   it('has secure, working defaults', () => {
@@ -105,5 +125,146 @@ describe('configuration', () => {
         },
       ),
     );
+  });
+});
+
+describe('configuration errors about URLs', () => {
+  it('never print the password of a refused database URL', () => {
+    for (const value of [
+      'pg://vigil:Hunter2@db/vigil',
+      'postgresql://vigil:Hunter2@db.internal:5432x/vigil',
+      'postgres://db:54x/vigil?password=Hunter2',
+    ]) {
+      const detail = detailOf(() => loadConfig({ cwd, env: { VIGIL_DATABASE_URL: value } }));
+      assert.match(detail, /^VIGIL_DATABASE_URL=/);
+      assert.doesNotMatch(detail, /Hunter2/);
+    }
+  });
+
+  it('still name the host and scheme, so the mistake can be found', () => {
+    const detail = detailOf(() =>
+      loadConfig({ cwd, env: { VIGIL_DATABASE_URL: 'pg://vigil:Hunter2@db/vigil' } }),
+    );
+    assert.equal(detail, 'VIGIL_DATABASE_URL=pg://***@db/vigil has scheme pg:; use postgres: or postgresql:');
+  });
+
+  it('never print a password from a URL field in the config file, whatever its type', () => {
+    for (const [field, env] of Object.entries(URL_FIELDS)) {
+      for (const value of ['ftp://u:Hunter2@host/', ['mqtts://u:Hunter2@broker'], { url: 'x://Hunter2@y' }]) {
+        const fromFile = detailOf(() => loadConfig({ cwd, configFile: configFile({ [field]: value }) }));
+        assert.match(fromFile, new RegExp(`^${field}`));
+        assert.doesNotMatch(fromFile, /Hunter2/);
+      }
+      const fromEnv = detailOf(() =>
+        loadConfig({ cwd, env: { [env]: 'mqtt://vigil:Hunter2@broker.internal' } }),
+      );
+      assert.doesNotMatch(fromEnv, /Hunter2/);
+    }
+  });
+
+  it('redaction removes any user info or query, parseable or not (property)', () => {
+    const secret = fc.string({ minLength: 1, maxLength: 30 }).map((s) => `S3CR3T${s}`);
+    const piece = fc.string({ maxLength: 20 });
+    fc.assert(
+      fc.property(piece, secret, piece, piece, fc.boolean(), (scheme, password, host, path, inQuery) => {
+        const value = inQuery
+          ? `${scheme}://${host}/${path}?password=${password}`
+          : `${scheme}://user:${password}@${host}/${path}`;
+        const shown = redactUrl(value);
+        assert.ok(!shown.includes('S3CR3T'), shown);
+        for (const env of Object.values(URL_FIELDS)) {
+          try {
+            loadConfig({ cwd, env: { [env]: value } });
+          } catch (e) {
+            assert.ok(isVigilError(e), String(e));
+            assert.ok(!e.detail.includes('S3CR3T'), e.detail);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('redaction keeps a URL without credentials as it is', () => {
+    fc.assert(
+      fc.property(fc.webUrl({ withQueryParameters: false, withFragments: false }), (value) => {
+        fc.pre(!value.includes('@'));
+        assert.equal(redactUrl(value), value);
+      }),
+    );
+  });
+});
+
+describe('configuration: ports', () => {
+  it('refuses ports that are not plain decimal digits', () => {
+    for (const value of ['0x1F', '0b11', '0o17', '1e3', '80.0', '08443', ' 443 ', '+443', '-0', '٤٤٣']) {
+      assert.throws(
+        () => loadConfig({ cwd, env: { VIGIL_HTTP_PORT: value } }),
+        refusal(/^VIGIL_HTTP_PORT=.* is not a port/),
+        JSON.stringify(value),
+      );
+    }
+    assert.throws(
+      () => loadConfig({ cwd, flags: { httpPort: '0x10' } }),
+      refusal(/^--http-port 0x10 is not a port/),
+    );
+  });
+
+  it('refuses a port in the config file that is an array or a non-decimal string', () => {
+    assert.throws(
+      () => loadConfig({ cwd, configFile: configFile({ httpPort: [8443] }) }),
+      refusal(/^httpPort: \[8443\] is not a port/),
+    );
+    assert.throws(
+      () => loadConfig({ cwd, configFile: configFile({ mqttPort: '0x22B3' }) }),
+      refusal(/^mqttPort: "0x22B3" is not a port/),
+    );
+    assert.throws(
+      () => loadConfig({ cwd, configFile: configFile({ mqttPort: 1.5 }) }),
+      refusal(/is not a port/),
+    );
+  });
+
+  it('takes a JSON integer or decimal digits, 0 meaning any free port', () => {
+    assert.equal(
+      loadConfig({ cwd, configFile: configFile({ httpPort: 9443, mqttPort: '0' }) }).httpPort,
+      9443,
+    );
+    assert.equal(loadConfig({ cwd, env: { VIGIL_MQTT_PORT: '0' } }).mqttPort, 0);
+    assert.equal(loadConfig({ cwd, flags: { httpPort: '65535' } }).httpPort, 65535);
+  });
+
+  it('parses exactly the decimal numbers 0-65535 (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 65535 }), (n) => {
+        assert.equal(parsePort(String(n)), n);
+        assert.equal(parsePort(n), n);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8 }), (s) => {
+        const n = parsePort(s);
+        if (n === undefined) return;
+        assert.match(s, /^(0|[1-9][0-9]*)$/);
+        assert.equal(String(n), s);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 65536 }), fc.integer({ max: -1 }), (big, negative) => {
+        assert.equal(parsePort(String(big)), undefined);
+        assert.equal(parsePort(big), undefined);
+        assert.equal(parsePort(negative), undefined);
+      }),
+    );
+  });
+});
+
+describe('configuration: ingest section', () => {
+  it('refuses names inherited from Object.prototype as unknown fields, not with a crash', () => {
+    for (const key of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      const file = configFile(`{"ingest":{"${key}":5}}`);
+      assert.throws(() => loadConfig({ cwd, configFile: file }), refusal(/is an unknown field/), key);
+    }
   });
 });

@@ -78,12 +78,44 @@ function fail(where: RawValue, problem: string, fix: string): never {
   throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${origin} ${problem}; ${fix}`);
 }
 
+/**
+ * A port is plain decimal digits or a JSON integer. Number() alone would also take 0x1F, 0b11,
+ * 1e3, 80.0 or [8443], so a typo could open a listener on a port nobody meant.
+ */
+export function parsePort(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^(0|[1-9]\d{0,4})$/.test(value)
+        ? Number(value)
+        : NaN;
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
 function port(raw: RawValue): number {
-  const n = typeof raw.value === 'number' ? raw.value : Number(String(raw.value).trim());
-  if (!Number.isInteger(n) || n < 0 || n > 65535 || String(raw.value).trim() === '') {
-    fail(raw, 'is not a port (1-65535, or 0 for any free port)', 'set a whole number in that range');
+  const n = parsePort(raw.value);
+  if (n === undefined) {
+    fail(
+      raw,
+      'is not a port (1-65535, or 0 for any free port)',
+      'set a whole number in that range, in decimal digits',
+    );
   }
   return n;
+}
+
+/**
+ * A URL as it may be shown in a message: user info (a password) and the query (libpq takes
+ * ?password=) become ***. Works on text that is not a valid URL too, since that is when it is shown.
+ */
+export function redactUrl(value: string): string {
+  const at = value.lastIndexOf('@');
+  const slashes = value.indexOf('//');
+  // With no "//" before the "@", the whole start may be user info (a mistyped "postgres:u:pw@db").
+  const authority = slashes !== -1 && slashes < at ? slashes + 2 : 0;
+  const withoutUser = at === -1 ? value : `${value.slice(0, authority)}***${value.slice(at)}`;
+  const query = withoutUser.search(/[?#]/);
+  return query === -1 ? withoutUser : `${withoutUser.slice(0, query)}?***`;
 }
 
 function text(raw: RawValue, max = 4096): string {
@@ -93,16 +125,27 @@ function text(raw: RawValue, max = 4096): string {
   return raw.value;
 }
 
+function describeUrlValue(value: unknown): string {
+  if (typeof value === 'string') return redactUrl(value).slice(0, 200);
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/** Messages about a URL show it redacted: these URLs carry database and broker passwords. */
 function url(raw: RawValue, schemes: readonly string[]): string {
-  const value = text(raw);
+  const shown: RawValue = { ...raw, value: describeUrlValue(raw.value) };
+  if (typeof raw.value !== 'string' || raw.value.trim() === '' || raw.value.length > 4096) {
+    fail(shown, 'must be a non-empty URL string', 'set a value or remove the setting');
+  }
+  const value = raw.value;
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    fail(raw, 'is not a URL', `use ${schemes.map((s) => `${s}//...`).join(' or ')}`);
+    fail(shown, 'is not a URL', `use ${schemes.map((s) => `${s}//...`).join(' or ')}`);
   }
   if (!schemes.includes(parsed.protocol)) {
-    fail(raw, `has scheme ${parsed.protocol}`, `use ${schemes.join(' or ')}`);
+    fail(shown, `has scheme ${parsed.protocol}`, `use ${schemes.join(' or ')}`);
   }
   return value;
 }
@@ -201,7 +244,8 @@ function ingestSection(file: Record<string, unknown>): VigilConfig['ingest'] {
   };
   const out = { ...defaults };
   for (const [key, value] of Object.entries(section)) {
-    if (!(key in limits)) {
+    // Object.hasOwn: `in` would take toString or constructor from Object.prototype as a field.
+    if (!Object.hasOwn(limits, key)) {
       fail(
         { value: key, source: 'file', name: 'ingest' },
         'is an unknown field',

@@ -240,6 +240,12 @@ export const ERRORS = {
     title: 'Invalid request',
     meaning: 'A parameter, query or body field failed validation.',
   },
+  VIGIL_ERR_REQUEST_MEDIA_TYPE: {
+    status: 415,
+    mqtt: 0x80,
+    title: 'Unsupported media type',
+    meaning: 'The request body has a Content-Type the route does not read (the API reads application/json).',
+  },
   VIGIL_ERR_ALERT_UNKNOWN: {
     status: 404,
     mqtt: 0x80,
@@ -345,6 +351,13 @@ export const ERRORS = {
     mqtt: 0x80,
     title: 'Unknown device model',
     meaning: 'No device model with this name is in the posture inventory.',
+  },
+  VIGIL_ERR_AUDIT_TAMPERED: {
+    status: 500,
+    mqtt: 0x80,
+    title: 'Audit trail tampered with',
+    meaning:
+      'The audit trail no longer holds the checkpoint its anchor file names; the server stops signing checkpoints until it is restored.',
   },
   VIGIL_ERR_INTERNAL: {
     status: 500,

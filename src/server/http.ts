@@ -1,7 +1,14 @@
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import applySecurityHeaders from 'helmet';
 import type { Logger } from 'pino';
 import type { ApiTokens } from '../access/api-tokens.ts';
 import { can, type Permission } from '../access/roles.ts';
@@ -9,7 +16,7 @@ import type { Identity, SessionAuthenticator } from '../access/session-guard.ts'
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
 import { isVigilError, toProblem, VigilError } from '../errors/catalogue.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { validationDetail } from './validation-detail.ts';
+import { integerQueryNames, looseIntegerQuery, validationDetail } from './validation-detail.ts';
 
 /**
  * Every route declares who may call it; a route without a rule is refused at start-up.
@@ -58,7 +65,36 @@ export interface RouteRecord {
   access: RouteAccess;
 }
 
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+    },
+  },
+  hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  crossOriginResourcePolicy: { policy: 'same-origin' as const },
+};
+
 export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; routes: RouteRecord[] }> {
+  // Answers for requests refused before routing (a malformed URL, a path segment too long) do
+  // not pass through the hooks: helmet's headers, the counter and the log are added here.
+  const setSecurityHeaders = applySecurityHeaders(SECURITY_HEADERS);
+  const onFrameworkError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const problem = toFrameworkProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed before routing');
+    // The path is left out of the log, as everywhere: it may carry a patient id.
+    else request.log.info({ code: problem.code, cause: error.code }, problem.detail);
+    setSecurityHeaders(request.raw, reply.raw, () => {});
+    opts.metrics.httpRequests.inc({ status: `${Math.floor(problem.status / 100)}xx` });
+    void reply.code(problem.status).type('application/problem+json').send(toProblem(problem));
+  };
   const app = Fastify({
     https: {
       key: opts.tls.key,
@@ -77,6 +113,7 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
     // Unknown fields are refused with a 400 naming them, not silently stripped (Fastify's
     // default); see validation-detail.ts.
     ajv: { customOptions: { removeAdditional: false } },
+    frameworkErrors: onFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const routes: RouteRecord[] = [];
@@ -89,24 +126,18 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
       if (method === 'HEAD') continue;
       routes.push({ method, url: route.url, access: access ?? { public: true } });
     }
+    const integers = integerQueryNames(route.schema?.querystring);
+    if (integers.length > 0) {
+      const refuseLooseIntegers = async (request: FastifyRequest) => {
+        const detail = looseIntegerQuery(request.query, integers);
+        if (detail !== undefined) throw new VigilError('VIGIL_ERR_REQUEST_INVALID', detail);
+      };
+      const earlier = route.preValidation === undefined ? [] : [route.preValidation].flat();
+      route.preValidation = [...earlier, refuseLooseIntegers] as typeof earlier;
+    }
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-      },
-    },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  });
+  await app.register(helmet, SECURITY_HEADERS);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Vigil API', version: '1', description: 'Security-first IoMT platform' },
@@ -179,7 +210,10 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
 /** A bearer token wins when present (integrations); otherwise the session cookie (people). */
 async function authenticate(request: FastifyRequest, opts: HttpOptions): Promise<Identity> {
   const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return opts.tokens.verify(header.slice('Bearer '.length).trim());
+  // The scheme name is case-insensitive (RFC 9110 §11.1): "bearer" is as good as "Bearer".
+  if (header !== undefined && /^bearer /i.test(header)) {
+    return opts.tokens.verify(header.slice('Bearer '.length).trim());
+  }
   if (opts.sessions?.hasSessionCookie(request)) return opts.sessions.authenticate(request);
   throw new VigilError(
     'VIGIL_ERR_AUTH_REQUIRED',
@@ -191,12 +225,14 @@ async function authenticate(request: FastifyRequest, opts: HttpOptions): Promise
 function toVigilError(error: unknown): VigilError {
   if (isVigilError(error)) return error;
   const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
-  if (
-    e.validation !== undefined ||
-    e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ||
-    e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-  ) {
+  if (e.validation !== undefined || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return new VigilError('VIGIL_ERR_REQUEST_INVALID', validationDetail(e));
+  }
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return new VigilError(
+      'VIGIL_ERR_REQUEST_MEDIA_TYPE',
+      'the body is not of a media type this route reads; send it as application/json with that Content-Type',
+    );
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new VigilError('VIGIL_ERR_INGEST_TOO_LARGE', 'request body too large');
@@ -206,6 +242,23 @@ function toVigilError(error: unknown): VigilError {
   return new VigilError('VIGIL_ERR_INTERNAL', 'an unexpected error occurred; see the server log', {
     cause: error,
   });
+}
+
+/** Refusals made before routing; their detail leaves out the URL, which may carry a patient id. */
+function toFrameworkProblem(error: FastifyError): VigilError {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      'the URL path is not validly percent-encoded; each % must begin a %XX escape of UTF-8 bytes',
+    );
+  }
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      'a path segment is longer than 100 characters; no Vigil id is that long',
+    );
+  }
+  return toVigilError(error);
 }
 
 /** Who did it, for the audit trail: `user:<name>` or `token:<name>`. */

@@ -24,3 +24,32 @@ export function validationDetail(error: {
   }
   return (error.message ?? 'invalid request').slice(0, 300);
 }
+
+/** The names of a querystring schema's integer properties (Type.Integer, optional or not). */
+export function integerQueryNames(schema: unknown): string[] {
+  const properties = (schema as { properties?: unknown } | undefined)?.properties;
+  if (typeof properties !== 'object' || properties === null) return [];
+  return Object.entries(properties as Record<string, { type?: unknown } | undefined>)
+    .filter(([, property]) => property?.type === 'integer')
+    .map(([name]) => name);
+}
+
+/**
+ * The detail of an integer query parameter not written in decimal digits, or undefined. Ajv's
+ * coercion runs Number() on the text, which takes ?limit=0x10, 1e2, 10.0 or " 10" (%2010) as
+ * numbers the caller never wrote; checked in preValidation, while the query is still text.
+ */
+export function looseIntegerQuery(query: unknown, names: readonly string[]): string | undefined {
+  if (typeof query !== 'object' || query === null) return undefined;
+  for (const name of names) {
+    if (!Object.hasOwn(query, name)) continue;
+    for (const value of [(query as Record<string, unknown>)[name]].flat()) {
+      if (typeof value !== 'string' || !/^\d+$/.test(value)) {
+        // The caller's own text, quoted and cut short, as for an unknown field.
+        const got = typeof value === 'string' ? JSON.stringify(value.slice(0, 20)) : `a ${typeof value}`;
+        return `querystring/${name} must be a whole number in decimal digits, e.g. 100 (got ${got})`;
+      }
+    }
+  }
+  return undefined;
+}

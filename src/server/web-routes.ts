@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -116,10 +116,20 @@ export async function registerWebRoutes(app: App, opts: { distDir?: string } = {
       },
     },
     async (request, reply) => {
-      if (!isBuilt) return reply.callNotFound();
+      const file = `assets/${request.params.file}`;
+      // A year's immutable cache only for a file that is there: a 404 cached that long would
+      // keep a browser from an asset a later build or a deploy still in progress adds.
+      if (!isBuilt || !isFile(join(distDir, file))) {
+        void reply.header('cache-control', 'no-store');
+        return reply.callNotFound();
+      }
       void reply.header('content-security-policy', DASHBOARD_CSP);
       void reply.header('cache-control', 'public, max-age=31536000, immutable');
-      return reply.sendFile(`assets/${request.params.file}`);
+      return reply.sendFile(file);
     },
   );
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -42,9 +42,27 @@ export function sqlitePath(dataDir: string): string {
   return join(dataDir, 'vigil.db');
 }
 
+/**
+ * SQLite creates its files 0644, and mkdirSync's 0700 does not apply to a data dir that already
+ * existed (0755): others on the host could read the database. Done before WAL mode is set, as
+ * SQLite gives the -wal and -shm files it creates the database file's mode.
+ */
+function restrictToOwner(dbPath: string): void {
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) {
+    try {
+      chmodSync(path, 0o600);
+    } catch (e) {
+      // Absent (-wal, -shm before the first open) or another user's file: nothing to tighten here.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw e;
+    }
+  }
+}
+
 function openSqlite(dataDir: string): BetterSqlite3.Database {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new BetterSqlite3(sqlitePath(dataDir));
+  restrictToOwner(sqlitePath(dataDir));
   db.pragma('journal_mode = WAL');
   // FULL: a commit is on disk (fsync) before we acknowledge; group commit pays one fsync per batch.
   db.pragma('synchronous = FULL');
