@@ -106,6 +106,22 @@ describe('FHIR Observation create, for devices that post Observations', () => {
       [{ device: { reference: 'Device/gw-2' } }, 403, 'VIGIL_ERR_MQTT_TOPIC_DENIED'],
       [{ subject: { reference: 'Patient/someone-else' } }, 400, 'VIGIL_ERR_REQUEST_INVALID'],
       [{ note: [{ text: 'would be dropped' }] }, 400, 'VIGIL_ERR_REQUEST_INVALID'],
+      // Each would be lost, and the reading answered as an exact, final, unlabelled value.
+      [
+        { valueQuantity: { value: 2, comparator: '<', unit: 'mmol/L', system: UCUM, code: 'mmol/L' } },
+        400,
+        'VIGIL_ERR_REQUEST_INVALID',
+      ],
+      [{ status: 'preliminary' }, 400, 'VIGIL_ERR_REQUEST_INVALID'],
+      [
+        {
+          meta: {
+            security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }],
+          },
+        },
+        400,
+        'VIGIL_ERR_REQUEST_INVALID',
+      ],
     ];
     for (const [fields, status, code] of cases) {
       const r = await refusal(device.create({ resourceType: 'Observation', body: reading(fields) }));

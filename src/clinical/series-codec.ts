@@ -125,14 +125,21 @@ export function decodeColumns(blob: Uint8Array): ReadingColumns {
 export interface SeriesSink {
   t: Float64Array;
   v: Float64Array;
+  /**
+   * Per reading, the index of its block's device (appendReadings' `device`); kept only when
+   * asked for, as the chart path otherwise never needs it.
+   */
+  d?: Uint32Array;
   n: number;
   /** False once a reading arrived earlier than the one before it (overlapping blocks). */
   ordered: boolean;
 }
 
-export function newSink(capacity: number): SeriesSink {
+export function newSink(capacity: number, withDevices = false): SeriesSink {
   const size = Math.max(16, capacity);
-  return { t: new Float64Array(size), v: new Float64Array(size), n: 0, ordered: true };
+  const sink: SeriesSink = { t: new Float64Array(size), v: new Float64Array(size), n: 0, ordered: true };
+  if (withDevices) sink.d = new Uint32Array(size);
+  return sink;
 }
 
 function grow(sink: SeriesSink): void {
@@ -142,6 +149,11 @@ function grow(sink: SeriesSink): void {
   v.set(sink.v);
   sink.t = t;
   sink.v = v;
+  if (sink.d) {
+    const d = new Uint32Array(sink.d.length * 2);
+    d.set(sink.d);
+    sink.d = d;
+  }
 }
 
 /**
@@ -154,6 +166,7 @@ export function appendReadings(
   fromMs: number,
   toMs: number,
   sinkOf: (code: string) => SeriesSink | undefined,
+  device = 0,
 ): void {
   const cols = decodeColumns(blob);
   const { ts, value, code, length } = cols;
@@ -168,6 +181,7 @@ export function appendReadings(
       if (only.n > 0 && only.t[only.n - 1]! > ts[lo]!) only.ordered = false;
       only.t.set(ts.subarray(lo, hi), only.n);
       only.v.set(value.subarray(lo, hi), only.n);
+      only.d?.fill(device, only.n, only.n + hi - lo);
       only.n += hi - lo;
     }
     return;
@@ -180,6 +194,7 @@ export function appendReadings(
     if (sink.n > 0 && sink.t[sink.n - 1]! > t) sink.ordered = false;
     sink.t[sink.n] = t;
     sink.v[sink.n] = value[i]!;
+    if (sink.d) sink.d[sink.n] = device;
     sink.n++;
   }
 }

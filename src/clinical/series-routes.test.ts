@@ -183,6 +183,57 @@ describe('observation queries over HTTPS', () => {
     );
   });
 
+  it("marks only the flagged device's reading, not another device's at the same instant", async () => {
+    await h.enrol('pair-a', 'pair-pat');
+    await h.enrol('pair-b', 'pair-pat');
+    const t0 = Math.floor((Date.now() - 10 * MINUTE) / 1000) * 1000;
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const send = (device: string, seq: number, ms: number, value: number) =>
+      h.vigil.pipeline.accept(
+        device,
+        Buffer.from(telemetry(seq, [{ code: '8867-4', value, unit: '/min', ts: at(ms) }])),
+        'http',
+      );
+    // pair-a jumps 60 -> 200 in 10 s (implausible); pair-b reads 62 and 64 at the same instants.
+    await send('pair-a', 1, 0, 60);
+    await send('pair-a', 2, 10_000, 200);
+    await send('pair-b', 1, 0, 62);
+    await send('pair-b', 2, 10_000, 64);
+    for (let i = 0; i < 100; i++) {
+      const r = await h.api('/api/v1/data-quality?device=pair-a');
+      if ((r.json as { notices: unknown[] }).notices.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const range = `code=8867-4&from=${at(-1000)}&to=${at(20_000)}`;
+    const raw = await get(`/api/v1/patients/pair-pat/observations?${range}`);
+    assert.deepEqual(
+      raw.observations?.map((o) => [
+        o.device,
+        o.value,
+        (o as { questionable?: boolean }).questionable === true,
+      ]),
+      [
+        ['pair-a', 60, false],
+        ['pair-b', 62, false],
+        ['pair-a', 200, true],
+        ['pair-b', 64, false],
+      ],
+    );
+    const chart = await get(`/api/v1/patients/pair-pat/observations?${range}&downsample=lttb&points=10`);
+    // Points of one instant from two devices come in no particular order.
+    assert.deepEqual(
+      chart.series?.[0]?.points
+        .map((p) => [p.value, (p as { questionable?: boolean }).questionable === true])
+        .sort(([a], [b]) => Number(a) - Number(b)),
+      [
+        [60, false],
+        [62, false],
+        [64, false],
+        [200, true],
+      ],
+    );
+  });
+
   it('answers bad queries and unknown patients with problem documents', async () => {
     for (const [query, detail] of [
       ['resolution=5x', /resolution=5x is not a bucket width/],

@@ -22,15 +22,20 @@ export interface SeriesRouteDeps {
     patientId: string,
     fromMs: number,
     toMs: number,
-  ) => Promise<Array<{ code: string; tsMs: number }>>;
+  ) => Promise<Array<{ code: string; deviceId: string; tsMs: number }>>;
 }
 
-/** Readings the data-quality rules judged questionable are marked, so a chart shows them apart. */
-function marker(flagged: ReadonlyArray<{ code: string; tsMs: number }>) {
-  if (flagged.length === 0) return (_code: string, _tsMs: number): { questionable?: true } => ({});
-  const keys = new Set(flagged.map((r) => `${r.code}|${r.tsMs}`));
-  return (code: string, tsMs: number): { questionable?: true } =>
-    keys.has(`${code}|${tsMs}`) ? { questionable: true } : {};
+type Marker = (code: string, deviceId: string, tsMs: number) => { questionable?: true };
+
+/**
+ * Readings the data-quality rules judged questionable are marked, so a chart shows them apart.
+ * The device is part of the key: a flag on one device's reading says nothing of another
+ * device's reading of the same code at the same instant.
+ */
+function marker(flagged: ReadonlyArray<{ code: string; deviceId: string; tsMs: number }>): Marker {
+  if (flagged.length === 0) return () => ({});
+  const keys = new Set(flagged.map((r) => `${r.code}|${r.deviceId}|${r.tsMs}`));
+  return (code, deviceId, tsMs) => (keys.has(`${code}|${deviceId}|${tsMs}`) ? { questionable: true } : {});
 }
 
 const Observation = Type.Object({
@@ -71,16 +76,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Observation queries under /api/v1/patients/{id}/observations (raw pages, buckets, LTTB, latest). */
 export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
   const unitOf = (code: string) => deps.registry.get(code)?.canonicalUnit ?? '';
-  const observation = (r: SeriesRow, mark: ReturnType<typeof marker> = () => ({})) => ({
+  const observation = (r: SeriesRow, mark: Marker = () => ({})) => ({
     code: r.code,
     value: r.value,
     unit: unitOf(r.code),
     effective: iso(r.tsMs),
     device: r.deviceId,
-    ...mark(r.code, r.tsMs),
+    ...mark(r.code, r.deviceId, r.tsMs),
   });
 
-  const readSeries = (id: string, q: SeriesRequest, mark: ReturnType<typeof marker>) => {
+  const readSeries = (id: string, q: SeriesRequest, mark: Marker, anyFlagged: boolean) => {
     const head = { patient: id, from: iso(q.fromMs), to: iso(q.toMs) };
     const range = { fromMs: q.fromMs, toMs: q.toMs, ...(q.codes ? { codes: q.codes } : {}) };
     const mode = q.mode;
@@ -93,7 +98,9 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
         ...(page.next ? { next: encodeCursor(page.next) } : {}),
       };
     }
-    const perCode = [...deps.series.points(id, range)].sort(([a], [b]) => (a < b ? -1 : 1));
+    // Points carry their devices only when a flag could mark one; buckets carry no marks.
+    const withDevices = anyFlagged && mode.kind === 'lttb';
+    const perCode = [...deps.series.points(id, range, withDevices)].sort(([a], [b]) => (a < b ? -1 : 1));
     if (mode.kind === 'buckets') {
       return {
         ...head,
@@ -121,7 +128,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
         points: lttbIndexes(points, mode.points).map((i) => ({
           effective: iso(points.t[i]!),
           value: points.v[i]!,
-          ...mark(code, points.t[i]!),
+          ...(points.deviceOf ? mark(code, points.deviceOf(i), points.t[i]!) : {}),
         })),
       })),
     };
@@ -170,7 +177,7 @@ export function registerSeriesRoutes(app: App, deps: SeriesRouteDeps): void {
       const q = parseSeriesQuery(request.query, Date.now());
       await deps.gate.mayRead(request.identity, id, request.ip);
       const flagged = (await deps.questionableReadings?.(id, q.fromMs, q.toMs)) ?? [];
-      const answer = readSeries(id, q, marker(flagged));
+      const answer = readSeries(id, q, marker(flagged), flagged.length > 0);
       await deps.audit.append({
         actor: actorOf(request),
         action: 'observation.read',

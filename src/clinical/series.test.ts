@@ -171,6 +171,156 @@ describe('latest value per code across devices', () => {
   });
 });
 
+describe('cost of reads over a long record', () => {
+  const WEIGHT = '29463-7';
+  const DAY = 86_400_000;
+  let ctx: Awaited<ReturnType<typeof tempStore>>;
+  let store: SeriesStore;
+  let decoded = 0;
+  let decodedHeartRate = 0;
+  const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+
+  before(async () => {
+    ctx = await tempStore();
+    for (const id of ['dev-hr', 'dev-scale'])
+      await new DeviceStore(ctx.store.db).add({ id, model: 'm', serial: 's' });
+    await ctx.keys.dataKey('patient', 'pat-l');
+    const observations = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf);
+    // Three days of heart rate once a minute (4,320 readings in chunks of about two hours) and
+    // one body weight a day.
+    const messages: AcceptedMessage[] = [];
+    for (let m = 0; m < 3 * 1440; m += 60) {
+      const hour = Array.from({ length: 60 }, (_, i) => ({
+        code: HR,
+        value: 60 + (i % 20),
+        tsMs: T0 + (m + i) * 60_000,
+      }));
+      messages.push(message('dev-hr', 'pat-l', m + 1, hour));
+    }
+    for (let d = 0; d < 3; d++)
+      messages.push(message('dev-scale', 'pat-l', d + 1, [{ code: WEIGHT, value: 80, tsMs: T0 + d * DAY }]));
+    for (const m of messages) observations.commitBatch([m]);
+    observations.sealOpenChunks();
+    store = new SeriesStore(ctx.store.sqlite!, keyOf);
+    // Counts what a read decodes, through the real store.
+    const blocks = store.blocks.bind(store);
+    store.blocks = (...args) => {
+      const out = blocks(...args);
+      for (const b of out) {
+        decoded += b.length;
+        if (b.deviceId === 'dev-hr') decodedHeartRate += b.length;
+      }
+      return out;
+    };
+  });
+  after(() => ctx.cleanup());
+
+  it('starts a page without a lower bound at the first reading, not in 1970', () => {
+    decoded = 0;
+    const page = new SeriesReader(store).page('pat-l', { fromMs: 0, toMs: T0 + 400 * DAY, limit: 1 });
+    assert.deepEqual(
+      page.rows.map((r) => [r.code, r.tsMs - T0]),
+      [[WEIGHT, 0]],
+    );
+    assert.ok(decoded < 1000, `decoded ${decoded} readings for a page of one`);
+  });
+
+  it('starts a newest-first page at the last reading, not at the upper bound', () => {
+    decoded = 0;
+    const page = new SeriesReader(store).page('pat-l', {
+      fromMs: 0,
+      toMs: T0 + 400 * DAY,
+      limit: 1,
+      descending: true,
+    });
+    assert.deepEqual(
+      page.rows.map((r) => [r.code, r.tsMs - T0]),
+      [[HR, (3 * 1440 - 1) * 60_000]],
+    );
+    assert.ok(decoded < 1000, `decoded ${decoded} readings for a page of one`);
+  });
+
+  it('opens no chunk without an asked code', () => {
+    decodedHeartRate = 0;
+    const page = new SeriesReader(store).page('pat-l', {
+      fromMs: 0,
+      toMs: T0 + 400 * DAY,
+      codes: new Set([WEIGHT]),
+      limit: 10,
+    });
+    assert.deepEqual(
+      page.rows.map((r) => r.value),
+      [80, 80, 80],
+    );
+    assert.equal(page.next, undefined);
+    assert.equal(decodedHeartRate, 0);
+  });
+
+  it('answers an empty page for a range without readings of the code', () => {
+    const reader = new SeriesReader(store);
+    assert.deepEqual(reader.page('pat-l', { fromMs: 0, toMs: T0 - 1, limit: 5 }), {
+      rows: [],
+      next: undefined,
+    });
+    assert.deepEqual(reader.page('pat-l', { fromMs: 0, toMs: T0 + DAY, codes: new Set([SPO2]), limit: 5 }), {
+      rows: [],
+      next: undefined,
+    });
+    assert.deepEqual(reader.page('pat-none', { fromMs: 0, toMs: T0 + DAY, limit: 5 }), {
+      rows: [],
+      next: undefined,
+    });
+  });
+
+  it('counts only the chunks that may hold an asked code against the cost limit', () => {
+    const reader = new SeriesReader(store, 1000);
+    const range = { fromMs: 0, toMs: T0 + 400 * DAY };
+    assert.equal(store.readingsInRange('pat-l', range.fromMs, range.toMs, new Set([WEIGHT])), 3);
+    const weight = reader.points('pat-l', { ...range, codes: new Set([WEIGHT]) });
+    assert.deepEqual([...(weight.get(WEIGHT)?.v ?? [])], [80, 80, 80]);
+    assert.throws(
+      () => reader.points('pat-l', range),
+      (e: Error) => /holds about 4323 readings, more than the 1000/.test(e.message),
+    );
+  });
+});
+
+describe('ordinals of readings repeating a time, code and device', () => {
+  it('stay with their readings when a later run is sealed into a chunk that starts earlier', async () => {
+    const ctx = await tempStore();
+    try {
+      await new DeviceStore(ctx.store.db).add({ id: 'dev-r', model: 'm', serial: 's' });
+      await ctx.keys.dataKey('patient', 'pat-r');
+      const keyOf = (id: string) => ctx.keys.cachedDataKey('patient', id)!;
+      const store = new SqliteObservationStore(ctx.store.sqlite!, decimalsOf, keyOf, {
+        maxReadings: 4,
+        maxSpanMs: 3_600_000,
+      });
+      const reader = new SeriesReader(new SeriesStore(ctx.store.sqlite!, keyOf));
+      const atT0 = () => reader.keyed('pat-r', { fromMs: T0, toMs: T0 }).map((r) => [r.value, r.n] as const);
+      // Run 1 (sealed, starts at T0) holds 80; run 2 repeats T0 with 70 and stays in staging.
+      const run1 = [80, 60, 60, 60].map((value, i) => ({ code: HR, value, tsMs: T0 + i * 1000 }));
+      store.commitBatch([message('dev-r', 'pat-r', 1, run1)]);
+      store.commitBatch([message('dev-r', 'pat-r', 2, [{ code: HR, value: 70, tsMs: T0 }])]);
+      const before = atT0();
+      // Run 2 fills up with readings from before T0: its chunk starts earlier than run 1's.
+      const backfill = [1, 2, 3].map((m) => ({ code: HR, value: 65, tsMs: T0 - m * 60_000 }));
+      store.commitBatch([message('dev-r', 'pat-r', 3, backfill)]);
+      const staged = ctx.store.sqlite!.prepare('SELECT COUNT(*) AS n FROM reading_staging').get() as {
+        n: number;
+      };
+      assert.equal(staged.n, 0, 'run 2 was sealed');
+      assert.deepEqual(atT0(), before);
+      assert.deepEqual(before, [
+        [70, 0],
+        [80, 1],
+      ]);
+    } finally {
+      await ctx.cleanup();
+    }
+  });
+});
+
 describe('one snapshot per read while the ingest writer seals', () => {
   /**
    * The writer commits on a connection of its own. Here it seals the open run (staging rows

@@ -10,6 +10,11 @@ export interface SeriesRow extends ReadingKey {
   value: number;
 }
 
+/** Points of one code; deviceOf(i) names the device of point i when asked for. */
+export interface SeriesPoints extends Points {
+  deviceOf?: (i: number) => string;
+}
+
 export interface PageQuery {
   fromMs: number;
   toMs: number;
@@ -31,7 +36,10 @@ const FIRST_WINDOW_MS = 15 * 60_000;
  * ask for a growing window from the cursor, so a page of 100 readings does not open a day.
  */
 export class SeriesReader {
-  constructor(private readonly store: SeriesStore) {}
+  constructor(
+    private readonly store: SeriesStore,
+    private readonly maxDecodedReadings = MAX_DECODED_READINGS,
+  ) {}
 
   // Each public read runs on one snapshot (SeriesStore.snapshot): its several reads of chunks
   // and staging rows must not straddle a seal committed by the ingest writer.
@@ -42,18 +50,26 @@ export class SeriesReader {
 
   private pageNow(patientId: string, q: PageQuery): { rows: SeriesRow[]; next: ReadingKey | undefined } {
     const desc = q.descending === true;
-    const edge = q.after?.tsMs ?? (desc ? q.toMs : q.fromMs);
+    // A search without a lower date bound asks from 1970 (FHIR) or long before the record: a
+    // window growing from there would first find data once it spanned the whole record, and
+    // decode all of it for one page. The range shrinks to where the asked codes have data.
+    const span = this.store.dataSpan(patientId, q.codes);
+    if (!span) return { rows: [], next: undefined };
+    const lo = Math.max(q.fromMs, span.firstMs);
+    const hi = Math.min(q.toMs, span.lastMs);
+    if (lo > hi) return { rows: [], next: undefined };
+    const edge = Math.min(hi, Math.max(lo, q.after?.tsMs ?? (desc ? hi : lo)));
     let window = FIRST_WINDOW_MS;
     for (;;) {
-      const fromMs = desc ? Math.max(q.fromMs, edge - window) : Math.max(q.fromMs, edge);
-      const toMs = desc ? Math.min(q.toMs, edge) : Math.min(q.toMs, edge + window);
+      const fromMs = desc ? Math.max(lo, edge - window) : edge;
+      const toMs = desc ? edge : Math.min(hi, edge + window);
       const rows = this.keyedNow(patientId, { fromMs, toMs, ...(q.codes ? { codes: q.codes } : {}) });
       if (desc) rows.reverse();
       const after = q.after;
       const fresh = after
         ? rows.filter((r) => (desc ? compareKeys(r, after) < 0 : compareKeys(r, after) > 0))
         : rows;
-      const reachedEnd = desc ? fromMs <= q.fromMs : toMs >= q.toMs;
+      const reachedEnd = desc ? fromMs <= lo : toMs >= hi;
       if (fresh.length > q.limit || reachedEnd) {
         const page = fresh.slice(0, q.limit);
         const last = page[page.length - 1];
@@ -63,13 +79,16 @@ export class SeriesReader {
     }
   }
 
-  /** Time-ordered points per code over a range, for bucketing and LTTB. */
-  points(patientId: string, range: RangeQuery): Map<string, Points> {
-    return this.store.snapshot(() => this.pointsNow(patientId, range));
+  /**
+   * Time-ordered points per code over a range, for bucketing and LTTB. With `withDevices`, each
+   * point also tells its device (deviceOf), to mark exactly the readings a rule flagged.
+   */
+  points(patientId: string, range: RangeQuery, withDevices = false): Map<string, SeriesPoints> {
+    return this.store.snapshot(() => this.pointsNow(patientId, range, withDevices));
   }
 
-  private pointsNow(patientId: string, range: RangeQuery): Map<string, Points> {
-    this.guardCost(patientId, range.fromMs, range.toMs);
+  private pointsNow(patientId: string, range: RangeQuery, withDevices: boolean): Map<string, SeriesPoints> {
+    this.guardCost(patientId, range);
     const { fromMs, toMs, codes } = range;
     const opened = this.store.opened(patientId, fromMs, toMs, codes);
     const total = opened.reduce((n, b) => n + b.count, 0);
@@ -80,19 +99,31 @@ export class SeriesReader {
       if (codes && !codes.has(code)) return undefined;
       let sink = sinks.get(code);
       if (!sink) {
-        sink = newSink(capacity);
+        sink = newSink(capacity, withDevices);
         sinks.set(code, sink);
       }
       return sink;
     };
-    for (const b of opened) appendReadings(b.plain, fromMs, toMs, sinkOf);
-    const out = new Map<string, Points>();
+    const deviceIds: string[] = [];
+    const deviceIndex = new Map<string, number>();
+    for (const b of opened) {
+      let device = deviceIndex.get(b.deviceId);
+      if (device === undefined) {
+        device = deviceIds.push(b.deviceId) - 1;
+        deviceIndex.set(b.deviceId, device);
+      }
+      appendReadings(b.plain, fromMs, toMs, sinkOf, device);
+    }
+    const out = new Map<string, SeriesPoints>();
     for (const [code, sink] of sinks) {
       if (sink.n === 0) continue;
       // Blocks come in start order and each is sorted, so only devices overlapping in time or
       // open staging rows need a sort.
       if (!sink.ordered) sortByTime(sink);
-      out.set(code, { t: sink.t.subarray(0, sink.n), v: sink.v.subarray(0, sink.n) });
+      const points: SeriesPoints = { t: sink.t.subarray(0, sink.n), v: sink.v.subarray(0, sink.n) };
+      const d = sink.d;
+      if (d) points.deviceOf = (i) => deviceIds[d[i]!]!;
+      out.set(code, points);
     }
     return out;
   }
@@ -129,13 +160,13 @@ export class SeriesReader {
     return [...best.values()].sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   }
 
-  /** Readings in a range, sorted by key, with ordinals for repeated (time, code, device). */
+  /** Readings in a range, sorted by key, with ordinals (by value) for repeated (time, code, device). */
   keyed(patientId: string, range: RangeQuery): SeriesRow[] {
     return this.store.snapshot(() => this.keyedNow(patientId, range));
   }
 
   private keyedNow(patientId: string, range: RangeQuery): SeriesRow[] {
-    this.guardCost(patientId, range.fromMs, range.toMs);
+    this.guardCost(patientId, range);
     const rows: SeriesRow[] = [];
     for (const b of this.store.blocks(patientId, range.fromMs, range.toMs, range.codes)) {
       for (let i = 0; i < b.length; i++) {
@@ -148,12 +179,12 @@ export class SeriesReader {
     return withOrdinals(rows);
   }
 
-  private guardCost(patientId: string, fromMs: number, toMs: number): void {
-    const n = this.store.readingsInRange(patientId, fromMs, toMs);
-    if (n > MAX_DECODED_READINGS) {
+  private guardCost(patientId: string, { fromMs, toMs, codes }: RangeQuery): void {
+    const n = this.store.readingsInRange(patientId, fromMs, toMs, codes);
+    if (n > this.maxDecodedReadings) {
       throw new VigilError(
         'VIGIL_ERR_REQUEST_INVALID',
-        `the range holds about ${n} readings, more than the ${MAX_DECODED_READINGS} one query may open; narrow from/to or pick a code`,
+        `the range holds about ${n} readings, more than the ${this.maxDecodedReadings} one query may open; narrow from/to or pick a code`,
       );
     }
   }
@@ -164,8 +195,11 @@ export function keyOf(r: ReadingKey): ReadingKey {
 }
 
 function withOrdinals(rows: SeriesRow[]): SeriesRow[] {
-  // A stable sort keeps repeated readings in stored order, which is what the ordinal numbers.
-  rows.sort(compareKeys);
+  // The ordinal names a reading in Observation ids and page cursors, so it must not depend on
+  // storage order: blocks come in chunk start order and then staging, and sealing a later run
+  // into a chunk that starts earlier reorders them. Ties are broken by value; readings equal in
+  // time, code, device and value are interchangeable, so their order among themselves is moot.
+  rows.sort((a, b) => compareKeys(a, b) || a.value - b.value);
   for (let i = 1; i < rows.length; i++) {
     const a = rows[i - 1]!;
     const b = rows[i]!;
@@ -180,4 +214,6 @@ function sortByTime(sink: SeriesSink): void {
   const v = Float64Array.from(order, (i) => sink.v[i]!);
   sink.t.set(t);
   sink.v.set(v);
+  const d = sink.d;
+  if (d) d.set(Uint32Array.from(order, (i) => d[i]!));
 }

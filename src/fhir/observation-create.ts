@@ -28,6 +28,19 @@ const OBSERVATION_ELEMENTS = new Set([
   'device',
 ]);
 
+/**
+ * A valueQuantity is stored as a number in the code's canonical unit; anything else in it
+ * (comparator "<" or ">=" from a meter reading out of range, an extension) would be lost and
+ * the stored reading would claim an exact value.
+ */
+const QUANTITY_ELEMENTS = new Set(['value', 'unit', 'system', 'code']);
+/**
+ * meta elements a create may carry: the server assigns versionId and lastUpdated (R4 §3.1.0.4.1,
+ * create), and answers its own profile claim. Security labels and tags would restrict or
+ * qualify the reading; Vigil keeps neither, so it refuses them rather than drop them.
+ */
+const META_ELEMENTS = new Set(['versionId', 'lastUpdated', 'profile']);
+
 interface Coding {
   system?: string;
   code?: string;
@@ -43,8 +56,14 @@ export function observationToReading(body: unknown): {
   reading: { code: string; value: number; unit: string; ts: string };
 } {
   const r = requireResource(body, 'Observation', OBSERVATION_ELEMENTS);
-  if (r.status !== 'final' && r.status !== 'preliminary')
-    throw invalid('a posted reading has status final (or preliminary)');
+  // A stored reading is final and never revised (observation-resource.ts): a preliminary or
+  // amended one would be answered as final.
+  if (r.status !== 'final')
+    throw invalid(
+      `status ${String(r.status).slice(0, 40)} is not stored: Vigil keeps device readings as final and never revises them; post the reading once it is final`,
+    );
+  refuseUnknown(r.meta, META_ELEMENTS, 'meta');
+  refuseUnknown(r.valueQuantity, QUANTITY_ELEMENTS, 'valueQuantity');
   const loinc = ((r.code as { coding?: Coding[] }).coding ?? []).filter((c) => c.system === LOINC);
   if (loinc.length !== 1 || !loinc[0]!.code)
     throw invalid(`code needs exactly one coding with system ${LOINC}`);
@@ -60,6 +79,15 @@ export function observationToReading(body: unknown): {
     subjectId: subject === undefined ? undefined : referenceId(subject.reference, 'Patient'),
     reading: { code: loinc[0]!.code, value: q.value, unit: q.code, ts: r.effectiveDateTime },
   };
+}
+
+function refuseUnknown(element: unknown, supported: ReadonlySet<string>, name: string): void {
+  if (element === undefined || element === null || typeof element !== 'object') return;
+  const unsupported = Object.keys(element).filter((k) => !supported.has(k));
+  if (unsupported.length > 0)
+    throw invalid(
+      `Vigil does not store Observation.${name}.${unsupported.slice(0, 5).join(', ')}; send only ${[...supported].join(', ')} in ${name}`,
+    );
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ReadingKey } from '../clinical/series-cursor.ts';
  * Observation ids. A reading has no row of its own (it lives inside a sealed chunk, and moves
  * from a staging row into a chunk when the chunk is sealed), so its id is built from what
  * never changes: the patient, the device, the code, the time and its ordinal among equal
- * readings. Patient and device ids are hashed (SHA-256, first 40 and 24 bits) to fit the FHIR
+ * readings, counted in order of value (storage order changes when a run is sealed). Patient and device ids are hashed (SHA-256, first 40 and 24 bits) to fit the FHIR
  * id limit of 64 characters ([A-Za-z0-9.-]) and to keep the id free of the patient's own id;
  * a read finds the patient by hash among the registered ones.
  *

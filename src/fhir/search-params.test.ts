@@ -26,6 +26,30 @@ describe('FHIR search parameters', () => {
     );
   });
 
+  it('refuses a day its month lacks, with or without a time, rather than roll it over', () => {
+    const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+    const pad = (n: number) => String(n).padStart(2, '0');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2100 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.constantFrom('', 'T06:05Z', 'T06:05:00Z', 'T06:05:00.123+02:00', 'T23:59:59-05:00'),
+        (year, month, day, time) => {
+          const date = `${year}-${pad(month)}-${pad(day)}`;
+          const answer = refusedOrParsed(() => parseDateParam(`${date}${time}`));
+          if (day > daysIn(year, month)) assert.ok(answer instanceof VigilError, `${date}${time} was read`);
+          else {
+            assert.ok(!(answer instanceof VigilError), `${date}${time} was refused`);
+            const zone = time.match(/[+-]\d{2}:\d{2}$/)?.[0] ?? '+00:00';
+            const shiftMs = (zone[0] === '-' ? -1 : 1) * Number(zone.slice(1, 3)) * 3_600_000;
+            assert.equal(new Date(answer.lowMs + shiftMs).toISOString().slice(0, 10), date);
+          }
+        },
+      ),
+    );
+  });
+
   it('applies ge, le, gt and lt to the bounds of the value', () => {
     fc.assert(
       fc.property(instant, instant, (a, b) => {
@@ -71,6 +95,13 @@ describe('FHIR search parameters', () => {
     assert.deepEqual([...q('http://loinc.org|8867-4,59408-5')!], ['8867-4', '59408-5']);
     assert.deepEqual([...q('8867-4')!], ['8867-4']);
     assert.deepEqual([...q('http://snomed.info/sct|8867-4')!], []);
+    assert.deepEqual(
+      [...q('http://snomed.info/sct|271649006')!],
+      [],
+      'a code of another system in its own shape',
+    );
+    assert.deepEqual([...q('http://snomed.info/sct|271649006,8867-4')!], ['8867-4']);
+    assert.throws(() => q('http://loinc.org|271649006'), /not a LOINC code/);
     assert.deepEqual([...q(['8867-4,59408-5', '59408-5'])!], ['59408-5'], 'repeated code parameters AND');
   });
 

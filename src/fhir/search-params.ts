@@ -99,6 +99,9 @@ export function parseDateParam(value: string): { prefix: string; lowMs: number; 
   const month = mo === undefined ? 1 : Number(mo);
   const day = da === undefined ? 1 : Number(da);
   if (month < 1 || month > 12 || day < 1 || day > 31) throw bad();
+  // Date.UTC and Date.parse roll 2026-11-31 over to December 1st: a day the month lacks is
+  // refused, with or without a time.
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) throw bad();
   let lowMs: number;
   let highMs: number;
   if (hh === undefined) {
@@ -110,7 +113,6 @@ export function parseDateParam(value: string): { prefix: string; lowMs: number; 
           ? Date.UTC(year, month, 1)
           : Date.UTC(year, month - 1, day + 1);
     highMs = next - 1;
-    if (new Date(lowMs).getUTCDate() !== day) throw bad();
   } else {
     lowMs = Date.parse(text);
     if (Number.isNaN(lowMs) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? 0) > 59) throw bad();
@@ -155,9 +157,12 @@ export function parseObservationSearch(query: RawQuery, nowMs: number): Observat
       const bar = token.indexOf('|');
       const system = bar < 0 ? undefined : token.slice(0, bar);
       const code = bar < 0 ? token : token.slice(bar + 1);
+      // A code of another system is a valid search that matches nothing here (readings carry
+      // LOINC codes only), so only LOINC codes are held to the LOINC shape.
+      if (system !== undefined && system !== LOINC) continue;
       if (!/^[0-9]{1,7}-[0-9]$/.test(code))
         throw invalid(`code=${token.slice(0, 60)} is not a LOINC code; use ${LOINC}|8867-4`);
-      if (system === undefined || system === LOINC) these.add(code);
+      these.add(code);
     }
     codes = codes ? new Set([...codes].filter((c) => these.has(c))) : these;
   }

@@ -226,15 +226,15 @@ export class AlertStore {
     patientId: string,
     fromMs: number,
     toMs: number,
-  ): Promise<Array<{ code: string; tsMs: number }>> {
+  ): Promise<Array<{ code: string; deviceId: string; tsMs: number }>> {
     const rows = await this.db
       .selectFrom('questionable_readings')
-      .select(['code', 'ts_ms'])
+      .select(['code', 'device_id', 'ts_ms'])
       .where('patient_id', '=', patientId)
       .where('ts_ms', '>=', fromMs)
       .where('ts_ms', '<=', toMs)
       .execute();
-    return rows.map((r) => ({ code: r.code, tsMs: r.ts_ms }));
+    return rows.map((r) => ({ code: r.code, deviceId: r.device_id, tsMs: r.ts_ms }));
   }
 
   async notices(f: {
