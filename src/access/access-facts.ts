@@ -16,7 +16,8 @@ export interface AccessFacts {
 /**
  * The decision itself, pure: a clinician needs a running break-glass grant or a care-team link,
  * an integration needs nothing more, every other role reads no patient data; then the consent
- * must permit the purpose, unless the glass was broken. Throws VIGIL_ERR_AUTH_FORBIDDEN saying why.
+ * must permit the purpose, unless the glass was broken for treatment. Throws
+ * VIGIL_ERR_AUTH_FORBIDDEN saying why.
  */
 export function decideAccess(
   who: Requester,
@@ -35,9 +36,13 @@ export function decideAccess(
   let basis: AccessGrant['basis'];
   let breakGlassId: string | undefined;
   if (who.role === 'clinician') {
-    breakGlassId = facts.breakGlassId;
+    // Break-glass is an emergency grant for treatment: it opens nothing for research, payment
+    // or operations, and overrides no refusal of them.
+    breakGlassId = purpose === 'treatment' ? facts.breakGlassId : undefined;
     if (breakGlassId) basis = 'break-glass';
     else if (facts.onCareTeam) basis = 'care-team';
+    else if (facts.breakGlassId)
+      return deny(`break-glass opens a record for treatment only, not for ${purpose}`);
     else return deny('no care-team link (an emergency may use break-glass, which is audited)');
   } else if (who.role === 'integration') {
     basis = 'integration';
