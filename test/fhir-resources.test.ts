@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { Agent } from 'undici';
 import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
+import { httpsRequest } from './support/https-client.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 type Resource = { resourceType: string; id?: string } & Record<string, unknown>;
@@ -193,6 +194,36 @@ describe('FHIR R4 Patient and Device (fhir-kit-client over HTTPS)', () => {
     );
     assert.equal(refused.status, 400);
     assert.match(JSON.stringify(refused.data), /cannot change/);
+  });
+
+  it('registers no Device for a patient it does not know', async () => {
+    const refused = await failure(
+      admin.create({
+        resourceType: 'Device',
+        body: {
+          resourceType: 'Device',
+          serialNumber: 'SN-ORPHAN',
+          modelNumber: 'OxiPro',
+          patient: { reference: 'Patient/p-nobody' },
+        },
+      }),
+    );
+    assert.equal(refused.status, 404);
+    assert.equal((refused.data.issue as Array<{ code: string }>)[0]!.code, 'not-found');
+    assert.equal((await h.vigil.devices.list()).filter((d) => d.serial === 'SN-ORPHAN').length, 0);
+  });
+
+  it('answers a body that is not JSON with 415 and an OperationOutcome', async () => {
+    const r = await httpsRequest(`${h.baseUrl}/fhir/R4/Patient`, {
+      method: 'POST',
+      ca: h.caPem,
+      token: h.adminToken,
+      body: '<Patient xmlns="http://hl7.org/fhir"/>',
+      contentType: 'application/fhir+xml',
+    });
+    assert.equal(r.status, 415, r.text);
+    const outcome = valid(r.json as Resource);
+    assert.equal((outcome.issue as Array<{ code: string }>)[0]!.code, 'not-supported');
   });
 
   it('answers errors with valid OperationOutcomes', async () => {

@@ -16,6 +16,7 @@ const refusing = (purposes: ConsentRecord['purposes']): ConsentRecord => ({
   periodStart: NOW - 86_400_000,
   periodEnd: null,
   status: 'active',
+  recordedAt: NOW - 86_400_000,
 });
 
 const facts = (over: Partial<AccessFacts>): AccessFacts => ({

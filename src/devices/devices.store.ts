@@ -163,8 +163,8 @@ export class DeviceStore {
   }
 
   /** From nowMs on, the device measures this patient; the previous assignment ends then. */
-  async assign(deviceId: string, patientId: string, nowMs = Date.now()): Promise<void> {
-    await this.require(deviceId);
+  /** Throws VIGIL_ERR_PATIENT_UNKNOWN unless the patient is registered and not erased. */
+  async requirePatient(patientId: string): Promise<void> {
     const patient = await this.db
       .selectFrom('patients')
       .select(['id', 'erased_at'])
@@ -176,6 +176,11 @@ export class DeviceStore {
         `patient ${patientId.slice(0, 64)} is not registered; add it with "vigil patient add"`,
       );
     }
+  }
+
+  async assign(deviceId: string, patientId: string, nowMs = Date.now()): Promise<void> {
+    await this.require(deviceId);
+    await this.requirePatient(patientId);
     await this.db.transaction().execute(async (tx) => {
       await tx
         .updateTable('device_assignments')

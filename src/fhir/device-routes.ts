@@ -94,6 +94,8 @@ export function registerDeviceResource(fhir: App, deps: FhirDeps): void {
     async (request, reply) => {
       const input = fromFhirDevice(request.body);
       const id = `dev-${randomBytes(6).toString('hex')}`;
+      // Checked first: a device registered but left unassigned and unaudited helps nobody.
+      if (input.patientId) await deps.devices.requirePatient(input.patientId);
       await deps.devices.add({ id, model: input.model, serial: input.serial });
       if (input.patientId) await deps.devices.assign(id, input.patientId);
       await deps.refreshDevices();

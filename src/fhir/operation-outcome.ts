@@ -32,6 +32,8 @@ function issueType(e: VigilError): string {
       return 'deleted';
     case 413:
       return 'too-long';
+    case 415:
+      return 'not-supported';
     case 422:
       return 'processing';
     default:
@@ -58,6 +60,8 @@ export function asVigilError(error: unknown): VigilError {
   const e = error as { validation?: unknown; statusCode?: number; message?: string; code?: string };
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new VigilError('VIGIL_ERR_INGEST_TOO_LARGE', 'request body too large');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new VigilError('VIGIL_ERR_REQUEST_MEDIA_TYPE', 'send the resource as application/fhir+json');
   if (
     e.validation !== undefined ||
     (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)
