@@ -208,4 +208,44 @@ describe('alert e-mail transport security', () => {
     );
     assert.match(await registry.metrics(), /vigil_notify_emails_total\{outcome="failed"\} 1/);
   });
+
+  it('logs a refused recipient by reply code only, never the address the server repeats', async () => {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        callback(
+          Object.assign(new Error(`<${address.address}>: Recipient address rejected: mailbox full`), {
+            responseCode: 552,
+          }),
+        );
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.server.address() as AddressInfo;
+    const lines: string[] = [];
+    const notifier = new EmailNotifier({
+      smtp: parseSmtpUrl(`smtp://127.0.0.1:${port}?tls=off`),
+      from: 'vigil@hospital.example',
+      publicUrl: () => 'https://vigil.hospital.example',
+      addressOf: async () => 'jane.doe@hospital.example',
+      audit: { append: async () => {} },
+      registry: new Registry(),
+      log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      attempts: 1,
+      retryBaseMs: 1,
+    });
+    notifier.onAlert(
+      { id: 'a-2', patientId: 'p-1', urgency: 'urgent', assignedTo: 'jane' } as Alert,
+      'raise',
+    );
+    await notifier.idle();
+    await notifier.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+    const warning = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'alert e-mail not delivered');
+    assert.ok(warning, lines.join(''));
+    assert.equal(warning.error.responseCode, 552);
+    assert.ok(!lines.join('').includes('jane.doe'), 'the address is not in the log');
+  });
 });

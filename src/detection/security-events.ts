@@ -24,24 +24,54 @@ const HIGH: ReadonlySet<string> = new Set([
   'VIGIL_ERR_DEVICE_QUARANTINED',
   'VIGIL_ERR_TLS_BAD_CERT',
   'VIGIL_ERR_BREAK_GLASS',
+  'VIGIL_ERR_AUDIT_TAMPERED',
 ]);
+
+/** One kind of event from one source: repeats within the window are counted, not stored. */
+interface Repeats {
+  startMs: number;
+  repeats: number;
+  first: Omit<SecurityEvent, 'id'>;
+}
+
+/** One source (remote address, else device): how many kinds it stored, and what it sent past the cap. */
+interface Source {
+  startMs: number;
+  kinds: number;
+  overflow: number;
+  overflowCodes: Map<string, number>;
+  severity: string;
+  first: Omit<SecurityEvent, 'id'> | undefined;
+}
 
 /**
  * Every refused input becomes a counted, logged and stored security event. Writes are
- * batched so a flood of bad input (an attack) costs one insert per batch, not one per packet,
- * and a burst is capped so it cannot fill the disk.
+ * batched so a flood of bad input (an attack) costs one insert per batch, not one per packet.
+ * A flood cannot fill the table either: within a window, an event that repeats one already
+ * stored from the same source (same code, remote address, device and detail) is only counted,
+ * and one summary row says how many times it came; a source that sends more than
+ * MAX_KINDS_PER_SOURCE different events in a window gets one summary row for the rest. Every
+ * refusal is still counted in /metrics (vigil_refusals_total) and logged.
  */
 export class SecurityEvents {
   private pending: Array<Omit<SecurityEvent, 'id'>> = [];
   private timer: NodeJS.Timeout | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
   private dropped = 0;
   private readonly listeners: Array<(e: SecurityEvent) => void> = [];
+  private readonly repeats = new Map<string, Repeats>();
+  private readonly sources = new Map<string, Source>();
   private static readonly MAX_PENDING = 10_000;
+  static readonly WINDOW_MS = 60_000;
+  static readonly MAX_KINDS_PER_SOURCE = 100;
+  /** Bounds the memory the merging itself takes when sources are many (spoofed addresses). */
+  private static readonly MAX_TRACKED = 20_000;
 
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly log: Logger,
     private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
   ) {}
 
   record(e: SecurityEventInput): void {
@@ -49,12 +79,104 @@ export class SecurityEvents {
     const severity = HIGH.has(e.code) ? 'high' : 'medium';
     // The detail is built by Vigil's validators and never carries reading values or names.
     this.log.warn({ code: e.code, deviceId: e.deviceId, remote: e.remoteAddress, severity }, e.detail);
-    if (this.pending.length >= SecurityEvents.MAX_PENDING) {
+    const nowMs = this.now();
+    const event = { ...e, ts: nowMs, severity };
+    const key = JSON.stringify([e.code, e.remoteAddress ?? null, e.deviceId ?? null, e.detail.slice(0, 500)]);
+    const seen = this.repeats.get(key);
+    if (seen && nowMs - seen.startMs < SecurityEvents.WINDOW_MS) {
+      seen.repeats++;
+      this.scheduleSummaries();
+      return;
+    }
+    const sourceKey = e.remoteAddress ?? (e.deviceId === undefined ? 'vigil' : `device:${e.deviceId}`);
+    let source = this.sources.get(sourceKey);
+    if (!source || nowMs - source.startMs >= SecurityEvents.WINDOW_MS) {
+      if (source) this.summariseSource(source);
+      source = {
+        startMs: nowMs,
+        kinds: 0,
+        overflow: 0,
+        overflowCodes: new Map(),
+        severity: 'medium',
+        first: undefined,
+      };
+      this.sources.set(sourceKey, source);
+    }
+    if (source.kinds >= SecurityEvents.MAX_KINDS_PER_SOURCE) {
+      source.overflow++;
+      source.overflowCodes.set(e.code, (source.overflowCodes.get(e.code) ?? 0) + 1);
+      source.first ??= event;
+      if (severity === 'high') source.severity = 'high';
+      this.scheduleSummaries();
+      return;
+    }
+    if (seen) this.summariseRepeats(seen);
+    if (
+      this.pending.length >= SecurityEvents.MAX_PENDING ||
+      this.repeats.size >= SecurityEvents.MAX_TRACKED
+    ) {
       this.dropped++;
       return;
     }
-    this.pending.push({ ...e, ts: Date.now(), severity });
-    this.timer ??= setTimeout(() => void this.flush(), 50);
+    source.kinds++;
+    this.repeats.set(key, { startMs: nowMs, repeats: 0, first: event });
+    this.pending.push(event);
+    this.timer ??= setTimeout(() => void this.write(false), 50);
+  }
+
+  /** Summaries are written at the latest one window after the first uncounted repeat. */
+  private scheduleSummaries(): void {
+    this.summaryTimer ??= setTimeout(() => void this.write(false), SecurityEvents.WINDOW_MS);
+    this.summaryTimer.unref?.();
+  }
+
+  private summariseRepeats(r: Repeats): void {
+    if (r.repeats === 0) return;
+    const since = new Date(r.startMs).toISOString();
+    this.pending.push({
+      ...r.first,
+      ts: this.now(),
+      detail: `repeated ${r.repeats} more times since ${since}, stored once: ${r.first.detail}`,
+    });
+    r.repeats = 0;
+  }
+
+  private summariseSource(s: Source): void {
+    if (s.overflow === 0 || !s.first) return;
+    const codes = [...s.overflowCodes].map(([code, n]) => `${code} x${n}`).join(', ');
+    this.pending.push({
+      ...s.first,
+      ts: this.now(),
+      severity: s.severity,
+      detail: `${s.overflow} more refusals from this source since ${new Date(s.startMs).toISOString()}, over ${SecurityEvents.MAX_KINDS_PER_SOURCE} different events in ${SecurityEvents.WINDOW_MS / 1000} s, counted but not stored one by one: ${codes}`,
+    });
+    s.overflow = 0;
+    s.overflowCodes.clear();
+    s.first = undefined;
+  }
+
+  /**
+   * Turns what was counted in windows that have ended (or in all, when asked for the table as
+   * it stands) into summary rows, and forgets the ended windows. Batch writes take only ended
+   * windows: otherwise each new event's write would add a summary row for every flood in
+   * progress.
+   */
+  private collectSummaries(all: boolean): void {
+    const nowMs = this.now();
+    let counting = false;
+    for (const [key, r] of this.repeats) {
+      const ended = nowMs - r.startMs >= SecurityEvents.WINDOW_MS;
+      if (ended || all) this.summariseRepeats(r);
+      if (ended) this.repeats.delete(key);
+      else if (r.repeats > 0) counting = true;
+    }
+    for (const [key, s] of this.sources) {
+      const ended = nowMs - s.startMs >= SecurityEvents.WINDOW_MS;
+      if (ended || all) this.summariseSource(s);
+      if (ended) this.sources.delete(key);
+      else if (s.overflow > 0) counting = true;
+    }
+    if (counting) this.scheduleSummaries();
   }
 
   /** Called with each event once it is stored, with its id (the live stream). */
@@ -62,9 +184,17 @@ export class SecurityEvents {
     this.listeners.push(listener);
   }
 
+  /** Stores everything recorded so far, with summaries of the repeats counted until now. */
   async flush(): Promise<void> {
+    await this.write(true);
+  }
+
+  private async write(allSummaries: boolean): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.summaryTimer) clearTimeout(this.summaryTimer);
+    this.summaryTimer = undefined;
+    this.collectSummaries(allSummaries);
     const batch = this.pending.splice(0);
     if (batch.length === 0) return;
     if (this.dropped > 0) {

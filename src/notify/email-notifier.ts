@@ -109,7 +109,7 @@ export class EmailNotifier {
     }
     const { subject, text } = composeAlertEmail(kind, alertLink(this.deps.publicUrl(), alert.id));
     const attempts = this.deps.attempts ?? 4;
-    let lastError = '';
+    let lastError: SmtpFailure = {};
     let outcome: Outcome = 'failed';
     for (let i = 1; i <= attempts && !this.stopped; i++) {
       try {
@@ -117,7 +117,7 @@ export class EmailNotifier {
         outcome = 'sent';
         break;
       } catch (err) {
-        lastError = (err as Error).message.slice(0, 200);
+        lastError = smtpFailure(err);
         if (i < attempts) {
           await sleep((this.deps.retryBaseMs ?? 2000) * 2 ** (i - 1), undefined, {
             signal: this.stopping.signal,
@@ -141,4 +141,24 @@ export class EmailNotifier {
       );
     }
   }
+}
+
+interface SmtpFailure {
+  code?: string;
+  responseCode?: number;
+  command?: string;
+}
+
+/**
+ * What went wrong, without the words: an SMTP server's reply (and nodemailer's message built
+ * from it) repeats the recipient address, which is personal data and must not reach the logs.
+ * The reply code (RFC 5321 §4.2), the step and nodemailer's error code are enough to act on.
+ */
+function smtpFailure(err: unknown): SmtpFailure {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  const out: SmtpFailure = {};
+  if (typeof e.code === 'string' && /^[A-Z_]{1,32}$/.test(e.code)) out.code = e.code;
+  if (typeof e.responseCode === 'number') out.responseCode = e.responseCode;
+  if (typeof e.command === 'string' && /^[A-Z ]{1,16}$/.test(e.command)) out.command = e.command;
+  return out;
 }

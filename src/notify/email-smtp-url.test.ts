@@ -54,4 +54,19 @@ describe('SMTP URL', () => {
       ),
     );
   });
+
+  it('refuses a % in the password that is not an escape, saying to write it as %25', () => {
+    for (const url of ['smtp://alerts:p%ss@mail.example:587', 'smtps://alerts:secret%@mail.example']) {
+      assert.throws(
+        () => parseSmtpUrl(url),
+        (e) =>
+          isVigilError(e) &&
+          e.code === 'VIGIL_ERR_CONFIG_INVALID' &&
+          /^VIGIL_SMTP_URL has a password with a % .* write % as %25/.test(e.detail) &&
+          !e.detail.includes('p%ss') &&
+          !e.detail.includes('secret'),
+      );
+    }
+    assert.equal(parseSmtpUrl('smtp://alerts:p%25ss@mail.example:587').auth?.pass, 'p%ss');
+  });
 });

@@ -16,6 +16,20 @@ function refuse(why: string): never {
 }
 
 /**
+ * URL credentials are percent-encoded (RFC 3986 §3.2.1): a password with a bare `%` ("p%ss")
+ * does not decode, and decodeURIComponent's "URI malformed" would end start-up unexplained.
+ */
+function decodeCredential(encoded: string, what: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return refuse(
+      `has a ${what} with a % that does not start an escape; write % as %25 (and @ as %40, : as %3A)`,
+    );
+  }
+}
+
+/**
  * Reads VIGIL_SMTP_URL: `smtp://[user:pass@]host[:port]` (STARTTLS required, port 587 by
  * default), `smtps://...` (implicit TLS, port 465), or `smtp://host:port?tls=off` for a local
  * test relay only, since mail then crosses the network in clear.
@@ -41,8 +55,8 @@ export function parseSmtpUrl(input: string): SmtpSettings {
       );
   }
   const secure = url.protocol === 'smtps:';
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
+  const user = decodeCredential(url.username, 'user name');
+  const pass = decodeCredential(url.password, 'password');
   if ((user === '') !== (pass === '')) refuse('has a user without a password or the other way round');
   if (user !== '' && tlsOff) refuse('sends a password with tls=off; remove one of them');
   return {

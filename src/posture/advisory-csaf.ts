@@ -38,50 +38,66 @@ function helperKey(helper: unknown, at: string): { key: string; version: string 
   return null;
 }
 
+/** Branch levels in a product tree; vendors use three to five (vendor, product, version). */
+export const MAX_CSAF_BRANCH_DEPTH = 32;
+
+type BranchContext = { vendor: string; product: string; version: string | null; vers: string | null };
+
 function collectProducts(tree: unknown, at: string): Map<string, Product> {
   const out = new Map<string, Product>();
   if (tree === undefined) return out;
   need(isObj(tree), at, 'product_tree must be an object');
-  const walk = (
-    branches: unknown,
-    where: string,
-    ctx: { vendor: string; product: string; version: string | null; vers: string | null },
-  ) => {
+  // Depth first with an explicit stack, in document order as a recursive walk would go: a tree
+  // nested thousands deep is refused, not a stack overflow.
+  const stack: Array<{ branch: unknown; where: string; ctx: BranchContext; depth: number }> = [];
+  const pushBranches = (branches: unknown, where: string, ctx: BranchContext, depth: number) => {
     if (branches === undefined) return;
     need(Array.isArray(branches), where, 'branches must be an array');
-    branches.forEach((b, i) => {
-      const bp = `${where}/${i}`;
-      need(
-        isObj(b) && typeof b.category === 'string' && typeof b.name === 'string',
-        bp,
-        'a branch needs category and name strings',
-      );
-      const next = { ...ctx };
-      if (b.category === 'vendor') next.vendor = b.name;
-      else if (b.category === 'product_name' || b.category === 'product_family') next.product = b.name;
-      else if (b.category === 'product_version') next.version = b.name;
-      else if (b.category === 'product_version_range') next.vers = b.name;
-      if (isObj(b.product)) {
-        need(
-          typeof b.product.product_id === 'string',
-          `${bp}/product/product_id`,
-          'product_id must be a string',
-        );
-        const helper = helperKey(
-          b.product.product_identification_helper,
-          `${bp}/product/product_identification_helper`,
-        );
-        out.set(b.product.product_id, {
-          key: helper?.key ?? deviceKey(next.vendor, next.product),
-          version: next.version ?? helper?.version ?? null,
-          vers: next.vers,
-        });
-      }
-      walk(b.branches, `${bp}/branches`, next);
-    });
+    need(depth <= MAX_CSAF_BRANCH_DEPTH, where, `branches nest deeper than ${MAX_CSAF_BRANCH_DEPTH} levels`);
+    for (let i = branches.length - 1; i >= 0; i--)
+      stack.push({ branch: branches[i], where: `${where}/${i}`, ctx, depth });
   };
-  walk(tree.branches, `${at}/branches`, { vendor: '', product: '', version: null, vers: null });
+  pushBranches(tree.branches, `${at}/branches`, { vendor: '', product: '', version: null, vers: null }, 1);
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { branch: b, where: bp, ctx, depth } = item;
+    need(
+      isObj(b) && typeof b.category === 'string' && typeof b.name === 'string',
+      bp,
+      'a branch needs category and name strings',
+    );
+    const next = { ...ctx };
+    if (b.category === 'vendor') next.vendor = b.name;
+    else if (b.category === 'product_name' || b.category === 'product_family') next.product = b.name;
+    else if (b.category === 'product_version') next.version = b.name;
+    else if (b.category === 'product_version_range') next.vers = b.name;
+    if (isObj(b.product)) {
+      need(
+        typeof b.product.product_id === 'string',
+        `${bp}/product/product_id`,
+        'product_id must be a string',
+      );
+      const helper = helperKey(
+        b.product.product_identification_helper,
+        `${bp}/product/product_identification_helper`,
+      );
+      out.set(b.product.product_id, {
+        key: helper?.key ?? deviceKey(next.vendor, next.product),
+        version: next.version ?? helper?.version ?? null,
+        vers: next.vers,
+      });
+    }
+    pushBranches(b.branches, `${bp}/branches`, next, depth + 1);
+  }
   return out;
+}
+
+/**
+ * A product named by a version range (product_version_range) is only those versions: the
+ * statement carries the range, or it would read as "every version" and a "fixed from 2.4.1"
+ * would hide the finding on a vulnerable 2.3.0.
+ */
+function versOf(p: Product): { vers?: string } {
+  return p.version === null && p.vers !== null ? { vers: p.vers } : {};
 }
 
 const ids = (v: unknown, at: string): string[] => {
@@ -157,7 +173,8 @@ export function parseCsaf(doc: unknown): ParsedCsaf {
         model: null,
         firmware: p.version,
         componentKey: p.key,
-        justification: `fixed in ${p.version ?? 'this product'} (${tracking.id})`,
+        ...versOf(p),
+        justification: `fixed in ${p.version ?? p.vers ?? 'this product'} (${tracking.id})`,
         source,
       });
     }
@@ -186,7 +203,8 @@ export function parseCsaf(doc: unknown): ParsedCsaf {
           model: null,
           firmware: p.version,
           componentKey: p.key,
-          justification: `${why ?? name.replace(/_/g, ' ')} (${tracking.id})`,
+          ...versOf(p),
+          justification: `${why ?? name.replace(/_/g, ' ')}${p.version === null && p.vers ? ` for ${p.vers}` : ''} (${tracking.id})`,
           source,
         });
       });

@@ -238,3 +238,65 @@ describe('advisory import', () => {
     }
   });
 });
+
+describe('advisory parser properties on hostile input', () => {
+  const refusedOrRead = (text: string, name = 'p.json') => {
+    try {
+      parseAdvisoryFile(text, name);
+    } catch (e) {
+      assert.ok(e instanceof VigilError, `expected a VigilError, got ${String(e)}`);
+      assert.equal(e.code, 'VIGIL_ERR_POSTURE_BAD_ADVISORY');
+    }
+  };
+  const csaf = (productTree: unknown, vulnerabilities: unknown) =>
+    JSON.stringify({
+      document: {
+        csaf_version: '2.0',
+        title: 't',
+        tracking: { id: 'X-1', current_release_date: '2026-01-01T00:00:00Z' },
+      },
+      product_tree: productTree,
+      vulnerabilities,
+    });
+
+  it('answers arbitrary bytes with advisories or its own refusal', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+        refusedOrRead(Buffer.from(bytes).toString('utf8'));
+        refusedOrRead(Buffer.from(bytes).toString('utf8'), 'p.csv');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers arbitrary JSON inside a CSAF, OSV or Vigil advisory with advisories or its own refusal', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        refusedOrRead(csaf(a, b));
+        refusedOrRead(csaf({ branches: [{ category: 'vendor', name: 'v', branches: a }] }, [b]));
+        refusedOrRead(JSON.stringify({ id: 'X', modified: '2026-01-01T00:00:00Z', affected: a, aliases: b }));
+        refusedOrRead(JSON.stringify({ vigilAdvisory: 1, id: 'X', summary: 's', affected: a }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers product tree branches nested to any depth with advisories or its own refusal', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6000 }), (depth) => {
+        refusedOrRead(
+          csaf(
+            JSON.parse(
+              `{"branches":[${'{"category":"vendor","name":"v","branches":['.repeat(Math.min(depth, 90))}${']}'.repeat(Math.min(depth, 90))}]}`,
+            ),
+            [],
+          ),
+        );
+        refusedOrRead(
+          `{"document":{"csaf_version":"2.0","title":"t","tracking":{"id":"X-1","current_release_date":"2026-01-01T00:00:00Z"}},"product_tree":{"branches":[${'{"category":"vendor","name":"v","branches":['.repeat(depth)}${']}'.repeat(depth)}]}}`,
+        );
+      }),
+      { numRuns: 30 },
+    );
+  });
+});

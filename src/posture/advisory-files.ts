@@ -6,7 +6,7 @@ import { VigilError } from '../errors/catalogue.ts';
 import { deviceKey, parseCsaf } from './advisory-csaf.ts';
 import { isKevCatalog, parseEpssCsv, parseKev } from './advisory-kev.ts';
 import { AdvisoryError, isObj, need, parseOsv } from './advisory-osv.ts';
-import { describeLocation, parseJsonLocated } from './json-location.ts';
+import { describeLocation, excessNesting, parseJsonLocated } from './json-location.ts';
 import type { Advisory, EpssScore, KevEntry, VexStatement } from './types.ts';
 import { parseVers } from './version-range.ts';
 
@@ -106,6 +106,9 @@ export function parseManual(doc: unknown): Advisory {
   };
 }
 
+/** JSON arrays and objects inside one another; OSV and CSAF documents nest a dozen or so. */
+export const MAX_ADVISORY_JSON_DEPTH = 200;
+
 export function parseAdvisoryFile(text: string, name: string): ParsedAdvisoryFile {
   const refuse = (where: string, reason: string): never => {
     throw new VigilError('VIGIL_ERR_POSTURE_BAD_ADVISORY', `${name} ${where}: ${reason}`);
@@ -115,9 +118,18 @@ export function parseAdvisoryFile(text: string, name: string): ParsedAdvisoryFil
       return { ...empty('epss'), epss: parseEpssCsv(text) };
     } catch (e) {
       if (e instanceof AdvisoryError) return refuse(`at ${e.pointer}`, e.message);
-      throw e;
+      return refuse(
+        'in the CSV',
+        `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown failure'}`,
+      );
     }
   }
+  const deep = excessNesting(text, MAX_ADVISORY_JSON_DEPTH);
+  if (deep)
+    return refuse(
+      `at line ${deep.line}, column ${deep.column}`,
+      `nested deeper than ${MAX_ADVISORY_JSON_DEPTH} arrays and objects`,
+    );
   const parsed = parseJsonLocated(text);
   if (!parsed.ok) return refuse(parsed.where, `not JSON: ${parsed.reason}`);
   const doc = parsed.value;
@@ -133,7 +145,12 @@ export function parseAdvisoryFile(text: string, name: string): ParsedAdvisoryFil
     }
   } catch (e) {
     if (e instanceof AdvisoryError) return refuse(describeLocation(text, e.pointer), e.message);
-    throw e;
+    if (e instanceof VigilError) throw e;
+    // Whatever else hostile input breaks is a refused file, never a server error.
+    return refuse(
+      'in the document',
+      `could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown failure'}`,
+    );
   }
   return refuse(
     'at the document root',

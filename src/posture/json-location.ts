@@ -163,3 +163,24 @@ export function parseJsonLocated(text: string): ParsedJson {
     };
   }
 }
+
+/**
+ * Where a JSON text first nests deeper than `maxDepth` arrays and objects, or undefined. Checked
+ * before parsing: schema validation and the importers walk the tree recursively, and a
+ * document nested thousands deep would end them with a stack overflow rather than a refusal.
+ */
+export function excessNesting(text: string, maxDepth: number): TextPosition | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > maxDepth) return positionAt(text, i);
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return undefined;
+}

@@ -28,6 +28,20 @@ function text(name: string, value: string, max = 128): string {
   return value;
 }
 
+/**
+ * Midnight UTC of a YYYY-MM-DD date that exists. Date.parse rolls an impossible day over
+ * (2026-02-31 becomes 2026-03-03), which would move a device's end of support without a word.
+ */
+function calendarDateMs(name: string, value: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) throw bad(`${name} "${value.slice(0, 20)}" must be a date YYYY-MM-DD`);
+  // setUTCFullYear, unlike Date.UTC, keeps years 0-99 as written.
+  const ms = new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (new Date(ms).toISOString().slice(0, 10) !== value)
+    throw bad(`${name} "${value}" is not a day in the calendar; check the month and day (YYYY-MM-DD)`);
+  return ms;
+}
+
 /** Validates what an operator typed (CLI flags or API body) into a device model. */
 export function modelFrom(input: {
   model: string;
@@ -39,13 +53,7 @@ export function modelFrom(input: {
   authentication: string;
   patchability: string;
 }): DeviceModel {
-  let endOfSupportMs: number | null = null;
-  if (input.endOfSupport) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(input.endOfSupport) || Number.isNaN(Date.parse(input.endOfSupport))) {
-      throw bad(`end of support "${input.endOfSupport.slice(0, 20)}" must be a date YYYY-MM-DD`);
-    }
-    endOfSupportMs = Date.parse(`${input.endOfSupport}T00:00:00Z`);
-  }
+  const endOfSupportMs = input.endOfSupport ? calendarDateMs('end of support', input.endOfSupport) : null;
   return {
     model: text('model', input.model),
     manufacturer: text('manufacturer', input.manufacturer),

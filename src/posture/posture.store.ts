@@ -426,7 +426,9 @@ export class PostureStore {
     const counts: WriteCounts = { inserted: 0, updated: 0, unchanged: 0 };
     await this.db.transaction().execute(async (tx) => {
       for (const v of list) {
-        const id = sha256(JSON.stringify([v.source, v.vulnerability, v.model, v.firmware, v.componentKey]));
+        const about = [v.source, v.vulnerability, v.model, v.firmware, v.componentKey];
+        // Two ranges of one product ("fixed >=2.4.1", "not affected <1.0") are two statements.
+        const id = sha256(JSON.stringify(v.vers === undefined ? about : [...about, v.vers]));
         const row = {
           vulnerability: v.vulnerability,
           status: v.status,
@@ -435,6 +437,7 @@ export class PostureStore {
           component_key: v.componentKey,
           justification: v.justification,
           source: v.source,
+          vers: v.vers ?? null,
         };
         const old = await tx
           .selectFrom('posture_vex')
@@ -465,6 +468,7 @@ export class PostureStore {
       model: r.model,
       firmware: r.firmware,
       componentKey: r.component_key,
+      ...(r.vers === null ? {} : { vers: r.vers }),
       justification: r.justification,
       source: r.source,
     }));

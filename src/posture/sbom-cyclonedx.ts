@@ -138,18 +138,49 @@ export async function parseCycloneDxJson(text: string, doc: Obj): Promise<Parsed
 
 const XML_ARRAYS = new Set(['component', 'vulnerability', 'target', 'ref']);
 
-export function parseCycloneDxXml(text: string): ParsedSbom {
-  const ok = XMLValidator.validate(text);
-  if (ok !== true) {
-    throw new SbomError(`CycloneDX XML at line ${ok.err.line}, column ${ok.err.col}: ${ok.err.msg}`);
-  }
+/** Elements inside one another; CycloneDX nests components, and each level is two elements. */
+export const MAX_XML_DEPTH = 100;
+const MAX_XML_ENTITY_CHARS = 10_000;
+
+/**
+ * fast-xml-parser refuses, by throwing plain Errors, elements deeper than maxNestedTags,
+ * entities longer than maxEntitySize and names such as __proto__ (prototype pollution); each
+ * becomes a refusal that says which limit the document broke.
+ */
+function readXml(text: string): Obj {
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
     isArray: (name) => XML_ARRAYS.has(name),
     parseTagValue: false,
+    maxNestedTags: MAX_XML_DEPTH,
+    processEntities: { enabled: true, maxEntitySize: MAX_XML_ENTITY_CHARS },
   });
-  const root = parser.parse(text) as Obj;
+  try {
+    return parser.parse(text) as Obj;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : '';
+    if (message.includes('nested tags'))
+      throw new SbomError(`CycloneDX XML: elements nested deeper than ${MAX_XML_DEPTH}`);
+    const reserved = /^\[SECURITY\] Invalid name: ("[^"]{1,40}")/.exec(message);
+    if (reserved)
+      throw new SbomError(
+        `CycloneDX XML: an element or attribute is named ${reserved[1]}, a name reserved in JavaScript; rename or remove it`,
+      );
+    if (/^Entity .* exceeds maximum/.test(message))
+      throw new SbomError(
+        `CycloneDX XML: a DOCTYPE entity is longer than ${MAX_XML_ENTITY_CHARS} characters`,
+      );
+    throw new SbomError(`CycloneDX XML could not be read: ${message.slice(0, 200) || 'unknown failure'}`);
+  }
+}
+
+export function parseCycloneDxXml(text: string): ParsedSbom {
+  const ok = XMLValidator.validate(text);
+  if (ok !== true) {
+    throw new SbomError(`CycloneDX XML at line ${ok.err.line}, column ${ok.err.col}: ${ok.err.msg}`);
+  }
+  const root = readXml(text);
   const bom = root.bom;
   if (!isObj(bom)) throw new SbomError('CycloneDX XML at /bom: the root element must be <bom>');
   const ns = String(bom['@_xmlns'] ?? '');
@@ -178,8 +209,10 @@ export function parseCycloneDxXml(text: string): ParsedSbom {
     });
   };
   const metadata = isObj(bom.metadata) ? bom.metadata : {};
-  if (isObj(metadata.component))
-    components.push(toComponent(metadata.component, '/bom/metadata/component', fail));
+  // The parser reads every <component> as a list (see XML_ARRAYS), the one in <metadata> too;
+  // the schema allows one there, the device firmware itself, which advisories often name.
+  const described = Array.isArray(metadata.component) ? metadata.component[0] : metadata.component;
+  if (isObj(described)) components.push(toComponent(described, '/bom/metadata/component', fail));
   walk(bom.components, '/bom/components');
   const vex: ParsedSbom['vex'] = [];
   const vulns =
@@ -196,7 +229,7 @@ export function parseCycloneDxXml(text: string): ParsedSbom {
       isObj(t) && typeof t.ref === 'string'
         ? [t.ref]
         : isObj(t) && Array.isArray(t.ref)
-          ? t.ref.map(String)
+          ? t.ref.filter((r): r is string => typeof r === 'string')
           : [],
     );
     const justification =

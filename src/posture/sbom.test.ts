@@ -39,6 +39,14 @@ describe('SBOM import', () => {
     assert.equal(xml.specVersion, '1.6');
   });
 
+  it('reads the metadata component of CycloneDX XML as JSON does', async () => {
+    const all = async (name: string) =>
+      (await parseSbom(fixture(name))).components.map((c) => `${c.name}@${c.version} ${c.cpe ?? c.purl}`);
+    const json = await all('infupro-2.3.0.cdx.json');
+    assert.equal(json.length, 5);
+    assert.deepEqual(await all('infupro-2.3.0.cdx.xml'), json);
+  });
+
   it('refuses a bad purl and says where it is', async () => {
     const bom = JSON.parse(fixture('infupro-2.3.0.cdx.json'));
     bom.components[2].purl = 'openssl@1.1.1n';
@@ -121,6 +129,69 @@ describe('SBOM parser properties', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('SBOM parser properties on hostile input', () => {
+  const refusedOrRead = async (text: string) => {
+    try {
+      await parseSbom(text);
+    } catch (e) {
+      assert.ok(e instanceof VigilError, `expected a VigilError, got ${String(e)}`);
+      assert.equal(e.code, 'VIGIL_ERR_POSTURE_BAD_SBOM');
+    }
+  };
+
+  it('answers arbitrary bytes with an SBOM or its own refusal', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), async (bytes) => {
+        await refusedOrRead(Buffer.from(bytes).toString('utf8'));
+        await refusedOrRead(`<${Buffer.from(bytes).toString('latin1')}`);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('answers arbitrary JSON inside a CycloneDX document with an SBOM or its own refusal', async () => {
+    const spec = fc.constantFrom('1.4', '1.5', '1.6', '2.0');
+    await fc.assert(
+      fc.asyncProperty(spec, fc.jsonValue(), fc.jsonValue(), async (specVersion, components, metadata) => {
+        await refusedOrRead(
+          JSON.stringify({ bomFormat: 'CycloneDX', specVersion, version: 1, components, metadata }),
+        );
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('answers components nested to any depth, in JSON or XML, with an SBOM or its own refusal', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 4000 }), async (depth) => {
+        await refusedOrRead(
+          `{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[${'{"type":"library","name":"x","components":['.repeat(depth)}${']}'.repeat(depth)}]}`,
+        );
+        await refusedOrRead(
+          `<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><components>${'<component type="library"><name>x</name><components>'.repeat(depth)}${'</components></component>'.repeat(depth)}</components></bom>`,
+        );
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('answers CycloneDX XML with any element and attribute names with an SBOM or its own refusal', async () => {
+    const name = fc.oneof(
+      fc.constantFrom('__proto__', 'constructor', 'prototype', 'component', 'name', 'purl', 'hasOwnProperty'),
+      fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/),
+    );
+    await fc.assert(
+      fc.asyncProperty(name, name, fc.string({ maxLength: 20 }), async (element, attribute, value) => {
+        const text = value.replace(/[<>&"]/g, '');
+        await refusedOrRead(
+          `<bom xmlns="http://cyclonedx.org/schema/bom/1.5"><metadata><component type="device"><name>m</name><${element} ${attribute}="${text}">${text}</${element}></component></metadata><components><component type="library" ${attribute}="v"><name>x</name><${element}>${text}</${element}></component></components></bom>`,
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 });

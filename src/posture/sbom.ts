@@ -1,6 +1,6 @@
 /** One entry point for SBOMs: detects the format and says, on refusal, where the problem is. */
 import { VigilError } from '../errors/catalogue.ts';
-import { parseJsonLocated } from './json-location.ts';
+import { excessNesting, parseJsonLocated } from './json-location.ts';
 import { componentKeys } from './matcher.ts';
 import { type ParsedSbom, parseCycloneDxJson, parseCycloneDxXml, SbomError } from './sbom-cyclonedx.ts';
 import { parseSpdxJson } from './sbom-spdx.ts';
@@ -8,6 +8,8 @@ import { parseSpdxJson } from './sbom-spdx.ts';
 export type { ParsedSbom } from './sbom-cyclonedx.ts';
 
 export const MAX_SBOM_BYTES = 50 * 1024 * 1024;
+/** JSON arrays and objects inside one another: real SBOMs nest components a few levels deep. */
+export const MAX_SBOM_JSON_DEPTH = 200;
 
 export async function parseSbom(text: string, source = 'SBOM'): Promise<ParsedSbom> {
   const sbom = await parseSbomText(text, source);
@@ -23,6 +25,11 @@ async function parseSbomText(text: string, source: string): Promise<ParsedSbom> 
   try {
     const trimmed = text.trimStart();
     if (trimmed.startsWith('<')) return parseCycloneDxXml(text);
+    const deep = excessNesting(text, MAX_SBOM_JSON_DEPTH);
+    if (deep)
+      return fail(
+        `nested deeper than ${MAX_SBOM_JSON_DEPTH} arrays and objects at line ${deep.line}, column ${deep.column}`,
+      );
     const parsed = parseJsonLocated(text);
     if (!parsed.ok) return fail(`not JSON ${parsed.where}: ${parsed.reason}`);
     const doc = parsed.value;
@@ -34,6 +41,9 @@ async function parseSbomText(text: string, source: string): Promise<ParsedSbom> 
     return fail('neither CycloneDX (bomFormat) nor SPDX (spdxVersion) at the document root');
   } catch (e) {
     if (e instanceof SbomError) return fail(e.message);
-    throw e;
+    if (e instanceof VigilError) throw e;
+    // A library failing on hostile input (a stack overflow, a limit of its own) is still a
+    // refused upload, never a server error.
+    return fail(`could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown failure'}`);
   }
 }

@@ -59,6 +59,11 @@ export interface VexStatement {
   model: string | null;
   firmware: string | null;
   componentKey: string | null;
+  /**
+   * A `vers:` range the firmware or package version must lie in (CSAF product_version_range).
+   * Without it a statement with no firmware speaks of every version.
+   */
+  vers?: string;
   justification: string | null;
   source: string;
 }

@@ -34,6 +34,27 @@ describe('version orderings', () => {
     assert.equal(compareSemver('v1.2.3', '1.2.3'), 0);
   });
 
+  it('pads short firmware versions to SemVer before comparing them with full ones', () => {
+    assertAscending(compareSemver, ['1', '1.0.1', '1.9', '1.9.5', '1.10', '2.3.0', '2.4', '2.4.1', '3.0']);
+    assert.equal(compareSemver('2.4', '2.4.0'), 0);
+    assert.equal(compareSemver('v2', '2.0.0'), 0);
+    assert.ok(compareSemver('2.4-rc.1', '2.4.0') < 0);
+  });
+
+  it('places a version that is not SemVer by its numeric release', () => {
+    assertAscending(compareSemver, [
+      '1.0.0.5',
+      '1.2.3_rc1',
+      '1.2.3',
+      '1.2.3.1',
+      '1.3.0',
+      '2.0.0.0.1',
+      'V3.0.0',
+    ]);
+    assert.ok(compareSemver('2.4.1.7', '2.4.1') > 0);
+    assert.ok(compareSemver('2.3.9.9', '2.4') < 0);
+  });
+
   it('orders Debian versions by epoch, upstream and revision with ~ first (Debian policy §5.6.12)', () => {
     assertAscending(compareDebian, [
       '1.0~rc1',
@@ -95,8 +116,18 @@ const semverish = fc
   )
   .map(([a, b, c, pre]) => `${a}.${b}.${c}${pre ? `-${pre}` : ''}`);
 
+// Short cores, v prefixes, four-part releases and pre-releases that SemVer and the generic
+// ordering rank differently ("1.0.0-1" and "1.0.0-a"): where a mixed comparison could cycle.
+const mixedish = fc
+  .tuple(
+    fc.constantFrom('', 'v', 'V'),
+    fc.array(fc.nat(3), { minLength: 1, maxLength: 4 }),
+    fc.constantFrom('', '-1', '-a', '-a.1', '-rc1', '_a1', 'a', '+b', '.x'),
+  )
+  .map(([v, parts, suffix]) => `${v}${parts.join('.')}${suffix}`);
+
 for (const [name, cmp, gen] of [
-  ['semver', compareSemver, fc.oneof(semverish, versionish)],
+  ['semver', compareSemver, fc.oneof(semverish, versionish, mixedish)],
   ['generic', compareGeneric, versionish],
   ['debian', compareDebian, versionish],
   ['rpm', compareRpm, versionish],

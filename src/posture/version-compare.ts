@@ -11,25 +11,60 @@ export type Comparator = (a: string, b: string) => number;
 
 const semverCache = new Map<string, semver.SemVer | null>();
 
+/**
+ * Firmware is often versioned "2.4" or "3": a short numeric core is padded to SemVer ("2.4.0"),
+ * or any full SemVer would rank above it and `vers:semver/<2.4` would miss 2.3.0.
+ */
+function coerceShort(v: string): string {
+  const m = /^(\d+)(\.\d+)?([-+].*)?$/.exec(v);
+  return m ? `${m[1]}${m[2] ?? '.0'}.0${m[3] ?? ''}` : v;
+}
+
 function parseSemver(v: string): semver.SemVer | null {
   let parsed = semverCache.get(v);
   if (parsed === undefined) {
     // A leading "v" is common in tags and in firmware names; SemVer itself does not allow it.
-    parsed = semver.parse(v.startsWith('v') ? v.slice(1) : v);
+    parsed = semver.parse(coerceShort(/^[vV]\d/.test(v) ? v.slice(1) : v));
     if (semverCache.size > 200_000) semverCache.clear();
     semverCache.set(v, parsed);
   }
   return parsed;
 }
 
-/** SemVer precedence; a version that is not SemVer falls back to the generic ordering. */
+/** The leading numeric parts ("2.4.1.7-beta" gives 2, 4, 1, 7), as the generic ordering sees them. */
+function numericRelease(v: string): string[] {
+  const out: string[] = [];
+  for (const t of genericTokens(v)) {
+    if (t.cls !== 2) break;
+    out.push(t.text);
+  }
+  return out;
+}
+
+/** Numeric releases compared with missing parts as 0, so 2.4 equals 2.4.0.0. */
+function compareRelease(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const c = compareDigits(a[i] ?? '0', b[i] ?? '0');
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/**
+ * SemVer precedence; a version that is not SemVer even once padded ("2.4.1.7", "1.0.0_rc1")
+ * is placed by its numeric release against a SemVer one, and only on an equal release does the
+ * SemVer one rank above it. Both orderings agree with that release order, so the whole stays a
+ * total order (property-tested), which a plain generic fallback would not be: generic and SemVer
+ * disagree about pre-releases such as "1.0.0-1" and "1.0.0-a".
+ */
 export function compareSemver(a: string, b: string): number {
   const pa = parseSemver(a);
   const pb = parseSemver(b);
   if (pa && pb) return pa.compare(pb);
-  if (pa && !pb) return 1;
-  if (!pa && pb) return -1;
-  return compareGeneric(a, b);
+  if (!pa && !pb) return compareGeneric(a, b);
+  const ra = pa ? [String(pa.major), String(pa.minor), String(pa.patch)] : numericRelease(a);
+  const rb = pb ? [String(pb.major), String(pb.minor), String(pb.patch)] : numericRelease(b);
+  return compareRelease(ra, rb) || (pa ? 1 : -1);
 }
 
 type Token = { cls: 0 | 2; text: string };

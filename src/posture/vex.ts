@@ -5,10 +5,28 @@
 import { deviceKey } from './advisory-csaf.ts';
 import type { Match } from './matcher.ts';
 import type { VexStatement, VexStatus } from './types.ts';
+import { inVers, parseVers, type VersRange } from './version-range.ts';
 
 export interface VexDecision {
   status: VexStatus;
   reason: string;
+}
+
+const versCache = new Map<string, VersRange | null>();
+
+/**
+ * A range that does not parse (CSAF also allows vls) is not understood, so the statement does
+ * not apply: the finding stays visible rather than hidden on a guess.
+ */
+function inStatementRange(version: string, text: string): boolean {
+  let range = versCache.get(text);
+  if (range === undefined) {
+    const parsed = parseVers(text);
+    range = typeof parsed === 'string' ? null : parsed;
+    if (versCache.size > 10_000) versCache.clear();
+    versCache.set(text, range);
+  }
+  return range !== null && inVers(version, range);
 }
 
 /** Statements indexed by vulnerability id, since every finding asks "what is said about this id?". */
@@ -41,10 +59,12 @@ export class VexIndex {
         if (s.componentKey !== null) {
           if (s.componentKey === m.key) {
             if (s.model === null && s.firmware !== null && s.firmware !== m.version) continue;
+            if (s.vers !== undefined && !inStatementRange(m.version, s.vers)) continue;
           } else if (s.componentKey === ownKey) {
             if (s.model === null && s.firmware !== null && s.firmware !== device.firmware) continue;
+            if (s.vers !== undefined && !inStatementRange(device.firmware, s.vers)) continue;
           } else continue;
-        }
+        } else if (s.vers !== undefined && !inStatementRange(device.firmware, s.vers)) continue;
         applicable.push(s);
       }
     }

@@ -206,6 +206,7 @@ export interface Schema {
     component_key: string | null;
     justification: string | null;
     source: string;
+    vers: string | null;
   };
   posture_import_files: {
     content_hash: string;
