@@ -48,7 +48,12 @@ for (const backend of BACKENDS) {
           'admin',
           NOW - 7000,
         );
-        await access.breakGlass(clinician('dr-glass'), 'p-1', 'unconscious in A&E', NOW - 1000);
+        await access.breakGlass(
+          clinician('dr-glass'),
+          'p-1',
+          'unconscious in A&E, care team unreachable',
+          NOW - 1000,
+        );
         await patients.add('p-3', { name: 'Cy' }, NOW - 10_000);
         await patients.erase('p-3', NOW);
         // Both read paths: Kysely (PostgreSQL's) and, on SQLite, the statement prepared once.
@@ -92,9 +97,14 @@ async function assertFacts(access: PatientAccess): Promise<void> {
     await refusal(access.check(clinician('dr-team'), 'p-1', 'research', 'vital-signs', NOW)),
     'VIGIL_ERR_AUTH_FORBIDDEN',
   );
+  // Break-glass is for emergency treatment: it overrides a refusal of that, and of nothing else.
   assert.equal(
-    (await access.check(clinician('dr-glass'), 'p-1', 'research', 'vital-signs', NOW)).basis,
+    (await access.check(clinician('dr-glass'), 'p-1', 'treatment', 'vital-signs', NOW)).basis,
     'break-glass',
+  );
+  assert.equal(
+    await refusal(access.check(clinician('dr-glass'), 'p-1', 'research', 'vital-signs', NOW)),
+    'VIGIL_ERR_AUTH_FORBIDDEN',
   );
   assert.equal(
     await refusal(access.check(clinician('dr-other'), 'p-1', 'treatment', 'vital-signs', NOW)),
