@@ -131,12 +131,21 @@ class ImmediateSqliteDialect extends SqliteDialect {
  */
 export async function scrubWal(db: Kysely<Schema>, attempts = 3): Promise<boolean> {
   if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return true;
-  for (let i = 0; i < attempts; i++) {
-    const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
-    if (rows[0]?.busy === 0) return true;
-    await new Promise((r) => setTimeout(r, 100));
+  // better-sqlite3 waits on the event loop: a reader in another process must not hold the
+  // whole server for the connection's usual busy timeout, so each try waits briefly and the
+  // pause between tries yields.
+  const { rows: before } = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(db);
+  await sql`PRAGMA busy_timeout = 50`.execute(db);
+  try {
+    for (let i = 0; i < attempts; i++) {
+      const { rows } = await sql<{ busy: number }>`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+      if (rows[0]?.busy === 0) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  } finally {
+    await sql.raw(`PRAGMA busy_timeout = ${Number(before[0]?.timeout ?? 5000)}`).execute(db);
   }
-  return false;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
