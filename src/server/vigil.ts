@@ -450,6 +450,8 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       const erased = await patients.erase(patientId);
       if (!erased) return false;
       await writer.forgetPatient(patientId);
+      // Their open alerts can no longer be re-sealed: left open, every tick would trip on them.
+      await alerts.forgetPatient(patientId, actor);
       await refreshDevices();
       await audit.append({
         actor,

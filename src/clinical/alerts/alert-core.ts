@@ -207,6 +207,11 @@ export class AlertCore {
     this.patients.get(patientId)?.forget(condition);
   }
 
+  /** An erased patient's physiology state goes: nothing of theirs is evaluated or restored again. */
+  forgetPatient(patientId: string): void {
+    this.patients.delete(patientId);
+  }
+
   private heard(deviceId: string, patientId: string, nowMs: number, out: CoreEvent[]): void {
     const watch = this.watch(deviceId, patientId, nowMs, out);
     watch.lastHeardMs = Math.max(watch.lastHeardMs, nowMs);

@@ -70,7 +70,9 @@ export class AlertEngine {
   ): Promise<void> {
     for (const [patientId, o] of await this.deps.store.ruleOverrides()) this.overrides.set(patientId, o);
     const now = this.clock.now();
-    for (const d of assigned) this.core.watchDevice(d.deviceId, d.patientId, d.lastSeenMs ?? now);
+    // Silence while the server was down is the server's, not the devices': each gets a fresh
+    // grace period from start (an alert left open at shutdown is restored below).
+    for (const d of assigned) this.core.watchDevice(d.deviceId, d.patientId, now);
     for (const a of await this.deps.store.unresolved()) {
       this.unresolved.set(keyOf(a.patientId, a.condition, a.deviceId), a);
       this.core.restore(a.patientId, a.condition, a.deviceId === '' ? undefined : a.deviceId, a.value, now);
@@ -168,6 +170,7 @@ export class AlertEngine {
       const out: CoreEvent[] = [];
       this.core.tick(now, (deviceId) => this.deps.patientAt(deviceId, now), out);
       await this.apply(out);
+      await this.endSnoozes(now);
       await this.escalate(now);
       await this.deps.store.clearQuietNotices(now - NOTICE_QUIET_MS, now);
     });
@@ -186,6 +189,20 @@ export class AlertEngine {
       this.core.setRules(patientId, parsed.rules);
       await this.audit(actor, 'alert-rules.update', patientId, `Patient/${patientId}/AlertRules`);
       return parsed;
+    });
+  }
+
+  /**
+   * The patient was erased: their unresolved alerts resolve ('erased') and leave memory, so no
+   * tick, escalation or listener touches a row whose key is gone. Safe to call again.
+   */
+  forgetPatient(patientId: string, actor = SYSTEM): Promise<void> {
+    return this.enqueue(async () => {
+      const now = this.clock.now();
+      this.dropFromMemory(patientId);
+      for (const id of await this.deps.store.resolveErased(patientId, actor, now)) {
+        await this.deps.store.addEvent(id, { ts: now, actor, action: 'resolve', detail: 'patient erased' });
+      }
     });
   }
 
@@ -262,20 +279,25 @@ export class AlertEngine {
 
   private async apply(events: CoreEvent[]): Promise<void> {
     for (const e of events) {
-      if (e.type === 'quality') {
-        const isNew = await this.deps.store.noteQuality(e);
-        if (isNew) {
-          this.deps.security.record({
-            code: 'VIGIL_ERR_DATA_QUESTIONABLE',
-            detail: `device ${e.deviceId} sent questionable readings (${e.issue}); they raise no urgent alert on their own`,
-            deviceId: e.deviceId,
-          });
-          await this.audit(SYSTEM, 'data-quality.notice', e.patientId, `Device/${e.deviceId}`);
-        }
-      } else {
-        await this.applySignal(e.patientId, e.signal);
+      try {
+        await this.applyOne(e);
+      } catch (err) {
+        // One bad event (an erased patient's key is gone) must not cost other patients theirs.
+        await this.failed(err, e.patientId, 'alert event not applied');
       }
     }
+  }
+
+  private async applyOne(e: CoreEvent): Promise<void> {
+    if (e.type !== 'quality') return this.applySignal(e.patientId, e.signal);
+    const isNew = await this.deps.store.noteQuality(e);
+    if (!isNew) return;
+    this.deps.security.record({
+      code: 'VIGIL_ERR_DATA_QUESTIONABLE',
+      detail: `device ${e.deviceId} sent questionable readings (${e.issue}); they raise no urgent alert on their own`,
+      deviceId: e.deviceId,
+    });
+    await this.audit(SYSTEM, 'data-quality.notice', e.patientId, `Device/${e.deviceId}`);
   }
 
   private async applySignal(patientId: string, s: AlertSignal): Promise<void> {
@@ -342,15 +364,68 @@ export class AlertEngine {
         ladder = await this.deps.careTeams.escalationOrder(alert.patientId);
         ladders.set(alert.patientId, ladder);
       }
-      if (!lifecycle.escalationDue(alert, this.rulesFor(alert.patientId), ladder.length, now)) continue;
-      const to = ladder[alert.escalationLevel + 1]!;
-      await this.save(
-        lifecycle.escalate(alert, to, now),
-        'escalate',
-        SYSTEM,
-        `not acknowledged in time; escalated to ${to}`,
-      );
+      const first = ladder[0];
+      // Raised before the patient had a care team: the first member gets it, nobody is skipped.
+      const isUnassigned = alert.assignedTo === null && first !== undefined;
+      if (
+        !isUnassigned &&
+        !lifecycle.escalationDue(alert, this.rulesFor(alert.patientId), ladder.length, now)
+      )
+        continue;
+      try {
+        if (isUnassigned) {
+          await this.save(
+            lifecycle.assign(alert, first, now),
+            'escalate',
+            SYSTEM,
+            `care team found; sent to ${first}`,
+          );
+          continue;
+        }
+        const to = ladder[alert.escalationLevel + 1]!;
+        await this.save(
+          lifecycle.escalate(alert, to, now),
+          'escalate',
+          SYSTEM,
+          `not acknowledged in time; escalated to ${to}`,
+        );
+      } catch (err) {
+        // Another patient's urgent alert still escalates on this tick.
+        await this.failed(err, alert.patientId, 'alert escalation failed');
+      }
     }
+  }
+
+  /**
+   * A snooze that ran out puts the alert back in front of its holder, who is told again (as an
+   * escalation to the same holder: there may be nobody further up the ladder to pass it to).
+   */
+  private async endSnoozes(now: number): Promise<void> {
+    for (const alert of [...this.unresolved.values()]) {
+      if (alert.state !== 'open' || alert.snoozedUntilMs === null || now < alert.snoozedUntilMs) continue;
+      try {
+        await this.save(
+          lifecycle.endSnooze(alert, now),
+          'escalate',
+          SYSTEM,
+          alert.assignedTo ? `snooze ended; back with ${alert.assignedTo}` : 'snooze ended',
+        );
+      } catch (err) {
+        await this.failed(err, alert.patientId, 'snooze end failed');
+      }
+    }
+  }
+
+  /** Logs a per-alert fault; an erased patient's alerts leave memory so it does not recur. */
+  private async failed(err: unknown, patientId: string, message: string): Promise<void> {
+    this.deps.log?.error({ err, patientId }, message);
+    const isErased = await this.deps.store.isPatientErased(patientId).catch(() => false);
+    if (isErased) this.dropFromMemory(patientId);
+  }
+
+  private dropFromMemory(patientId: string): void {
+    for (const [key, a] of this.unresolved) if (a.patientId === patientId) this.unresolved.delete(key);
+    this.core.forgetPatient(patientId);
   }
 
   private async save(next: Alert, action: AlertAction, actor: string, detail: string): Promise<void> {

@@ -3,7 +3,8 @@ import type { AlertCondition, Urgency } from './alert-conditions.ts';
 import type { AlertRules } from './alert-rules.ts';
 
 export type AlertState = 'open' | 'acknowledged' | 'resolved';
-export type Resolution = 'cleared' | 'manual' | 'superseded';
+/** 'erased': the patient was erased (GDPR art. 17) while the alert was unresolved. */
+export type Resolution = 'cleared' | 'manual' | 'superseded' | 'erased';
 
 export interface Alert {
   id: string;
@@ -69,6 +70,11 @@ export function snooze(alert: Alert, minutes: number, rules: AlertRules, nowMs: 
   return { ...alert, snoozedUntilMs: until, assignedMs: until, updatedMs: nowMs };
 }
 
+/** The snooze ran out: the alert is open and in front of its holder again. */
+export function endSnooze(alert: Alert, nowMs: number): Alert {
+  return { ...alert, snoozedUntilMs: null, updatedMs: nowMs };
+}
+
 export function resolve(alert: Alert, by: string, resolution: Resolution, nowMs: number): Alert {
   if (alert.state === 'resolved') refuseState(alert, 'resolved again');
   return {
@@ -103,4 +109,9 @@ export function escalate(alert: Alert, nextHolder: string, nowMs: number): Alert
     snoozedUntilMs: null,
     updatedMs: nowMs,
   };
+}
+
+/** An alert raised while the patient had no care team goes to its first member, at level 0. */
+export function assign(alert: Alert, holder: string, nowMs: number): Alert {
+  return { ...alert, escalationLevel: 0, assignedTo: holder, assignedMs: nowMs, updatedMs: nowMs };
 }

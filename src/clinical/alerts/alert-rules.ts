@@ -10,7 +10,7 @@ import { VigilError } from '../../errors/catalogue.ts';
  * - SpO2 < 90 % and HR < 40 / > 130: common ward early-warning limits, with a delay so
  *   motion artefacts and brief dips (a cough, a breath-hold) do not page anyone;
  * - blood pressure > 180 systolic or > 120 diastolic: hypertensive crisis (ACC/AHA 2017);
- * - temperature > 38.3 °C: fever as IDSA defines it for hospitalised patients.
+ * - temperature >= 38.3 °C: fever as IDSA defines it for hospitalised patients (inclusive).
  */
 export const AlertRulesSchema = Type.Object(
   {

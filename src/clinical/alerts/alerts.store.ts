@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { open, seal } from '../../crypto/aead.ts';
 import type { Schema } from '../../store/schema.ts';
 import type { AlertCondition, Urgency } from './alert-conditions.ts';
@@ -12,6 +12,8 @@ export interface AlertFilter {
   state?: AlertState | undefined;
   patientId?: string | undefined;
   urgency?: Urgency | undefined;
+  /** Keyset cursor: only alerts after this one in list order (newest first, then by id). */
+  after?: { openedMs: number; id: string } | undefined;
   limit: number;
 }
 
@@ -34,6 +36,22 @@ export interface QualityNotice {
 }
 
 const valueAad = (id: string, patientId: string) => `alert-value|${id}|${patientId}`;
+
+/**
+ * An erased patient's key is destroyed, so their alert values can no longer be opened: such
+ * rows are left out of every list (a NOT EXISTS, not a join: an alert may name a patient the
+ * patients table has never held, as in tests and imports).
+ */
+const notErased = (eb: ExpressionBuilder<Schema, 'alerts'>) =>
+  eb.not(
+    eb.exists(
+      eb
+        .selectFrom('patients')
+        .select('patients.id')
+        .whereRef('patients.id', '=', 'alerts.patient_id')
+        .where('patients.erased_at', 'is not', null),
+    ),
+  );
 
 /** SQL for alerts, their history, per-patient rule overrides and data-quality notices. */
 export class AlertStore {
@@ -115,20 +133,67 @@ export class AlertStore {
     let q = this.db
       .selectFrom('alerts')
       .selectAll()
+      .where(notErased)
       .orderBy('opened_ms', 'desc')
       .orderBy('id')
       .limit(f.limit);
     if (f.state) q = q.where('state', '=', f.state);
     if (f.patientId) q = q.where('patient_id', '=', f.patientId);
     if (f.urgency) q = q.where('urgency', '=', f.urgency);
+    const after = f.after;
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('opened_ms', '<', after.openedMs),
+          eb.and([eb('opened_ms', '=', after.openedMs), eb('id', '>', after.id)]),
+        ]),
+      );
+    }
     const rows = await q.execute();
     return Promise.all(rows.map((r) => this.toAlert(r)));
   }
 
   /** Alerts not yet resolved: the engine's working set, loaded at start. */
   async unresolved(): Promise<Alert[]> {
-    const rows = await this.db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved').execute();
+    const rows = await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('state', '<>', 'resolved')
+      .where(notErased)
+      .execute();
     return Promise.all(rows.map((r) => this.toAlert(r)));
+  }
+
+  /**
+   * Resolves a patient's unresolved alerts on erasure. The sealed value is left as it is:
+   * the key that would re-seal it is gone, and the ciphertext is unreadable from now on.
+   * Returns the ids resolved, for their history.
+   */
+  async resolveErased(patientId: string, by: string, nowMs: number): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('alerts')
+      .set({
+        state: 'resolved',
+        resolved_ms: nowMs,
+        resolved_by: by,
+        resolution: 'erased',
+        snoozed_until_ms: null,
+        updated_ms: nowMs,
+      })
+      .where('patient_id', '=', patientId)
+      .where('state', '<>', 'resolved')
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  async isPatientErased(patientId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('patients')
+      .select('erased_at')
+      .where('id', '=', patientId)
+      .executeTakeFirst();
+    return row !== undefined && row.erased_at !== null;
   }
 
   async ruleOverrides(): Promise<Map<string, AlertRuleOverrides>> {

@@ -63,3 +63,37 @@ describe('data quality', () => {
     assert.equal(q.assess('t-2', 'p-1', CODES.temperature, 37, T0 + MINUTE, T0 + MINUTE), undefined);
   });
 });
+
+describe('data quality: baselines and flat lines', () => {
+  const glucose = (q: DataQualityMonitor, value: number, minute: number) =>
+    q.assess('cgm-1', 'p-1', CODES.glucose, value, T0 + minute * MINUTE, T0 + minute * MINUTE);
+
+  it('judges the reading after a glitch against the last good one, not the glitch', () => {
+    const q = new DataQualityMonitor();
+    const issues = [100, 101, 99, 400, 100, 98].map((v, i) => glucose(q, v, i * 5));
+    assert.deepEqual(issues, [undefined, undefined, undefined, 'implausible-jump', undefined, undefined]);
+  });
+
+  it('takes a new level confirmed by the next reading as real', () => {
+    const q = new DataQualityMonitor();
+    const issues = [100, 200, 202, 201].map((v, i) => glucose(q, v, i));
+    assert.deepEqual(issues, [undefined, 'implausible-jump', undefined, undefined]);
+  });
+
+  it("flags only the frozen code, not a temperature-steady monitor's SpO2", () => {
+    const q = new DataQualityMonitor();
+    for (let m = 0; m <= 31; m++)
+      q.assess('mon-1', 'p-1', CODES.temperature, 36.8, T0 + m * MINUTE, T0 + m * MINUTE);
+    const ts = T0 + 31 * MINUTE;
+    assert.equal(q.assess('mon-1', 'p-1', CODES.temperature, 36.8, ts + 1, ts + 1), 'flat-line');
+    assert.equal(q.assess('mon-1', 'p-1', CODES.spo2, 96, ts + 2, ts + 2), undefined);
+  });
+
+  it('stops doubting SpO2 once the frozen heart rate has gone silent', () => {
+    const q = new DataQualityMonitor();
+    for (let s = 0; s < 40; s++) q.assess('ox-1', 'p-1', CODES.heartRate, 71, T0 + s * 1000, T0 + s * 1000);
+    assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 96, T0 + 40_000, T0 + 40_000), 'flat-line');
+    const later = T0 + 5 * MINUTE;
+    assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 95, later, later), undefined);
+  });
+});

@@ -45,26 +45,39 @@ export const MAX_AHEAD_MS = 60_000;
 export const MAX_CLOCK_OFFSET_MS = 2 * MINUTE;
 
 interface CodeTrack {
+  /** The last reading not judged a jump: what the next one is measured against. */
   lastValue: number;
   lastTsMs: number;
+  /** The last reading judged a jump, if the one after it has not settled the matter yet. */
+  pending: { value: number; tsMs: number } | undefined;
+  /** The newest reading of the code, whatever its judgement. */
+  lastSeenMs: number;
+  flatValue: number;
   flatSinceMs: number;
   flatCount: number;
+  isFlat: boolean;
 }
 
 interface DeviceTrack {
   /** Whose readings the tracks hold: a device moved to another patient starts afresh. */
   patientId: string | undefined;
   codes: Map<string, CodeTrack>;
-  flatCodes: Set<string>;
   isClockOff: boolean;
 }
 
 /**
- * Judges each reading against the device's previous ones; pure and in memory, one small
- * record per (device, code). A device with one flat-lined code is suspect as a whole: a
- * pulse oximeter's heart rate and SpO2 come from the same optical signal, so if one froze,
- * the other is not to be trusted either.
+ * Heart rate and SpO2 of a pulse oximeter come from one optical signal: if one froze, the
+ * other is not to be trusted either. Other codes (a temperature probe, a cuff on the same
+ * monitor) are separate sensors, and a steady one says nothing about the rest.
  */
+const OPTICAL_CODES: readonly string[] = [CODES.heartRate, CODES.spo2];
+
+function isJump(limit: JumpLimit, fromValue: number, fromTsMs: number, value: number, tsMs: number): boolean {
+  const minutes = (tsMs - fromTsMs) / MINUTE;
+  return Math.abs(value - fromValue) > limit.step + limit.perMinute * minutes;
+}
+
+/** Judges each reading against the device's previous ones; pure and in memory, one small record per (device, code). */
 export class DataQualityMonitor {
   private readonly devices = new Map<string, DeviceTrack>();
 
@@ -80,37 +93,71 @@ export class DataQualityMonitor {
     if (device.patientId !== patientId) {
       device.patientId = patientId;
       device.codes.clear();
-      device.flatCodes.clear();
     }
     const limits = LIMITS[code];
     let track = device.codes.get(code);
     let jumped = false;
     if (track === undefined) {
-      track = { lastValue: value, lastTsMs: tsMs, flatSinceMs: tsMs, flatCount: 1 };
+      track = {
+        lastValue: value,
+        lastTsMs: tsMs,
+        pending: undefined,
+        lastSeenMs: tsMs,
+        flatValue: value,
+        flatSinceMs: tsMs,
+        flatCount: 1,
+        isFlat: false,
+      };
       device.codes.set(code, track);
-    } else if (tsMs > track.lastTsMs) {
-      if (limits?.jump) {
-        const minutes = (tsMs - track.lastTsMs) / MINUTE;
-        jumped = Math.abs(value - track.lastValue) > limits.jump.step + limits.jump.perMinute * minutes;
+    } else if (tsMs > track.lastSeenMs) {
+      const jump = limits?.jump;
+      if (jump) {
+        jumped = isJump(jump, track.lastValue, track.lastTsMs, value, tsMs);
+        // Two readings in a row at the new level: a true change (a re-seated sensor), not a glitch.
+        const { pending } = track;
+        if (jumped && pending && !isJump(jump, pending.value, pending.tsMs, value, tsMs)) jumped = false;
       }
-      if (value === track.lastValue) track.flatCount++;
+      // A glitch is not the baseline: the good reading after it is judged against the last good one.
+      if (jumped) track.pending = { value, tsMs };
       else {
+        track.lastValue = value;
+        track.lastTsMs = tsMs;
+        track.pending = undefined;
+      }
+      if (value === track.flatValue) track.flatCount++;
+      else {
+        track.flatValue = value;
         track.flatSinceMs = tsMs;
         track.flatCount = 1;
       }
-      track.lastValue = value;
-      track.lastTsMs = tsMs;
+      track.lastSeenMs = tsMs;
     }
     const flat = limits?.flat;
-    if (flat && track.flatCount >= flat.readings && track.lastTsMs - track.flatSinceMs >= flat.spanMs) {
-      device.flatCodes.add(code);
-    } else {
-      device.flatCodes.delete(code);
-    }
+    track.isFlat =
+      flat !== undefined &&
+      track.flatCount >= flat.readings &&
+      track.lastSeenMs - track.flatSinceMs >= flat.spanMs;
     if (device.isClockOff || tsMs > receivedMs + MAX_AHEAD_MS) return 'clock-skew';
-    if (device.flatCodes.size > 0) return 'flat-line';
+    if (this.isFrozen(device, code, tsMs)) return 'flat-line';
     if (jumped) return 'implausible-jump';
     return undefined;
+  }
+
+  /**
+   * A frozen code taints its own readings, and an optical code its partner's; but only while
+   * it keeps sending: a code silent longer than its flat window (a probe unplugged) no longer
+   * repeats anything, so it no longer speaks against the others.
+   */
+  private isFrozen(device: DeviceTrack, code: string, tsMs: number): boolean {
+    if (device.codes.get(code)?.isFlat) return true;
+    if (!OPTICAL_CODES.includes(code)) return false;
+    for (const other of OPTICAL_CODES) {
+      if (other === code) continue;
+      const track = device.codes.get(other);
+      const spanMs = LIMITS[other]?.flat?.spanMs;
+      if (track?.isFlat && spanMs !== undefined && tsMs - track.lastSeenMs <= spanMs) return true;
+    }
+    return false;
   }
 
   /** From a status message: the device's own clock against the server's at receipt. */
@@ -123,7 +170,7 @@ export class DataQualityMonitor {
   private device(deviceId: string): DeviceTrack {
     let device = this.devices.get(deviceId);
     if (!device) {
-      device = { patientId: undefined, codes: new Map(), flatCodes: new Set(), isClockOff: false };
+      device = { patientId: undefined, codes: new Map(), isClockOff: false };
       this.devices.set(deviceId, device);
     }
     return device;

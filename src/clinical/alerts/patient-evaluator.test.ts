@@ -162,3 +162,44 @@ describe('patient rule evaluation', () => {
     assert.deepEqual(raised(run(perSecond(CODES.spo2, 120, () => 87))), ['spo2-low']);
   });
 });
+
+describe('patient rule evaluation: sparse devices and edges', () => {
+  const every = (code: string, stepMs: number, n: number, value: (i: number) => number): Reading[] =>
+    Array.from({ length: n }, (_, i) => ({ code, value: value(i), tsMs: T0 + i * stepMs }));
+
+  it('raises spo2-low for a device reporting 80 % once a minute (sparser than the sustain)', () => {
+    assert.deepEqual(raised(run(every(CODES.spo2, MINUTE, 5, (i) => 80 + (i % 2)))), ['spo2-low']);
+  });
+
+  it('raises heart-rate-high for a cuff reporting 150 /min every 15 min', () => {
+    assert.deepEqual(raised(run(every(CODES.heartRate, 15 * MINUTE, 3, () => 150))), ['heart-rate-high']);
+  });
+
+  it('does not raise on a single sparse reading beyond the threshold', () => {
+    assert.deepEqual(raised(run(every(CODES.spo2, MINUTE, 4, (i) => (i === 2 ? 80 : 97)))), []);
+  });
+
+  it('clears a sparse spo2-low once two readings in a row are back in range', () => {
+    const signals = run(every(CODES.spo2, MINUTE, 5, (i) => (i < 2 ? 80 : 97)));
+    assert.deepEqual(
+      signals.map((s) => `${s.kind}:${s.condition}`),
+      ['raise:spo2-low', 'clear:spo2-low'],
+    );
+  });
+
+  it('raises a fever at exactly 38.3 °C (IDSA: >= 38.3)', () => {
+    assert.deepEqual(raised(run(every(CODES.temperature, MINUTE, 1, () => 38.3))), ['temperature-high']);
+  });
+
+  it('keeps a restored diastolic crisis when the next systolic is normal', () => {
+    const evaluator = new PatientEvaluator(DEFAULT_ALERT_RULES);
+    evaluator.restore('blood-pressure-high', 125);
+    const out: AlertSignal[] = [];
+    evaluator.observe(CODES.systolic, 150, T0, false, out);
+    evaluator.observe(CODES.diastolic, 126, T0, false, out);
+    assert.deepEqual(
+      out.map((s) => `${s.kind}:${s.condition}`),
+      ['update:blood-pressure-high'],
+    );
+  });
+});

@@ -65,7 +65,10 @@ function specs(r: AlertRules): Record<DetectorName, ThresholdSpec> {
     ),
     'systolic-high': spot('above', r.systolicHighMmHg, r.bloodPressureHysteresisMmHg),
     'diastolic-high': spot('above', r.diastolicHighMmHg, r.bloodPressureHysteresisMmHg),
-    'temperature-high': spot('above', r.temperatureHighCel, r.temperatureHysteresisCel),
+    'temperature-high': {
+      ...spot('above', r.temperatureHighCel, r.temperatureHysteresisCel),
+      isInclusive: true,
+    },
   };
 }
 
@@ -131,8 +134,14 @@ export class PatientEvaluator {
 
   /** Takes up an alert left unresolved at the last shutdown. */
   restore(condition: AlertCondition, worst: number): void {
-    const name = condition === 'blood-pressure-high' ? 'systolic-high' : condition;
-    if (name in this.detectors) this.detectors[name as DetectorName].restore(worst);
+    if (condition === 'blood-pressure-high') {
+      // The stored alert does not say which side raised it: both are taken up, so the crisis
+      // clears only once both sides are back, as before the restart.
+      this.detectors['systolic-high'].restore(worst);
+      this.detectors['diastolic-high'].restore(worst);
+      return;
+    }
+    if (condition in this.detectors) this.detectors[condition as DetectorName].restore(worst);
   }
 
   isActive(condition: AlertCondition): boolean {

@@ -7,8 +7,15 @@ export interface ThresholdSpec {
   sustainMs: number;
   /** ...and must be gone this long before it clears (0 for spot measurements). */
   clearMs: number;
-  /** A gap between readings longer than this breaks a pending run: no reading, no evidence. */
+  /**
+   * Readings further apart than this cannot show a condition held for sustainMs (a device
+   * reporting once a minute, a cuff every 15 min): there, two consecutive readings beyond the
+   * threshold are the evidence, one alone is not (a single artefact must not page anyone). A
+   * dense device that drops out for a while starts its run afresh after the gap.
+   */
   maxGapMs: number;
+  /** The threshold itself counts as beyond it (fever is >= 38.3 °C, IDSA 2008). */
+  isInclusive?: boolean;
 }
 
 export type DetectorStep = 'raise' | 'update' | 'clear' | undefined;
@@ -27,23 +34,36 @@ export class ThresholdDetector {
   worst = Number.NaN;
   private runStartMs: number | undefined;
   private lastTsMs = Number.NEGATIVE_INFINITY;
+  /** Whether the previous reading was beyond the threshold (raising) or inside the normal band (clearing). */
+  private wasPastThreshold = false;
+  /** Whether the previous reading, too, came after a gap: the device's cadence is sparse. */
+  private wasSparse = false;
 
   constructor(public spec: ThresholdSpec) {}
 
   observe(value: number, tsMs: number): DetectorStep {
     if (tsMs < this.lastTsMs) return undefined;
     const { spec } = this;
-    if (tsMs - this.lastTsMs > spec.maxGapMs) this.runStartMs = undefined;
+    const isSparse = tsMs - this.lastTsMs > spec.maxGapMs;
     this.lastTsMs = tsMs;
     const below = spec.direction === 'below';
-    const enters = below ? value < spec.threshold : value > spec.threshold;
+    const enters =
+      (below ? value < spec.threshold : value > spec.threshold) ||
+      (spec.isInclusive === true && value === spec.threshold);
     const stays = below ? value < spec.threshold + spec.hysteresis : value > spec.threshold - spec.hysteresis;
+    // A device that reports sparser than the gap (not a dense one that dropped out for a while):
+    // a run cannot be timed there, so the previous reading past the threshold is the run.
+    const isSparsePair = isSparse && this.wasSparse && this.wasPastThreshold;
+    this.wasSparse = isSparse;
+    if (isSparse) this.runStartMs = undefined;
     if (!this.isActive) {
+      this.wasPastThreshold = enters;
       if (enters) {
         this.runStartMs ??= tsMs;
-        if (tsMs - this.runStartMs >= spec.sustainMs) {
+        if (isSparsePair || tsMs - this.runStartMs >= spec.sustainMs) {
           this.isActive = true;
           this.runStartMs = undefined;
+          this.wasPastThreshold = false;
           this.worst = value;
           return 'raise';
         }
@@ -53,13 +73,15 @@ export class ThresholdDetector {
       return undefined;
     }
     if (!stays) {
+      this.wasPastThreshold = true;
       this.runStartMs ??= tsMs;
-      if (tsMs - this.runStartMs >= spec.clearMs) {
+      if (isSparsePair || tsMs - this.runStartMs >= spec.clearMs) {
         this.reset();
         return 'clear';
       }
       return undefined;
     }
+    this.wasPastThreshold = false;
     if (enters) this.runStartMs = undefined;
     if (below ? value < this.worst : value > this.worst) {
       this.worst = value;
@@ -71,12 +93,14 @@ export class ThresholdDetector {
   /** A questionable reading is no evidence either way: it breaks a pending run. */
   interrupt(): void {
     this.runStartMs = undefined;
+    this.wasPastThreshold = false;
   }
 
   /** Takes up a condition raised before a restart: it clears as any other once values recover. */
   restore(worst: number): void {
     this.isActive = true;
     this.runStartMs = undefined;
+    this.wasPastThreshold = false;
     this.worst = worst;
   }
 
@@ -84,6 +108,7 @@ export class ThresholdDetector {
   reset(): void {
     this.isActive = false;
     this.runStartMs = undefined;
+    this.wasPastThreshold = false;
     this.worst = Number.NaN;
   }
 }
