@@ -10,7 +10,8 @@ import { createMetrics } from '../src/observability/metrics.ts';
 import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { type App, createHttpServer } from '../src/server/http.ts';
 import { registerOpsRoutes } from '../src/server/ops-routes.ts';
-import { DASHBOARD_CSP, registerWebRoutes } from '../src/server/web-routes.ts';
+import { DASHBOARD_CSP, DASHBOARD_PATHS, registerWebRoutes } from '../src/server/web-routes.ts';
+import { matchRoute, ROUTE_PATHS } from '../web/src/lib/routes.ts';
 import { tempStore } from './support/temp-store.ts';
 
 const INDEX =
@@ -64,16 +65,8 @@ describe('dashboard serving', () => {
   });
 
   it('answers every client route with index.html under the dashboard policy, never cached stale', async () => {
-    const admin = [
-      '/users',
-      '/care-teams',
-      '/consent',
-      '/enrol-device',
-      '/devices/ox-1',
-      '/audit',
-      '/account',
-    ];
-    for (const url of ['/', '/patients', '/patients/p-1', '/alerts', '/fleet', '/security', ...admin]) {
+    // The client router's own list: a screen added there and not here is a 404 on reload.
+    for (const url of ROUTE_PATHS.map((p) => p.replace(':id', 'ox-1'))) {
       const r = await s.app.inject({ url });
       assert.equal(r.statusCode, 200, url);
       assert.equal(r.body, INDEX);
@@ -82,6 +75,18 @@ describe('dashboard serving', () => {
       assert.equal(r.headers['cache-control'], 'no-cache');
       assert.equal(r.headers['x-content-type-options'], 'nosniff', 'helmet headers stay');
     }
+  });
+
+  it('serves the posture screen on a reload or a typed URL', async () => {
+    const r = await s.app.inject({ url: '/posture' });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.body, INDEX);
+  });
+
+  it('serves exactly the paths the client router opens a screen for', () => {
+    assert.deepEqual([...DASHBOARD_PATHS].sort(), [...ROUTE_PATHS].sort());
+    for (const path of DASHBOARD_PATHS)
+      assert.notEqual(matchRoute(path.replace(':id', 'p-1')).screen, 'unknown', path);
   });
 
   it('keeps the policy strict: scripts only from itself, no plugins, no framing', () => {

@@ -10,7 +10,8 @@ import type { App } from './http.ts';
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /**
- * The dashboard's client-side routes (web/src/lib/router.ts). Each is listed rather than caught
+ * The dashboard's client-side routes (web/src/lib/routes.ts; test/dashboard-serving.test.ts
+ * fails when the two lists differ). Each is listed rather than caught
  * by a wildcard, so unknown paths, and everything under /api, /fhir, /docs, /metrics and
  * /healthz, still get the API's problem-document 404.
  */
@@ -21,6 +22,7 @@ export const DASHBOARD_PATHS = [
   '/alerts',
   '/fleet',
   '/security',
+  '/posture',
   '/users',
   '/care-teams',
   '/consent',

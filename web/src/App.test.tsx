@@ -1,6 +1,8 @@
-import { screen } from '@testing-library/react';
+import { type QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { App } from './App.tsx';
+import { createQueryClient } from './api/queries.ts';
 import type { Me } from './api/types.ts';
 import { fakeApi, problem, renderWithClient } from './test-support.tsx';
 
@@ -64,5 +66,88 @@ describe('app', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'Your role (clinician) cannot open this page.',
     );
+  });
+});
+
+describe('a session ending in a shared tab', () => {
+  beforeEach(() => window.history.replaceState(null, '', '/patients'));
+
+  const drLee = me({ id: 'u-lee', username: 'dr.lee' });
+  const drPark = me({ id: 'u-park', username: 'dr.park' });
+  const ended = problem(401, 'VIGIL_ERR_AUTH_REQUIRED', 'sign in');
+
+  /** The server as the tab sees it: who the cookie names now, and that person's patients. */
+  function serverFor(session: { who: Me | null }) {
+    return fakeApi({
+      'GET /api/v1/auth/me': () => (session.who ? { body: session.who } : ended),
+      // Dr Park's list never arrives (a slow ward network): only a stale cache could fill the page.
+      'GET /api/v1/patients': () =>
+        session.who === drLee
+          ? { body: { patients: [{ id: 'p-lee', name: 'Previous Patient' }] } }
+          : session.who
+            ? new Promise<never>(() => undefined)
+            : ended,
+      'GET /api/v1/alerts': () => (session.who ? { body: { alerts: [] } } : ended),
+      'POST /api/v1/auth/login': () => {
+        session.who = drPark;
+        return { body: { mfaRequired: false, ticket: null, expiresAt: '', csrfToken: 'P'.repeat(43) } };
+      },
+    });
+  }
+
+  const sessionData = (client: QueryClient) =>
+    client
+      .getQueryCache()
+      .getAll()
+      .filter((q) => q.queryKey[0] !== 'me' && q.state.data !== undefined);
+
+  it("drops the previous clinician's data when a call answers 401, before the next one signs in", async () => {
+    const session: { who: Me | null } = { who: drLee };
+    serverFor(session);
+    const client = createQueryClient();
+    render(
+      <QueryClientProvider client={client}>
+        <App />
+      </QueryClientProvider>,
+    );
+    expect(await screen.findByText('Previous Patient')).toBeInTheDocument();
+
+    session.who = null;
+    await client.refetchQueries({ queryKey: ['patients'] });
+    expect(await screen.findByRole('heading', { name: 'Sign in to Vigil' })).toBeInTheDocument();
+    expect(sessionData(client)).toEqual([]);
+
+    fireEvent.change(screen.getByLabelText('Username'), { target: { value: 'dr.park' } });
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'correct horse' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    expect(await screen.findByRole('heading', { name: 'My patients' })).toBeInTheDocument();
+    expect(screen.getByText(/dr\.park/)).toBeInTheDocument();
+    expect(screen.queryByText('Previous Patient')).not.toBeInTheDocument();
+    client.clear();
+  });
+
+  it('drops the previous data when the session ends out of sight or another person signs in', async () => {
+    const session: { who: Me | null } = { who: drLee };
+    serverFor(session);
+    const client = createQueryClient();
+    render(
+      <QueryClientProvider client={client}>
+        <App />
+      </QueryClientProvider>,
+    );
+    expect(await screen.findByText('Previous Patient')).toBeInTheDocument();
+
+    // Another tab of this browser signs in as Dr Park: the shared cookie now names Dr Park.
+    session.who = drPark;
+    await client.invalidateQueries({ queryKey: ['me'] });
+    await waitFor(() => expect(screen.getByText(/dr\.park/)).toBeInTheDocument());
+    expect(screen.queryByText('Previous Patient')).not.toBeInTheDocument();
+
+    // The live stream closes on policy and asks who is signed in: nobody.
+    session.who = null;
+    await client.invalidateQueries({ queryKey: ['me'] });
+    expect(await screen.findByRole('heading', { name: 'Sign in to Vigil' })).toBeInTheDocument();
+    expect(sessionData(client)).toEqual([]);
+    client.clear();
   });
 });

@@ -1,6 +1,6 @@
 import { QueryClient } from '@tanstack/react-query';
 import { describe, expect, it } from 'vitest';
-import { applyStreamMessage, mergeIntoSeries } from './live-cache.ts';
+import { applyStreamMessage, keepToLimit, mergeIntoSeries } from './live-cache.ts';
 import type { Alert, Observation, Series } from './types.ts';
 
 const T = (minute: number) => new Date(Date.UTC(2026, 10, 22, 10, minute)).toISOString();
@@ -38,12 +38,16 @@ describe('stream into the caches', () => {
     client.setQueryData(['series', 'p1', 3_600_000, 2000], { series: [heartRate([70, 71])] });
     client.setQueryData(['series', 'p1', 86_400_000, 2000], { series: [heartRate([70, 71])] });
     client.setQueryData(['series', 'p2', 3_600_000, 2000], { series: [heartRate([60])] });
-    applyStreamMessage(client, {
-      type: 'readings',
-      patientId: 'p1',
-      deviceId: 'd1',
-      readings: [reading(5, 88, true)],
-    });
+    applyStreamMessage(
+      client,
+      {
+        type: 'readings',
+        patientId: 'p1',
+        deviceId: 'd1',
+        readings: [reading(5, 88, true)],
+      },
+      Date.parse(T(5)),
+    );
     for (const range of [3_600_000, 86_400_000]) {
       const s = client.getQueryData<{ series: Series[] }>(['series', 'p1', range, 2000])!.series[0]!;
       expect(s.points.at(-1)).toEqual({ effective: T(5), value: 88, questionable: true });
@@ -118,5 +122,81 @@ describe('stream into the caches', () => {
     });
     applyStreamMessage(client, { type: 'alert', action: 'raise', alert: alert({ patient: 'p9' }) });
     expect(client.getQueryCache().getAll()).toHaveLength(0);
+  });
+
+  it('keeps a live chart to its range: readings older than the range leave, on the stream alone', () => {
+    const client = new QueryClient();
+    const hourMs = 3_600_000;
+    client.setQueryData(['series', 'p1', hourMs, 2000], { series: [heartRate([70, 71, 72])] });
+    // An hour and a minute after T(0): T(0) is now outside the one-hour range.
+    applyStreamMessage(
+      client,
+      { type: 'readings', patientId: 'p1', deviceId: 'd1', readings: [reading(0, 50), reading(61, 80)] },
+      Date.parse(T(0)) + hourMs + 60_000,
+    );
+    const s = client.getQueryData<{ series: Series[] }>(['series', 'p1', hourMs, 2000])!.series[0]!;
+    expect(s.points.map((p) => p.effective)).toEqual([T(1), T(2), T(61)]);
+    expect(s.readings).toBe(3);
+  });
+
+  it('keeps the trend list to its range too', () => {
+    const client = new QueryClient();
+    client.setQueryData(['recent', 'p1', 120_000, 200], { series: [heartRate([70, 71, 72])] });
+    applyStreamMessage(
+      client,
+      { type: 'readings', patientId: 'p1', deviceId: 'd1', readings: [reading(3, 74)] },
+      Date.parse(T(3)),
+    );
+    const s = client.getQueryData<{ series: Series[] }>(['recent', 'p1', 120_000, 200])!.series[0]!;
+    expect(s.points.map((p) => p.value)).toEqual([71, 72, 74]);
+  });
+
+  it('thins a live chart to the points it asked for, keeping its whole span and its peaks', () => {
+    const base = heartRate(Array.from({ length: 10 }, () => 70));
+    const readings = Array.from({ length: 40 }, (_, i) => reading(10 + i, i === 20 ? 140 : 70));
+    const [s] = mergeIntoSeries([base], readings, { fromMs: Date.parse(T(0)), maxPoints: 12 });
+    expect(s!.points).toHaveLength(12);
+    expect(s!.points[0]!.effective).toBe(T(0));
+    expect(s!.points.at(-1)!.effective).toBe(T(49));
+    expect(s!.points.map((p) => p.value)).toContain(140);
+    expect(s!.readings).toBe(50);
+  });
+
+  it('stays bounded however long the stream runs', () => {
+    let series = [heartRate([70])];
+    for (let minute = 1; minute < 600; minute++)
+      series = mergeIntoSeries(series, [reading(minute, 70 + (minute % 9))], {
+        fromMs: Date.parse(T(minute)) - 3_600_000,
+        maxPoints: 50,
+      });
+    expect(series[0]!.points.length).toBeLessThanOrEqual(50);
+    expect(Date.parse(series[0]!.points[0]!.effective)).toBeGreaterThanOrEqual(
+      Date.parse(T(599)) - 3_600_000,
+    );
+  });
+
+  it('keeps the alert list to its limit by dropping the oldest resolved alerts, never an open one', () => {
+    const list = [
+      alert({ id: 'new', state: 'open' }),
+      alert({ id: 'r2', state: 'resolved' }),
+      alert({ id: 'acked', state: 'acknowledged' }),
+      alert({ id: 'r1', state: 'resolved' }),
+      alert({ id: 'old-open', state: 'open' }),
+    ];
+    expect(keepToLimit(list, 4).map((a) => a.id)).toEqual(['new', 'r2', 'acked', 'old-open']);
+    expect(keepToLimit(list, 2).map((a) => a.id)).toEqual(['new', 'acked', 'old-open']);
+    expect(keepToLimit(list, 9)).toHaveLength(5);
+  });
+
+  it('does not let the live inbox grow past the list limit', () => {
+    const client = new QueryClient();
+    const resolved = Array.from({ length: 500 }, (_, i) => alert({ id: `r-${i}`, state: 'resolved' }));
+    client.setQueryData(['alerts', 'all'], { alerts: resolved });
+    for (let i = 0; i < 20; i++)
+      applyStreamMessage(client, { type: 'alert', action: 'raise', alert: alert({ id: `n-${i}` }) });
+    const all = client.getQueryData<{ alerts: Alert[] }>(['alerts', 'all'])!.alerts;
+    expect(all).toHaveLength(500);
+    expect(all[0]!.id).toBe('n-19');
+    expect(all.at(-1)!.id).toBe('r-479');
   });
 });

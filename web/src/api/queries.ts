@@ -1,6 +1,15 @@
-import { QueryCache, QueryClient, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  MutationCache,
+  type Query,
+  QueryCache,
+  QueryClient,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from '@tanstack/react-query';
 import { ApiError, api, setCsrfToken } from './client.ts';
 import { usePollMs } from './live.ts';
+import { ALERT_LIST_LIMIT } from './live-cache.ts';
 import type { Alert, DataQualityNotice, Device, Me, Observation, SecurityEvent, Series } from './types.ts';
 
 /**
@@ -11,13 +20,40 @@ export const REFRESH_MS = 5000;
 /** The patient list reads every patient's latest vitals, so it refreshes less often. */
 export const LIST_REFRESH_MS = 15_000;
 
-/** A 401 anywhere means the session ended: ask who is signed in again (which shows sign-in). */
+const isSessionData = (query: Query) => query.queryKey[0] !== 'me';
+
+/**
+ * Drops every cached answer of the session and the changes still in flight. Query keys do not
+ * name the user (the server decides what a session may read), so whatever stays cached would be
+ * drawn for the next person who signs in at this tab, under their session, until their own
+ * answers arrive. Only ['me'] stays: it is what says who, if anyone, is signed in now.
+ */
+export function dropSessionData(client: QueryClient): void {
+  void client.cancelQueries({ predicate: isSessionData });
+  client.removeQueries({ predicate: isSessionData });
+  client.getMutationCache().clear();
+}
+
+/** The session ended (a 401): forget its data and token, and show sign-in without asking again. */
+export function forgetSession(client: QueryClient): void {
+  setCsrfToken(undefined);
+  dropSessionData(client);
+  if (client.getQueryData(['me']) !== null) client.setQueryData<Me | null>(['me'], null);
+}
+
+const isSessionEnded = (error: unknown) => error instanceof ApiError && error.status === 401;
+
+/** A 401 anywhere means the session ended: everything it read is dropped and sign-in shows. */
 export function createQueryClient(): QueryClient {
   const client: QueryClient = new QueryClient({
     queryCache: new QueryCache({
       onError: (error, query) => {
-        if (error instanceof ApiError && error.status === 401 && query.queryKey[0] !== 'me')
-          void client.invalidateQueries({ queryKey: ['me'] });
+        if (isSessionEnded(error) && query.queryKey[0] !== 'me') forgetSession(client);
+      },
+    }),
+    mutationCache: new MutationCache({
+      onError: (error) => {
+        if (isSessionEnded(error)) forgetSession(client);
       },
     }),
     defaultOptions: {
@@ -31,22 +67,27 @@ export function createQueryClient(): QueryClient {
   return client;
 }
 
-/** Who is signed in; null when nobody is (401). */
+/**
+ * Who is signed in; null when nobody is (401). When the answer names someone else than the
+ * cached one (the session expired, or another tab signed in as another person with the shared
+ * cookie), the old session's answers are dropped before the new identity reaches any screen.
+ */
 export function useMe() {
+  const client = useQueryClient();
   return useQuery({
     queryKey: ['me'],
     queryFn: async (): Promise<Me | null> => {
+      const before = client.getQueryData<Me | null>(['me']);
+      let me: Me | null;
       try {
-        const me = await api<Me>('/api/v1/auth/me');
-        setCsrfToken(me.csrfToken);
-        return me;
+        me = await api<Me>('/api/v1/auth/me');
       } catch (e) {
-        if (e instanceof ApiError && e.status === 401) {
-          setCsrfToken(undefined);
-          return null;
-        }
-        throw e;
+        if (!isSessionEnded(e)) throw e;
+        me = null;
       }
+      setCsrfToken(me?.csrfToken);
+      if ((before?.id ?? null) !== (me?.id ?? null)) dropSessionData(client);
+      return me;
     },
     staleTime: 60_000,
   });
@@ -70,14 +111,17 @@ export function useLatest(patientId: string) {
   });
 }
 
+/** Enough for a trend arrow; part of the key so the stream keeps the cache to it (live-cache.ts). */
+const RECENT_POINTS = 200;
+
 /** The last `rangeMs` of readings for trend arrows on the list (the stream appends to it). */
 export function useRecent(patientId: string, rangeMs: number) {
   return useQuery({
-    queryKey: ['recent', patientId, rangeMs],
+    queryKey: ['recent', patientId, rangeMs, RECENT_POINTS],
     queryFn: ({ signal }) => {
       const from = new Date(Date.now() - rangeMs).toISOString();
       return api<{ series: Series[] }>(
-        `/api/v1/patients/${enc(patientId)}/observations?downsample=lttb&points=200&from=${enc(from)}`,
+        `/api/v1/patients/${enc(patientId)}/observations?downsample=lttb&points=${RECENT_POINTS}&from=${enc(from)}`,
         { signal },
       );
     },
@@ -115,7 +159,9 @@ export function useAlerts(patientId?: string) {
   return useQuery({
     queryKey: ['alerts', patientId ?? 'all'],
     queryFn: () =>
-      api<{ alerts: Alert[] }>(`/api/v1/alerts?limit=500${patientId ? `&patient=${enc(patientId)}` : ''}`),
+      api<{ alerts: Alert[] }>(
+        `/api/v1/alerts?limit=${ALERT_LIST_LIMIT}${patientId ? `&patient=${enc(patientId)}` : ''}`,
+      ),
     refetchInterval: usePollMs(REFRESH_MS),
   });
 }

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useAcknowledge, useSnooze } from '../api/queries.ts';
 import type { Alert } from '../api/types.ts';
 import { alertValue, isSnoozed, urgencyTone } from '../lib/alerts.ts';
@@ -21,13 +21,30 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
   const snoozed = isSnoozed(a);
   const stateLabel =
     a.state === 'acknowledged' ? `acknowledged by ${a.acknowledgedBy ?? 'someone'}` : a.state;
+  // A list of alerts has many Acknowledge and Snooze controls: each names its alert and patient
+  // for screen readers, as the list item does (WCAG 2.4.6, 2.5.3: the visible word leads).
+  const which = `${a.title}, patient ${a.patient}`;
+  const item = useRef<HTMLLIElement>(null);
+  const isFocusAfterAck = useRef(false);
+  // The Acknowledge button leaves once the alert is acknowledged, which would drop keyboard
+  // focus to the page's start; the alert itself, now saying who acknowledged it, takes it.
+  useEffect(() => {
+    if (a.state === 'open' || !isFocusAfterAck.current) return;
+    isFocusAfterAck.current = false;
+    item.current?.focus();
+  }, [a.state]);
+  const acknowledge = () => {
+    isFocusAfterAck.current = true;
+    ack.mutate(a.id, { onError: () => (isFocusAfterAck.current = false) });
+  };
   return (
     <li
+      ref={item}
       id={`alert-${a.id}`}
       className={`alert-item alert-${a.urgency}${props.isLinked ? ' alert-linked' : ''}`}
-      aria-label={`${a.urgency} alert: ${a.title}`}
+      aria-label={`${a.urgency} alert: ${which}`}
       aria-current={props.isLinked ? 'true' : undefined}
-      tabIndex={props.isLinked ? -1 : undefined}
+      tabIndex={-1}
     >
       {props.isLinked && <p className="alert-linked-note">The alert from your link</p>}
       <div className="alert-head">
@@ -47,12 +64,12 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
       {a.state !== 'resolved' && (
         <div className="alert-actions">
           {a.state === 'open' && (
-            <button type="button" onClick={() => ack.mutate(a.id)} disabled={ack.isPending}>
-              {ack.isPending ? 'Acknowledging…' : 'Acknowledge'}
+            <button type="button" onClick={acknowledge} disabled={ack.isPending}>
+              {ack.isPending ? 'Acknowledging…' : 'Acknowledge'} <span className="sr-only">{which}</span>
             </button>
           )}
           <label htmlFor={`snooze-${a.id}`} className="inline-label">
-            Snooze for
+            Snooze for <span className="sr-only">{which}</span>
           </label>
           <select id={`snooze-${a.id}`} value={minutes} onChange={(e) => setMinutes(Number(e.target.value))}>
             {SNOOZE_MINUTES.map((m) => (
@@ -66,7 +83,7 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
             onClick={() => snooze.mutate({ id: a.id, minutes })}
             disabled={snooze.isPending}
           >
-            Snooze
+            Snooze <span className="sr-only">{which}</span>
           </button>
         </div>
       )}

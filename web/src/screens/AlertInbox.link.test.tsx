@@ -21,11 +21,11 @@ describe('alert inbox opened from an alert link', () => {
     openLink(ID_1);
     fakeApi({ 'GET /api/v1/alerts': { body: { alerts: OPEN } } });
     renderWithClient(<AlertInbox />);
-    const item = await screen.findByRole('listitem', { name: 'warning alert: Glucose low' });
+    const item = await screen.findByRole('listitem', { name: 'warning alert: Glucose low, patient p-1' });
     expect(item).toHaveAttribute('aria-current', 'true');
     await waitFor(() => expect(item).toHaveFocus());
     expect(within(item).getByText('The alert from your link')).toBeInTheDocument();
-    const other = screen.getByRole('listitem', { name: 'urgent alert: Oxygen saturation low' });
+    const other = screen.getByRole('listitem', { name: 'urgent alert: Oxygen saturation low, patient p-1' });
     expect(other).not.toHaveAttribute('aria-current');
   });
 
@@ -40,7 +40,7 @@ describe('alert inbox opened from an alert link', () => {
     renderWithClient(<AlertInbox />);
     const section = (await screen.findByRole('heading', { name: 'Alert from your link' })).parentElement;
     const item = await within(section as HTMLElement).findByRole('listitem', {
-      name: 'warning alert: Fever',
+      name: 'warning alert: Fever, patient p-1',
     });
     expect(item).toHaveAttribute('aria-current', 'true');
     await waitFor(() => expect(item).toHaveFocus());

@@ -1,4 +1,4 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setCsrfToken } from '../api/client.ts';
@@ -33,8 +33,8 @@ describe('alert inbox', () => {
     renderWithClient(<AlertInbox />);
     const items = await screen.findAllByRole('listitem');
     expect(items.map((i) => i.getAttribute('aria-label'))).toEqual([
-      'urgent alert: Oxygen saturation low',
-      'warning alert: Glucose low',
+      'urgent alert: Oxygen saturation low, patient p-1',
+      'warning alert: Glucose low, patient p-1',
     ]);
     expect(within(items[0]!).getByText('Urgent')).toBeInTheDocument();
     expect(within(items[0]!).getByText('86 %')).toBeInTheDocument();
@@ -46,8 +46,10 @@ describe('alert inbox', () => {
       [`POST /api/v1/alerts/${ID_1}/ack`]: { body: { alert: alert({ state: 'acknowledged' }) } },
     });
     renderWithClient(<AlertInbox />);
-    await userEvent.click(await screen.findByRole('button', { name: 'Acknowledge' }));
-    await screen.findByRole('button', { name: 'Acknowledge' });
+    await userEvent.click(
+      await screen.findByRole('button', { name: 'Acknowledge Glucose low, patient p-1' }),
+    );
+    await screen.findByRole('button', { name: 'Acknowledge Glucose low, patient p-1' });
     const ack = calls.find((c) => c.method === 'POST');
     expect(ack?.path).toBe(`/api/v1/alerts/${ID_1}/ack`);
     expect(ack?.headers['x-csrf-token']).toBe('C'.repeat(43));
@@ -60,10 +62,58 @@ describe('alert inbox', () => {
     });
     renderWithClient(<AlertInbox />);
     const user = userEvent.setup();
-    await user.selectOptions(await screen.findByLabelText('Snooze for'), '30');
-    await user.click(screen.getByRole('button', { name: 'Snooze' }));
-    await screen.findByRole('button', { name: 'Snooze' });
+    await user.selectOptions(await screen.findByLabelText('Snooze for Glucose low, patient p-1'), '30');
+    await user.click(screen.getByRole('button', { name: 'Snooze Glucose low, patient p-1' }));
+    await screen.findByRole('button', { name: 'Snooze Glucose low, patient p-1' });
     expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ minutes: 30 });
+  });
+
+  it('names the alert and the patient on every control, so a list of them can be told apart', async () => {
+    fakeApi({
+      'GET /api/v1/alerts': {
+        body: {
+          alerts: [
+            alert({}),
+            alert({ id: ID_2, patient: 'p-2', title: 'Oxygen saturation low', urgency: 'urgent' }),
+          ],
+        },
+      },
+    });
+    renderWithClient(<AlertInbox />);
+    const item = await screen.findByRole('listitem', {
+      name: 'urgent alert: Oxygen saturation low, patient p-2',
+    });
+    expect(
+      within(item).getByRole('button', { name: 'Acknowledge Oxygen saturation low, patient p-2' }),
+    ).toBeVisible();
+    expect(
+      within(item).getByRole('combobox', { name: 'Snooze for Oxygen saturation low, patient p-2' }),
+    ).toBeVisible();
+    expect(
+      within(item).getByRole('button', { name: 'Snooze Oxygen saturation low, patient p-2' }),
+    ).toBeVisible();
+    expect(screen.getByRole('button', { name: 'Acknowledge Glucose low, patient p-1' })).toBeVisible();
+  });
+
+  it('keeps keyboard focus on the alert it acknowledged, not the start of the page', async () => {
+    let state = 'open';
+    fakeApi({
+      'GET /api/v1/alerts': () => ({
+        body: { alerts: [alert({ state, acknowledgedBy: state === 'open' ? null : 'user:dr.lee' })] },
+      }),
+      [`POST /api/v1/alerts/${ID_1}/ack`]: () => {
+        state = 'acknowledged';
+        return { body: { alert: alert({ state }) } };
+      },
+    });
+    renderWithClient(<AlertInbox />);
+    const user = userEvent.setup();
+    const button = await screen.findByRole('button', { name: 'Acknowledge Glucose low, patient p-1' });
+    button.focus();
+    await user.keyboard('{Enter}');
+    const item = screen.getByRole('listitem', { name: 'warning alert: Glucose low, patient p-1' });
+    await waitFor(() => expect(item).toHaveTextContent('acknowledged by user:dr.lee'));
+    await waitFor(() => expect(item).toHaveFocus());
   });
 
   it('says when there is nothing to do', async () => {
