@@ -1,7 +1,7 @@
 /** Hostile SBOM and advisory uploads are refused with problem documents, never a 500. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiTokens } from '../src/access/api-tokens.ts';
+import { withInfuProModel } from './support/posture-model.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 const CDX_XML_NS = 'http://cyclonedx.org/schema/bom/1.5';
@@ -18,24 +18,7 @@ describe('posture uploads built to break the parsers', () => {
   let security: string;
   before(async () => {
     h = await startHarness();
-    security = (
-      await new ApiTokens(h.vigil.store.db).create({ role: 'security', name: 'soc', ttlSeconds: 600 })
-    ).token;
-    const model = await h.api('/api/v1/posture/models', {
-      method: 'PUT',
-      token: security,
-      body: {
-        model: 'InfuPro 300',
-        manufacturer: 'Acme Medical',
-        deviceClass: 'infusion pump',
-        criticality: 'life-sustaining',
-        endOfSupport: '2030-01-01',
-        encryption: 'in-transit',
-        authentication: 'shared-secret',
-        patchability: 'manual',
-      },
-    });
-    assert.equal(model.status, 200, model.text);
+    security = await withInfuProModel(h);
   });
   after(async () => h.stop());
 

@@ -1,7 +1,7 @@
 /** Version ranges in vendor advisories, end to end on a real Vigil (HTTPS, SQLite). */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ApiTokens } from '../src/access/api-tokens.ts';
+import { withInfuProModel } from './support/posture-model.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 const CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H';
@@ -54,24 +54,7 @@ describe('posture version ranges', () => {
   let security: string;
   before(async () => {
     h = await startHarness();
-    security = (
-      await new ApiTokens(h.vigil.store.db).create({ role: 'security', name: 'soc', ttlSeconds: 600 })
-    ).token;
-    const model = await h.api('/api/v1/posture/models', {
-      method: 'PUT',
-      token: security,
-      body: {
-        model: 'InfuPro 300',
-        manufacturer: 'Acme Medical',
-        deviceClass: 'infusion pump',
-        criticality: 'life-sustaining',
-        endOfSupport: '2030-01-01',
-        encryption: 'in-transit',
-        authentication: 'shared-secret',
-        patchability: 'manual',
-      },
-    });
-    assert.equal(model.status, 200, model.text);
+    security = await withInfuProModel(h);
     for (const [id, firmware] of [
       ['pump-old', '2.3.0'],
       ['pump-new', '2.4.1'],
