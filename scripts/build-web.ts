@@ -16,6 +16,8 @@ const SOURCES = [
   join(webDir, 'index.html'),
   join(webDir, 'vite.config.ts'),
   join(root, 'package-lock.json'),
+  // The one server module the dashboard bundles (web/src/lib/lttb.ts).
+  join(root, 'src', 'clinical', 'series-downsample.ts'),
 ];
 const COMPRESSIBLE = /\.(js|css|html|svg|json|txt)$/;
 
