@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { withInfuProModel } from '../../test/support/posture-model.ts';
 import { type Harness, startHarness } from '../../test/support/vigil-harness.ts';
-import { ApiTokens } from '../access/api-tokens.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
@@ -14,28 +14,11 @@ describe('posture API', () => {
   let security: string;
   before(async () => {
     h = await startHarness();
-    security = (
-      await new ApiTokens(h.vigil.store.db).create({ role: 'security', name: 'soc', ttlSeconds: 600 })
-    ).token;
+    security = await withInfuProModel(h);
   });
   after(async () => h.stop());
 
   it('takes a model, SBOMs and advisories from a security officer and reports the finding', async () => {
-    const model = await h.api('/api/v1/posture/models', {
-      method: 'PUT',
-      token: security,
-      body: {
-        model: 'InfuPro 300',
-        manufacturer: 'Acme Medical',
-        deviceClass: 'infusion pump',
-        criticality: 'life-sustaining',
-        endOfSupport: '2030-01-01',
-        encryption: 'in-transit',
-        authentication: 'shared-secret',
-        patchability: 'manual',
-      },
-    });
-    assert.equal(model.status, 200, model.text);
     await h.vigil.devices.add({ id: 'pump-9', model: 'InfuPro 300', serial: 'X9' });
     await h.vigil.devices.updateStatus('pump-9', { firmware: '2.3.0', seenMs: Date.now() });
     const profile = await h.api('/api/v1/posture/devices/pump-9/profile', {
