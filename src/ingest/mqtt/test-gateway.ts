@@ -2,6 +2,7 @@
  * Test support only: a real gateway on port 0 with recording hooks, and device clients (mqtt.js
  * and a raw TLS socket speaking mqtt-packet) that present certificates from the test PKI.
  */
+import assert from 'node:assert/strict';
 import { type EventEmitter, once } from 'node:events';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -259,4 +260,24 @@ export function holdTelemetry(hooks: RecordingHooks): { peak(): number; release(
     inFlight -= 1;
   };
   return { peak: () => peak, release: () => hold.resolve() };
+}
+
+/**
+ * After a burst of `count` publishes was written in one go with telemetry held: never more than
+ * `receiveMaximum` reach the pipeline at once (not even after a pause), and once released every
+ * one is acknowledged on a connection that stayed open.
+ */
+export async function expectBurstThrottled(
+  raw: RawDevice,
+  held: ReturnType<typeof holdTelemetry>,
+  count = 400,
+  receiveMaximum = 100,
+): Promise<void> {
+  await waitFor('Receive Maximum reached', () => held.peak() >= receiveMaximum);
+  await sleep(200);
+  assert.equal(held.peak(), receiveMaximum);
+  held.release();
+  await waitFor(`${count} PUBACKs`, () => raw.packets.filter((p) => p.cmd === 'puback').length === count);
+  assert.equal(held.peak(), receiveMaximum);
+  assert.equal(raw.socket.destroyed, false);
 }
