@@ -118,17 +118,12 @@ export function registerDeviceCommands(program: Command): void {
     .requiredOption('--serial <serial>', 'serial number')
     .option('--patient <id>', 'assign to this patient from now on')
     .action(async (o: CommonFlags & { id: string; model: string; serial: string; patient?: string }) => {
-      const { store, config, keys } = await openLocal(o);
+      const { store, config } = await openLocal(o);
       try {
         // Checked before the device row is written: a refused assignment after it would leave a
         // device registered with no token printed and no audit entry, and a retry refused.
-        if (o.patient !== undefined && !(await new PatientStore(store.db, keys).exists(o.patient))) {
-          throw new VigilError(
-            'VIGIL_ERR_PATIENT_UNKNOWN',
-            `patient ${o.patient.slice(0, 64)} is not registered; add it with "vigil patient add", then add the device`,
-          );
-        }
         const devices = new DeviceStore(store.db);
+        if (o.patient !== undefined) await devices.requirePatient(o.patient);
         await devices.add({ id: o.id, model: o.model, serial: o.serial });
         if (o.patient) await devices.assign(o.id, o.patient);
         const t = await devices.createEnrollmentToken(o.id, config.enrollmentTokenTtlSeconds);

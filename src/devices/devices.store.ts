@@ -162,7 +162,6 @@ export class DeviceStore {
     if (!row) throw unknownDevice(id);
   }
 
-  /** From nowMs on, the device measures this patient; the previous assignment ends then. */
   /** Throws VIGIL_ERR_PATIENT_UNKNOWN unless the patient is registered and not erased. */
   async requirePatient(patientId: string): Promise<void> {
     const patient = await this.db
@@ -178,6 +177,7 @@ export class DeviceStore {
     }
   }
 
+  /** From nowMs on, the device measures this patient; the previous assignment ends then. */
   async assign(deviceId: string, patientId: string, nowMs = Date.now()): Promise<void> {
     await this.require(deviceId);
     await this.requirePatient(patientId);
