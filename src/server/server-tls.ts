@@ -54,7 +54,10 @@ export function serverHosts(config: Pick<VigilConfig, 'host' | 'publicUrl'>): st
 
 /** The hosts a client dialling them would find missing, by OpenSSL's own matching, subject CN ignored. */
 export function uncoveredHosts(certPem: string, hosts: readonly string[]): string[] {
-  const cert = new X509Certificate(certPem);
+  return missingFrom(new X509Certificate(certPem), hosts);
+}
+
+function missingFrom(cert: X509Certificate, hosts: readonly string[]): string[] {
   return hosts.filter((host) =>
     isIP(host) === 0
       ? cert.checkHost(host, { subject: 'never' }) === undefined
@@ -68,9 +71,9 @@ export function reissueReason(
   hosts: readonly string[],
   nowMs: number,
 ): ReissueReason | undefined {
-  const missing = uncoveredHosts(certPem, hosts);
-  if (missing.length > 0) return { kind: 'hosts', missing };
   const cert = new X509Certificate(certPem);
+  const missing = missingFrom(cert, hosts);
+  if (missing.length > 0) return { kind: 'hosts', missing };
   if (Date.parse(cert.validFrom) > nowMs) return { kind: 'not-yet-valid' };
   const left = Date.parse(cert.validTo) - nowMs;
   if (left < RENEW_BEFORE_MS) return { kind: 'expiring', daysLeft: Math.floor(left / DAY_MS) };
@@ -139,7 +142,8 @@ export class ServerTlsKeeper {
   private async runCheck(nowMs: number): Promise<CheckOutcome> {
     const files = this.ownFiles;
     if (files) return this.reloadOwn(files, nowMs);
-    const reason = reissueReason(this.material.certPem, serverHosts(this.o.config), nowMs);
+    const hosts = serverHosts(this.o.config);
+    const reason = reissueReason(this.material.certPem, hosts, nowMs);
     if (!reason) return 'kept';
     const issuingEndsMs = Date.parse(new X509Certificate(this.o.ca.issuing.certPem).validTo);
     if (reason.kind === 'expiring' && issuingEndsMs <= this.material.notAfterMs) {
@@ -150,7 +154,7 @@ export class ServerTlsKeeper {
       );
       return 'kept';
     }
-    const issued = await issueServerCertificate(this.o.ca, serverHosts(this.o.config), new Date(nowMs));
+    const issued = await issueServerCertificate(this.o.ca, hosts, new Date(nowMs));
     await storeServerTls(this.o.db, this.o.keys, issued);
     this.use(await this.loadIssued());
     this.o.log.info(
