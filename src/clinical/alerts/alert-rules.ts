@@ -6,7 +6,9 @@ import { VigilError } from '../../errors/catalogue.ts';
  * Alert thresholds and timings with defaults from clinical practice; an administrator may
  * override any of them per patient. Units are in the names. Sources for the defaults:
  * - glucose: ADA Standards of Care (level 1 hypoglycaemia < 70, level 2 < 54 mg/dL; > 250
- *   is the usual CGM "high" alarm); Dexcom's "urgent low soon" looks 20 min ahead;
+ *   is the usual CGM "high" alarm; a treated low is rechecked after 15 minutes, so a glucose
+ *   episode ends only after 15 minutes back in range); Dexcom's "urgent low soon" looks 20 min
+ *   ahead;
  * - SpO2 < 90 % and HR < 40 / > 130: common ward early-warning limits, with a delay so
  *   motion artefacts and brief dips (a cough, a breath-hold) do not page anyone;
  * - blood pressure > 180 systolic or > 120 diastolic: hypertensive crisis (ACC/AHA 2017);
@@ -18,6 +20,11 @@ export const AlertRulesSchema = Type.Object(
     glucoseLowMgDl: Type.Number({ minimum: 40, maximum: 120 }),
     glucoseHighMgDl: Type.Number({ minimum: 120, maximum: 500 }),
     glucoseHysteresisMgDl: Type.Number({ minimum: 0, maximum: 30 }),
+    /**
+     * How long glucose must stay back past the hysteresis band before a glucose alert clears,
+     * so sensor noise around a threshold keeps one episode open instead of paging again.
+     */
+    glucoseClearMinutes: Type.Number({ minimum: 0, maximum: 60 }),
     /** How far ahead the CGM trend is projected for the predicted urgent low. */
     predictedLowHorizonMinutes: Type.Number({ minimum: 5, maximum: 60 }),
     /** How far back readings feed the trend (linear regression). */
@@ -53,6 +60,8 @@ export const DEFAULT_ALERT_RULES: Readonly<AlertRules> = Object.freeze({
   glucoseLowMgDl: 70,
   glucoseHighMgDl: 250,
   glucoseHysteresisMgDl: 5,
+  // The "rule of 15" (ADA): a treated low is checked again after 15 minutes.
+  glucoseClearMinutes: 15,
   predictedLowHorizonMinutes: 20,
   glucoseTrendWindowMinutes: 20,
   glucoseRateMgDlPerMinute: 3,

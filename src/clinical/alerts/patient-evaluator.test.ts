@@ -59,9 +59,10 @@ describe('patient rule evaluation', () => {
     assert.equal(signals.filter((s) => s.condition === 'glucose-urgent-low' && s.kind === 'clear').length, 0);
   });
 
-  it('clears an urgent low only once glucose is above threshold plus hysteresis', () => {
+  it('clears an urgent low once glucose has stayed above threshold plus hysteresis for 15 minutes', () => {
     const down = glucoseTrace({ from: 52, to: 52, minutes: 10 });
-    const up = [56, 58, 60].map((value, i) => ({
+    // 56 and 58 are inside the band (54 + 5): only from 60 does the recovery count.
+    const up = [56, 58, 60, 62, 61, 63, 64].map((value, i) => ({
       code: CODES.glucose,
       value,
       tsMs: T0 + (15 + 5 * i) * MINUTE,
@@ -71,7 +72,51 @@ describe('patient rule evaluation', () => {
       signals.map((s) => [s.kind, s.tsMs]),
       [
         ['raise', T0],
-        ['clear', T0 + 25 * MINUTE],
+        ['clear', T0 + 40 * MINUTE],
+      ],
+    );
+  });
+
+  it('keeps one low glucose episode while CGM readings wander back across 70 mg/dL', () => {
+    // Back in range for 10 minutes at a time, then low again: one episode, not four alerts.
+    const wander = [68, 66, 72, 77, 78, 69, 67, 76, 79, 68, 71, 76, 80, 68, 66, 65];
+    const readings = wander.map((value, i) => ({ code: CODES.glucose, value, tsMs: T0 + 5 * i * MINUTE }));
+    const low = run(readings).filter((s) => s.condition === 'glucose-low');
+    assert.deepEqual(
+      low.filter((s) => s.kind !== 'update').map((s) => s.kind),
+      ['raise'],
+    );
+    const last = low.at(-1);
+    assert.equal(last?.kind === 'update' ? last.value : undefined, 65);
+    // The same trace with no clear delay shows what the delay saves.
+    const noDelay = run(readings, { ...DEFAULT_ALERT_RULES, glucoseClearMinutes: 0 });
+    assert.equal(raised(noDelay).filter((c) => c === 'glucose-low').length, 4);
+  });
+
+  it('raises a glucose low again after 15 minutes back in range, as a new episode', () => {
+    const values = [65, 76, 77, 78, 79, 80, 66];
+    const readings = values.map((value, i) => ({ code: CODES.glucose, value, tsMs: T0 + 5 * i * MINUTE }));
+    const low = run(readings).filter((s) => s.condition === 'glucose-low');
+    assert.deepEqual(
+      low.map((s) => [s.kind, (s.tsMs - T0) / MINUTE]),
+      [
+        ['raise', 0],
+        ['clear', 20],
+        ['raise', 30],
+      ],
+    );
+  });
+
+  it('clears a low from a meter read hourly on the second reading back in range', () => {
+    const values = [62, 90, 95, 64];
+    const readings = values.map((value, i) => ({ code: CODES.glucose, value, tsMs: T0 + 60 * i * MINUTE }));
+    const low = run(readings).filter((s) => s.condition === 'glucose-low');
+    assert.deepEqual(
+      low.map((s) => [s.kind, (s.tsMs - T0) / MINUTE]),
+      [
+        ['raise', 0],
+        ['clear', 120],
+        ['raise', 180],
       ],
     );
   });

@@ -40,13 +40,34 @@ function sustained(
   };
 }
 
+/**
+ * A glucose level raises on the first reading past the threshold (no sustain: a low is
+ * treated at once) and clears only after `clearMinutes` back past the hysteresis band, so CGM
+ * noise around a threshold keeps one episode open instead of raising a new alert each dip.
+ * A meter read further apart than that clears on two consecutive readings in range.
+ */
+function glucoseLevel(
+  direction: 'below' | 'above',
+  threshold: number,
+  hysteresis: number,
+  clearMinutes: number,
+): ThresholdSpec {
+  const clearMs = clearMinutes * 60_000;
+  return {
+    ...spot(direction, threshold, hysteresis),
+    clearMs,
+    maxGapMs: clearMs > 0 ? clearMs : Number.POSITIVE_INFINITY,
+  };
+}
+
 function specs(r: AlertRules): Record<DetectorName, ThresholdSpec> {
   const g = r.glucoseHysteresisMgDl;
+  const c = r.glucoseClearMinutes;
   return {
-    'glucose-urgent-low': spot('below', r.glucoseUrgentLowMgDl, g),
+    'glucose-urgent-low': glucoseLevel('below', r.glucoseUrgentLowMgDl, g, c),
     'glucose-predicted-urgent-low': spot('below', r.glucoseUrgentLowMgDl, g),
-    'glucose-low': spot('below', r.glucoseLowMgDl, g),
-    'glucose-high': spot('above', r.glucoseHighMgDl, g),
+    'glucose-low': glucoseLevel('below', r.glucoseLowMgDl, g, c),
+    'glucose-high': glucoseLevel('above', r.glucoseHighMgDl, g, c),
     // A rate alert needs 1 mg/dL/min of recovery to clear, so noise on the slope cannot flap it.
     'glucose-falling-fast': spot('below', -r.glucoseRateMgDlPerMinute, 1),
     'glucose-rising-fast': spot('above', r.glucoseRateMgDlPerMinute, 1),
