@@ -158,11 +158,12 @@ describe('alert engine timers', () => {
       const [alert] = await engine.list({ patientId: 'p-1', urgency: 'urgent', limit: 10 });
       await engine.snooze(alert!.id, 15, 'nurse-a');
       const told: string[] = [];
-      engine.subscribe((a, action) => told.push(`${a.assignedTo}:${action}`));
+      engine.subscribe((a, action) => told.push(`${a.assignedTo}:${action}:${a.escalationLevel}`));
       clock.ms = T0 + 16 * MINUTE;
       await engine.tick();
       assert.equal((await engine.get(alert!.id)).snoozedUntilMs, null);
-      assert.deepEqual(told, ['nurse-a:escalate']);
+      // Receivers of alert.escalated tell a snooze's end from an escalation by the level (README).
+      assert.deepEqual(told, [`nurse-a:escalate:${alert!.escalationLevel}`]);
       assert.equal((await engine.events(alert!.id)).at(-1)?.detail, 'snooze ended; back with nurse-a');
     } finally {
       await engine.stop();
