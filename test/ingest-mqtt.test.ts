@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import mqtt from 'mqtt';
+import { generate, type IConnectPacket, parser as mqttParser, type Packet } from 'mqtt-packet';
 import type { EnrolledCredentials } from '../src/devices/enroll-client.ts';
 import { createDeviceCa, createDeviceKeyAndCsr, signDeviceCsr } from '../src/pki/index.ts';
+import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness, telemetry } from './support/vigil-harness.ts';
 
 const HR = (value: number) => ({ code: '8867-4', value, unit: '/min' });
@@ -20,6 +24,50 @@ async function metricValue(h: Harness, code: string): Promise<number> {
   const r = await h.api('/metrics');
   const line = r.text.split('\n').find((l) => l.startsWith(`vigil_refusals_total{code="${code}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/**
+ * A device speaking MQTT 5 by hand over its mutual-TLS socket, to send what no client library
+ * would; it reads the gateway's packets until the gateway closes the connection.
+ */
+async function rawDevice(h: Harness, creds: EnrolledCredentials) {
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: h.vigil.mqttPort,
+    key: creds.keyPem,
+    cert: creds.certPem,
+    ca: creds.caPem,
+  });
+  const packets: Packet[] = [];
+  let isClosed = false;
+  const parser = mqttParser({ protocolVersion: 5 });
+  parser.on('packet', (packet) => packets.push(packet));
+  parser.on('error', () => {});
+  socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+  socket.on('error', () => {});
+  socket.once('close', () => {
+    isClosed = true;
+  });
+  await once(socket, 'secureConnect');
+  return {
+    packets,
+    send: (packet: Packet) => socket.write(generate(packet, { protocolVersion: 5 })),
+    write: (bytes: number[]) => socket.write(Buffer.from(bytes)),
+    async connect(extra: Partial<IConnectPacket> = {}) {
+      const connect: IConnectPacket = {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 5,
+        clean: true,
+        keepalive: 60,
+        clientId: '',
+        ...extra,
+      };
+      socket.write(generate(connect, { protocolVersion: 5 }));
+      await until('CONNACK', () => (packets.some((p) => p.cmd === 'connack') ? true : undefined));
+    },
+    closed: () => until('the gateway to close the connection', () => (isClosed ? true : undefined)),
+  };
 }
 
 describe('ingest over MQTT with mutual TLS', () => {
@@ -238,6 +286,96 @@ describe('ingest over MQTT with mutual TLS', () => {
         (o) => o.device === 'ox-v4',
       ),
     );
+  });
+
+  describe('MQTT protocol refusals, counted apart from payload refusals', () => {
+    let proto: EnrolledCredentials;
+    before(async () => {
+      proto = await h.enrol('ox-proto', 'pat-a');
+    });
+
+    type Raw = Awaited<ReturnType<typeof rawDevice>>;
+    const TOPIC = 'v1/devices/ox-proto/telemetry';
+    const cases: Array<{
+      what: string;
+      code: string;
+      detail: RegExp;
+      /** The reason the gateway answers on the wire (CONNACK or DISCONNECT), if it may answer. */
+      answer: { cmd: 'connack' | 'disconnect'; reasonCode: number } | undefined;
+      act: (raw: Raw) => Promise<void>;
+    }> = [
+      {
+        what: 'a retained PUBLISH',
+        code: 'VIGIL_ERR_MQTT_UNSUPPORTED',
+        detail: /published with RETAIN/,
+        answer: { cmd: 'disconnect', reasonCode: 0x9a },
+        act: async (raw) => {
+          await raw.connect();
+          const payload = Buffer.from(telemetry(1, [HR(70)]));
+          raw.send({ cmd: 'publish', topic: TOPIC, payload, qos: 1, messageId: 1, retain: true, dup: false });
+        },
+      },
+      {
+        what: 'a will at QoS 2',
+        code: 'VIGIL_ERR_MQTT_QOS2',
+        detail: /will asks for QoS 2/,
+        answer: { cmd: 'connack', reasonCode: 0x9b },
+        act: (raw) =>
+          raw.connect({ will: { topic: TOPIC, payload: Buffer.from('gone'), qos: 2, retain: false } }),
+      },
+      {
+        what: 'a SUBSCRIBE with no topic filter',
+        code: 'VIGIL_ERR_MQTT_PROTOCOL',
+        detail: /SUBSCRIBE with no topic filter/,
+        answer: { cmd: 'disconnect', reasonCode: 0x82 },
+        act: async (raw) => {
+          await raw.connect();
+          raw.write([0x82, 0x03, 0x00, 0x09, 0x00]); // message id 9, no properties, no filter
+        },
+      },
+      {
+        what: 'a malformed packet',
+        code: 'VIGIL_ERR_MQTT_PROTOCOL',
+        detail: /^malformed MQTT packet/,
+        answer: { cmd: 'disconnect', reasonCode: 0x81 },
+        act: async (raw) => {
+          await raw.connect();
+          raw.write([0x36, 0x00]); // PUBLISH at QoS 3, which does not exist (§3.3.1.2)
+        },
+      },
+      {
+        what: 'a first packet that is not CONNECT',
+        code: 'VIGIL_ERR_MQTT_PROTOCOL',
+        detail: /first packet was pingreq, not CONNECT/,
+        answer: undefined,
+        act: async (raw) => {
+          raw.send({ cmd: 'pingreq' });
+        },
+      },
+    ];
+    for (const { what, code, detail, answer, act } of cases) {
+      it(`refuses ${what} as ${code}, not as a payload of the wrong shape`, async () => {
+        const [before, shapeBefore] = [
+          await metricValue(h, code),
+          await metricValue(h, 'VIGIL_ERR_INGEST_BAD_SHAPE'),
+        ];
+        const raw = await rawDevice(h, proto);
+        await act(raw);
+        await raw.closed();
+        if (answer === undefined) assert.deepEqual(raw.packets, []);
+        else {
+          const last = raw.packets.at(-1) as (Packet & { reasonCode?: number }) | undefined;
+          assert.deepEqual({ cmd: last?.cmd, reasonCode: last?.reasonCode }, answer);
+        }
+        const events = await eventsFor(h, code);
+        assert.ok(
+          events.some((e) => e.deviceId === 'ox-proto' && detail.test(e.detail)),
+          `no ${code} event for ox-proto matching ${detail}`,
+        );
+        assert.equal(await metricValue(h, code), before + 1);
+        assert.equal(await metricValue(h, 'VIGIL_ERR_INGEST_BAD_SHAPE'), shapeBefore);
+      });
+    }
   });
 });
 

@@ -91,6 +91,22 @@ export const ERRORS = {
     title: 'QoS 2 not supported',
     meaning: 'Vigil accepts QoS 0 and 1 only.',
   },
+  // The two below close the connection: their reason goes in CONNACK or DISCONNECT, never in
+  // PUBACK, and a refusal sends the more precise reason its meaning names where there is one.
+  VIGIL_ERR_MQTT_PROTOCOL: {
+    status: 400,
+    mqtt: 0x82,
+    title: 'MQTT protocol violation',
+    meaning:
+      'A device broke the MQTT protocol: a malformed packet (0x81), a first packet other than CONNECT or none in time, a packet a device must not send (a second CONNECT, QoS 2 flow, AUTH), or a SUBSCRIBE or UNSUBSCRIBE with no topic filter. The connection is closed.',
+  },
+  VIGIL_ERR_MQTT_UNSUPPORTED: {
+    status: 400,
+    mqtt: 0x83,
+    title: 'MQTT feature not offered',
+    meaning:
+      'A device asked for something MQTT allows but the gateway does not offer: a retained PUBLISH or will (0x9A), a protocol level other than 5 or 3.1.1 (0x84), or a Maximum Packet Size no CONNACK fits in (0x95). QoS 2 has its own code, VIGIL_ERR_MQTT_QOS2.',
+  },
   VIGIL_ERR_DEVICE_QUARANTINED: {
     status: 403,
     mqtt: 0x87,

@@ -44,7 +44,7 @@ describe('command channel', () => {
       new CommandChannel(subscriber, peer).onSubscribe({ cmd: 'subscribe', messageId: 1, subscriptions: [] });
       assert.equal(subscriber.ended[0]?.reason, 0x82);
       assert.deepEqual(subscriber.sent, []);
-      assert.equal(subscriber.refusals[0]?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+      assert.equal(subscriber.refusals[0]?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
       const unsubscriber = new FakeSessionLink(version);
       new CommandChannel(unsubscriber, peer).onUnsubscribe({
         cmd: 'unsubscribe',
@@ -53,6 +53,7 @@ describe('command channel', () => {
       });
       assert.equal(unsubscriber.ended[0]?.reason, 0x82);
       assert.deepEqual(unsubscriber.sent, []);
+      assert.equal(unsubscriber.refusals[0]?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
     });
   }
 

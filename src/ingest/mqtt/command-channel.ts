@@ -71,10 +71,10 @@ export class CommandChannel {
 
   private endForNoFilter(cmd: 'SUBSCRIBE' | 'UNSUBSCRIBE'): void {
     this.link.refuse(
-      'VIGIL_ERR_INGEST_BAD_SHAPE',
+      'VIGIL_ERR_MQTT_PROTOCOL',
       `device ${this.link.deviceId} sent ${cmd} with no topic filter`,
     );
-    this.link.end(`${cmd} with no topic filter`, Reason.protocolError, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    this.link.end(`${cmd} with no topic filter`, Reason.protocolError, 'VIGIL_ERR_MQTT_PROTOCOL');
   }
 
   /** A PUBACK from the device for a QoS 1 command. */

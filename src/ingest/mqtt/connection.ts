@@ -178,8 +178,8 @@ export class DeviceConnection implements ReadFlow {
   private onProtocolError(err: unknown): void {
     if (this.state === 'closed') return;
     const message = err instanceof Error ? err.message : String(err);
-    this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `malformed MQTT packet: ${message}`.slice(0, 200));
-    this.end('malformed packet', Reason.malformedPacket, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    this.refuse('VIGIL_ERR_MQTT_PROTOCOL', `malformed MQTT packet: ${message}`.slice(0, 200));
+    this.end('malformed packet', Reason.malformedPacket, 'VIGIL_ERR_MQTT_PROTOCOL');
   }
 
   private onPacket(packet: Packet): void {
@@ -211,7 +211,7 @@ export class DeviceConnection implements ReadFlow {
   private onFirstPacket(packet: Packet): void {
     if (packet.cmd !== 'connect') {
       // §3.1: the first packet from the client must be CONNECT.
-      this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `first packet was ${packet.cmd}, not CONNECT`);
+      this.refuse('VIGIL_ERR_MQTT_PROTOCOL', `first packet was ${packet.cmd}, not CONNECT`);
       this.end('no CONNECT');
       return;
     }
@@ -226,10 +226,10 @@ export class DeviceConnection implements ReadFlow {
     if (requested !== 4 && requested !== 5) {
       // §3.1.2.2 (3.1.1): unsupported level gets return code 1, then the connection closes.
       this.refuse(
-        'VIGIL_ERR_INGEST_BAD_SHAPE',
+        'VIGIL_ERR_MQTT_UNSUPPORTED',
         `MQTT protocol level ${String(requested)} is not supported; use 5 or 3.1.1`,
       );
-      this.send(connackRefusal(4, Reason.unsupportedProtocolVersion, 'VIGIL_ERR_INGEST_BAD_SHAPE'));
+      this.send(connackRefusal(4, Reason.unsupportedProtocolVersion, 'VIGIL_ERR_MQTT_UNSUPPORTED'));
       this.end('unsupported protocol version');
       return;
     }
@@ -287,7 +287,7 @@ export class DeviceConnection implements ReadFlow {
     if (this.encode(connack) === undefined) {
       // [MQTT-3.1.2-24] forbids sending it, and a device that never gets CONNACK would only hang.
       const detail = `Maximum Packet Size ${String(this.peerMaximumPacketBytes)} is too small for the CONNACK`;
-      this.refuseConnect(new VigilError('VIGIL_ERR_INGEST_BAD_SHAPE', detail), Reason.packetTooLarge);
+      this.refuseConnect(new VigilError('VIGIL_ERR_MQTT_UNSUPPORTED', detail), Reason.packetTooLarge);
       return;
     }
     clearTimeout(this.connectTimer);
@@ -331,8 +331,8 @@ export class DeviceConnection implements ReadFlow {
         return;
       default:
         // A second CONNECT (§3.1.0-2), QoS 2 flow packets, AUTH, or packets only servers send.
-        this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `unexpected ${packet.cmd} packet from a device`);
-        this.end(`unexpected ${packet.cmd}`, Reason.protocolError, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+        this.refuse('VIGIL_ERR_MQTT_PROTOCOL', `unexpected ${packet.cmd} packet from a device`);
+        this.end(`unexpected ${packet.cmd}`, Reason.protocolError, 'VIGIL_ERR_MQTT_PROTOCOL');
     }
   }
 
@@ -445,7 +445,7 @@ export class DeviceConnection implements ReadFlow {
   private onConnectTimeout(): void {
     const timeoutMs = this.deps.limits.connectTimeoutMs;
     if (this.state === 'awaiting-connect') {
-      this.refuse('VIGIL_ERR_INGEST_BAD_SHAPE', `no CONNECT within ${timeoutMs} ms`);
+      this.refuse('VIGIL_ERR_MQTT_PROTOCOL', `no CONNECT within ${timeoutMs} ms`);
       this.end('no CONNECT in time');
     } else if (this.state === 'identifying') {
       this.refuseConnect(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { IConnackPacket } from 'mqtt-packet';
+import type { IConnackPacket, IDisconnectPacket } from 'mqtt-packet';
 import { asDeviceId } from '../../errors/ids.ts';
 import {
   connectDevice,
@@ -90,7 +90,7 @@ describe('MQTT gateway against hostile or broken clients', () => {
     const raw = await RawDevice.open(running.port, pki, pki.device(DEV));
     raw.socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     await raw.closed;
-    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
     const client = await connectDevice(running.port, pki, pki.device(DEV));
     await client.publishAsync(`v1/devices/${DEV}/telemetry`, telemetryPayload(1), { qos: 1 });
     await endClient(client);
@@ -148,6 +148,7 @@ describe('MQTT gateway against hostile or broken clients', () => {
     const raw = await RawDevice.open(running.port, pki, pki.device(DEV));
     await raw.closed;
     assert.match(running.hooks.refusals.at(-1)?.detail ?? '', /no CONNECT within 300 ms/);
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
   });
 
   it('closes a connection whose first packet is not CONNECT', async () => {
@@ -155,6 +156,32 @@ describe('MQTT gateway against hostile or broken clients', () => {
     raw.send({ cmd: 'pingreq' });
     await raw.closed;
     assert.match(running.hooks.refusals.at(-1)?.detail ?? '', /first packet was pingreq/);
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
+  });
+
+  it('closes with DISCONNECT 0x81 a connection that sends a malformed packet after CONNECT', async () => {
+    const raw = await RawDevice.open(running.port, pki, pki.device(DEV));
+    raw.connect(5);
+    await waitFor('CONNACK', () => raw.packets.length > 0);
+    raw.socket.write(Buffer.from([0x36, 0x00])); // PUBLISH with QoS 3, which no packet may have (§3.3.1.2)
+    await raw.closed;
+    const disconnect = raw.packets.at(-1) as IDisconnectPacket | undefined;
+    assert.deepEqual([disconnect?.cmd, disconnect?.reasonCode], ['disconnect', 0x81]);
+    assert.equal(disconnect?.properties?.reasonString, 'VIGIL_ERR_MQTT_PROTOCOL');
+    assert.match(running.hooks.refusals.at(-1)?.detail ?? '', /^malformed MQTT packet/);
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
+  });
+
+  it('closes with DISCONNECT 0x82 a connection that sends a packet only a server or QoS 2 sends', async () => {
+    const raw = await RawDevice.open(running.port, pki, pki.device(DEV));
+    raw.connect(5);
+    await waitFor('CONNACK', () => raw.packets.length > 0);
+    raw.send({ cmd: 'pubrel', messageId: 1 });
+    await raw.closed;
+    const disconnect = raw.packets.at(-1) as IDisconnectPacket | undefined;
+    assert.deepEqual([disconnect?.cmd, disconnect?.reasonCode], ['disconnect', 0x82]);
+    assert.match(running.hooks.refusals.at(-1)?.detail ?? '', /unexpected pubrel/);
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
   });
 
   it('refuses MQTT 3.1 (MQIsdp) with return code 1', async () => {
@@ -165,6 +192,7 @@ describe('MQTT gateway against hostile or broken clients', () => {
     );
     await raw.closed;
     assert.equal((raw.packets[0] as IConnackPacket | undefined)?.returnCode, 1);
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
   });
 
   it('drops a device that stays silent for 1.5 times its keepalive', async () => {

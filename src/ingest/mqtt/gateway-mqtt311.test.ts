@@ -132,7 +132,7 @@ describe('MQTT gateway, MQTT 3.1.1 devices', () => {
       raw.packets.map((p) => p.cmd),
       ['connack'],
     );
-    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
   });
 
   it("refuses a subscription to another device's commands topic with 0x80", async () => {

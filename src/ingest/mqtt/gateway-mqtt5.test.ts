@@ -160,7 +160,7 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     assert.equal(connack.reasonCode, 0x95);
     assert.ok((connack.length ?? 0) + 2 <= 16);
     await raw.closed;
-    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
   });
 
   it('sends PUBACK for QoS 1 telemetry only after onTelemetry resolves', async () => {
@@ -425,6 +425,7 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     const raw = await rawDevice({ will });
     assert.equal((raw.packets[0] as IConnackPacket).reasonCode, 0x9a);
     await raw.closed;
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
   });
 
   it('accepts a will at QoS 0 or 1 without retain (and never publishes it)', async () => {
@@ -451,6 +452,8 @@ describe('MQTT gateway, MQTT 5 devices', () => {
       false,
     );
     assert.equal(running.hooks.telemetry.length, before);
+    assert.equal(disconnect?.properties?.reasonString, 'VIGIL_ERR_MQTT_UNSUPPORTED');
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
     await raw.closed;
   });
 
@@ -460,6 +463,8 @@ describe('MQTT gateway, MQTT 5 devices', () => {
     await raw.closed;
     const disconnect = raw.packets.find((p): p is IDisconnectPacket => p.cmd === 'disconnect');
     assert.equal(disconnect?.reasonCode, 0x82);
+    assert.equal(disconnect?.properties?.reasonString, 'VIGIL_ERR_MQTT_PROTOCOL');
+    assert.equal(running.hooks.refusals.at(-1)?.code, 'VIGIL_ERR_MQTT_PROTOCOL');
   });
 
   it('disconnects a device at QoS 2 with 0x9B', async () => {

@@ -147,6 +147,7 @@ describe('inbound publishes', () => {
     });
     inbound.onPublish({ ...publish(1), retain: true });
     assert.equal(link.ended[0]?.reason, 0x9a);
+    assert.equal(link.refusals[0]?.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
     assert.equal(calls, 0);
     assert.equal(link.sentOf('puback').length, 0);
   });

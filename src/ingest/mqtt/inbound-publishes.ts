@@ -62,10 +62,10 @@ export class InboundPublishes {
       // §3.3.1.3: Retain Available is 0 in CONNACK, so a retained PUBLISH gets DISCONNECT 0x9A.
       // MQTT 3.1.1 cannot be told; its retain flag is ignored (no other client could read it).
       link.refuse(
-        'VIGIL_ERR_INGEST_BAD_SHAPE',
+        'VIGIL_ERR_MQTT_UNSUPPORTED',
         `device ${link.deviceId} published with RETAIN, which is not offered`,
       );
-      link.end('retained publish', Reason.retainNotSupported, 'VIGIL_ERR_INGEST_BAD_SHAPE');
+      link.end('retained publish', Reason.retainNotSupported, 'VIGIL_ERR_MQTT_UNSUPPORTED');
       return;
     }
     if (packet.properties?.topicAlias !== undefined) {

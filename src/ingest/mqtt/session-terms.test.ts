@@ -52,6 +52,7 @@ describe('session terms', () => {
     assert.equal(withWill(5, 2, false)?.reason, 0x9b);
     assert.equal(withWill(5, 2, false)?.error.code, 'VIGIL_ERR_MQTT_QOS2');
     assert.equal(withWill(5, 1, true)?.reason, 0x9a);
+    assert.equal(withWill(5, 1, true)?.error.code, 'VIGIL_ERR_MQTT_UNSUPPORTED');
     assert.equal(withWill(5, 1, false), undefined);
     assert.equal(willRefusal({ cmd: 'connect', clientId: '', protocolVersion: 5 }), undefined);
     assert.equal(withWill(4, 2, true), undefined, '3.1.1 cannot be told why; its will is ignored');

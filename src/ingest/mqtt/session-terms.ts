@@ -31,7 +31,7 @@ export function willRefusal(connect: IConnectPacket): { error: VigilError; reaso
   }
   if (will.retain) {
     const detail = 'the will asks to be retained; the gateway keeps no retained messages';
-    return { error: new VigilError('VIGIL_ERR_INGEST_BAD_SHAPE', detail), reason: Reason.retainNotSupported };
+    return { error: new VigilError('VIGIL_ERR_MQTT_UNSUPPORTED', detail), reason: Reason.retainNotSupported };
   }
   return undefined;
 }
