@@ -11,6 +11,7 @@ import {
   toConsentRecord,
 } from './access-facts.ts';
 import type { Category, ConsentRecord, Purpose } from './consent.ts';
+import { type PatientScope, readablePatients } from './readable-patients.ts';
 import type { Role } from './roles.ts';
 
 /** Who asks, as the HTTP guard knows them. */
@@ -122,6 +123,18 @@ export class PatientAccess {
       }
     }
     return out;
+  }
+
+  /**
+   * Every patient `who` may read now in this category, for a list to filter in SQL: the same
+   * answer readable() gives patient by patient, without naming the patients first.
+   */
+  readablePatients(
+    who: Requester,
+    category: Category = 'vital-signs',
+    nowMs = Date.now(),
+  ): Promise<PatientScope> {
+    return readablePatients(this.db, who, category, nowMs);
   }
 
   /** `reason` as typed; it is checked and stored trimmed (see breakGlassReason). */

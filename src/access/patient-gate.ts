@@ -2,13 +2,15 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Category } from './consent.ts';
 import type { PatientAccess, Requester } from './patient-access.ts';
+import type { PatientScope } from './readable-patients.ts';
 import type { Identity } from './session-guard.ts';
 
 /**
  * What routes use before they touch a patient's data: `mayRead` throws 404 for an unknown
  * patient, 410 for an erased one, and 403 (with a denied audit entry) unless the caller may
- * read the patient; `readable` narrows a list to
- * the patients the caller may see. Routes get no other way to a patient's data key.
+ * read the patient; `readable` narrows a list to the patients the caller may see, and
+ * `readablePatients` gives them all as a scope a query filters by. Routes get no other way to
+ * a patient's data key.
  */
 export interface PatientGate {
   mayRead(
@@ -23,6 +25,8 @@ export interface PatientGate {
     patientIds: Iterable<string>,
     category?: Category,
   ): Promise<Set<string>>;
+  /** Every patient the caller may see in `category`, as a scope a list query applies in SQL. */
+  readablePatients(identity: Identity | undefined, category?: Category): Promise<PatientScope>;
 }
 
 export function requesterOf(identity: Identity | undefined): Requester {
@@ -70,5 +74,7 @@ export function createPatientGate(
     },
     readable: (identity, patientIds, category = 'vital-signs') =>
       access.readable(requesterOf(identity), patientIds, category),
+    readablePatients: (identity, category = 'vital-signs') =>
+      access.readablePatients(requesterOf(identity), category),
   };
 }

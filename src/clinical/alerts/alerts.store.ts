@@ -1,4 +1,12 @@
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import {
+  type ExpressionBuilder,
+  type Kysely,
+  PostgresAdapter,
+  type RawBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
+import type { PatientScope } from '../../access/readable-patients.ts';
 import { open, seal } from '../../crypto/aead.ts';
 import type { Schema } from '../../store/schema.ts';
 import type { AlertCondition, Urgency } from './alert-conditions.ts';
@@ -12,8 +20,11 @@ export interface AlertFilter {
   state?: AlertState | undefined;
   patientId?: string | undefined;
   urgency?: Urgency | undefined;
-  /** Keyset cursor: only alerts after this one in list order (newest first, then by id). */
-  after?: { openedMs: number; id: string } | undefined;
+  /**
+   * Only these patients' alerts (the caller's, from the patient gate), applied in the query
+   * so the limit counts only them and no other patient's row is read. Absent: every patient.
+   */
+  patients?: PatientScope | undefined;
   limit: number;
 }
 
@@ -53,12 +64,33 @@ const notErased = (eb: ExpressionBuilder<Schema, 'alerts'>) =>
     ),
   );
 
+/**
+ * `alerts.patient_id` in (or not in) a set of ids bound as one parameter, not one each: a care
+ * team may hold more patients than an IN list may bind (32766 parameters on SQLite, 65535 on
+ * PostgreSQL). SQLite reads the set from a JSON array, PostgreSQL from a text[].
+ */
+function patientIdIn(ids: ReadonlySet<string>, isPostgres: boolean, isExcept: boolean): RawBuilder<SqlBool> {
+  const column = sql.ref('alerts.patient_id');
+  if (isPostgres) {
+    const list = sql.val([...ids]);
+    return isExcept
+      ? sql<SqlBool>`${column} <> all(${list}::text[])`
+      : sql<SqlBool>`${column} = any(${list}::text[])`;
+  }
+  const set = sql`(select value from json_each(${JSON.stringify([...ids])}))`;
+  return isExcept ? sql<SqlBool>`${column} not in ${set}` : sql<SqlBool>`${column} in ${set}`;
+}
+
 /** SQL for alerts, their history, per-patient rule overrides and data-quality notices. */
 export class AlertStore {
+  private readonly isPostgres: boolean;
+
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly keyOf: PatientKey,
-  ) {}
+  ) {
+    this.isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
 
   async insert(a: Alert): Promise<void> {
     await this.db
@@ -129,7 +161,10 @@ export class AlertStore {
     return row ? this.toAlert(row) : undefined;
   }
 
+  /** Newest first, then by id; an empty scope answers at once, without a query. */
   async list(f: AlertFilter): Promise<Alert[]> {
+    const scope = f.patients;
+    if (scope?.only?.size === 0) return [];
     let q = this.db
       .selectFrom('alerts')
       .selectAll()
@@ -140,15 +175,8 @@ export class AlertStore {
     if (f.state) q = q.where('state', '=', f.state);
     if (f.patientId) q = q.where('patient_id', '=', f.patientId);
     if (f.urgency) q = q.where('urgency', '=', f.urgency);
-    const after = f.after;
-    if (after) {
-      q = q.where((eb) =>
-        eb.or([
-          eb('opened_ms', '<', after.openedMs),
-          eb.and([eb('opened_ms', '=', after.openedMs), eb('id', '>', after.id)]),
-        ]),
-      );
-    }
+    if (scope?.only) q = q.where(patientIdIn(scope.only, this.isPostgres, false));
+    else if (scope && scope.except.size > 0) q = q.where(patientIdIn(scope.except, this.isPostgres, true));
     const rows = await q.execute();
     return Promise.all(rows.map((r) => this.toAlert(r)));
   }

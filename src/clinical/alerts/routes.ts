@@ -100,34 +100,17 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
     async (request) => {
       const q = request.query;
       if (q.patient) await deps.gate.mayRead(request.identity, q.patient, request.ip, 'alerts');
-      // Filtered to what the caller may see before the limit, page by page: a limit taken first
-      // would let newer alerts of other wards push the caller's own urgent alert off the list.
-      const limit = q.limit ?? 200;
-      const pageSize = Math.max(limit, 200);
-      const alerts: Alert[] = [];
-      const decided = new Map<string, boolean>();
-      let after: { openedMs: number; id: string } | undefined;
-      while (alerts.length < limit) {
-        const page = await engine.list({
-          state: q.state,
-          patientId: q.patient,
-          urgency: q.urgency,
-          after,
-          limit: pageSize,
-        });
-        const undecided = page.map((a) => a.patientId).filter((id) => !decided.has(id));
-        if (undecided.length > 0) {
-          // Only the patients whose alerts the caller may see (care team, consent, break-glass).
-          const visible = await deps.gate.readable(request.identity, undecided, 'alerts');
-          for (const id of undecided) decided.set(id, visible.has(id));
-        }
-        for (const a of page) {
-          if (alerts.length < limit && decided.get(a.patientId) === true) alerts.push(a);
-        }
-        const last = page.at(-1);
-        if (page.length < pageSize || !last) break;
-        after = { openedMs: last.openedMs, id: last.id };
-      }
+      // The patients the caller may see (care team, consent, break-glass) go into the query, so
+      // the limit counts only their alerts (newer alerts of other wards cannot push the caller's
+      // own urgent alert off the list) and no other patient's alert is read or decrypted.
+      const patients = await deps.gate.readablePatients(request.identity, 'alerts');
+      const alerts = await engine.list({
+        state: q.state,
+        patientId: q.patient,
+        urgency: q.urgency,
+        patients,
+        limit: q.limit ?? 200,
+      });
       // One entry per patient disclosed, so each patient's access report lists this read.
       const disclosed = new Set(alerts.map((a) => a.patientId));
       if (q.patient) disclosed.add(q.patient);
