@@ -1,16 +1,19 @@
 import type { TLSSocket } from 'node:tls';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecurityEvents } from '../detection/security-events.ts';
-import { isVigilError } from '../errors/catalogue.ts';
+import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import { crlToPem, normalizeSerial } from '../pki/index.ts';
 import { type App, actorOf } from '../server/http.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { identifyDevice } from './device-identity.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
+import { type EnrollAttempt, EnrollThrottle, OVERFLOW_KEY } from './enroll-throttle.ts';
 import type { Enrollment } from './enrollment.ts';
 import { CRL_PATH, type RevocationList } from './revocation-list.ts';
+import { sourceNetworkOf } from './source-network.ts';
 
 export interface DeviceRouteDeps {
   devices: DeviceStore;
@@ -23,6 +26,8 @@ export interface DeviceRouteDeps {
   /** Who a client certificate belongs to, for renewal. */
   directory: DeviceDirectory;
   events: SecurityEvents;
+  /** Refused enrolments per source network and renewals per device; 10 a minute when not given. */
+  enrollThrottle?: EnrollThrottle;
 }
 
 const DeviceId = Type.String({ pattern: ID_PATTERN.source, maxLength: 64 });
@@ -66,6 +71,66 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       deps.events.record({ code: e.code, detail: e.detail, deviceId, remoteAddress: socket.remoteAddress });
     }
     return e;
+  };
+
+  const throttle = deps.enrollThrottle ?? new EnrollThrottle();
+  const attempts = new WeakMap<object, EnrollAttempt>();
+  const { refusalsPerWindow, windowMs } = throttle.policy;
+  const paused = `paused after ${refusalsPerWindow} refused or pending attempts in ${windowMs / 1000} s; further attempts are counted, not audited one by one`;
+
+  /**
+   * Counts the attempt before anything is done for it (the body is not even read yet), or
+   * answers 429 while its key is paused. A paused key gets one audit entry per window, from the
+   * first attempt turned away; every attempt turned away is a security event (the store keeps
+   * repeats as one row with their count) and so counted in /metrics (vigil_refusals_total).
+   */
+  const admit = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    who: {
+      key: string;
+      resource: string;
+      action: string;
+      deviceId?: string;
+      /** The address events name: a whole /64 for enrolment, which is paused as one. */
+      eventAddress: string | undefined;
+    },
+  ): Promise<void> => {
+    const answer = throttle.claim(who.key);
+    if ('attempt' in answer) {
+      attempts.set(request, answer.attempt);
+      return;
+    }
+    const address = (request.raw.socket as TLSSocket).remoteAddress;
+    const isOverflow = answer.key === OVERFLOW_KEY;
+    if (answer.isFirstRefusal)
+      await deps.audit.append({
+        actor: 'system',
+        action: who.action,
+        resource: isOverflow ? 'Address/overflow' : who.resource,
+        outcome: 'success',
+        source: address,
+      });
+    deps.events.record({
+      code: 'VIGIL_ERR_ENROLL_THROTTLED',
+      // The store merges repeats of one code, address, device and detail: one row (and one with
+      // the count) per paused key, whichever address of a /64 the attempts come from, and one
+      // for all new sources while too many are counted.
+      detail: isOverflow ? `enrolment from sources not yet counted ${paused}` : `${who.resource} ${paused}`,
+      deviceId: who.deviceId,
+      remoteAddress: isOverflow ? undefined : who.eventAddress,
+    });
+    const seconds = Math.max(1, Math.ceil(answer.retryAfterMs / 1000));
+    void reply.header('retry-after', String(seconds));
+    throw new VigilError(
+      'VIGIL_ERR_ENROLL_THROTTLED',
+      `${isOverflow ? 'new sources' : who.resource} made ${refusalsPerWindow} refused or pending attempts in ${windowMs / 1000} s; try again in ${seconds} s`,
+    );
+  };
+  /** A certificate was issued: the attempt is taken back, so devices that enrol do not use up the limit. */
+  const succeeded = (request: FastifyRequest) => {
+    const attempt = attempts.get(request);
+    if (attempt) throttle.release(attempt);
   };
 
   app.get(
@@ -126,6 +191,15 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
     '/api/v1/enroll',
     {
       config: { access: { public: true } },
+      onRequest: async (request, reply) => {
+        const network = sourceNetworkOf((request.raw.socket as TLSSocket).remoteAddress);
+        await admit(request, reply, {
+          key: `address:${network}`,
+          resource: `Address/${network}`,
+          action: 'device.enroll.throttle',
+          eventAddress: network,
+        });
+      },
       schema: {
         summary: 'Enrol a device: one-time token + PKCS#10 CSR in, certificate and chain out (RFC 7030-like)',
         body: Type.Object(
@@ -142,7 +216,9 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
     async (request) => {
       const socket = request.raw.socket as TLSSocket;
       try {
-        return await deps.enrollment.enroll(request.body, socket.remoteAddress);
+        const issued = await deps.enrollment.enroll(request.body, socket.remoteAddress);
+        succeeded(request);
+        return issued;
       } catch (e) {
         // Guessed tokens and probed device ids are an attack's first steps: make them visible.
         throw refused(e, socket, request.body.deviceId);
@@ -157,13 +233,24 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
     '/api/v1/enroll/renew',
     {
       config: { access: { device: true } },
-      onRequest: async (request) => {
+      onRequest: async (request, reply) => {
         const socket = request.raw.socket as TLSSocket;
+        let deviceId: string;
         try {
-          renewing.set(request, identifyDevice(socket, deps.directory));
+          deviceId = identifyDevice(socket, deps.directory);
         } catch (e) {
           throw refused(e, socket);
         }
+        renewing.set(request, deviceId);
+        // Refused renewals are audited too. The device is known here, so it is counted, not its
+        // address: a device misbehaving behind a clinic's NAT does not hold up its neighbours.
+        await admit(request, reply, {
+          key: `device:${deviceId}`,
+          resource: `Device/${deviceId}`,
+          action: 'device.renew.throttle',
+          deviceId,
+          eventAddress: socket.remoteAddress,
+        });
       },
       schema: {
         summary:
@@ -188,7 +275,9 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
         publicKey: peer.publicKey.export({ type: 'spki', format: 'der' }),
       };
       try {
-        return await deps.enrollment.renew(current, request.body.csr, socket.remoteAddress);
+        const issued = await deps.enrollment.renew(current, request.body.csr, socket.remoteAddress);
+        succeeded(request);
+        return issued;
       } catch (e) {
         throw refused(e, socket, deviceId);
       }

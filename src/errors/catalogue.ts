@@ -162,6 +162,13 @@ export const ERRORS = {
     meaning:
       'A device gets at most 5 certificates in 24 hours, enrolment included: each renewal leaves the old certificate on the revocation list until it expires.',
   },
+  VIGIL_ERR_ENROLL_THROTTLED: {
+    status: 429,
+    mqtt: 0x97,
+    title: 'Too many enrolment attempts',
+    meaning:
+      'Enrolment from this source (an IPv4 address or IPv6 /64), or renewal by this device, is paused for the rest of the minute after 10 refused or pending attempts in it; retry after the Retry-After delay.',
+  },
   VIGIL_ERR_AUTH_REQUIRED: {
     status: 401,
     mqtt: 0x87,
