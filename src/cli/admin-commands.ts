@@ -16,6 +16,10 @@ import { emit } from './output.ts';
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
+/** A 429 with Retry-After is waited out by the enrol client; the operator sees why it waits. */
+const tellPaused = (seconds: number) =>
+  process.stderr.write(`vigil: the server paused enrolment for now (429); trying again in ${seconds} s\n`);
+
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('API tokens for integrations');
   withCommon(token.command('create').description('create a scoped bearer token (printed once)'))
@@ -214,7 +218,11 @@ export function registerDeviceCommands(program: Command): void {
           return [k, readFileSync(path, 'utf8')];
         }),
       ) as unknown as EnrolledCredentials;
-      const renewed = await renewDevice({ serverUrl: o.server ?? serverUrl(config), current });
+      const renewed = await renewDevice({
+        serverUrl: o.server ?? serverUrl(config),
+        current,
+        onPause: tellPaused,
+      });
       // The old certificate is already revoked: replace both files, the key first.
       for (const [k, name] of [
         ['keyPem', files.keyPem],
@@ -272,6 +280,7 @@ export function registerDeviceCommands(program: Command): void {
           caPem: readFileSync(caFile, 'utf8'),
           deviceId: o.id,
           token: o.token,
+          onPause: tellPaused,
         });
         mkdirSync(o.out, { recursive: true, mode: 0o700 });
         // replaceFile, as renew does: writeFileSync's mode applies only to a new file, so a

@@ -21,6 +21,8 @@ export async function enrollDevice(opts: {
   caPem: string;
   deviceId: string;
   token: string;
+  /** Told when the server pauses this source and the client waits `seconds` to try again. */
+  onPause?: (seconds: number) => void;
 }): Promise<EnrolledCredentials> {
   const { keyPkcs8Pem, csrPem } = await createDeviceKeyAndCsr(opts.deviceId);
   const issued = await postForCertificate(
@@ -28,6 +30,7 @@ export async function enrollDevice(opts: {
     endpoint(opts.serverUrl, '/api/v1/enroll'),
     { deviceId: opts.deviceId, token: opts.token, csr: csrPem },
     { ca: opts.caPem },
+    opts.onPause,
   );
   return { keyPem: keyPkcs8Pem, certPem: issued, caPem: opts.caPem };
 }
@@ -41,6 +44,7 @@ export async function enrollDevice(opts: {
 export async function renewDevice(opts: {
   serverUrl: string;
   current: EnrolledCredentials;
+  onPause?: (seconds: number) => void;
 }): Promise<EnrolledCredentials> {
   const deviceId = deviceIdOf(opts.current.certPem);
   const { keyPkcs8Pem, csrPem } = await createDeviceKeyAndCsr(deviceId);
@@ -49,6 +53,7 @@ export async function renewDevice(opts: {
     endpoint(opts.serverUrl, '/api/v1/enroll/renew'),
     { csr: csrPem },
     { ca: opts.current.caPem, key: opts.current.keyPem, cert: opts.current.certPem },
+    opts.onPause,
   );
   return { keyPem: keyPkcs8Pem, certPem: issued, caPem: opts.current.caPem };
 }
@@ -73,15 +78,64 @@ function endpoint(serverUrl: string, path: string): URL {
   return url;
 }
 
-/** POSTs JSON over TLS pinned to the Vigil CA; answers the certificate followed by its chain. */
+/** How long a paused enrolment (429 with Retry-After) is waited out, and how often. */
+const RETRY_AFTER_MAX_S = 60;
+const RETRIES_WHEN_PAUSED = 2;
+
+interface Answer {
+  status: number;
+  text: string;
+  retryAfterS: number | undefined;
+}
+
+/**
+ * POSTs JSON over TLS pinned to the Vigil CA; answers the certificate followed by its chain. A
+ * source sending many enrolments at once (a provisioning station) is paused for the rest of a
+ * minute with 429 and Retry-After: the client waits that out, a couple of times, rather than
+ * failing a batch that would pass a minute later.
+ */
 async function postForCertificate(
   what: 'enrollment' | 'renewal',
   url: URL,
   payload: Record<string, string>,
   tls: { ca: string; key?: string; cert?: string },
+  onPause?: (seconds: number) => void,
 ): Promise<string> {
   const body = JSON.stringify(payload);
-  const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  let response = await post(url, body, tls);
+  for (let retry = 0; retry < RETRIES_WHEN_PAUSED; retry++) {
+    const seconds = response.retryAfterS;
+    if (response.status !== 429 || seconds === undefined || seconds > RETRY_AFTER_MAX_S) break;
+    onPause?.(seconds);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    response = await post(url, body, tls);
+  }
+  let parsed: { certificate?: unknown; chain?: unknown; detail?: unknown; code?: unknown };
+  try {
+    parsed = JSON.parse(response.text) as typeof parsed;
+  } catch {
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `${what} answered ${response.status} with a body that is not JSON`,
+    );
+  }
+  if (response.status !== 200 || typeof parsed.certificate !== 'string' || typeof parsed.chain !== 'string') {
+    const detail = typeof parsed.detail === 'string' ? parsed.detail : `status ${response.status}`;
+    // The server's own code where it is one of the enrolment refusals (a pause, a quota), so the
+    // caller is not told to fix a token that was fine.
+    const code =
+      parsed.code === 'VIGIL_ERR_ENROLL_THROTTLED' || parsed.code === 'VIGIL_ERR_ENROLL_TOO_OFTEN'
+        ? parsed.code
+        : what === 'enrollment'
+          ? 'VIGIL_ERR_ENROLL_BAD_TOKEN'
+          : 'VIGIL_ERR_ENROLL_BAD_CSR';
+    throw new VigilError(code, `${what} refused: ${detail}`);
+  }
+  return `${parsed.certificate.trim()}\n${parsed.chain.trim()}\n`;
+}
+
+function post(url: URL, body: string, tls: { ca: string; key?: string; cert?: string }): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
     const req = request(
       url,
       {
@@ -92,9 +146,11 @@ async function postForCertificate(
       },
       (res) => {
         const chunks: Buffer[] = [];
+        const header = res.headers['retry-after'];
+        const retryAfterS = header !== undefined && /^\d{1,4}$/.test(header) ? Number(header) : undefined;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfterS }),
         );
         res.on('error', reject);
       },
@@ -108,21 +164,4 @@ async function postForCertificate(
       `could not reach ${url.origin}: ${e.message}; is "vigil serve" running there?`,
     );
   });
-  let parsed: { certificate?: unknown; chain?: unknown; detail?: unknown };
-  try {
-    parsed = JSON.parse(response.text) as typeof parsed;
-  } catch {
-    throw new VigilError(
-      'VIGIL_ERR_REQUEST_INVALID',
-      `${what} answered ${response.status} with a body that is not JSON`,
-    );
-  }
-  if (response.status !== 200 || typeof parsed.certificate !== 'string' || typeof parsed.chain !== 'string') {
-    const detail = typeof parsed.detail === 'string' ? parsed.detail : `status ${response.status}`;
-    throw new VigilError(
-      what === 'enrollment' ? 'VIGIL_ERR_ENROLL_BAD_TOKEN' : 'VIGIL_ERR_ENROLL_BAD_CSR',
-      `${what} refused: ${detail}`,
-    );
-  }
-  return `${parsed.certificate.trim()}\n${parsed.chain.trim()}\n`;
 }
