@@ -44,6 +44,35 @@ describe('login throttle', () => {
     assert.equal(await throttle.lockedForMs([accountKey('someone-else'), address]), 30_000);
   });
 
+  it('counts an IPv6 client by its /64, so hopping addresses within it earns no new tries', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    for (let i = 0; i < 20; i++)
+      await throttle.recordFailure([
+        accountKey(`hop-${i}`),
+        addressKey(`2001:db8:7:1::${(i + 1).toString(16)}`),
+      ]);
+    assert.equal(addressKey('2001:db8:7:1:ffff::9'), addressKey('2001:0db8:0007:0001::1'));
+    assert.equal(await throttle.lockedForMs([addressKey('2001:db8:7:1:abcd::42')]), 30_000);
+    assert.equal(await throttle.lockedForMs([addressKey('2001:db8:7:2::1')]), 0, 'another /64');
+    assert.equal(addressKey('::ffff:192.0.2.7'), addressKey('192.0.2.7'));
+  });
+
+  it('sweeps keys whose failures are forgotten and whose lock is over, keeping the others', async () => {
+    const throttle = new LoginThrottle(t.store.db, clock);
+    const keys = async () =>
+      (await t.store.db.selectFrom('login_attempts').select('key').where('key', 'like', '%sweep-%').execute())
+        .map((r) => r.key)
+        .sort();
+    await throttle.recordFailure([accountKey('sweep-old')]);
+    nowMs += DEFAULT_THROTTLE.forgetAfterMs;
+    for (let i = 0; i < 5; i++) await throttle.recordFailure([accountKey('sweep-locked')]);
+    await throttle.recordFailure([accountKey('sweep-new')]);
+    nowMs += 1;
+    // A claim sweeps (at most hourly): the day-old key goes, the recent and the locked stay.
+    await throttle.claim([accountKey('sweep-claim')]);
+    assert.deepEqual(await keys(), ['account:sweep-claim', 'account:sweep-locked', 'account:sweep-new']);
+  });
+
   it('treats usernames case-insensitively, so case changes do not earn new tries', () => {
     assert.equal(accountKey('Maria'), accountKey('maria'));
   });

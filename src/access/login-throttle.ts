@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { sourceNetworkOf } from '../server/source-network.ts';
 import type { Schema } from '../store/schema.ts';
 
 /**
@@ -26,7 +27,11 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = {
 };
 
 export const accountKey = (username: string) => `account:${username.normalize('NFKC').toLowerCase()}`;
-export const addressKey = (address: string) => `address:${address}`;
+/**
+ * An IPv6 client is counted by its /64: it may send from any of 2^64 addresses in it, so per
+ * address it would never meet its limit (see sourceNetworkOf).
+ */
+export const addressKey = (address: string) => `address:${sourceNetworkOf(address)}`;
 
 /** The delay after `failures` failures when `free` are allowed: 0, then base, 2×base, … up to max. */
 export function lockDelayMs(failures: number, free: number, policy: ThrottlePolicy): number {
@@ -47,7 +52,12 @@ export interface AttemptClaim {
 
 export type ClaimResult = { claim: AttemptClaim } | { lockedForMs: number };
 
+/** How often the table is swept of keys whose failures are forgotten and whose lock is over. */
+const SWEEP_EVERY_MS = 3_600_000;
+
 export class LoginThrottle {
+  private lastSweepMs = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly now: () => number = Date.now,
@@ -70,6 +80,7 @@ export class LoginThrottle {
    */
   async claim(keys: string[]): Promise<ClaimResult> {
     const now = this.now();
+    await this.sweep(now);
     return this.db.transaction().execute(async (tx) => {
       // Sorted, so two claims over the same keys lock the rows in one order (no deadlock).
       const sorted = [...new Set(keys)].sort();
@@ -160,6 +171,21 @@ export class LoginThrottle {
       if (failures.delay > 0) locked.push({ key, failures: failures.count, lockedForMs: failures.delay });
     }
     return locked;
+  }
+
+  /**
+   * Deletes the rows that no longer count: failures forgotten (forgetAfterMs) and no lock left.
+   * Every typed username and every source gets a row, so without this a spray of made-up names
+   * or addresses would grow the table for ever. At most once an hour, from a claim.
+   */
+  async sweep(now = this.now()): Promise<void> {
+    if (now - this.lastSweepMs < SWEEP_EVERY_MS) return;
+    this.lastSweepMs = now;
+    await this.db
+      .deleteFrom('login_attempts')
+      .where('last_failure_at', '<', now - this.policy.forgetAfterMs)
+      .where('locked_until', '<=', now)
+      .execute();
   }
 
   /** A full sign-in clears the account's count; an address's count only fades with time. */

@@ -7,13 +7,13 @@ import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import { crlToPem, normalizeSerial } from '../pki/index.ts';
 import { type App, actorOf } from '../server/http.ts';
+import { sourceNetworkOf } from '../server/source-network.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { identifyDevice } from './device-identity.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import { type EnrollAttempt, EnrollThrottle, OVERFLOW_KEY } from './enroll-throttle.ts';
 import type { Enrollment } from './enrollment.ts';
 import { CRL_PATH, type RevocationList } from './revocation-list.ts';
-import { sourceNetworkOf } from './source-network.ts';
 
 export interface DeviceRouteDeps {
   devices: DeviceStore;
