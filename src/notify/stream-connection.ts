@@ -191,11 +191,12 @@ export class StreamConnection {
     try {
       while (!this.isClosed && this.queue.length > 0) {
         const frame = this.queue[0]!;
-        if (frame.patientId !== null) await this.decide(frame.topic, frame.patientId);
+        // The answer just given, not verdict(): a gate slower than decisionTtlMs leaves a stale
+        // decision, which verdict() reads as 'wait' and would have let a refused frame through.
+        const isAllowed = frame.patientId === null || (await this.decide(frame.topic, frame.patientId));
         if (this.isClosed) break;
         this.queue.shift();
-        if (this.verdict(frame.topic, frame.patientId, Date.now()) !== 'drop')
-          this.send(frame.topic, frame.text);
+        if (isAllowed) this.send(frame.topic, frame.text);
       }
     } catch (err) {
       // Without a gate decision or the audit entry, nothing more may be delivered.
@@ -206,18 +207,20 @@ export class StreamConnection {
     }
   }
 
-  private async decide(topic: StreamTopic, patientId: string): Promise<void> {
+  /** Whether the frame may go out: the gate (cached for decisionTtlMs) allows it and it is audited. */
+  private async decide(topic: StreamTopic, patientId: string): Promise<boolean> {
     const nowMs = Date.now();
     const key = decisionKey(topic, patientId);
     const d = this.decisions.get(key);
     if (!d || nowMs - d.checkedMs > this.deps.decisionTtlMs) {
       const isAllowed = await this.deps.mayRead(this.init.identity, patientId, categoryOf(topic));
       this.decisions.set(key, { isAllowed, checkedMs: nowMs });
-      if (!isAllowed) return;
-    } else if (!d.isAllowed) return;
+      if (!isAllowed) return false;
+    } else if (!d.isAllowed) return false;
     if (!this.audited.has(patientId)) {
       await this.deps.auditFirstDelivery(this.init.identity, patientId, this.init.source);
       this.audited.add(patientId);
     }
+    return true;
   }
 }

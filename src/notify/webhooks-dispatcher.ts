@@ -135,19 +135,18 @@ export class WebhookDispatcher {
 
   private async attempt(d: Delivery): Promise<void> {
     const { store } = this.opts;
-    const webhook = await store.get(d.webhookId).catch(() => undefined);
-    if (!webhook) return; // deleted meanwhile, with its queue
-    const timestamp = Math.floor(this.now() / 1000);
-    const headers = {
-      'webhook-id': d.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(await store.secret(webhook.id), d.id, timestamp, d.payload),
-    };
-    const result = await sendWebhook(webhook.url, headers, d.payload, {
-      timeoutMs: this.opts.timeoutMs ?? 10_000,
-      allowLoopback: this.opts.allowLoopbackHttp,
-      signal: this.abort.signal,
-    });
+    let result: SendResult;
+    try {
+      result = await this.send(d);
+    } catch (err) {
+      // A delivery that cannot even be prepared (secret unreadable, webhook row gone) counts as
+      // a failed attempt: left pending and due, it was picked again at once, and on SQLite,
+      // whose queries resolve without yielding, that loop starved the whole process.
+      // The message only: an invalid-URL error carries the URL, which may hold a receiver's token.
+      const error = err instanceof Error ? err.message : String(err);
+      this.opts.log.error({ webhook: d.webhookId, delivery: d.id, error }, 'webhook delivery not prepared');
+      result = { status: null, retryAfterMs: null, error };
+    }
     // Cut short by stop(): not an attempt; the row stays due and goes out after the restart.
     if (this.abort.signal.aborted) return;
     const attempts = d.attempts + 1;
@@ -185,9 +184,26 @@ export class WebhookDispatcher {
     if (outcome === 'dead') {
       // The URL may carry a receiver's token in its path: log the ids, not the URL.
       this.opts.log.warn(
-        { webhook: webhook.id, delivery: d.id, attempts, error },
+        { webhook: d.webhookId, delivery: d.id, attempts, error },
         'webhook delivery dead-lettered',
       );
     }
+  }
+
+  /** Signs and sends one attempt; throws when the delivery cannot be prepared. */
+  private async send(d: Delivery): Promise<SendResult> {
+    const { store } = this.opts;
+    const webhook = await store.get(d.webhookId);
+    const timestamp = Math.floor(this.now() / 1000);
+    const headers = {
+      'webhook-id': d.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(await store.secret(webhook.id), d.id, timestamp, d.payload),
+    };
+    return sendWebhook(webhook.url, headers, d.payload, {
+      timeoutMs: this.opts.timeoutMs ?? 10_000,
+      allowLoopback: this.opts.allowLoopbackHttp,
+      signal: this.abort.signal,
+    });
   }
 }

@@ -78,6 +78,16 @@ describe('webhook URL validation', () => {
     assert.ok(!isForbiddenAddress('10.1.2.3'));
   });
 
+  it('refuses the IPv6 cloud-metadata address (AWS IMDS, fd00:ec2::254), in any spelling', () => {
+    for (const url of ['https://[fd00:ec2::254]/latest/meta-data', 'https://[FD00:0EC2:0:0:0:0:0:254]/h']) {
+      assert.match(refusal(url, loose), /metadata/, url);
+    }
+    // What a resolver hands the sender's lookup (DNS rebinding to the metadata service).
+    assert.ok(isForbiddenAddress('fd00:ec2::254'));
+    assert.ok(isForbiddenAddress('fd00:ec2:0:0:0:0:0:254'));
+    assert.ok(!isForbiddenAddress('fd00:ec2::253'));
+  });
+
   it('refuses other schemes, fragments and non-URLs', () => {
     assert.match(refusal('ftp://example.org/x'), /not https/);
     assert.match(refusal('https://example.org/x#frag'), /fragment/);

@@ -35,14 +35,23 @@ export function isLoopbackHost(host: string): boolean {
   return isIP(h) === 4 && h.startsWith('127.');
 }
 
+/** AWS's instance metadata service also answers here, on a unique-local (not link-local) address. */
+const IPV6_METADATA = 'fd00:ec2::254';
+
+/** The compressed form (RFC 5952) of an IPv6 address, as URL parsing writes it; zone id dropped. */
+function compressed(ipv6: string): string {
+  return new URL(`http://[${ipv6.replace(/%.*$/, '')}]`).hostname.slice(1, -1);
+}
+
 /**
  * Addresses no webhook may reach, whatever the policy: unspecified, link-local (169.254/16 is
- * where cloud metadata services answer, the classic SSRF target) and IPv4-mapped forms of them.
+ * where cloud metadata services answer, the classic SSRF target), the IPv6 metadata address,
+ * and IPv4-mapped forms of them.
  */
 export function isForbiddenAddress(address: string): boolean {
   const a = canonical(address);
   if (isIP(a) === 4) return a.startsWith('0.') || a.startsWith('169.254.') || a === '255.255.255.255';
-  if (isIP(a) === 6) return a === '::' || /^fe[89ab][0-9a-f]:/.test(a);
+  if (isIP(a) === 6) return a === '::' || /^fe[89ab][0-9a-f]:/.test(a) || compressed(a) === IPV6_METADATA;
   return false;
 }
 
@@ -73,7 +82,8 @@ export function parseWebhookUrl(input: unknown, policy: WebhookUrlPolicy): strin
     refuse(`scheme ${url.protocol} is not https:`);
   }
   if (url.hostname === '') refuse('no host');
-  if (isForbiddenAddress(url.hostname)) refuse(`address ${url.hostname} is link-local or unspecified`);
+  if (isForbiddenAddress(url.hostname))
+    refuse(`address ${url.hostname} is cloud metadata, link-local or unspecified`);
   if (loopback && !policy.allowLoopbackHttp) refuse('loopback addresses are not allowed here');
   return url.toString();
 }
