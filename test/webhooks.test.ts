@@ -239,6 +239,43 @@ describe('outbound webhooks', () => {
     assert.deepEqual([audited.actor, audited.patient_id], ['system:notify', 'p-hook']);
   });
 
+  it('announces no alert of a patient whose consent refuses disclosure of alerts', async () => {
+    receiver.state.answer = () => 204;
+    const lowGlucose = async (deviceId: string, patientId: string) => {
+      const client = await h.connect(await h.enrol(deviceId, patientId), deviceId);
+      return async () => {
+        const readings = [{ code: '2339-0', value: 40, unit: 'mg/dL' }];
+        const payload = JSON.stringify({ seq: 1, ts: new Date().toISOString(), readings });
+        assert.equal(await publishQos1(client, `v1/devices/${deviceId}/telemetry`, payload), 0);
+        await h.vigil.alerts.idle();
+      };
+    };
+    const privateLow = await lowGlucose('cgm-private', 'p-private');
+    const openLow = await lowGlucose('cgm-open', 'p-open');
+    const deny = await h.api('/api/v1/patients/p-private/consents', {
+      method: 'POST',
+      body: { decision: 'deny', purposes: ['*'], categories: ['alerts'] },
+    });
+    assert.equal(deny.status, 201, deny.text);
+    await privateLow();
+    await openLow();
+    // Events go out in the order they were raised: the second patient's arriving means the
+    // first one's was judged before it.
+    await until("the consenting patient's alert", () =>
+      receiver.received.find((r) => r.body.includes('"alert.raised"') && r.body.includes('p-open')),
+    );
+    assert.deepEqual(
+      receiver.received.filter((r) => r.body.includes('p-private')),
+      [],
+    );
+    const queued = await h.vigil.store.db
+      .selectFrom('webhook_deliveries')
+      .select('payload')
+      .where('payload', 'like', '%p-private%')
+      .execute();
+    assert.deepEqual(queued, [], 'not even queued');
+  });
+
   it('removes a subscription; nothing more is sent to it', async () => {
     const r = await h.api(`/api/v1/webhooks/${webhookId}`, { method: 'DELETE' });
     assert.equal(r.status, 200, r.text);

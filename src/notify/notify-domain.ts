@@ -31,6 +31,12 @@ export interface NotifyDeps {
   users: UserStore;
   registry: Registry;
   log: Logger;
+  /**
+   * Whether the patient's consent lets their alerts leave the system for treatment. An alert
+   * the list and the stream withhold (consent refusing the alerts category) must not reach a
+   * webhook receiver or an inbox either.
+   */
+  mayDisclose(patientId: string): Promise<boolean>;
   tuning?: NotifyTuning | undefined;
 }
 
@@ -97,10 +103,21 @@ export function createNotifications(deps: NotifyDeps): Notifications {
       .publish(type, payload)
       .catch((err: unknown) => log.error({ err, type }, 'webhook event could not be queued'));
   };
+  // One chain, so the consent checks cannot reorder one alert's events (raise before resolve).
+  let told = Promise.resolve();
   deps.alerts.subscribe((alert, action) => {
     const type = alertEventType(action);
-    if (type) publish(type, alertPayload(alert, type, publicUrl, Date.now()));
-    email?.onAlert(alert, action);
+    if (!type && !email) return;
+    told = told
+      .then(async () => {
+        if (!(await deps.mayDisclose(alert.patientId))) {
+          log.info({ alert: alert.id, action }, 'alert not announced: consent refuses disclosure of alerts');
+          return;
+        }
+        if (type) publish(type, alertPayload(alert, type, publicUrl, Date.now()));
+        email?.onAlert(alert, action);
+      })
+      .catch((err: unknown) => log.error({ err, alert: alert.id }, 'alert notice not sent'));
   });
   return {
     webhooks,

@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { type Access, createAccess } from '../access/access-domain.ts';
 import { registerConsentRoutes } from '../access/consent-routes.ts';
 import { createExportGate } from '../access/export-access.ts';
-import { PatientAccess } from '../access/patient-access.ts';
+import { PatientAccess, type Requester } from '../access/patient-access.ts';
 import { createPatientGate, type PatientGate } from '../access/patient-gate.ts';
 import { AuditAnchorKeeper, readAnchor } from '../audit/audit-anchor.ts';
 import { AuditLog } from '../audit/audit-log.ts';
@@ -109,6 +109,9 @@ export interface StartOptions {
  * loop while the thread is busy. The bound keeps a stalled disk from queueing without limit.
  */
 const WRITER_BATCHES_IN_FLIGHT = 64;
+
+/** Webhooks and e-mail judged as an integration would be: by the patient's consent only. */
+const NOTIFY_REQUESTER: Requester = { role: 'integration', name: 'notify', actor: 'system:notify' };
 
 /** The composition root: builds every piece in order and stops them in reverse. */
 export async function startVigil(config: VigilConfig, opts: StartOptions = {}): Promise<RunningVigil> {
@@ -348,6 +351,9 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     users: access.users,
     registry: metrics.registry,
     log,
+    // Consent alone decides, as for an integration: the receivers are outside systems and inboxes.
+    mayDisclose: async (patientId) =>
+      (await patientAccess.readable(NOTIFY_REQUESTER, [patientId], 'alerts')).has(patientId),
     tuning: opts.notify,
   });
   const { app, routes } = await createHttpServer({
