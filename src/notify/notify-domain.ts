@@ -140,6 +140,8 @@ export function createNotifications(deps: NotifyDeps): Notifications {
       publish('device.quarantined', quarantinePayload(deviceId, publicUrl, Date.now()));
     },
     async stop() {
+      // Notices already judged are queued before the dispatcher and the store go away.
+      await told;
       await dispatcher.stop();
       await email?.stop();
     },
