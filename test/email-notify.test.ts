@@ -209,6 +209,58 @@ describe('alert e-mail transport security', () => {
     assert.match(await registry.metrics(), /vigil_notify_emails_total\{outcome="failed"\} 1/);
   });
 
+  it('sends a burst of notices over a few pooled connections, not one connection each', async () => {
+    let open = 0;
+    let mostOpen = 0;
+    let delivered = 0;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onConnect(_session, callback) {
+        open++;
+        mostOpen = Math.max(mostOpen, open);
+        callback();
+      },
+      onClose() {
+        open--;
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        // A slow relay: each message takes a while, so the burst piles up.
+        stream.on('end', () =>
+          setTimeout(() => {
+            delivered++;
+            callback();
+          }, 20),
+        );
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.server.address() as AddressInfo;
+    const notifier = new EmailNotifier({
+      smtp: parseSmtpUrl(`smtp://127.0.0.1:${port}?tls=off`),
+      from: 'vigil@hospital.example',
+      publicUrl: () => 'https://vigil.hospital.example',
+      addressOf: async () => 'nurse.a@hospital.example',
+      audit: { append: async () => {} },
+      registry: new Registry(),
+      log: pino({ level: 'silent' }),
+      attempts: 1,
+      retryBaseMs: 1,
+    });
+    for (let i = 0; i < 30; i++)
+      notifier.onAlert(
+        { id: `a-${i}`, patientId: 'p-1', urgency: 'urgent', assignedTo: 'nurse-a' } as Alert,
+        'raise',
+      );
+    await notifier.idle();
+    await notifier.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+    assert.equal(delivered, 30);
+    assert.ok(mostOpen <= 4, `${mostOpen} connections open at once`);
+  });
+
   it('logs a refused recipient by reply code only, never the address the server repeats', async () => {
     const server = new SMTPServer({
       authOptional: true,

@@ -26,6 +26,8 @@ export interface EmailNotifierDeps {
 
 type Outcome = 'sent' | 'failed' | 'no-address';
 
+const MAX_SMTP_CONNECTIONS = 4;
+
 /** What the message says: that something needs the reader, and where; no patient data. */
 export function composeAlertEmail(
   kind: 'raise' | 'escalate',
@@ -57,6 +59,10 @@ export class EmailNotifier {
   constructor(private readonly deps: EmailNotifierDeps) {
     const { smtp } = deps;
     this.transport = nodemailer.createTransport({
+      // A few pooled connections: a burst of urgent alerts queues its messages on them rather
+      // than opening one connection each against a relay that may be slow or down.
+      pool: true,
+      maxConnections: MAX_SMTP_CONNECTIONS,
       host: smtp.host,
       port: smtp.port,
       secure: smtp.secure,
