@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import type { Category } from '../access/consent.ts';
+import type { PatientScope } from '../access/readable-patients.ts';
 import type { Identity } from '../access/session-guard.ts';
 import { type ConnectionDeps, StreamConnection } from './stream-connection.ts';
 
@@ -84,5 +85,42 @@ describe('stream connection gate', () => {
     await sleep(250);
     assert.deepEqual(ws.sent, ['one', 'two']);
     assert.equal(audits, 1);
+  });
+
+  it("judges an unfiltered stream from the caller's whole scope, asked once per category and lifetime", async () => {
+    const scopes: Category[] = [];
+    let perPatient = 0;
+    const { ws, conn } = connection({
+      mayRead: async () => {
+        perPatient++;
+        return true;
+      },
+      scope: async (_i, category): Promise<PatientScope> => {
+        scopes.push(category);
+        return { only: new Set(['p-1', 'p-3']) };
+      },
+    });
+    for (const p of ['p-1', 'p-2', 'p-3', 'p-4']) conn.offer('readings', p, `r:${p}`);
+    conn.offer('alerts', 'p-3', 'a:p-3');
+    conn.offer('alerts', 'p-2', 'a:p-2');
+    await sleep(20);
+    assert.deepEqual(ws.sent, ['r:p-1', 'r:p-3', 'a:p-3']);
+    assert.deepEqual(scopes, ['vital-signs', 'alerts']);
+    assert.equal(perPatient, 0, 'no question per patient');
+  });
+
+  it('asks for the scope again once it is older than the decision lifetime (a care-team link removed)', async () => {
+    let onTeam = new Set(['p-1']);
+    const { ws, conn } = connection({
+      decisionTtlMs: 20,
+      scope: async (): Promise<PatientScope> => ({ only: onTeam }),
+    });
+    conn.offer('readings', 'p-1', 'before');
+    await sleep(10);
+    onTeam = new Set();
+    await sleep(40);
+    conn.offer('readings', 'p-1', 'after');
+    await sleep(10);
+    assert.deepEqual(ws.sent, ['before']);
   });
 });

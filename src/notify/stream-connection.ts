@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Category } from '../access/consent.ts';
+import { inScope, type PatientScope } from '../access/readable-patients.ts';
 import type { Identity } from '../access/session-guard.ts';
 import { type ErrorCode, isVigilError } from '../errors/catalogue.ts';
 import { errorFrame } from './stream-messages.ts';
@@ -9,6 +10,12 @@ import type { StreamTopic } from './stream-query.ts';
 export interface ConnectionDeps {
   /** The patient gate's `readable` for one patient and category (care team, consent, break-glass). */
   mayRead(identity: Identity, patientId: string, category: Category): Promise<boolean>;
+  /**
+   * Every patient the caller may read in a category (the same answer as mayRead, for all at
+   * once). A stream with no patient filter asks this once per decisionTtlMs and category
+   * instead of asking mayRead for each patient of the hospital whose readings go by.
+   */
+  scope?(identity: Identity, category: Category): Promise<PatientScope>;
   /** Writes the one 'stream.read' audit entry for this connection and patient. */
   auditFirstDelivery(identity: Identity, patientId: string, source: string): Promise<void>;
   sent(topic: StreamTopic): void;
@@ -58,6 +65,7 @@ const MAX_IGNORED_CLIENT_FRAMES = 100;
  */
 export class StreamConnection {
   private readonly decisions = new Map<string, { isAllowed: boolean; checkedMs: number }>();
+  private readonly scopes = new Map<Category, { scope: PatientScope; checkedMs: number }>();
   private readonly audited = new Set<string>();
   private readonly queue: Frame[] = [];
   private isDraining = false;
@@ -213,7 +221,7 @@ export class StreamConnection {
     const key = decisionKey(topic, patientId);
     const d = this.decisions.get(key);
     if (!d || nowMs - d.checkedMs > this.deps.decisionTtlMs) {
-      const isAllowed = await this.deps.mayRead(this.init.identity, patientId, categoryOf(topic));
+      const isAllowed = await this.judge(categoryOf(topic), patientId, nowMs);
       this.decisions.set(key, { isAllowed, checkedMs: nowMs });
       if (!isAllowed) return false;
     } else if (!d.isAllowed) return false;
@@ -222,5 +230,18 @@ export class StreamConnection {
       this.audited.add(patientId);
     }
     return true;
+  }
+
+  /** The gate's answer for one patient: from the caller's whole scope when nothing filters by patient. */
+  private async judge(category: Category, patientId: string, nowMs: number): Promise<boolean> {
+    const { scope } = this.deps;
+    if (this.init.patients !== null || !scope)
+      return this.deps.mayRead(this.init.identity, patientId, category);
+    let cached = this.scopes.get(category);
+    if (!cached || nowMs - cached.checkedMs > this.deps.decisionTtlMs) {
+      cached = { scope: await scope(this.init.identity, category), checkedMs: nowMs };
+      this.scopes.set(category, cached);
+    }
+    return inScope(cached.scope, patientId);
   }
 }

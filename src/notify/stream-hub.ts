@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Category } from '../access/consent.ts';
+import type { PatientScope } from '../access/readable-patients.ts';
 import type { Identity } from '../access/session-guard.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AcceptedMessage } from '../clinical/observations.store.ts';
@@ -33,6 +34,8 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 export interface StreamHubDeps {
   /** The patient gate's `readable`, for one patient and the category a frame discloses. */
   readable(identity: Identity, patientIds: string[], category: Category): Promise<Set<string>>;
+  /** The patient gate's `readablePatients`: everyone the caller may read in a category. */
+  scope?(identity: Identity, category: Category): Promise<PatientScope>;
   audit: AuditLog;
   metrics: Metrics;
   log: Logger;
@@ -68,6 +71,7 @@ export class StreamHub {
     const conn = new StreamConnection(ws, init, {
       mayRead: async (identity, patientId, category) =>
         (await this.deps.readable(identity, [patientId], category)).has(patientId),
+      ...(this.deps.scope ? { scope: (identity, category) => this.deps.scope!(identity, category) } : {}),
       auditFirstDelivery: (identity, patientId, source) =>
         this.deps.audit.append({
           actor: identity.actor,

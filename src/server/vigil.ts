@@ -260,6 +260,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   };
   const stream = new StreamHub({
     readable: (identity, ids, category) => gate.readable(identity, ids, category),
+    scope: (identity, category) => gate.readablePatients(identity, category),
     audit,
     metrics,
     log: log.child({ component: 'stream' }),
