@@ -1,4 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import { idIn, inPatientScope, isEmptyScope } from '../access/patient-scope-sql.ts';
+import type { PatientScope } from '../access/readable-patients.ts';
 import { open, seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
@@ -19,12 +21,25 @@ export interface Patient extends PatientIdentity {
 
 const identityAad = (id: string) => `patient-identity|${id}`;
 
+/** Which registered patients a list asks for, besides the caller's scope. */
+export interface PatientListQuery {
+  /** Only these ids (a FHIR `_id` search). */
+  ids?: ReadonlySet<string> | undefined;
+  /** Only ids after this one (a page cursor). */
+  afterId?: string | undefined;
+  limit?: number | undefined;
+}
+
 /** Patients: the id is a pseudonym; name and birth date are sealed with the patient's own key. */
 export class PatientStore {
+  private readonly isPostgres: boolean;
+
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly keys: KeyRing,
-  ) {}
+  ) {
+    this.isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
 
   async add(id: string, identity: PatientIdentity, nowMs = Date.now()): Promise<void> {
     if (!isValidId(id)) {
@@ -159,5 +174,44 @@ export class PatientStore {
       .orderBy('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * The unerased patients in `scope` (every one when absent), in id order: a list asks the
+   * patient gate once (readablePatients) and reads only the patients it may show, rather than
+   * every patient and one gate query each. An empty scope answers without a query.
+   */
+  async listIdsIn(scope: PatientScope | undefined, q: PatientListQuery = {}): Promise<string[]> {
+    if (isEmptyScope(scope) || q.ids?.size === 0) return [];
+    let query = this.inScope(scope, q.ids).select('id').orderBy('id');
+    // Compared as JavaScript compares strings (code units), as the cursor always was; the ids
+    // are ASCII, so SQLite's BINARY order agrees, and PostgreSQL is told so (COLLATE "C")
+    // whatever collation the database orders by.
+    if (q.afterId !== undefined)
+      query = query.where(
+        this.isPostgres ? sql<string>`${sql.ref('id')} collate "C"` : sql.ref('id'),
+        '>',
+        q.afterId,
+      );
+    if (q.limit !== undefined) query = query.limit(q.limit);
+    const rows = await query.execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** How many unerased patients listIdsIn would list without a cursor and a limit. */
+  async countIn(scope: PatientScope | undefined, ids?: ReadonlySet<string>): Promise<number> {
+    if (isEmptyScope(scope) || ids?.size === 0) return 0;
+    const row = await this.inScope(scope, ids)
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  private inScope(scope: PatientScope | undefined, ids: ReadonlySet<string> | undefined) {
+    let query = this.db.selectFrom('patients').where('erased_at', 'is', null);
+    const scoped = scope && inPatientScope('patients.id', scope, this.isPostgres);
+    if (scoped) query = query.where(scoped);
+    if (ids) query = query.where(idIn('patients.id', ids, this.isPostgres, false));
+    return query;
   }
 }

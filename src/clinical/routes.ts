@@ -5,6 +5,15 @@ import { registerSeriesRoutes, type SeriesRouteDeps } from './series-routes.ts';
 export type ClinicalRouteDeps = SeriesRouteDeps;
 
 export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void {
+  registerPatientList(app, deps);
+  registerSeriesRoutes(app, deps);
+}
+
+/** GET /api/v1/patients: the ids of the patients the caller may see. */
+export function registerPatientList(
+  app: App,
+  deps: Pick<ClinicalRouteDeps, 'patients' | 'audit' | 'gate'>,
+): void {
   app.get(
     '/api/v1/patients',
     {
@@ -16,11 +25,11 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
       },
     },
     async (request) => {
-      const all = await deps.patients.listIds();
-      // Administrators see every pseudonymous id to manage them; readers only their patients.
+      // Administrators see every pseudonymous id to manage them; readers only their patients,
+      // asked of the gate once and filtered in the query.
       const role = request.identity?.role;
-      const readable = role === 'admin' ? undefined : await deps.gate.readable(request.identity, all);
-      const ids = readable ? all.filter((id) => readable.has(id)) : all;
+      const scope = role === 'admin' ? undefined : await deps.gate.readablePatients(request.identity);
+      const ids = await deps.patients.listIdsIn(scope);
       await deps.audit.append({
         actor: actorOf(request),
         action: 'patient.list',
@@ -31,6 +40,4 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
       return { patients: ids.map((id) => ({ id })) };
     },
   );
-
-  registerSeriesRoutes(app, deps);
 }

@@ -13,8 +13,11 @@ import { parseCount, parseIds, type RawQuery, valuesOf } from './search-params.t
 
 export const FhirId = Type.String({ pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' });
 
+/** What the Patient resource needs of the facade's dependencies. */
+export type PatientResourceDeps = Pick<FhirDeps, 'patients' | 'audit' | 'gate' | 'db' | 'keys'>;
+
 /** Patient: read, search (_id), create (server-assigned id), update (also as create). */
-export function registerPatientResource(fhir: App, deps: FhirDeps): void {
+export function registerPatientResource(fhir: App, deps: PatientResourceDeps): void {
   const audit = (request: FastifyRequest, action: string, patientId?: string) =>
     deps.audit.append({
       actor: actorOf(request),
@@ -64,11 +67,14 @@ export function registerPatientResource(fhir: App, deps: FhirDeps): void {
       const after = values.get('_cursor')?.[0];
       if (after !== undefined && !isValidId(after))
         throw invalid('_cursor is not a page token from this server');
-      const candidates = (await deps.patients.listIds()).filter((id) => !ids || ids.has(id));
-      // A search finds only the patients the caller may read (care team, consent, break-glass).
-      const readable = await deps.gate.readable(request.identity, candidates);
-      const matching = candidates.filter((id) => readable.has(id));
-      const rest = after === undefined ? matching : matching.filter((id) => id > after);
+      // A search finds only the patients the caller may read (care team, consent, break-glass),
+      // asked of the gate once and filtered in the query: a page reads its own patients only.
+      // In the category each hit is read under (identity): a patient whose consent refuses
+      // identity is not found, rather than failing the whole search with a 403.
+      const scope = await deps.gate.readablePatients(request.identity, 'identity');
+      const total = await deps.patients.countIn(scope, ids);
+      // One more than the page: whether a next page exists.
+      const rest = await deps.patients.listIdsIn(scope, { ids, afterId: after, limit: count + 1 });
       const page = rest.slice(0, count);
       const resources = [];
       for (const id of page) {
@@ -77,11 +83,7 @@ export function registerPatientResource(fhir: App, deps: FhirDeps): void {
       }
       const next =
         rest.length > count ? withParam(selfUrl(request), '_cursor', page[page.length - 1]!) : undefined;
-      return sendResource(
-        reply,
-        200,
-        searchset(selfUrl(request), baseUrl(request), resources, next, matching.length),
-      );
+      return sendResource(reply, 200, searchset(selfUrl(request), baseUrl(request), resources, next, total));
     },
   );
 

@@ -19,6 +19,7 @@ import * as stagingClustered from './migrations/0010-staging-clustered.ts';
 import * as redeliveryWindow from './migrations/0011-redelivery-window.ts';
 import * as wideChunks from './migrations/0012-wide-chunks.ts';
 import * as vexVersionRange from './migrations/0013-vex-version-range.ts';
+import * as careTeamMemberIndex from './migrations/0014-care-team-member-index.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -46,6 +47,7 @@ const STEPS: Record<string, Step> = {
   '0011-redelivery-window': redeliveryWindow as unknown as Step,
   '0012-wide-chunks': wideChunks as unknown as Step,
   '0013-vex-version-range': vexVersionRange as unknown as Step,
+  '0014-care-team-member-index': careTeamMemberIndex as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {

@@ -1,11 +1,5 @@
-import {
-  type ExpressionBuilder,
-  type Kysely,
-  PostgresAdapter,
-  type RawBuilder,
-  type SqlBool,
-  sql,
-} from 'kysely';
+import { type ExpressionBuilder, type Kysely, PostgresAdapter } from 'kysely';
+import { idIn, inPatientScope, isEmptyScope } from '../../access/patient-scope-sql.ts';
 import type { PatientScope } from '../../access/readable-patients.ts';
 import { open, seal } from '../../crypto/aead.ts';
 import type { Schema } from '../../store/schema.ts';
@@ -63,23 +57,6 @@ const notErased = (eb: ExpressionBuilder<Schema, 'alerts'>) =>
         .where('patients.erased_at', 'is not', null),
     ),
   );
-
-/**
- * `alerts.patient_id` in (or not in) a set of ids bound as one parameter, not one each: a care
- * team may hold more patients than an IN list may bind (32766 parameters on SQLite, 65535 on
- * PostgreSQL). SQLite reads the set from a JSON array, PostgreSQL from a text[].
- */
-function patientIdIn(ids: ReadonlySet<string>, isPostgres: boolean, isExcept: boolean): RawBuilder<SqlBool> {
-  const column = sql.ref('alerts.patient_id');
-  if (isPostgres) {
-    const list = sql.val([...ids]);
-    return isExcept
-      ? sql<SqlBool>`${column} <> all(${list}::text[])`
-      : sql<SqlBool>`${column} = any(${list}::text[])`;
-  }
-  const set = sql`(select value from json_each(${JSON.stringify([...ids])}))`;
-  return isExcept ? sql<SqlBool>`${column} not in ${set}` : sql<SqlBool>`${column} in ${set}`;
-}
 
 /** SQL for alerts, their history, per-patient rule overrides and data-quality notices. */
 export class AlertStore {
@@ -175,8 +152,9 @@ export class AlertStore {
     if (f.state) q = q.where('state', '=', f.state);
     if (f.patientId) q = q.where('patient_id', '=', f.patientId);
     if (f.urgency) q = q.where('urgency', '=', f.urgency);
-    if (scope?.only) q = q.where(patientIdIn(scope.only, this.isPostgres, false));
-    else if (scope && scope.except.size > 0) q = q.where(patientIdIn(scope.except, this.isPostgres, true));
+    if (scope?.only) q = q.where(idIn('alerts.patient_id', scope.only, this.isPostgres, false));
+    else if (scope && scope.except.size > 0)
+      q = q.where(idIn('alerts.patient_id', scope.except, this.isPostgres, true));
     const rows = await q.execute();
     return Promise.all(rows.map((r) => this.toAlert(r)));
   }
@@ -330,15 +308,25 @@ export class AlertStore {
     return rows.map((r) => ({ code: r.code, deviceId: r.device_id, tsMs: r.ts_ms }));
   }
 
+  /**
+   * Newest first. `patients`: only these patients' notices (the caller's, from the patient gate),
+   * applied in the query so the limit counts only them; an empty scope answers without a query.
+   * Absent: every notice (roles that see devices, not patients; the route leaves the patient out).
+   */
   async notices(f: {
     deviceId?: string | undefined;
     isOpen?: boolean | undefined;
+    patients?: PatientScope | undefined;
     limit: number;
   }): Promise<QualityNotice[]> {
+    if (isEmptyScope(f.patients)) return [];
     let q = this.db.selectFrom('data_quality_notices').selectAll().orderBy('id', 'desc').limit(f.limit);
     if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
     if (f.isOpen === true) q = q.where('cleared_ms', 'is', null);
     if (f.isOpen === false) q = q.where('cleared_ms', 'is not', null);
+    const scoped =
+      f.patients && inPatientScope('data_quality_notices.patient_id', f.patients, this.isPostgres);
+    if (scoped) q = q.where(scoped);
     const rows = await q.execute();
     return rows.map((r) => ({
       id: r.id,

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { PatientGate } from '../../access/patient-gate.ts';
+import { can } from '../../access/roles.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { VigilError } from '../../errors/catalogue.ts';
 import { ID_PATTERN } from '../../errors/ids.ts';
@@ -295,6 +296,8 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
       config: { access: { permission: 'dataquality:read' } },
       schema: {
         summary: 'Data-quality notices: devices whose readings were marked questionable, and why',
+        description:
+          "A clinician sees the notices of the patients they may read (vital signs); administrators and security officers see every device's notices, with patient null.",
         security: [{ bearer: [] }],
         querystring: Type.Object(
           {
@@ -310,7 +313,8 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
               Type.Object({
                 id: Type.Integer(),
                 device: Type.String(),
-                patient: Type.String(),
+                /** null for roles that see devices but read no patient data. */
+                patient: Nullable(Type.String()),
                 issue: Type.Union([
                   Type.Literal('implausible-jump'),
                   Type.Literal('flat-line'),
@@ -328,12 +332,52 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
     },
     async (request) => {
       const q = request.query;
-      const notices = await deps.store.notices({ deviceId: q.device, isOpen: q.open, limit: q.limit ?? 200 });
+      // A notice names a device and the patient whose readings it judged questionable: fleet
+      // data and patient data at once. Who sees what:
+      // - roles that act on devices (devices:quarantine: administrators, security officers) see
+      //   every device's notices, since a device sending questionable data may be faulty or
+      //   tampered with and is theirs to quarantine; they read no patient data, so the patient
+      //   is left out (null);
+      // - everyone else with dataquality:read (clinicians) sees the notices of the patients the
+      //   gate opens to them for vital signs (the readings the notice judges, which a chart marks
+      //   questionable under the same category), filtered in the query so the limit counts only
+      //   theirs and no other patient's notice is read.
+      const isDeviceView = request.identity !== undefined && can(request.identity.role, 'devices:quarantine');
+      const patients = isDeviceView
+        ? undefined
+        : await deps.gate.readablePatients(request.identity, 'vital-signs');
+      const notices = await deps.store.notices({
+        deviceId: q.device,
+        isOpen: q.open,
+        patients,
+        limit: q.limit ?? 200,
+      });
+      // As the alert list: one entry per patient disclosed, so each patient's access report
+      // lists this read; a list that names no patient is audited once.
+      const disclosed = isDeviceView ? new Set<string>() : new Set(notices.map((n) => n.patientId));
+      for (const patientId of disclosed) {
+        await audit.append({
+          actor: actorOf(request),
+          action: 'data-quality.list',
+          patientId,
+          resource: `Patient/${patientId}/DataQualityNotice`,
+          outcome: 'success',
+          source: request.ip,
+        });
+      }
+      if (disclosed.size === 0)
+        await audit.append({
+          actor: actorOf(request),
+          action: 'data-quality.list',
+          resource: 'DataQualityNotice',
+          outcome: 'success',
+          source: request.ip,
+        });
       return {
         notices: notices.map((n) => ({
           id: n.id,
           device: n.deviceId,
-          patient: n.patientId,
+          patient: isDeviceView ? null : n.patientId,
           issue: n.issue,
           first: new Date(n.firstMs).toISOString(),
           last: new Date(n.lastMs).toISOString(),

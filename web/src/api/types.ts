@@ -87,7 +87,8 @@ export interface SecurityEvent {
 export interface DataQualityNotice {
   id: number;
   device: string;
-  patient: string;
+  /** null for administrators and security officers, who see devices but no patient data. */
+  patient: string | null;
   issue: 'implausible-jump' | 'flat-line' | 'clock-skew' | string;
   first: string;
   last: string;

@@ -25,7 +25,9 @@ export function DataQualityNotices() {
           {list.map((n) => (
             <li key={n.id}>
               <StatusChip tone="warning" label={ISSUE_TEXT[n.issue] ?? n.issue} /> device{' '}
-              <code>{n.device}</code> (patient {n.patient}): {n.questionableReadings} questionable reading
+              <code>{n.device}</code>
+              {n.patient === null ? '' : ` (patient ${n.patient})`}: {n.questionableReadings} questionable
+              reading
               {n.questionableReadings === 1 ? '' : 's'}, last {ago(n.last)}
             </li>
           ))}

@@ -71,6 +71,33 @@ describe('fleet', () => {
     renderWithClient(<Fleet canQuarantine={false} />);
     const panel = await screen.findByRole('region', { name: 'Data-quality notices' });
     expect(await within(panel).findByText('Flat line (value stuck)')).toBeInTheDocument();
-    expect(panel).toHaveTextContent('12 questionable readings');
+    expect(panel).toHaveTextContent('ox-1 (patient p-1): 12 questionable readings');
+  });
+
+  it('names no patient where the server withholds it (an administrator or security officer)', async () => {
+    fakeApi({
+      'GET /api/v1/devices': { body: { devices: [deviceFixture({})] } },
+      'GET /api/v1/data-quality': {
+        body: {
+          notices: [
+            {
+              id: 2,
+              device: 'ox-1',
+              patient: null,
+              issue: 'clock-skew',
+              first: new Date().toISOString(),
+              last: new Date().toISOString(),
+              questionableReadings: 3,
+              cleared: null,
+            },
+          ],
+        },
+      },
+    });
+    renderWithClient(<Fleet canQuarantine={false} />);
+    const panel = await screen.findByRole('region', { name: 'Data-quality notices' });
+    await within(panel).findByText(/3 questionable readings/);
+    expect(panel).toHaveTextContent('ox-1: 3 questionable readings');
+    expect(panel).not.toHaveTextContent('patient');
   });
 });

@@ -1,0 +1,286 @@
+/**
+ * GET /api/v1/patients and the FHIR Patient search ask the database only for the patients the
+ * caller may see (PatientGate.readablePatients, filtered in SQL), instead of reading every
+ * patient and asking the gate about each one. The answers are those the per-patient check gave
+ * (readable() over every registered patient): the same ids, order, pages, cursors and totals, for
+ * a clinician, one under break-glass, an integration and an administrator. Run over the real
+ * stores, on SQLite and PostgreSQL.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { type KyselyPlugin, type QueryId, type RootOperationNode, TableNode } from 'kysely';
+import pino from 'pino';
+import { ApiTokens } from '../src/access/api-tokens.ts';
+import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
+import { createPatientGate } from '../src/access/patient-gate.ts';
+import { AuditLog } from '../src/audit/audit-log.ts';
+import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
+import { PatientStore } from '../src/clinical/patients.store.ts';
+import { registerPatientList } from '../src/clinical/routes.ts';
+import { KeyRing } from '../src/crypto/key-ring.ts';
+import { FHIR_PREFIX } from '../src/fhir/fhir-context.ts';
+import { registerPatientResource } from '../src/fhir/patient-routes.ts';
+import { createMetrics } from '../src/observability/metrics.ts';
+import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
+import { type App, createHttpServer } from '../src/server/http.ts';
+import type { Store } from '../src/store/database.ts';
+import { BACKENDS } from './support/backends.ts';
+
+const T0 = Date.now();
+const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
+const OTHERS = Array.from({ length: 40 }, (_, i) => `p-other-${String(i).padStart(2, '0')}`);
+
+/** Queries a store's database answered, and the rows it handed back from the patients table. */
+class QueriesCounted implements KyselyPlugin {
+  queries = 0;
+  patientRows = 0;
+  private readonly ofPatients = new WeakSet<QueryId>();
+
+  transformQuery({ node, queryId }: { node: RootOperationNode; queryId: QueryId }): RootOperationNode {
+    const from = node.kind === 'SelectQueryNode' ? node.from?.froms : undefined;
+    if (from?.some((f) => TableNode.is(f) && f.table.identifier.name === 'patients'))
+      this.ofPatients.add(queryId);
+    return node;
+  }
+
+  /** Counted here, not in transformQuery: a subquery is transformed too, but not run alone. */
+  async transformResult<R>({ result, queryId }: { result: R & { rows: unknown[] }; queryId: QueryId }) {
+    this.queries++;
+    if (this.ofPatients.has(queryId)) this.patientRows += result.rows.length;
+    return result;
+  }
+
+  reset(): void {
+    this.queries = 0;
+    this.patientRows = 0;
+  }
+}
+
+type Who = 'ward' | 'glass' | 'feed' | 'admin';
+const REQUESTERS: Record<Who, Requester> = {
+  ward: { role: 'clinician', name: 'dr-ward', actor: 'token:dr-ward' },
+  glass: { role: 'clinician', name: 'dr-glass', actor: 'token:dr-glass' },
+  feed: { role: 'integration', name: 'lab-feed', actor: 'token:lab-feed' },
+  admin: { role: 'admin', name: 'ops', actor: 'token:ops' },
+};
+
+interface SearchPage {
+  ids: string[];
+  total: number;
+  next: string | undefined;
+}
+
+for (const backend of BACKENDS) {
+  describe(`patient lists scoped in SQL on ${backend.name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let app: App;
+    /** The patients the route reads: every query and every patients row it is handed is counted. */
+    let patients: PatientStore;
+    /** The reference: the registered patients, each checked by readable() as the routes did. */
+    let reference: PatientStore;
+    let access: PatientAccess;
+    const patientReads = new QueriesCounted();
+    const accessReads = new QueriesCounted();
+    const tokens = {} as Record<Who, string>;
+
+    before(async () => {
+      ({ store, cleanup } = await backend.open());
+      const keys = new KeyRing(store.db, { id: 'mk-test', key: randomBytes(32) });
+      reference = new PatientStore(store.db, keys);
+      patients = new PatientStore(store.db.withPlugin(patientReads), keys);
+      const careTeams = new CareTeamStore(store.db);
+      const audit = new AuditLog(store.db);
+      access = new PatientAccess(store.db);
+      const ensurePatientKey = async (id: string) => {
+        await keys.dataKey('patient', id);
+      };
+      const refusal = (categories: Array<'vital-signs' | 'alerts'>) => ({
+        decision: 'deny' as const,
+        purposes: ['treatment' as const],
+        categories,
+        periodStart: T0 - 60_000,
+        periodEnd: null,
+      });
+      for (const id of [...OTHERS, ...OWN, 'p-own-refuses', 'p-own-erased', 'p-own-no-alerts', 'p-glass'])
+        await reference.add(id, { name: `Name of ${id}` });
+      await careTeams.create('ward', 'Ward 7');
+      await careTeams.setMembers('ward', ['dr-ward']);
+      for (const id of [...OWN, 'p-own-refuses', 'p-own-erased', 'p-own-no-alerts'])
+        await careTeams.addPatient('ward', id);
+      // Refusing vital signs hides a patient from the lists; refusing alerts only does not.
+      await access.recordConsent('p-own-refuses', refusal(['vital-signs']), 'admin');
+      await access.recordConsent('p-own-no-alerts', refusal(['alerts']), 'admin');
+      await access.recordConsent('p-other-07', refusal(['vital-signs']), 'admin');
+      await reference.erase('p-own-erased');
+      await access.breakGlass(REQUESTERS.glass, 'p-glass', 'found unresponsive, care team not reachable');
+
+      const api = new ApiTokens(store.db);
+      for (const [who, r] of Object.entries(REQUESTERS) as Array<[Who, Requester]>)
+        tokens[who] = (await api.create({ role: r.role, name: r.name, ttlSeconds: 600 })).token;
+
+      const ca = await createDeviceCa({ organization: 'Test' });
+      const tls = await issueServerCertificate(ca, ['localhost']);
+      ({ app } = await createHttpServer({
+        tls: { key: tls.keyPkcs8Pem, cert: tls.certPem, ca: [ca.root.certPem] },
+        log: pino({ level: 'silent' }),
+        metrics: createMetrics(),
+        tokens: api,
+      }));
+      const gate = createPatientGate(
+        new PatientAccess(store.db.withPlugin(accessReads)),
+        audit,
+        ensurePatientKey,
+      );
+      registerPatientList(app, { patients, audit, gate });
+      await app.register(
+        async (fhir) =>
+          registerPatientResource(fhir as unknown as App, { patients, audit, gate, db: store.db, keys }),
+        { prefix: FHIR_PREFIX },
+      );
+      await app.ready();
+    });
+    after(async () => {
+      await app.close();
+      await cleanup();
+    });
+
+    const get = async (who: Who, url: string) => {
+      patientReads.reset();
+      accessReads.reset();
+      const r = await app.inject({ url, headers: { authorization: `Bearer ${tokens[who]}` } });
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json() as unknown;
+    };
+    const list = async (who: Who) =>
+      ((await get(who, '/api/v1/patients')) as { patients: Array<{ id: string }> }).patients.map((p) => p.id);
+    const search = async (who: Who, query: string): Promise<SearchPage> => {
+      const bundle = (await get(who, `${FHIR_PREFIX}/Patient?${query}`)) as {
+        total: number;
+        entry?: Array<{ resource: { id: string } }>;
+        link: Array<{ relation: string; url: string }>;
+      };
+      const next = bundle.link.find((l) => l.relation === 'next')?.url;
+      return {
+        ids: (bundle.entry ?? []).map((e) => e.resource.id),
+        total: bundle.total,
+        next: next === undefined ? undefined : (new URL(next).searchParams.get('_cursor') ?? ''),
+      };
+    };
+
+    /** GET /api/v1/patients as it answered before: every id, each asked of readable(). */
+    const listedBefore = async (who: Who) => {
+      const all = await reference.listIds();
+      if (REQUESTERS[who].role === 'admin') return all;
+      const readable = await access.readable(REQUESTERS[who], all);
+      return all.filter((id) => readable.has(id));
+    };
+    /** The FHIR Patient search page as it answered before. */
+    const searchedBefore = async (
+      who: Who,
+      q: { ids?: string[]; count: number; after?: string },
+    ): Promise<SearchPage> => {
+      const candidates = (await reference.listIds()).filter((id) => !q.ids || q.ids.includes(id));
+      // A Patient resource is identity data: the search is judged under that category.
+      const readable = await access.readable(REQUESTERS[who], candidates, 'identity');
+      const matching = candidates.filter((id) => readable.has(id));
+      const rest = q.after === undefined ? matching : matching.filter((id) => id > q.after!);
+      const page = rest.slice(0, q.count);
+      return { ids: page, total: matching.length, next: rest.length > q.count ? page.at(-1) : undefined };
+    };
+
+    it("lists a clinician's patients out of many, reading only theirs and asking the gate once", async () => {
+      const ids = await list('ward');
+      assert.deepEqual(ids, [...OWN, 'p-own-no-alerts']);
+      assert.equal(patientReads.patientRows, ids.length, 'no other patient’s row is read');
+      assert.equal(patientReads.queries, 1);
+      assert.ok(
+        accessReads.queries <= 3,
+        `${accessReads.queries} access queries for ${OTHERS.length}+ patients`,
+      );
+      assert.deepEqual(ids, await listedBefore('ward'));
+    });
+
+    it('lists for break-glass, an integration and an administrator exactly as before', async () => {
+      for (const who of ['glass', 'feed', 'admin'] as const) {
+        const ids = await list(who);
+        assert.ok(accessReads.queries <= 3, `${who}: ${accessReads.queries} access queries`);
+        assert.deepEqual(ids, await listedBefore(who), who);
+      }
+      assert.deepEqual(await list('glass'), ['p-glass']);
+      assert.ok(
+        !(await list('feed')).includes('p-other-07'),
+        'a refusal hides the patient from an integration',
+      );
+      assert.equal((await list('admin')).length, OTHERS.length + OWN.length + 3, 'every unerased id');
+    });
+
+    it('pages a FHIR Patient search as before, for every kind of caller', async () => {
+      const queries: Array<{ ids?: string[]; count: number }> = [
+        { count: 2 },
+        { count: 7 },
+        { count: 100 },
+        {
+          ids: ['p-own-2', 'p-other-07', 'p-other-08', 'p-glass', 'p-own-erased', 'p-nobody', 'p-own-3'],
+          count: 2,
+        },
+        { ids: ['p-own-refuses'], count: 1 },
+      ];
+      for (const who of ['ward', 'glass', 'feed', 'admin'] as const) {
+        for (const q of queries) {
+          const base = `${q.ids ? `_id=${q.ids.join(',')}&` : ''}_count=${q.count}`;
+          let after: string | undefined;
+          const pages: string[] = [];
+          do {
+            const page = await search(who, after === undefined ? base : `${base}&_cursor=${after}`);
+            assert.deepEqual(
+              page,
+              await searchedBefore(who, { ...q, ...(after ? { after } : {}) }),
+              `${who} ${base}`,
+            );
+            pages.push(...page.ids);
+            after = page.next;
+          } while (after !== undefined);
+          assert.equal(new Set(pages).size, pages.length, 'each patient on one page only');
+        }
+      }
+      // A cursor between ids, as a client may send one: the page starts after it all the same.
+      // (p-other-07 refuses vital signs only: its Patient resource is still found.)
+      assert.deepEqual(await search('feed', '_count=3&_cursor=p-other-05a'), {
+        ids: ['p-other-06', 'p-other-07', 'p-other-08'],
+        total: OTHERS.length + OWN.length + 3,
+        next: 'p-other-08',
+      });
+      assert.deepEqual((await search('admin', '_count=3')).ids, [], 'an administrator reads no patient');
+      // A patient refusing identity (and nothing else) is not found, rather than failing the
+      // search with a 403 when its resource is read; their vital signs still list them.
+      assert.deepEqual((await search('ward', '_id=p-own-no-alerts')).ids, ['p-own-no-alerts']);
+      await access.recordConsent(
+        'p-own-no-alerts',
+        {
+          decision: 'deny',
+          purposes: ['treatment'],
+          categories: ['identity'],
+          periodStart: T0 - 60_000,
+          periodEnd: null,
+        },
+        'admin',
+      );
+      assert.deepEqual(await search('ward', '_id=p-own-no-alerts,p-own-1'), {
+        ids: ['p-own-1'],
+        total: 1,
+        next: undefined,
+      });
+      assert.deepEqual(await list('ward'), [...OWN, 'p-own-no-alerts']);
+    });
+
+    it('reads a page of patients, not every patient, for an integration that may see nearly all', async () => {
+      const page = await search('feed', '_count=2');
+      assert.equal(page.ids.length, 2);
+      // One count, the page and the one after it, then each shown patient's own row (exists, get).
+      assert.equal(patientReads.patientRows, 1 + 3 + 2 * 2);
+      assert.ok(accessReads.queries <= 2 + 2, `${accessReads.queries} access queries`);
+    });
+  });
+}
