@@ -38,6 +38,17 @@ export interface DeviceRunnerOptions {
 const STATUS_EVERY_MS = 60_000;
 /** ~70 bytes a reading: 200 keep a message near 14 KB, well under the protocol's 64 KiB. */
 const MAX_READINGS_PER_MESSAGE = 200;
+/**
+ * Uploads awaiting their PUBACK, at most. mqtt.js ignores the server's Receive Maximum (MQTT 5
+ * §3.3.4), so without this a stalled server would collect one more message every tick.
+ * Vigil's default Receive Maximum; a server advertising less gets less.
+ */
+const MAX_IN_FLIGHT = 100;
+/**
+ * Readings a device keeps while it cannot upload (offline, or its uploads unacknowledged):
+ * a device's memory is finite, and the oldest are dropped first, as a CGM's ring buffer does.
+ */
+const MAX_STORED_READINGS = 1_000;
 const RECONNECT_BASE_MS = 1_000;
 const RECONNECT_MAX_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -64,6 +75,11 @@ export class DeviceRunner {
   private settleStart: (() => void) | undefined;
   private seq = 0;
   private inFlight = 0;
+  /** What the server takes unacknowledged at once (MQTT 5 CONNACK Receive Maximum), capped. */
+  private inFlightLimit = MAX_IN_FLIGHT;
+  /** Measured but not yet published, oldest first; at most MAX_STORED_READINGS. */
+  private stored: Reading[] = [];
+  private hasDroppedReadings = false;
   private isConnected = false;
   private isStopping = false;
   private hasSubscribed = false;
@@ -117,7 +133,9 @@ export class DeviceRunner {
     while (this.inFlight > 0 && client.connected && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await client.endAsync(!client.connected);
+    // Forced when PUBACKs are still missing: a graceful end waits for every one of them, so a
+    // server that stopped answering would hold stop(), and the SIGINT that called it, forever.
+    await client.endAsync(!client.connected || this.inFlight > 0);
   }
 
   private connect(): MqttClient {
@@ -135,9 +153,12 @@ export class DeviceRunner {
       clean: true,
       reconnectPeriod: RECONNECT_BASE_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
+      // mqtt.js gives up for good on a refused CONNACK (quarantined, server unavailable or
+      // busy) unless told otherwise; a device keeps trying, with the same backoff.
+      reconnectOnConnackError: true,
     };
     const client = connect(this.opts.mqttUrl, options);
-    client.on('connect', () => this.onConnect(client));
+    client.on('connect', (connack) => this.onConnect(client, connack.properties?.receiveMaximum));
     client.on('close', () => this.onClose());
     client.on('error', (error) => this.onError(error));
     client.on('reconnect', () => this.backOff(client));
@@ -147,7 +168,9 @@ export class DeviceRunner {
     return client;
   }
 
-  private onConnect(client: MqttClient): void {
+  /** @param receiveMaximum the server's, from CONNACK; absent means 65,535 (MQTT 5 §3.2.2.3.3) */
+  private onConnect(client: MqttClient, receiveMaximum: number | undefined): void {
+    this.inFlightLimit = Math.min(MAX_IN_FLIGHT, receiveMaximum ?? MAX_IN_FLIGHT);
     if (!this.isConnected) this.opts.counters.connected++;
     this.isConnected = true;
     client.options.reconnectPeriod = RECONNECT_BASE_MS;
@@ -192,12 +215,28 @@ export class DeviceRunner {
 
   private tick(): void {
     const client = this.client;
-    // Offline, measurements stay on the device (the signal's cursor does not move) and go
-    // out as a backfill after reconnecting, as CGMs and oximeters with memory do.
-    if (client === undefined || !this.isConnected || this.isStopping) return;
-    const readings = this.opts.signal.sample(this.opts.clock.simNow());
-    for (let i = 0; i < readings.length; i += MAX_READINGS_PER_MESSAGE) {
-      this.publishTelemetry(client, readings.slice(i, i + MAX_READINGS_PER_MESSAGE));
+    if (client === undefined || this.isStopping) return;
+    // The device measures whether or not it can upload; what it cannot upload yet stays in its
+    // memory and goes out as a backfill after reconnecting, as CGMs and oximeters with memory do.
+    const measured = this.opts.signal.sample(this.opts.clock.simNow());
+    if (measured.length > 0) this.stored = this.stored.concat(measured);
+    while (this.isConnected && this.stored.length > 0 && this.inFlight < this.inFlightLimit) {
+      this.publishTelemetry(client, this.stored.splice(0, MAX_READINGS_PER_MESSAGE));
+    }
+    this.forgetOldest();
+  }
+
+  /** Keeps what could not go out within the device's memory. */
+  private forgetOldest(): void {
+    const excess = this.stored.length - MAX_STORED_READINGS;
+    if (excess <= 0) {
+      this.hasDroppedReadings = false;
+      return;
+    }
+    this.stored = this.stored.slice(excess);
+    if (!this.hasDroppedReadings) {
+      this.hasDroppedReadings = true;
+      this.opts.log(`${this.deviceId}: memory full (${MAX_STORED_READINGS} readings); dropping the oldest`);
     }
   }
 

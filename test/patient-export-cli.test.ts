@@ -1,6 +1,6 @@
 /** `vigil patient export` as an operator runs it: a real child process against a running server's data dir. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
@@ -51,6 +51,19 @@ describe('vigil patient export', () => {
     for (const e of bundle.entry) assert.deepEqual(fhirSchemaErrors(e.resource), []);
     assert.equal(bundle.entry.filter((e) => e.resource.resourceType === 'Observation').length, 30);
     assert.ok(!existsSync(`${out}.partial`));
+  });
+
+  it('refuses to replace an existing --out file without --force, and replaces it with --force', async () => {
+    const out = join(h.dataDir, 'export-kept.json');
+    writeFileSync(out, 'an earlier file\n');
+    const refused = await vigil(['patient', 'export', 'cli-pat', '--out', out, ...dir()]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /exists; choose another --out or pass --force/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.equal(readFileSync(out, 'utf8'), 'an earlier file\n');
+    const forced = await vigil(['patient', 'export', 'cli-pat', '--out', out, '--force', ...dir()]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as Bundle).resourceType, 'Bundle');
   });
 
   it('writes a de-identified Bundle to stdout, and audits the export', async () => {

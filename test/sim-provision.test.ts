@@ -4,7 +4,7 @@
  * expired, and left alone when an administrator revoked them.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { provisionSimDevices } from '../src/cli/sim-provision.ts';
@@ -78,5 +78,27 @@ describe('simulated device credentials', () => {
     assert.equal(serialOf(kept), serialOf(before));
     assert.equal(failures.length, 1);
     assert.match(failures[0] ?? '', /^sim-cgm-001: its certificate is revoked/);
+  });
+
+  it('enrols again when its credentials file was cut short (a crash while writing), instead of failing every start', async () => {
+    const provisionTwo = () =>
+      provisionSimDevices({
+        db: h.vigil.store.db,
+        keys: new KeyRing(h.vigil.store.db, loadMasterKeyFile(h.config.masterKeyFile)),
+        dataDir: h.dataDir,
+        serverUrl: h.baseUrl,
+        caPem: h.caPem,
+        count: 2,
+      });
+    const [, first] = await provisionTwo();
+    assert.ok(first);
+    const file = join(h.dataDir, 'sim', first.deviceId, 'credentials.json');
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, 100));
+    const [, again] = await provisionTwo();
+    assert.ok(again);
+    assert.notEqual(serialOf(again), serialOf(first));
+    const onDisk = JSON.parse(readFileSync(file, 'utf8')) as EnrolledCredentials;
+    assert.equal(serialOf(onDisk), serialOf(again));
+    assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 });

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ExportPurpose } from '../access/export-access.ts';
@@ -24,6 +24,7 @@ const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 interface ExportFlags extends CommonFlags {
   out?: string;
+  force?: boolean;
   purpose: ExportPurpose;
   deidentified?: boolean;
 }
@@ -50,6 +51,7 @@ export function registerPatientExport(patient: Command): void {
       .argument('<id>', 'patient id'),
   )
     .option('--out <file>', 'write the Bundle to this file (mode 0600) instead of stdout')
+    .option('--force', 'replace --out if it exists')
     .option(
       '--purpose <purpose>',
       'what for: treatment, research, quality, payment, public-health or patient-request',
@@ -60,6 +62,12 @@ export function registerPatientExport(patient: Command): void {
     .action(async (id: string, o: ExportFlags) => {
       if (!isValidId(id))
         throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `patient id "${id.slice(0, 64)}" is not valid`);
+      // As vigil backup does: the rename at the end would silently replace whatever --out names.
+      if (o.out !== undefined && existsSync(o.out) && o.force !== true)
+        throw new VigilError(
+          'VIGIL_ERR_REQUEST_INVALID',
+          `${o.out} exists; choose another --out or pass --force to replace it`,
+        );
       const { store, keys, config } = await openLocal(o);
       try {
         if (!store.sqlite)

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DeviceKind, SimDevice } from '../../sim/fleet.ts';
@@ -7,6 +7,7 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
 import { certificateInfo } from '../pki/certificate-info.ts';
+import { replaceFile } from '../store/replace-file.ts';
 import type { Schema } from '../store/schema.ts';
 
 const KINDS: Array<{ kind: DeviceKind; model: string }> = [
@@ -66,10 +67,11 @@ export async function provisionSimDevices(opts: ProvisionOptions): Promise<SimDe
     const deviceId = `sim-${kind}-${String(i + 1).padStart(3, '0')}`;
     const dir = join(opts.dataDir, 'sim', deviceId);
     const credsFile = join(dir, 'credentials.json');
-    if (existsSync(credsFile)) {
-      const stored = JSON.parse(readFileSync(credsFile, 'utf8')) as EnrolledCredentials;
+    const stored = readStoredCredentials(credsFile);
+    if (stored !== undefined) {
       const creds = await keptCurrent(deviceId, stored, devices, opts);
-      if (creds !== stored) writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });
+      // Atomically: a renewal has already revoked the old certificate on the server.
+      if (creds !== stored) replaceFile(credsFile, JSON.stringify(creds), 0o600);
       out.push({ deviceId, kind, ...creds });
       opts.onProgress?.(i + 1, opts.count);
       continue;
@@ -90,11 +92,33 @@ export async function provisionSimDevices(opts: ProvisionOptions): Promise<SimDe
     const { token } = await devices.createEnrollmentToken(deviceId, 3600);
     const creds = await enrollDevice({ serverUrl: opts.serverUrl, caPem: opts.caPem, deviceId, token });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(credsFile, JSON.stringify(creds), { mode: 0o600 });
+    replaceFile(credsFile, JSON.stringify(creds), 0o600);
     out.push({ deviceId, kind, ...creds });
     opts.onProgress?.(i + 1, opts.count);
   }
   return out;
+}
+
+/**
+ * The credentials kept from an earlier run, or undefined when there are none to use: a file cut
+ * short (a crash while it was written, before writes were atomic) is treated as missing and the
+ * device enrols again, rather than every later `vigil sim` failing on it.
+ */
+function readStoredCredentials(file: string): EnrolledCredentials | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const creds = JSON.parse(text) as Record<string, unknown> | null;
+    const isWhole = (['keyPem', 'certPem', 'caPem'] as const).every((k) => typeof creds?.[k] === 'string');
+    return isWhole ? (creds as unknown as EnrolledCredentials) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The device's credentials, renewed (or, once expired, enrolled again) when due. */
