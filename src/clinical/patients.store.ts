@@ -171,7 +171,7 @@ export class PatientStore {
       .selectFrom('patients')
       .select('id')
       .where('erased_at', 'is', null)
-      .orderBy('id')
+      .orderBy(this.idByCodeUnit())
       .execute();
     return rows.map((r) => r.id);
   }
@@ -183,16 +183,10 @@ export class PatientStore {
    */
   async listIdsIn(scope: PatientScope | undefined, q: PatientListQuery = {}): Promise<string[]> {
     if (isEmptyScope(scope) || q.ids?.size === 0) return [];
-    let query = this.inScope(scope, q.ids).select('id').orderBy('id');
-    // Compared as JavaScript compares strings (code units), as the cursor always was; the ids
-    // are ASCII, so SQLite's BINARY order agrees, and PostgreSQL is told so (COLLATE "C")
-    // whatever collation the database orders by.
-    if (q.afterId !== undefined)
-      query = query.where(
-        this.isPostgres ? sql<string>`${sql.ref('id')} collate "C"` : sql.ref('id'),
-        '>',
-        q.afterId,
-      );
+    // Ordered and compared as JavaScript compares strings (code units), as the cursor always
+    // was: ordered one way and compared another, pages would skip and repeat patients.
+    let query = this.inScope(scope, q.ids).select('id').orderBy(this.idByCodeUnit());
+    if (q.afterId !== undefined) query = query.where(this.idByCodeUnit(), '>', q.afterId);
     if (q.limit !== undefined) query = query.limit(q.limit);
     const rows = await query.execute();
     return rows.map((r) => r.id);
@@ -205,6 +199,17 @@ export class PatientStore {
       .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  /**
+   * `id` as JavaScript compares it, by code unit. The ids are ASCII, so SQLite's BINARY order
+   * agrees; PostgreSQL is told (COLLATE "C"), as a database created with a language collation
+   * (en-US) would order "p_c p-a p-B P-d", the reverse. PostgreSQL then sorts the scoped ids
+   * rather than walking the primary key, whose index is in the column's collation; an index on
+   * (id COLLATE "C") would give it one to walk.
+   */
+  private idByCodeUnit() {
+    return this.isPostgres ? sql<string>`${sql.ref('id')} collate "C"` : sql<string>`${sql.ref('id')}`;
   }
 
   private inScope(scope: PatientScope | undefined, ids: ReadonlySet<string> | undefined) {

@@ -7,7 +7,7 @@ import type { ReadingKey } from '../clinical/series-cursor.ts';
  * never changes: the patient, the device, the code, the time and its ordinal among equal
  * readings, counted in order of value (storage order changes when a run is sealed). Patient and device ids are hashed (SHA-256, first 40 and 24 bits) to fit the FHIR
  * id limit of 64 characters ([A-Za-z0-9.-]) and to keep the id free of the patient's own id;
- * a read finds the patient by hash among the registered ones.
+ * a read finds the patient by hash (observation-patients.ts).
  *
  * Layout: <patient hash 10 hex>.<device hash 6 hex>.<LOINC code>.<time, base 36 ms>.<ordinal>
  */

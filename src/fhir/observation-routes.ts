@@ -6,7 +6,8 @@ import type { App } from '../server/http.ts';
 import { actorOf } from '../server/http.ts';
 import { searchset, withParam } from './bundle.ts';
 import { baseUrl, type FhirDeps, selfUrl, sendResource } from './fhir-context.ts';
-import { deviceHash, parseObservationId, patientHash } from './observation-id.ts';
+import { deviceHash, parseObservationId } from './observation-id.ts';
+import { ObservationPatients } from './observation-patients.ts';
 import { toFhirObservation } from './observation-resource.ts';
 import { FhirId } from './patient-routes.ts';
 import { parseObservationSearch, type RawQuery } from './search-params.ts';
@@ -22,13 +23,7 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       outcome: 'success',
       source: request.ip,
     });
-  // Patient id by hash, for reads by Observation id; rebuilt when an id is not found.
-  let byHash = new Map<string, string>();
-  const patientOfHash = async (hash: string) => {
-    if (!byHash.has(hash))
-      byHash = new Map((await deps.patients.listIds()).map((id) => [patientHash(id), id]));
-    return byHash.get(hash);
-  };
+  const observationPatients = new ObservationPatients(deps.db);
 
   fhir.get(
     '/Observation',
@@ -78,7 +73,10 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       const notFound = () => new VigilError('VIGIL_ERR_NOT_FOUND', `Observation/${id} does not exist`);
       const ref = parseObservationId(id);
       if (!ref) throw notFound();
-      const patientId = await patientOfHash(ref.patientHash);
+      // Readings are vital signs to the gate (mayRead's default category), so is the scope.
+      const patientId = await observationPatients.patientOf(ref.patientHash, () =>
+        deps.gate.readablePatients(request.identity),
+      );
       if (!patientId) throw notFound();
       await deps.gate.mayRead(request.identity, patientId, request.ip);
       const rows = deps.series.keyed(patientId, {

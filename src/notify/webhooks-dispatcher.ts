@@ -18,6 +18,11 @@ export interface DispatcherOptions {
   /** At most this many requests in flight, so a slow receiver cannot take every socket. */
   concurrency?: number;
   pollMs?: number;
+  /**
+   * After a store error (queue unreadable, outcome not recorded) the store is next asked after
+   * about this long; each further consecutive error doubles it, up to a minute.
+   */
+  storeRetryBaseMs?: number;
   now?: () => number;
   random?: () => number;
   /** Called once a delivery is accepted by its receiver (the composition root audits it). */
@@ -27,6 +32,27 @@ export interface DispatcherOptions {
 const MAX_DELAY_MS = 3_600_000;
 /** A receiver asking for more than a day is treated as asking for a day. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
+const MAX_STORE_DELAY_MS = 60_000;
+/**
+ * Outcomes held in memory, waiting for the store to take them, beyond which nothing new is
+ * sent: a store that records nothing should not have the whole queue sent meanwhile (each would
+ * go out again after a restart), and the held ids are bound into the queue query.
+ */
+const MAX_HELD_OUTCOMES = 500;
+
+type Outcome = 'delivered' | 'retry' | 'dead';
+type AttemptRecord = Parameters<WebhookStore['recordAttempt']>[1];
+
+/** An attempt that was sent but whose outcome the store has not taken yet. */
+interface HeldOutcome {
+  delivery: Delivery;
+  outcome: Outcome;
+  record: AttemptRecord;
+  /** When the attempt ended: the outcome is recorded as of then. */
+  endedMs: number;
+  failures: number;
+  retryAtMs: number;
+}
 
 /**
  * Exponential backoff with jitter: attempt n (1-based) waits base·2^(n-1), capped at an hour,
@@ -66,6 +92,19 @@ export class WebhookDispatcher {
   private ticking = false;
   private again = false;
   private readonly now: () => number;
+  /**
+   * Sent, not yet recorded. Such a delivery is still pending and due in the table, and taken
+   * from it again it would be re-sent at once, over and over (hammering the receiver, and on
+   * SQLite, whose queries resolve without yielding, starving the process): it is kept out of
+   * the queue query until its outcome is recorded, retried with backoff.
+   */
+  private readonly held = new Map<string, HeldOutcome>();
+  /** Store errors in a row (any success resets it); the queue is not read before `pausedUntilMs`. */
+  private storeErrors = 0;
+  private pausedUntilMs = 0;
+  /** Logged once when store errors begin, once when they are over, not once per error. */
+  private isStoreFailing = false;
+  private wake: { timer: NodeJS.Timeout; atMs: number } | undefined;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
@@ -112,17 +151,31 @@ export class WebhookDispatcher {
   /** Stops taking work; requests in flight are cut and stay queued for the next start. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = undefined;
     this.abort.abort();
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private async fill(): Promise<void> {
+    if (this.now() < this.pausedUntilMs) {
+      this.wakeAt(this.pausedUntilMs);
+      return;
+    }
+    await this.recordHeld();
     const limit = this.opts.concurrency ?? 4;
-    if (this.inFlight.size >= limit) return;
-    const due = await this.opts.store.due(this.now(), limit + this.inFlight.size);
+    if (this.inFlight.size >= limit || this.held.size >= MAX_HELD_OUTCOMES) return;
+    let due: Delivery[];
+    try {
+      due = await this.opts.store.due(this.now(), limit + this.inFlight.size, [...this.held.keys()]);
+    } catch (err) {
+      this.storeFailed(err, 'webhook queue unreadable');
+      return;
+    }
+    this.storeAnswered();
     for (const d of due) {
       if (this.inFlight.size >= limit || this.abort.signal.aborted) break;
-      if (this.inFlight.has(d.id)) continue;
+      if (this.inFlight.has(d.id) || this.held.has(d.id)) continue;
       const run = this.attempt(d)
         .catch((err: unknown) => this.opts.log.error({ err, delivery: d.id }, 'webhook attempt failed'))
         .finally(() => {
@@ -134,7 +187,6 @@ export class WebhookDispatcher {
   }
 
   private async attempt(d: Delivery): Promise<void> {
-    const { store } = this.opts;
     let result: SendResult;
     try {
       result = await this.send(d);
@@ -159,26 +211,70 @@ export class WebhookDispatcher {
           ? 'retry'
           : 'dead';
     const error = result.error ?? (verdict === 'delivered' ? null : `answered ${result.status}`);
-    await store.recordAttempt(
-      d.id,
-      {
-        state: outcome === 'retry' ? 'pending' : outcome,
-        attempts,
-        nextAttemptMs:
-          outcome === 'retry'
-            ? nowMs +
-              retryDelayMs(
-                attempts,
-                this.opts.retryBaseMs ?? 5000,
-                (this.opts.random ?? Math.random)(),
-                result.retryAfterMs,
-              )
-            : nowMs,
-        status: result.status,
-        error,
-      },
-      nowMs,
-    );
+    const record: AttemptRecord = {
+      state: outcome === 'retry' ? 'pending' : outcome,
+      attempts,
+      nextAttemptMs:
+        outcome === 'retry'
+          ? nowMs +
+            retryDelayMs(
+              attempts,
+              this.opts.retryBaseMs ?? 5000,
+              (this.opts.random ?? Math.random)(),
+              result.retryAfterMs,
+            )
+          : nowMs,
+      status: result.status,
+      error,
+    };
+    try {
+      await this.opts.store.recordAttempt(d.id, record, nowMs);
+    } catch (err) {
+      // Sent but not recorded: held, so that the still-due row is not sent again (see `held`).
+      this.held.set(d.id, { delivery: d, outcome, record, endedMs: nowMs, failures: 0, retryAtMs: 0 });
+      this.holdAgain(d.id);
+      this.storeFailed(err, 'webhook attempt outcome not recorded; delivery held, not re-sent');
+      return;
+    }
+    this.storeAnswered();
+    await this.recorded(d, outcome, attempts, error);
+  }
+
+  /** Tries again to record each held outcome whose time has come. */
+  private async recordHeld(): Promise<void> {
+    for (const [id, h] of this.held) {
+      if (h.retryAtMs > this.now()) continue;
+      try {
+        await this.opts.store.recordAttempt(id, h.record, h.endedMs);
+      } catch (err) {
+        this.holdAgain(id);
+        this.storeFailed(err, 'webhook attempt outcome not recorded; delivery held, not re-sent');
+        continue;
+      }
+      this.held.delete(id);
+      this.storeAnswered();
+      await this.recorded(h.delivery, h.outcome, h.record.attempts, h.record.error).catch((err: unknown) =>
+        this.opts.log.error({ err, delivery: id }, 'webhook attempt failed'),
+      );
+    }
+    const next = Math.min(...[...this.held.values()].map((h) => h.retryAtMs));
+    if (Number.isFinite(next)) this.wakeAt(next);
+  }
+
+  private holdAgain(id: string): void {
+    const h = this.held.get(id);
+    if (!h) return;
+    h.failures++;
+    h.retryAtMs = this.now() + this.storeDelayMs(h.failures);
+  }
+
+  /** What follows a recorded outcome: counted, audited when delivered, logged when dead. */
+  private async recorded(
+    d: Delivery,
+    outcome: Outcome,
+    attempts: number,
+    error: string | null,
+  ): Promise<void> {
     this.outcomes.inc({ outcome });
     if (outcome === 'delivered') await this.opts.onDelivered?.(d);
     if (outcome === 'dead') {
@@ -188,6 +284,52 @@ export class WebhookDispatcher {
         'webhook delivery dead-lettered',
       );
     }
+  }
+
+  /** Exponential backoff with jitter, as for receivers, but from storeRetryBaseMs and capped at a minute. */
+  private storeDelayMs(errors: number): number {
+    const full = Math.min(
+      MAX_STORE_DELAY_MS,
+      (this.opts.storeRetryBaseMs ?? 1000) * 2 ** Math.max(0, errors - 1),
+    );
+    return Math.round(full / 2 + ((this.opts.random ?? Math.random)() * full) / 2);
+  }
+
+  /** A store error: the queue waits longer after each one in a row; only the first is logged. */
+  private storeFailed(err: unknown, message: string): void {
+    this.storeErrors++;
+    this.pausedUntilMs = this.now() + this.storeDelayMs(this.storeErrors);
+    this.wakeAt(this.pausedUntilMs);
+    if (this.isStoreFailing) return;
+    this.isStoreFailing = true;
+    // The message only, as for deliveries not prepared: a driver error may quote the statement.
+    const error = err instanceof Error ? err.message : String(err);
+    this.opts.log.error(
+      { error, held: this.held.size },
+      `${message}; the store is asked again with backoff, and this is not logged again until it recovers`,
+    );
+  }
+
+  /** The store answered: the backoff starts over; the episode is over once no outcome is held. */
+  private storeAnswered(): void {
+    this.storeErrors = 0;
+    if (!this.isStoreFailing || this.held.size > 0) return;
+    this.isStoreFailing = false;
+    this.opts.log.info('webhook store recovered; every attempt outcome is recorded');
+  }
+
+  /** Runs the queue at `atMs` (the interval may be far longer than a store backoff). */
+  private wakeAt(atMs: number): void {
+    if (this.abort.signal.aborted || (this.wake && this.wake.atMs <= atMs)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(
+      () => {
+        this.wake = undefined;
+        this.kick();
+      },
+      Math.max(0, atMs - this.now()),
+    );
+    this.wake = { timer, atMs };
   }
 
   /** Signs and sends one attempt; throws when the delivery cannot be prepared. */

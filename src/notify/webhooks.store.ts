@@ -143,16 +143,18 @@ export class WebhookStore {
     return id;
   }
 
-  /** Pending deliveries whose time has come, oldest first. */
-  async due(nowMs: number, limit: number): Promise<Delivery[]> {
-    const rows = await this.db
+  /**
+   * Pending deliveries whose time has come, oldest first, but for `exceptIds` (the dispatcher's
+   * sent ones whose outcome it could not record yet, a few hundred at most: bound one each).
+   */
+  async due(nowMs: number, limit: number, exceptIds: readonly string[] = []): Promise<Delivery[]> {
+    let query = this.db
       .selectFrom('webhook_deliveries')
       .selectAll()
       .where('state', '=', 'pending')
-      .where('next_attempt_ms', '<=', nowMs)
-      .orderBy('next_attempt_ms')
-      .limit(limit)
-      .execute();
+      .where('next_attempt_ms', '<=', nowMs);
+    if (exceptIds.length > 0) query = query.where('id', 'not in', exceptIds);
+    const rows = await query.orderBy('next_attempt_ms').limit(limit).execute();
     return rows.map(toDelivery);
   }
 
