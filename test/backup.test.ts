@@ -1,6 +1,6 @@
 /** `vigil backup` and `vigil restore` as an operator runs them, on real data dirs. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -102,5 +102,18 @@ describe('vigil backup / restore', () => {
     const restored = await vigil(['restore', backup, '--data-dir', served, '--force', '--json'], key);
     assert.equal(restored.code, 0, restored.stderr);
     assert.equal((JSON.parse(restored.stdout) as { counts: { patients: number } }).counts.patients, 1);
+  });
+
+  it("replaces the data dir's ca.crt with the backup's CA, whole and with mode 0644", async () => {
+    const target = join(root, 'ca-target');
+    mkdirSync(target);
+    // A ca.crt from an earlier installation, truncated, and owner-only.
+    writeFileSync(join(target, 'ca.crt'), '-----BEGIN CERT', { mode: 0o600 });
+    const r = await vigil(['restore', backup, '--data-dir', target], {
+      VIGIL_MASTER_KEY_FILE: join(source, 'master.key'),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(join(target, 'ca.crt'), 'utf8'), readFileSync(join(source, 'ca.crt'), 'utf8'));
+    assert.equal(statSync(join(target, 'ca.crt')).mode & 0o777, 0o644);
   });
 });

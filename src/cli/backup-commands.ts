@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Command } from 'commander';
@@ -10,6 +10,7 @@ import { loadDeviceCa } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { backupSqlite, inspectBackup, installBackup, lockForRestore } from '../store/backup.ts';
 import { openStore, sqlitePath } from '../store/database.ts';
+import { replaceFile } from '../store/replace-file.ts';
 import { type CommonFlags, configFrom, openLocal, withCommon } from './context.ts';
 import { emit } from './output.ts';
 
@@ -136,7 +137,8 @@ export function registerBackupCommands(program: Command): void {
       try {
         const keys = new KeyRing(store.db, loadMasterKeyFile(config.masterKeyFile));
         const ca = await loadDeviceCa(store.db, keys);
-        writeFileSync(join(config.dataDir, 'ca.crt'), ca.root.certPem, { mode: 0o644 });
+        // Replaced whole: written in place, a crash would leave a truncated trust anchor.
+        replaceFile(join(config.dataDir, 'ca.crt'), ca.root.certPem, 0o644);
         const audit = new AuditLog(store.db);
         await audit.append({
           actor: actor(),

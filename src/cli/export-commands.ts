@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ExportPurpose } from '../access/export-access.ts';
@@ -17,6 +17,7 @@ import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
 import { parsePurpose } from '../fhir/export-params.ts';
 import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
+import { replaceFileFrom } from '../store/replace-file.ts';
 import { type CommonFlags, openLocal, serverUrl, withCommon } from './context.ts';
 import { emit } from './output.ts';
 
@@ -129,7 +130,7 @@ export function registerPatientExport(patient: Command): void {
         // Audited before the first byte leaves; a write that then fails is audited as a failure.
         await audit.append({ ...entry, outcome: 'success' });
         try {
-          await writeAll(pieces, o.out);
+          await writeBundle(pieces, o.out);
         } catch (e) {
           await audit.append({ ...entry, outcome: 'failure' });
           throw e;
@@ -152,31 +153,16 @@ export function registerPatientExport(patient: Command): void {
 }
 
 /**
- * Writes the pieces with backpressure. A file is written beside its name and renamed at the
- * end, so a failed export leaves no half Bundle behind; it is 0600 from the start (PHI).
+ * Writes the pieces with backpressure, to stdout or to a file. A file is written beside its
+ * name, fsynced and renamed at the end (then its folder fsynced), so a failed export or a power
+ * loss leaves no half Bundle under the name; it is exactly 0600 from the start (PHI), even over
+ * a `.partial` left by a crash.
  */
-async function writeAll(pieces: AsyncIterable<string>, out: string | undefined): Promise<void> {
-  const partial = out ? `${out}.partial` : undefined;
-  if (partial) rmSync(partial, { force: true });
-  const sink: Writable = partial ? createWriteStream(partial, { mode: 0o600, flags: 'wx' }) : process.stdout;
-  try {
-    // once() rejects on an 'error' event: a file that cannot be written fails here, in one line.
-    if (partial) await once(sink, 'open');
-    for await (const piece of pieces) {
-      if (!sink.write(piece)) await once(sink, 'drain');
-    }
-    if (partial && out) {
-      sink.end();
-      await once(sink, 'finish');
-      renameSync(partial, out);
-    } else {
-      sink.write('\n');
-    }
-  } catch (e) {
-    if (partial) {
-      sink.destroy();
-      rmSync(partial, { force: true });
-    }
-    throw e;
+export async function writeBundle(pieces: AsyncIterable<string>, out: string | undefined): Promise<void> {
+  if (out) return replaceFileFrom(out, pieces, 0o600, { temp: `${out}.partial` });
+  const sink: Writable = process.stdout;
+  for await (const piece of pieces) {
+    if (!sink.write(piece)) await once(sink, 'drain');
   }
+  sink.write('\n');
 }

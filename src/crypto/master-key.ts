@@ -12,6 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { VigilError } from '../errors/catalogue.ts';
+import { fsyncFolderOf } from '../store/durable-file.ts';
 import { KEY_BYTES } from './aead.ts';
 
 /**
@@ -28,7 +29,11 @@ export function newMasterKey(): MasterKey {
   return { id: `mk-${randomBytes(6).toString('hex')}`, key: randomBytes(KEY_BYTES) };
 }
 
-/** Writes a key file that must not exist yet, durably; 'wx' fails if another process made it. */
+/**
+ * Writes a key file that must not exist yet, durably; 'wx' fails if another process made it.
+ * The folder is fsynced too: without it a power loss can take the new name away while records
+ * sealed under the key are already committed, and those records are then lost with it.
+ */
 export function writeMasterKeyFile(path: string, master: MasterKey): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
@@ -38,6 +43,7 @@ export function writeMasterKeyFile(path: string, master: MasterKey): void {
     closeSync(fd);
   }
   chmodSync(path, 0o600);
+  fsyncFolderOf(path);
 }
 
 export function createMasterKeyFile(path: string): MasterKey {
@@ -75,6 +81,8 @@ export function replaceMasterKeyFile(path: string, master: MasterKey): void {
   rmSync(next, { force: true });
   writeMasterKeyFile(next, master);
   renameSync(next, path);
+  // Durable before the caller re-wraps data keys under the new key.
+  fsyncFolderOf(path);
 }
 
 /** Overwrites a retired key file before unlinking it, so the old key is not left on disk. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiTokens } from '../access/api-tokens.ts';
 import { UserStore } from '../access/users.store.ts';
@@ -9,6 +9,7 @@ import { createMasterKeyFile } from '../crypto/master-key.ts';
 import { isProvisioned, provisionPki } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { openStore } from '../store/database.ts';
+import { replaceFile } from '../store/replace-file.ts';
 import { serverHosts } from './server-tls.ts';
 
 export interface InitResult {
@@ -59,7 +60,9 @@ export async function initDataDir(config: VigilConfig, opts: InitOptions = {}): 
     const keys = new KeyRing(store.db, master);
     const ca = await provisionPki(store.db, keys, serverHosts(config));
     const caFile = join(config.dataDir, 'ca.crt');
-    writeFileSync(caFile, ca.root.certPem, { mode: 0o644 });
+    // Whole and durable: a ca.crt lost to a power loss would leave a data dir that reads as not
+    // initialised (isInitialized) beside a master key and a database that are.
+    replaceFile(caFile, ca.root.certPem, 0o644);
     const admin = await new ApiTokens(store.db).create({
       role: 'admin',
       name: 'first-admin',

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { recordFsCalls } from '../../test/support/fs-calls.ts';
 import { tempStore } from '../../test/support/temp-store.ts';
-import { backupSqlite, inspectBackup } from './backup.ts';
+import { backupSqlite, inspectBackup, installBackup } from './backup.ts';
 
 type Temp = Awaited<ReturnType<typeof tempStore>>;
 
@@ -98,5 +100,75 @@ describe('SQLite backup', () => {
     }
     assert.ok(modes.length > 0, 'the partial file was seen');
     assert.deepEqual([...new Set(modes)], ['600']);
+  });
+
+  it('hashes the backup as a stream, so a backup over 2 GiB gets its checksum too', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const out = join(t.dir, 'big.backup');
+    // What readFileSync does with a file over 2 GiB, without writing 2 GiB in a test.
+    const fs = recordFsCalls({
+      onReadFile: (path) => {
+        if (path.startsWith(out)) {
+          throw Object.assign(new RangeError(`File size of ${path} is greater than 2 GiB`), {
+            code: 'ERR_FS_FILE_TOO_LARGE',
+          });
+        }
+      },
+    });
+    let summary: Awaited<ReturnType<typeof backupSqlite>>;
+    try {
+      summary = await backupSqlite(t.store.sqlite, out);
+    } finally {
+      fs.stop();
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(out)) hash.update(chunk as Buffer);
+    assert.equal(summary.sha256, hash.digest('hex'));
+    assert.equal(summary.bytes, statSync(out).size);
+  });
+
+  it('makes the backup durable: the copy is fsynced before the rename, the folder after it', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const out = join(t.dir, 'durable.backup');
+    const fs = recordFsCalls();
+    try {
+      await backupSqlite(t.store.sqlite, out);
+    } finally {
+      fs.stop();
+    }
+    const rename = fs.indexOf((e) => e.op === 'rename' && e.to === out);
+    assert.ok(rename >= 0, 'the copy was renamed into place');
+    const from = (fs.events[rename] as { from: string }).from;
+    const fileSynced = fs.indexOf((e) => e.op === 'fsync' && e.path === from);
+    assert.ok(fileSynced >= 0 && fileSynced < rename, 'the copy is fsynced before the rename');
+    const dirSynced = fs.events.findIndex(
+      (e, i) => i > rename && e.op === 'fsync' && e.path === dirname(out),
+    );
+    assert.ok(dirSynced > rename, 'the folder is fsynced after the rename');
+  });
+
+  it('restores as owner-only and durably, over a stale 0644 temp file left by a crash', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const backup = join(t.dir, 'b.backup');
+    await backupSqlite(t.store.sqlite, backup);
+    const dbPath = join(t.dir, 'restored.db');
+    writeFileSync(`${dbPath}.restore-${process.pid}`, 'left by a crash', { mode: 0o644 });
+    const fs = recordFsCalls();
+    try {
+      installBackup(backup, dbPath);
+    } finally {
+      fs.stop();
+    }
+    assert.equal(statSync(dbPath).mode & 0o777, 0o600);
+    assert.ok(readFileSync(dbPath).equals(readFileSync(backup)));
+    assert.ok(!readdirSync(t.dir).some((n) => n.includes('.restore-')));
+    const rename = fs.indexOf((e) => e.op === 'rename' && e.to === dbPath);
+    const from = (fs.events[rename] as { from: string }).from;
+    const fileSynced = fs.indexOf((e) => e.op === 'fsync' && e.path === from);
+    assert.ok(fileSynced >= 0 && fileSynced < rename, 'the copy is fsynced before the rename');
+    assert.ok(fs.events.findIndex((e, i) => i > rename && e.op === 'fsync' && e.path === t.dir) > rename);
   });
 });

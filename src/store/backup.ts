@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
+  constants,
   copyFileSync,
+  createReadStream,
   existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { VigilError } from '../errors/catalogue.ts';
+import { fsyncFolderOf, fsyncPath, openFresh } from './durable-file.ts';
 
 /**
  * Backups of the SQLite store. A backup is one SQLite file made with SQLite's online backup
@@ -30,17 +30,16 @@ export interface BackupSummary {
 
 const COUNTED = ['patients', 'devices', 'reading_chunks', 'reading_staging', 'audit_log'] as const;
 
-function sha256Of(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-function fsyncFile(file: string): void {
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+/**
+ * Hashed as a stream, in memory of one chunk whatever the size: reading the whole file at once
+ * fails past 2 GiB (ERR_FS_FILE_TOO_LARGE), and a database grows past that.
+ */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
   }
+  return hash.digest('hex');
 }
 
 /** Opens a candidate backup read-only and checks it is whole and is a Vigil database. */
@@ -107,7 +106,9 @@ export function inspectBackup(file: string): Record<string, number> {
 const ALL_PAGES = 0x7fffffff;
 
 /**
- * Writes a consistent snapshot of a live database to `out` (atomically: temp file, fsync, rename).
+ * Writes a consistent snapshot of a live database to `out` (atomically and durably: temp file,
+ * checked, hashed, fsynced, renamed, folder fsynced). Everything that can fail happens before the
+ * rename, so a backup at `out` is a whole one and the caller gets to audit it.
  * `onProgress` hears (0, total) as the copy starts and (total, total) when it has ended, in
  * pages: the copy is one step, so there is nothing true to say in between.
  */
@@ -128,8 +129,7 @@ export async function backupSqlite(
   const temp = `${out}.partial-${process.pid}`;
   try {
     // Owner-only before the first page lands: the copy holds everything the database does.
-    rmSync(temp, { force: true });
-    closeSync(openSync(temp, 'wx', 0o600));
+    closeSync(openFresh(temp, 0o600));
     const { totalPages } = await source.backup(temp, {
       progress: ({ totalPages: total }) => {
         opts.onProgress?.(0, total);
@@ -139,9 +139,12 @@ export async function backupSqlite(
     opts.onProgress?.(totalPages, totalPages);
     chmodSync(temp, 0o600);
     const counts = inspectBackup(temp);
-    fsyncFile(temp);
+    const sha256 = await sha256Of(temp);
+    const bytes = statSync(temp).size;
+    fsyncPath(temp);
     renameSync(temp, out);
-    return { file: out, bytes: statSync(out).size, sha256: sha256Of(out), counts };
+    fsyncFolderOf(out);
+    return { file: out, bytes, sha256, counts };
   } finally {
     rmSync(temp, { force: true });
   }
@@ -191,11 +194,18 @@ export function lockForRestore(dbPath: string, dataDir: string): RestoreLock {
  */
 export function installBackup(file: string, dbPath: string): void {
   const temp = `${dbPath}.restore-${process.pid}`;
-  copyFileSync(file, temp);
-  chmodSync(temp, 0o600);
-  fsyncFile(temp);
-  // A WAL left from the replaced database would be replayed into the restored one.
-  for (const suffix of ['-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
-  renameSync(temp, dbPath);
-  fsyncFile(join(dirname(dbPath)));
+  try {
+    // A temp file left by a crash goes first: copied over, it would keep its own mode meanwhile.
+    rmSync(temp, { force: true });
+    copyFileSync(file, temp, constants.COPYFILE_EXCL);
+    chmodSync(temp, 0o600);
+    fsyncPath(temp);
+    // A WAL left from the replaced database would be replayed into the restored one.
+    for (const suffix of ['-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
+    renameSync(temp, dbPath);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
+  fsyncFolderOf(dbPath);
 }
