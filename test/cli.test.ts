@@ -97,12 +97,31 @@ describe('vigil CLI', () => {
 
   it('refuses bad flags and commands with one clear line and a non-zero exit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-cli-bad-'));
+    // Should a bad flag be taken, the command stops at once on this, not runs a fleet or a server.
+    const missingConfig = ['--config', join(dir, 'none.json')];
     try {
       const cases: Array<[string[], RegExp]> = [
         [['frobnicate'], /unknown command/],
         [['init', '--no-such-flag'], /unknown option/],
         [['sim', '--devices', 'many'], /--devices must be a whole number/],
         [['sim', '--rate', '-3'], /--rate must be a number/],
+        // Number() would read these as 16, 10 and 5; a flag takes plain decimal digits only.
+        [['sim', '--rate', '0x10', ...missingConfig], /--rate must be a number from 0\.001 to 100/],
+        [['sim', '--rate', '1e1', ...missingConfig], /--rate must be a number from 0\.001 to 100/],
+        [['sim', '--rate', ' 5', ...missingConfig], /--rate must be a number from 0\.001 to 100/],
+        [['demo', '--rate', '1e1', ...missingConfig], /--rate must be a number from 0\.001 to 100/],
+        [['demo', '--rate', 'Infinity', ...missingConfig], /--rate must be a number/],
+        [['demo', '--devices', '0x10', ...missingConfig], /--devices must be a whole number from 1 to 1000/],
+        [['sim', '--devices', '1e1', ...missingConfig], /--devices must be a whole number from 1 to 10000/],
+        [['serve', '--data-dir', dir, '--http-port', '0x1F'], /http-port 0x1F is not a port/],
+        [['serve', '--data-dir', dir, '--mqtt-port', ' 8883'], /mqtt-port\s+8883 is not a port/],
+        [['keys', 'rotate', '--wait', '1e1', ...missingConfig], /--wait must be a whole number/],
+        [
+          ['token', 'create', '--role', 'admin', '--name', 'x', '--ttl', '0x10h', '--data-dir', dir],
+          /--ttl 0x10h is not a duration/,
+        ],
+        // A line break in the value does not break the one line on stderr.
+        [['sim', '--rate', '1\n2', ...missingConfig], /--rate must be a number/],
         [['sim', '--scenario', 'zombies'], /--scenario zombies is unknown/],
         [['device', 'add', '--model', 'X', '--serial', 'S'], /required option '--id/],
         [['token', 'create', '--role', 'admin', '--name', 'x', '--data-dir', dir], /not a Vigil data dir/],

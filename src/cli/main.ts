@@ -14,8 +14,15 @@ const program = new Command('vigil')
   .showHelpAfterError(false)
   .exitOverride()
   .configureOutput({
-    // Commander's own errors become the one clear line on stderr the contract promises.
-    outputError: (text, write) => write(`vigil: ${text.replace(/^error: /, '').trim()}\n`),
+    // Commander's own errors become the one clear line on stderr the contract promises: its
+    // "(Did you mean …?)" and any line break inside a quoted flag value join that line.
+    outputError: (text, write) =>
+      write(
+        `vigil: ${text
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*[\r\n]+\s*/g, ' ')}\n`,
+      ),
   });
 
 registerRunCommands(program);
