@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type KyselyPlugin, type QueryId, type RootOperationNode, TableNode } from 'kysely';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
@@ -25,37 +24,12 @@ import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { type App, createHttpServer } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
 import { BACKENDS } from './support/backends.ts';
+import { RowsRead } from './support/rows-read.ts';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
 const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
 const OTHER_PATIENTS = 100;
 const ALERTS_PER_OTHER = 5;
-
-/** Rows the alerts table hands back to the server, and how many queries asked it. */
-class AlertRowsRead implements KyselyPlugin {
-  rows = 0;
-  queries = 0;
-  private readonly ofAlerts = new WeakSet<QueryId>();
-
-  transformQuery({ node, queryId }: { node: RootOperationNode; queryId: QueryId }): RootOperationNode {
-    const from = node.kind === 'SelectQueryNode' ? node.from?.froms : undefined;
-    if (from?.some((f) => TableNode.is(f) && f.table.identifier.name === 'alerts')) {
-      this.ofAlerts.add(queryId);
-      this.queries++;
-    }
-    return node;
-  }
-
-  async transformResult<R>({ result, queryId }: { result: R & { rows: unknown[] }; queryId: QueryId }) {
-    if (this.ofAlerts.has(queryId)) this.rows += result.rows.length;
-    return result;
-  }
-
-  reset(): void {
-    this.rows = 0;
-    this.queries = 0;
-  }
-}
 
 /** The real store, recording what the route asked of it and whose values it decrypted. */
 class RecordingAlertStore extends AlertStore {
@@ -95,7 +69,7 @@ for (const backend of BACKENDS) {
     let app: App;
     let access: PatientAccess;
     let alertStore: RecordingAlertStore;
-    const read = new AlertRowsRead();
+    const read = new RowsRead('alerts');
     /** Patients whose alert values were decrypted. */
     const decrypted = new Set<string>();
     const tokens: Record<'ward' | 'nobody' | 'feed' | 'glass', string> = {
@@ -243,7 +217,7 @@ for (const backend of BACKENDS) {
 
     it('reads no alert at all for a clinician who may see no patient', async () => {
       assert.deepEqual(await list(tokens.nobody, ''), []);
-      assert.deepEqual([read.queries, read.rows, decrypted.size], [0, 0, 0]);
+      assert.deepEqual([read.tableQueries, read.rows, decrypted.size], [0, 0, 0]);
       assert.deepEqual(await auditedPatients('token:dr-nobody'), [null], 'the empty list is audited once');
     });
 

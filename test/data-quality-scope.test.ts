@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type KyselyPlugin, type QueryId, type RootOperationNode, TableNode } from 'kysely';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
@@ -25,36 +24,11 @@ import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { type App, createHttpServer } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
 import { BACKENDS } from './support/backends.ts';
+import { RowsRead } from './support/rows-read.ts';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
 const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
 const OTHER_PATIENTS = 60;
-
-/** Rows the data_quality_notices table hands back to the server, and how many queries asked it. */
-class NoticeRowsRead implements KyselyPlugin {
-  rows = 0;
-  queries = 0;
-  private readonly ofNotices = new WeakSet<QueryId>();
-
-  transformQuery({ node, queryId }: { node: RootOperationNode; queryId: QueryId }): RootOperationNode {
-    const from = node.kind === 'SelectQueryNode' ? node.from?.froms : undefined;
-    if (from?.some((f) => TableNode.is(f) && f.table.identifier.name === 'data_quality_notices')) {
-      this.ofNotices.add(queryId);
-      this.queries++;
-    }
-    return node;
-  }
-
-  async transformResult<R>({ result, queryId }: { result: R & { rows: unknown[] }; queryId: QueryId }) {
-    if (this.ofNotices.has(queryId)) this.rows += result.rows.length;
-    return result;
-  }
-
-  reset(): void {
-    this.rows = 0;
-    this.queries = 0;
-  }
-}
 
 interface NoticeBody {
   id: number;
@@ -71,7 +45,7 @@ for (const backend of BACKENDS) {
     let app: App;
     let access: PatientAccess;
     let alertStore: AlertStore;
-    const read = new NoticeRowsRead();
+    const read = new RowsRead('data_quality_notices');
     const tokens: Record<'ward' | 'nobody' | 'glass' | 'admin' | 'security', string> = {
       ward: '',
       nobody: '',
@@ -222,7 +196,7 @@ for (const backend of BACKENDS) {
 
     it('reads no notice at all for a clinician who may see no patient, and audits the empty list once', async () => {
       assert.deepEqual(await list(tokens.nobody), []);
-      assert.deepEqual([read.queries, read.rows], [0, 0]);
+      assert.deepEqual([read.tableQueries, read.rows], [0, 0]);
       assert.deepEqual(await audited('token:dr-nobody'), [[null, 'DataQualityNotice']]);
     });
 

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type KyselyPlugin, type QueryId, type RootOperationNode, TableNode } from 'kysely';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
@@ -26,36 +25,11 @@ import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { type App, createHttpServer } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
 import { BACKENDS } from './support/backends.ts';
+import { RowsRead } from './support/rows-read.ts';
 
 const T0 = Date.now();
 const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
 const OTHERS = Array.from({ length: 40 }, (_, i) => `p-other-${String(i).padStart(2, '0')}`);
-
-/** Queries a store's database answered, and the rows it handed back from the patients table. */
-class QueriesCounted implements KyselyPlugin {
-  queries = 0;
-  patientRows = 0;
-  private readonly ofPatients = new WeakSet<QueryId>();
-
-  transformQuery({ node, queryId }: { node: RootOperationNode; queryId: QueryId }): RootOperationNode {
-    const from = node.kind === 'SelectQueryNode' ? node.from?.froms : undefined;
-    if (from?.some((f) => TableNode.is(f) && f.table.identifier.name === 'patients'))
-      this.ofPatients.add(queryId);
-    return node;
-  }
-
-  /** Counted here, not in transformQuery: a subquery is transformed too, but not run alone. */
-  async transformResult<R>({ result, queryId }: { result: R & { rows: unknown[] }; queryId: QueryId }) {
-    this.queries++;
-    if (this.ofPatients.has(queryId)) this.patientRows += result.rows.length;
-    return result;
-  }
-
-  reset(): void {
-    this.queries = 0;
-    this.patientRows = 0;
-  }
-}
 
 type Who = 'ward' | 'glass' | 'feed' | 'admin';
 const REQUESTERS: Record<Who, Requester> = {
@@ -81,8 +55,8 @@ for (const backend of BACKENDS) {
     /** The reference: the registered patients, each checked by readable() as the routes did. */
     let reference: PatientStore;
     let access: PatientAccess;
-    const patientReads = new QueriesCounted();
-    const accessReads = new QueriesCounted();
+    const patientReads = new RowsRead('patients');
+    const accessReads = new RowsRead('patients');
     const tokens = {} as Record<Who, string>;
 
     before(async () => {
@@ -193,7 +167,7 @@ for (const backend of BACKENDS) {
     it("lists a clinician's patients out of many, reading only theirs and asking the gate once", async () => {
       const ids = await list('ward');
       assert.deepEqual(ids, [...OWN, 'p-own-no-alerts']);
-      assert.equal(patientReads.patientRows, ids.length, 'no other patient’s row is read');
+      assert.equal(patientReads.rows, ids.length, 'no other patient’s row is read');
       assert.equal(patientReads.queries, 1);
       assert.ok(
         accessReads.queries <= 3,
@@ -279,7 +253,7 @@ for (const backend of BACKENDS) {
       const page = await search('feed', '_count=2');
       assert.equal(page.ids.length, 2);
       // One count, the page and the one after it, then each shown patient's own row (exists, get).
-      assert.equal(patientReads.patientRows, 1 + 3 + 2 * 2);
+      assert.equal(patientReads.rows, 1 + 3 + 2 * 2);
       assert.ok(accessReads.queries <= 2 + 2, `${accessReads.queries} access queries`);
     });
   });
