@@ -1,4 +1,4 @@
-import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { PatientScope } from './readable-patients.ts';
 
 /**
@@ -40,4 +40,9 @@ export function inPatientScope(
 /** A scope no patient is in: the list is empty and needs no query. */
 export function isEmptyScope(scope: PatientScope | undefined): boolean {
   return scope?.only?.size === 0;
+}
+
+/** Whether a store's database is PostgreSQL: the scope conditions above are written per dialect. */
+export function isPostgresDb<DB>(db: Kysely<DB>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
 }

@@ -1,5 +1,5 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
-import { idIn, inPatientScope, isEmptyScope } from '../access/patient-scope-sql.ts';
+import { type Kysely, sql } from 'kysely';
+import { idIn, inPatientScope, isEmptyScope, isPostgresDb } from '../access/patient-scope-sql.ts';
 import type { PatientScope } from '../access/readable-patients.ts';
 import { open, seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
@@ -38,7 +38,7 @@ export class PatientStore {
     private readonly db: Kysely<Schema>,
     private readonly keys: KeyRing,
   ) {
-    this.isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    this.isPostgres = isPostgresDb(db);
   }
 
   async add(id: string, identity: PatientIdentity, nowMs = Date.now()): Promise<void> {

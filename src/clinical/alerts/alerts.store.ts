@@ -1,5 +1,5 @@
-import { type ExpressionBuilder, type Kysely, PostgresAdapter } from 'kysely';
-import { idIn, inPatientScope, isEmptyScope } from '../../access/patient-scope-sql.ts';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { inPatientScope, isEmptyScope, isPostgresDb } from '../../access/patient-scope-sql.ts';
 import type { PatientScope } from '../../access/readable-patients.ts';
 import { open, seal } from '../../crypto/aead.ts';
 import type { Schema } from '../../store/schema.ts';
@@ -66,7 +66,7 @@ export class AlertStore {
     private readonly db: Kysely<Schema>,
     private readonly keyOf: PatientKey,
   ) {
-    this.isPostgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    this.isPostgres = isPostgresDb(db);
   }
 
   async insert(a: Alert): Promise<void> {
@@ -140,8 +140,7 @@ export class AlertStore {
 
   /** Newest first, then by id; an empty scope answers at once, without a query. */
   async list(f: AlertFilter): Promise<Alert[]> {
-    const scope = f.patients;
-    if (scope?.only?.size === 0) return [];
+    if (isEmptyScope(f.patients)) return [];
     let q = this.db
       .selectFrom('alerts')
       .selectAll()
@@ -152,9 +151,8 @@ export class AlertStore {
     if (f.state) q = q.where('state', '=', f.state);
     if (f.patientId) q = q.where('patient_id', '=', f.patientId);
     if (f.urgency) q = q.where('urgency', '=', f.urgency);
-    if (scope?.only) q = q.where(idIn('alerts.patient_id', scope.only, this.isPostgres, false));
-    else if (scope && scope.except.size > 0)
-      q = q.where(idIn('alerts.patient_id', scope.except, this.isPostgres, true));
+    const scoped = f.patients && inPatientScope('alerts.patient_id', f.patients, this.isPostgres);
+    if (scoped) q = q.where(scoped);
     const rows = await q.execute();
     return Promise.all(rows.map((r) => this.toAlert(r)));
   }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { PatientGate } from '../../access/patient-gate.ts';
 import { can } from '../../access/roles.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -76,6 +77,21 @@ export function view(a: Alert) {
 
 export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
   const { engine, audit } = deps;
+  /**
+   * A list read is audited once per patient it disclosed, so each patient's access report lists
+   * it; a list that named no patient is audited once, without one.
+   */
+  const auditListRead = async (
+    request: FastifyRequest,
+    action: string,
+    resource: string,
+    disclosed: ReadonlySet<string>,
+  ): Promise<void> => {
+    const entry = { actor: actorOf(request), action, outcome: 'success' as const, source: request.ip };
+    for (const patientId of disclosed)
+      await audit.append({ ...entry, patientId, resource: `Patient/${patientId}/${resource}` });
+    if (disclosed.size === 0) await audit.append({ ...entry, resource });
+  };
 
   app.get(
     '/api/v1/alerts',
@@ -112,27 +128,9 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
         patients,
         limit: q.limit ?? 200,
       });
-      // One entry per patient disclosed, so each patient's access report lists this read.
       const disclosed = new Set(alerts.map((a) => a.patientId));
       if (q.patient) disclosed.add(q.patient);
-      for (const patientId of disclosed) {
-        await audit.append({
-          actor: actorOf(request),
-          action: 'alert.list',
-          patientId,
-          resource: `Patient/${patientId}/Alert`,
-          outcome: 'success',
-          source: request.ip,
-        });
-      }
-      if (disclosed.size === 0)
-        await audit.append({
-          actor: actorOf(request),
-          action: 'alert.list',
-          resource: 'Alert',
-          outcome: 'success',
-          source: request.ip,
-        });
+      await auditListRead(request, 'alert.list', 'Alert', disclosed);
       return { alerts: alerts.map(view) };
     },
   );
@@ -352,27 +350,8 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
         patients,
         limit: q.limit ?? 200,
       });
-      // As the alert list: one entry per patient disclosed, so each patient's access report
-      // lists this read; a list that names no patient is audited once.
       const disclosed = isDeviceView ? new Set<string>() : new Set(notices.map((n) => n.patientId));
-      for (const patientId of disclosed) {
-        await audit.append({
-          actor: actorOf(request),
-          action: 'data-quality.list',
-          patientId,
-          resource: `Patient/${patientId}/DataQualityNotice`,
-          outcome: 'success',
-          source: request.ip,
-        });
-      }
-      if (disclosed.size === 0)
-        await audit.append({
-          actor: actorOf(request),
-          action: 'data-quality.list',
-          resource: 'DataQualityNotice',
-          outcome: 'success',
-          source: request.ip,
-        });
+      await auditListRead(request, 'data-quality.list', 'DataQualityNotice', disclosed);
       return {
         notices: notices.map((n) => ({
           id: n.id,
