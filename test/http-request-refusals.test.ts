@@ -158,4 +158,31 @@ describe('HTTP requests refused before the handler', () => {
     assert.match((over.json() as { detail: string }).detail, /must be <= 1000/);
     assert.equal((await app.inject({ url: '/api/v1/counted?nope=1' })).statusCode, 400);
   });
+  it('logs a flood of one refusal a few times and then says how many more, counting them all', async () => {
+    const before = await count4xx();
+    const loggedBefore = logged.length;
+    for (let i = 0; i < 100; i++) {
+      const r = await app.inject({
+        method: 'POST',
+        url: '/api/v1/things',
+        headers: { 'content-type': 'application/xml' },
+        payload: '<a/>',
+      });
+      assert.equal(r.statusCode, 415);
+    }
+    assert.equal(await count4xx(), before + 100, 'every refusal is counted');
+    const flood = () => logged.slice(loggedBefore).filter((l) => l.code === 'VIGIL_ERR_REQUEST_MEDIA_TYPE');
+    // The earlier test refused two of this kind, inside the same one-minute window.
+    assert.equal(flood().length, 18, 'twenty lines a minute for one code');
+    const other = await app.inject({ url: '/api/v1/counted?limit=0x1' });
+    assert.equal(other.statusCode, 400);
+    assert.ok(
+      logged.slice(loggedBefore).some((l) => l.code === 'VIGIL_ERR_REQUEST_INVALID'),
+      'another code has its own budget',
+    );
+    app.refusalLog.stop();
+    const summary = logged.slice(loggedBefore).find((l) => l.key === 'VIGIL_ERR_REQUEST_MEDIA_TYPE');
+    assert.equal(summary?.suppressed, 82);
+    assert.match(String(summary?.msg), /HTTP refusals: 82 more like this not logged/);
+  });
 });

@@ -29,7 +29,9 @@ export async function registerFhirRoutes(app: App, deps: FhirDeps): Promise<void
       fhir.setErrorHandler((error, request, reply) => {
         const e = asVigilError(error);
         if (e.status >= 500) request.log.error({ err: error }, 'FHIR request failed');
-        else request.log.info({ code: e.code, url: request.routeOptions.url }, e.detail);
+        else if (request.server.refusalLog.admit(e.code)) {
+          request.log.info({ code: e.code, url: request.routeOptions.url }, e.detail);
+        }
         void sendResource(reply, e.status, toOperationOutcome(e));
       });
       fhir.setNotFoundHandler((request, reply) => {

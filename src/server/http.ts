@@ -15,6 +15,7 @@ import { can, type Permission } from '../access/roles.ts';
 import type { Identity, SessionAuthenticator } from '../access/session-guard.ts';
 import { TLS_POLICY } from '../crypto/tls-policy.ts';
 import { isVigilError, toProblem, VigilError } from '../errors/catalogue.ts';
+import { LogSampler } from '../observability/log-sampler.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { integerQueryNames, looseIntegerQuery, validationDetail } from './validation-detail.ts';
 
@@ -37,6 +38,10 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     identity: Identity | undefined;
+  }
+  interface FastifyInstance {
+    /** Refusal log lines, thinned per error code (see LogSampler). */
+    refusalLog: LogSampler;
   }
 }
 
@@ -86,11 +91,16 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   // Answers for requests refused before routing (a malformed URL, a path segment too long) do
   // not pass through the hooks: helmet's headers, the counter and the log are added here.
   const setSecurityHeaders = applySecurityHeaders(SECURITY_HEADERS);
+  // Each refused request is counted in /metrics; its log line is thinned per code, so a client
+  // sending garbage in a loop cannot fill the disk (server errors are always logged).
+  const refusalLog = new LogSampler({ log: opts.log.child({ component: 'http' }), what: 'HTTP refusals' });
   const onFrameworkError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const problem = toFrameworkProblem(error);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed before routing');
     // The path is left out of the log, as everywhere: it may carry a patient id.
-    else request.log.info({ code: problem.code, cause: error.code }, problem.detail);
+    else if (refusalLog.admit(problem.code)) {
+      request.log.info({ code: problem.code, cause: error.code }, problem.detail);
+    }
     setSecurityHeaders(request.raw, reply.raw, () => {});
     opts.metrics.httpRequests.inc({ status: `${Math.floor(problem.status / 100)}xx` });
     void reply.code(problem.status).type('application/problem+json').send(toProblem(problem));
@@ -186,10 +196,15 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
     opts.metrics.httpRequests.inc({ status: `${Math.floor(reply.statusCode / 100)}xx` });
   });
 
+  // Plugins with their own error handler (FHIR) thin their refusal lines with the same budget.
+  app.decorate('refusalLog', refusalLog);
+  app.addHook('onClose', async () => refusalLog.stop());
   app.setErrorHandler((error, request, reply) => {
     const problem = toVigilError(error);
     if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code: problem.code, url: request.routeOptions.url }, problem.detail);
+    else if (refusalLog.admit(problem.code)) {
+      request.log.info({ code: problem.code, url: request.routeOptions.url }, problem.detail);
+    }
     void reply
       .code(problem.status)
       .type('application/problem+json')

@@ -8,6 +8,7 @@ import { generate, type IConnectPacket, parser as mqttParser, type Packet } from
 import type { Logger } from 'pino';
 import { type ErrorCode, isVigilError, VigilError } from '../../errors/catalogue.ts';
 import { type DeviceId, isValidId } from '../../errors/ids.ts';
+import type { LogSampler } from '../../observability/log-sampler.ts';
 import { CommandChannel } from './command-channel.ts';
 import type { GatewayHooks } from './gateway-hooks.ts';
 import { InboundPublishes, type ReadFlow } from './inbound-publishes.ts';
@@ -50,6 +51,8 @@ export interface DeviceDirectory {
 export interface ConnectionDeps {
   readonly hooks: GatewayHooks;
   readonly log: Logger;
+  /** Shared by every connection: a flood of refusals writes a few lines and a count. */
+  readonly refusalLog: Pick<LogSampler, 'admit'>;
   readonly limits: ConnectionLimits;
   readonly directory: DeviceDirectory;
   onClosed(conn: DeviceConnection): void;
@@ -90,6 +93,8 @@ export class DeviceConnection implements ReadFlow {
   private wantsProblemInformation = true;
   /** The socket is corked until the end of this tick: see send(). */
   private corked = false;
+  /** Refused before it opened, unlogged (sampled out): its close line would be the only trace. */
+  private isQuiet = false;
   private readonly connectTimer: NodeJS.Timeout;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -152,7 +157,7 @@ export class DeviceConnection implements ReadFlow {
       this.callHook('onDisconnect', () => this.deps.hooks.onDisconnect?.(session.deviceId));
     }
     this.deps.onClosed(this);
-    this.log.info({ why }, 'connection closed');
+    if (!this.isQuiet) this.log.info({ why }, 'connection closed');
   }
 
   private onData(chunk: Buffer): void {
@@ -412,7 +417,8 @@ export class DeviceConnection implements ReadFlow {
     // Before identification, attribute the refusal to the device the certificate names (a
     // revoked or quarantined device trying again is exactly what a security officer looks for).
     const deviceId = this.session?.deviceId ?? this.claimedDeviceId();
-    this.log.warn({ code, detail }, 'refused');
+    if (this.deps.refusalLog.admit(code)) this.log.warn({ code, detail }, 'refused');
+    else if (this.state !== 'open') this.isQuiet = true;
     this.callHook('onRefusal', () =>
       this.deps.hooks.onRefusal({
         code,

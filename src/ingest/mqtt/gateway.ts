@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { TLS_POLICY } from '../../crypto/tls-policy.ts';
 import { type ErrorCode, VigilError } from '../../errors/catalogue.ts';
 import type { DeviceId } from '../../errors/ids.ts';
+import { LogSampler } from '../../observability/log-sampler.ts';
 import { type ConnectionLimits, DeviceConnection, type DeviceDirectory } from './connection.ts';
 import type { GatewayHooks } from './gateway-hooks.ts';
 import { Reason } from './reply-packets.ts';
@@ -58,11 +59,14 @@ export class MqttGateway {
   private readonly connections = new Set<DeviceConnection>();
   private readonly rawSockets = new Set<Socket>();
   private readonly directory: DeviceDirectory;
+  /** Refusal log lines, thinned per reason code; every refusal is still counted and recorded. */
+  private readonly refusalLog: LogSampler;
   private isClosing = false;
 
   constructor(opts: GatewayOptions) {
     this.hooks = opts.hooks;
     this.log = opts.log.child({ component: 'mqtt-gateway' });
+    this.refusalLog = new LogSampler({ log: this.log, what: 'MQTT refusals' });
     this.limits = limitsFrom(opts);
     this.directory = {
       claim: (conn) => this.claim(conn),
@@ -139,6 +143,7 @@ export class MqttGateway {
     }, CLOSE_GRACE_MS);
     await closed;
     clearTimeout(force);
+    this.refusalLog.stop();
     this.log.info('MQTT gateway closed');
   }
 
@@ -173,6 +178,7 @@ export class MqttGateway {
     const conn = new DeviceConnection(socket, {
       hooks: this.hooks,
       log: this.log,
+      refusalLog: this.refusalLog,
       limits: this.limits,
       directory: this.directory,
       onClosed: (closed) => this.connections.delete(closed),
@@ -202,7 +208,7 @@ export class MqttGateway {
 
   private refuseTls(code: ErrorCode, detail: string, socket: TLSSocket): void {
     const remoteAddress = socket.remoteAddress;
-    this.log.warn({ code, detail, remoteAddress }, 'TLS connection refused');
+    if (this.refusalLog.admit(code)) this.log.warn({ code, detail, remoteAddress }, 'TLS connection refused');
     try {
       this.hooks.onRefusal({ code, detail, ...(remoteAddress === undefined ? {} : { remoteAddress }) });
     } catch (hookErr) {
