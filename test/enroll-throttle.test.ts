@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { EnrolledCredentials } from '../src/devices/enroll-client.ts';
 import { createDeviceKeyAndCsr } from '../src/pki/index.ts';
-import type { HttpsResult } from './support/https-client.ts';
+import { type HttpsResult, httpsRequest } from './support/https-client.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 const LIMIT = 10;
@@ -174,5 +174,26 @@ describe('enrolment throttle', () => {
     const { csrPem } = await createDeviceKeyAndCsr('thr-renew-2');
     const renewed = await renew(quiet, csrPem);
     assert.equal(renewed.status, 200, renewed.text);
+  });
+});
+
+describe('enrolment throttle, configured', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ env: { VIGIL_ENROLL_REFUSALS_PER_MINUTE: '3' } });
+  });
+  after(async () => h.stop());
+
+  it('pauses a source after as many refused attempts a minute as VIGIL_ENROLL_REFUSALS_PER_MINUTE says', async () => {
+    const attempt = (i: number) =>
+      httpsRequest(`${h.baseUrl}/api/v1/enroll`, {
+        method: 'POST',
+        ca: h.caPem,
+        body: JSON.stringify({ deviceId: `ghost-${i}`, token: 'enr_guessedguessed', csr: BAD_CSR }),
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt(i)).status, 401);
+    const paused = await attempt(3);
+    assert.equal(paused.status, 429, paused.text);
+    assert.equal((paused.json as { code: string }).code, 'VIGIL_ERR_ENROLL_THROTTLED');
   });
 });

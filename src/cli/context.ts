@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ConfigInput, loadConfig, type VigilConfig } from '../config/config.ts';
+import { parseDecimal } from '../config/decimal.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../crypto/master-key.ts';
 import { VigilError } from '../errors/catalogue.ts';
@@ -50,26 +51,10 @@ export function serverUrl(config: VigilConfig, port = config.httpPort): string {
   return `https://${host}:${port}`;
 }
 
-/**
- * A flag's number: plain decimal digits, with a fraction only where one is allowed. Number()
- * alone would take 0x10, 0b1, 1e1, " 5", "5 " or "+5", so a typo could run a load test at a
- * rate nobody asked for; like ports (config.ts parsePort), no leading zeros, no sign, no
- * exponent, no padding. Returns undefined for anything else, or outside [min, max].
- */
-export function parseFlagNumber(
-  value: string,
-  range: { min: number; max: number; isWhole: boolean },
-): number | undefined {
-  const shape = range.isWhole ? /^(0|[1-9]\d*)$/ : /^(0|[1-9]\d*)(\.\d+)?$/;
-  if (!shape.test(value)) return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= range.min && n <= range.max ? n : undefined;
-}
-
 /** A commander argument parser for a whole-number flag in [min, max]. */
 export function intOption(name: string, min: number, max: number) {
   return (value: string): number => {
-    const n = parseFlagNumber(value, { min, max, isWhole: true });
+    const n = parseDecimal(value, { min, max, isWhole: true });
     if (n === undefined)
       throw new InvalidArgumentError(
         `${name} must be a whole number from ${min} to ${max}, in decimal digits`,
@@ -81,7 +66,7 @@ export function intOption(name: string, min: number, max: number) {
 /** A commander argument parser for a number flag in [min, max], e.g. 0.5 or 2. */
 export function numberOption(name: string, min: number, max: number) {
   return (value: string): number => {
-    const n = parseFlagNumber(value, { min, max, isWhole: false });
+    const n = parseDecimal(value, { min, max, isWhole: false });
     if (n === undefined)
       throw new InvalidArgumentError(
         `${name} must be a number from ${min} to ${max}, in decimal digits (e.g. 0.5 or 2)`,

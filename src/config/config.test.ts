@@ -268,3 +268,29 @@ describe('configuration: ingest section', () => {
     }
   });
 });
+
+describe('configuration: enrolment throttle', () => {
+  it('allows 10 refused enrolments a minute per source unless told otherwise', () => {
+    assert.equal(loadConfig({ cwd }).enrollRefusalsPerMinute, 10);
+    assert.equal(
+      loadConfig({ cwd, env: { VIGIL_ENROLL_REFUSALS_PER_MINUTE: '250' } }).enrollRefusalsPerMinute,
+      250,
+    );
+    const file = configFile({ enrollRefusalsPerMinute: 40 });
+    assert.equal(loadConfig({ cwd, configFile: file }).enrollRefusalsPerMinute, 40);
+  });
+
+  it('refuses anything but a whole number from 1 to 10000, naming the variable', () => {
+    for (const value of ['0', '10001', '1e2', '0x10', ' 5', '-1', '2.5', 'many']) {
+      assert.match(
+        detailOf(() => loadConfig({ cwd, env: { VIGIL_ENROLL_REFUSALS_PER_MINUTE: value } })),
+        /^VIGIL_ENROLL_REFUSALS_PER_MINUTE=.* must be a whole number from 1 to 10000; set one in decimal digits$/,
+        value,
+      );
+    }
+    assert.match(
+      detailOf(() => loadConfig({ cwd, configFile: configFile({ enrollRefusalsPerMinute: 2.5 }) })),
+      /^enrollRefusalsPerMinute: 2\.5 must be a whole number/,
+    );
+  });
+});

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { VigilError } from '../errors/catalogue.ts';
 import { parseEmailAddress } from '../notify/email-address.ts';
 import { parseSmtpUrl } from '../notify/email-smtp-url.ts';
+import { parseWholeSetting } from './decimal.ts';
 
 /** The validated, frozen configuration every module receives; no module reads process.env. */
 export interface VigilConfig {
@@ -34,6 +35,12 @@ export interface VigilConfig {
   readonly webhooksAllowLoopbackHttp: boolean;
   readonly enrollmentTokenTtlSeconds: number;
   readonly deviceCertValidityDays: number;
+  /**
+   * Refused or undecided enrolment attempts a source (an IPv4 address or IPv6 /64; a device,
+   * for renewals) may make in a minute before it is answered 429. Raise it when many devices
+   * enrol at once from behind one NAT gateway.
+   */
+  readonly enrollRefusalsPerMinute: number;
 }
 
 type Source = 'default' | 'file' | 'env' | 'flag';
@@ -58,6 +65,7 @@ const FIELDS = {
   mailFrom: { env: 'VIGIL_MAIL_FROM' },
   publicUrl: { env: 'VIGIL_PUBLIC_URL' },
   webhooksAllowLoopbackHttp: { env: 'VIGIL_WEBHOOKS_ALLOW_LOOPBACK_HTTP' },
+  enrollRefusalsPerMinute: { env: 'VIGIL_ENROLL_REFUSALS_PER_MINUTE' },
 } as const;
 type TopField = keyof typeof FIELDS;
 
@@ -78,18 +86,9 @@ function fail(where: RawValue, problem: string, fix: string): never {
   throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${origin} ${problem}; ${fix}`);
 }
 
-/**
- * A port is plain decimal digits or a JSON integer. Number() alone would also take 0x1F, 0b11,
- * 1e3, 80.0 or [8443], so a typo could open a listener on a port nobody meant.
- */
+/** A port: decimal digits or a JSON integer, 0-65535 (0: any free port); see parseDecimal. */
 export function parsePort(value: unknown): number | undefined {
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^(0|[1-9]\d{0,4})$/.test(value)
-        ? Number(value)
-        : NaN;
-  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+  return parseWholeSetting(value, 0, 65535);
 }
 
 function port(raw: RawValue): number {
@@ -209,10 +208,10 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function intIn(raw: RawValue, min: number, max: number): number {
-  const n = raw.value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    fail(raw, `must be a whole number from ${min} to ${max}`, 'correct the value');
+function wholeSetting(raw: RawValue, min: number, max: number): number {
+  const n = parseWholeSetting(raw.value, min, max);
+  if (n === undefined) {
+    fail(raw, `must be a whole number from ${min} to ${max}`, 'set one in decimal digits');
   }
   return n;
 }
@@ -254,7 +253,7 @@ function ingestSection(file: Record<string, unknown>): VigilConfig['ingest'] {
     }
     const k = key as keyof typeof defaults;
     const [min, max] = limits[k];
-    out[k] = intIn({ value, source: 'file', name: `ingest.${key}` }, min, max);
+    out[k] = wholeSetting({ value, source: 'file', name: `ingest.${key}` }, min, max);
   }
   return out;
 }
@@ -322,6 +321,7 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     webhooksAllowLoopbackHttp: loopbackRaw ? bool(loopbackRaw) : false,
     enrollmentTokenTtlSeconds: 24 * 3600,
     deviceCertValidityDays: 397,
+    enrollRefusalsPerMinute: wholeSetting(pick('enrollRefusalsPerMinute', 10), 1, 10_000),
   };
   return Object.freeze(config);
 }

@@ -35,6 +35,7 @@ import { loadDeviceCa } from '../devices/device-ca.ts';
 import { DeviceDirectory } from '../devices/device-directory.ts';
 import { identifyDevice } from '../devices/device-identity.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
+import { DEFAULT_ENROLL_THROTTLE, EnrollThrottle } from '../devices/enroll-throttle.ts';
 import { Enrollment } from '../devices/enrollment.ts';
 import { deviceCrlUrl, RevocationList } from '../devices/revocation-list.ts';
 import { registerDeviceRoutes } from '../devices/routes.ts';
@@ -389,6 +390,10 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     crl,
     directory,
     events,
+    enrollThrottle: new EnrollThrottle({
+      ...DEFAULT_ENROLL_THROTTLE,
+      refusalsPerWindow: config.enrollRefusalsPerMinute,
+    }),
   });
   registerDeviceAdminRoutes(
     app,
