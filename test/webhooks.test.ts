@@ -1,66 +1,14 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
+import { type Received, type Receiver, signatureValid, startReceiver } from './support/webhook-receiver.ts';
 
 /**
  * Outbound webhooks end to end (issue 3, item 7): a real Vigil, a real HTTP receiver on
  * loopback that checks every signature with its own implementation of the Standard Webhooks
  * scheme, fails on command, and sees the retries, the dead-letter list and a restart.
  */
-
-interface Received {
-  id: string;
-  timestamp: string;
-  signature: string;
-  body: string;
-}
-
-/** The receiver's check, from the spec: HMAC-SHA256 keyed by the base64 after whsec_. */
-function signatureValid(secret: string, r: Received): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const expected = createHmac('sha256', key).update(`${r.id}.${r.timestamp}.${r.body}`).digest('base64');
-  return r.signature.split(' ').includes(`v1,${expected}`);
-}
-
-function startReceiver() {
-  const received: Received[] = [];
-  const state = { answer: (_r: Received): number => 204 };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const r: Received = {
-        id: String(req.headers['webhook-id']),
-        timestamp: String(req.headers['webhook-timestamp']),
-        signature: String(req.headers['webhook-signature']),
-        body,
-      };
-      received.push(r);
-      res.statusCode = state.answer(r);
-      res.end();
-    });
-  });
-  return new Promise<{ url: string; received: Received[]; state: typeof state; close(): Promise<void> }>(
-    (resolve) => {
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as AddressInfo;
-        resolve({
-          url: `http://127.0.0.1:${port}/hook`,
-          received,
-          state,
-          close: () => new Promise((r) => server.close(() => r())),
-        });
-      });
-    },
-  );
-}
 
 interface ApiDelivery {
   id: string;
@@ -71,7 +19,7 @@ interface ApiDelivery {
 
 describe('outbound webhooks', () => {
   let h: Harness;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
   let secret: string;
   let webhookId: string;
 

@@ -4,15 +4,18 @@ import type { Registry } from 'prom-client';
 import { parseUsername, type UserStore } from '../access/users.store.ts';
 import type { AuditInput } from '../audit/audit-log.ts';
 import type { AlertEngine } from '../clinical/alerts/alert-engine.ts';
+import type { AlertStore } from '../clinical/alerts/alerts.store.ts';
 import type { VigilConfig } from '../config/config.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import type { App } from '../server/http.ts';
 import type { Schema } from '../store/schema.ts';
+import { AlertOutboxRelay } from './alert-outbox.ts';
 import { EmailNotifier } from './email-notifier.ts';
 import { parseSmtpUrl } from './email-smtp-url.ts';
+import { OutboxCursors } from './outbox-cursors.store.ts';
 import { WebhookStore } from './webhooks.store.ts';
 import { WebhookDispatcher } from './webhooks-dispatcher.ts';
-import { alertEventType, alertPayload, quarantinePayload } from './webhooks-events.ts';
+import { alertEventType, quarantinePayload } from './webhooks-events.ts';
 import { registerWebhookRoutes } from './webhooks-routes.ts';
 
 /** Knobs tests turn so retries come in milliseconds rather than minutes. */
@@ -28,6 +31,8 @@ export interface NotifyDeps {
   keys: KeyRing;
   audit: { append(input: AuditInput): Promise<void> };
   alerts: AlertEngine;
+  /** The alert history the webhook outbox tails (alert-outbox.ts), and alert rows without values. */
+  alertStore: Pick<AlertStore, 'eventsAfter' | 'withoutValues'>;
   users: UserStore;
   registry: Registry;
   log: Logger;
@@ -43,6 +48,7 @@ export interface NotifyDeps {
 export interface Notifications {
   webhooks: WebhookStore;
   dispatcher: WebhookDispatcher;
+  outbox: AlertOutboxRelay;
   email: EmailNotifier | undefined;
   registerRoutes(app: App): void;
   /** Starts delivery once the server listens: links need its port when no public URL is set. */
@@ -97,31 +103,45 @@ export function createNotifications(deps: NotifyDeps): Notifications {
             : { retryBaseMs: deps.tuning.emailRetryBaseMs }),
         })
       : undefined;
+  // Alert webhooks come only from the outbox, which tails alert_events: a crash between an
+  // alert step and its queue rows loses nothing, and the listener below merely wakes it.
+  const outbox = new AlertOutboxRelay({
+    alerts: deps.alertStore,
+    cursors: new OutboxCursors(deps.db),
+    webhooks,
+    mayDisclose: deps.mayDisclose,
+    publicUrl: () => publicUrl,
+    log: log.child({ component: 'webhooks-outbox' }),
+    onQueued: () => dispatcher.kick(),
+    pollMs: deps.tuning?.pollMs,
+  });
   // Publishing only inserts queue rows; it runs beside the alert engine, never inside its queue.
   const publish = (type: string, payload: string) => {
     dispatcher
       .publish(type, payload)
       .catch((err: unknown) => log.error({ err, type }, 'webhook event could not be queued'));
   };
-  // One chain, so the consent checks cannot reorder one alert's events (raise before resolve).
+  // E-mail stays on the live path. One chain, so the consent checks cannot reorder one alert's
+  // notices (raise before escalate).
   let told = Promise.resolve();
   deps.alerts.subscribe((alert, action) => {
-    const type = alertEventType(action);
-    if (!type && !email) return;
+    // The engine tells listeners after the step's alert_events row is written.
+    if (alertEventType(action)) outbox.kick();
+    if (!email) return;
     told = told
       .then(async () => {
         if (!(await deps.mayDisclose(alert.patientId))) {
-          log.info({ alert: alert.id, action }, 'alert not announced: consent refuses disclosure of alerts');
+          log.info({ alert: alert.id, action }, 'alert not e-mailed: consent refuses disclosure of alerts');
           return;
         }
-        if (type) publish(type, alertPayload(alert, type, publicUrl, Date.now()));
-        email?.onAlert(alert, action);
+        email.onAlert(alert, action);
       })
       .catch((err: unknown) => log.error({ err, alert: alert.id }, 'alert notice not sent'));
   });
   return {
     webhooks,
     dispatcher,
+    outbox,
     email,
     registerRoutes(app) {
       registerWebhookRoutes(app, {
@@ -135,13 +155,16 @@ export function createNotifications(deps: NotifyDeps): Notifications {
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       publicUrl = config.publicUrl ?? `https://${host}:${httpPort}`;
       dispatcher.start();
+      outbox.start();
     },
     onQuarantine(deviceId) {
       publish('device.quarantined', quarantinePayload(deviceId, publicUrl, Date.now()));
     },
     async stop() {
-      // Notices already judged are queued before the dispatcher and the store go away.
+      // Notices already judged are handed on, and the outbox pass in progress has committed,
+      // before the dispatcher and the store go away.
       await told;
+      await outbox.stop();
       await dispatcher.stop();
       await email?.stop();
     },

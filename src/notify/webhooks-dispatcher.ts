@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { StoreBackoff } from './store-backoff.ts';
 import type { Delivery, WebhookStore } from './webhooks.store.ts';
 import { type SendResult, sendWebhook } from './webhooks-sender.ts';
 import { signWebhook } from './webhooks-signature.ts';
@@ -32,7 +33,6 @@ export interface DispatcherOptions {
 const MAX_DELAY_MS = 3_600_000;
 /** A receiver asking for more than a day is treated as asking for a day. */
 const MAX_RETRY_AFTER_MS = 86_400_000;
-const MAX_STORE_DELAY_MS = 60_000;
 /**
  * Outcomes held in memory, waiting for the store to take them, beyond which nothing new is
  * sent: a store that records nothing should not have the whole queue sent meanwhile (each would
@@ -89,6 +89,7 @@ export class WebhookDispatcher {
   private readonly abort = new AbortController();
   private readonly outcomes: Counter<'outcome'>;
   private timer: NodeJS.Timeout | undefined;
+  private readonly backoff: StoreBackoff;
   private ticking = false;
   private again = false;
   private readonly now: () => number;
@@ -99,15 +100,16 @@ export class WebhookDispatcher {
    * the queue query until its outcome is recorded, retried with backoff.
    */
   private readonly held = new Map<string, HeldOutcome>();
-  /** Store errors in a row (any success resets it); the queue is not read before `pausedUntilMs`. */
-  private storeErrors = 0;
-  private pausedUntilMs = 0;
-  /** Logged once when store errors begin, once when they are over, not once per error. */
-  private isStoreFailing = false;
-  private wake: { timer: NodeJS.Timeout; atMs: number } | undefined;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? Date.now;
+    this.backoff = new StoreBackoff({
+      log: opts.log,
+      baseMs: opts.storeRetryBaseMs,
+      now: this.now,
+      random: opts.random ?? Math.random,
+      wake: () => this.kick(),
+    });
     this.outcomes = new Counter({
       name: 'vigil_webhook_deliveries_total',
       help: 'Webhook delivery attempts by outcome (delivered, retry, dead)',
@@ -151,17 +153,13 @@ export class WebhookDispatcher {
   /** Stops taking work; requests in flight are cut and stay queued for the next start. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    if (this.wake) clearTimeout(this.wake.timer);
-    this.wake = undefined;
+    this.backoff.stop();
     this.abort.abort();
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private async fill(): Promise<void> {
-    if (this.now() < this.pausedUntilMs) {
-      this.wakeAt(this.pausedUntilMs);
-      return;
-    }
+    if (this.backoff.isPaused()) return;
     await this.recordHeld();
     const limit = this.opts.concurrency ?? 4;
     if (this.inFlight.size >= limit || this.held.size >= MAX_HELD_OUTCOMES) return;
@@ -258,14 +256,14 @@ export class WebhookDispatcher {
       );
     }
     const next = Math.min(...[...this.held.values()].map((h) => h.retryAtMs));
-    if (Number.isFinite(next)) this.wakeAt(next);
+    if (Number.isFinite(next)) this.backoff.wakeAt(next);
   }
 
   private holdAgain(id: string): void {
     const h = this.held.get(id);
     if (!h) return;
     h.failures++;
-    h.retryAtMs = this.now() + this.storeDelayMs(h.failures);
+    h.retryAtMs = this.now() + this.backoff.delayMs(h.failures);
   }
 
   /** What follows a recorded outcome: counted, audited when delivered, logged when dead. */
@@ -286,50 +284,14 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Exponential backoff with jitter, as for receivers, but from storeRetryBaseMs and capped at a minute. */
-  private storeDelayMs(errors: number): number {
-    const full = Math.min(
-      MAX_STORE_DELAY_MS,
-      (this.opts.storeRetryBaseMs ?? 1000) * 2 ** Math.max(0, errors - 1),
-    );
-    return Math.round(full / 2 + ((this.opts.random ?? Math.random)() * full) / 2);
-  }
-
-  /** A store error: the queue waits longer after each one in a row; only the first is logged. */
+  /** A store error: the queue waits longer after each one in a row (see StoreBackoff). */
   private storeFailed(err: unknown, message: string): void {
-    this.storeErrors++;
-    this.pausedUntilMs = this.now() + this.storeDelayMs(this.storeErrors);
-    this.wakeAt(this.pausedUntilMs);
-    if (this.isStoreFailing) return;
-    this.isStoreFailing = true;
-    // The message only, as for deliveries not prepared: a driver error may quote the statement.
-    const error = err instanceof Error ? err.message : String(err);
-    this.opts.log.error(
-      { error, held: this.held.size },
-      `${message}; the store is asked again with backoff, and this is not logged again until it recovers`,
-    );
+    this.backoff.failed(err, message, { held: this.held.size });
   }
 
-  /** The store answered: the backoff starts over; the episode is over once no outcome is held. */
+  /** The store answered; the episode is over once no outcome is held. */
   private storeAnswered(): void {
-    this.storeErrors = 0;
-    if (!this.isStoreFailing || this.held.size > 0) return;
-    this.isStoreFailing = false;
-    this.opts.log.info('webhook store recovered; every attempt outcome is recorded');
-  }
-
-  /** Runs the queue at `atMs` (the interval may be far longer than a store backoff). */
-  private wakeAt(atMs: number): void {
-    if (this.abort.signal.aborted || (this.wake && this.wake.atMs <= atMs)) return;
-    if (this.wake) clearTimeout(this.wake.timer);
-    const timer = setTimeout(
-      () => {
-        this.wake = undefined;
-        this.kick();
-      },
-      Math.max(0, atMs - this.now()),
-    );
-    this.wake = { timer, atMs };
+    this.backoff.answered('webhook store recovered; every attempt outcome is recorded', this.held.size === 0);
   }
 
   /** Signs and sends one attempt; throws when the delivery cannot be prepared. */

@@ -1,5 +1,6 @@
 import type { AlertAction } from '../clinical/alerts/alert-engine.ts';
-import type { Alert } from '../clinical/alerts/alert-lifecycle.ts';
+import type { AlertState } from '../clinical/alerts/alert-lifecycle.ts';
+import type { AlertWithoutValue } from '../clinical/alerts/alerts.store.ts';
 
 export const WEBHOOK_EVENTS = [
   'alert.raised',
@@ -9,17 +10,36 @@ export const WEBHOOK_EVENTS = [
   'device.quarantined',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export type AlertWebhookEvent = Exclude<WebhookEvent, 'device.quarantined'>;
 
-const ALERT_EVENTS: Partial<Record<AlertAction, WebhookEvent>> = {
+const ALERT_EVENTS: Partial<Record<AlertAction, AlertWebhookEvent>> = {
   raise: 'alert.raised',
   escalate: 'alert.escalated',
   acknowledge: 'alert.acknowledged',
   resolve: 'alert.resolved',
 };
 
-/** The webhook event for an alert engine action; updates (a worse value) and snoozes send none. */
-export function alertEventType(action: AlertAction): WebhookEvent | undefined {
-  return ALERT_EVENTS[action];
+/**
+ * The webhook event for an alert engine action; updates (a worse value) and snoozes send none.
+ * Takes any string: the outbox relay reads actions back from `alert_events`.
+ */
+export function alertEventType(action: AlertAction | string): AlertWebhookEvent | undefined {
+  return Object.hasOwn(ALERT_EVENTS, action) ? ALERT_EVENTS[action as AlertAction] : undefined;
+}
+
+/**
+ * The state an alert is in right after the step an event announces. Escalation (and the end of
+ * a snooze, sent as an escalation) only ever happens to an open alert.
+ */
+const STATE_AFTER: Record<AlertWebhookEvent, AlertState> = {
+  'alert.raised': 'open',
+  'alert.escalated': 'open',
+  'alert.acknowledged': 'acknowledged',
+  'alert.resolved': 'resolved',
+};
+
+export function alertStateAfter(type: AlertWebhookEvent): AlertState {
+  return STATE_AFTER[type];
 }
 
 /** Where the dashboard shows an alert: the alerts screen, with the alert picked out. */
@@ -35,10 +55,15 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  * (a pager, a chat channel) learns that something needs attention, not what the patient's
  * data is. Envelope as the Standard Webhooks spec suggests: { type, timestamp, data }.
  */
-export function alertPayload(alert: Alert, type: WebhookEvent, publicUrl: string, nowMs: number): string {
+export function alertPayload(
+  alert: AlertWithoutValue,
+  type: WebhookEvent,
+  publicUrl: string,
+  atMs: number,
+): string {
   return JSON.stringify({
     type,
-    timestamp: new Date(nowMs).toISOString(),
+    timestamp: new Date(atMs).toISOString(),
     data: {
       alertId: alert.id,
       patientId: alert.patientId,

@@ -29,7 +29,32 @@ export interface Delivery {
   updatedMs: number;
 }
 
+/** An event to queue for every subscriber of its type. */
+export interface WebhookEventToQueue {
+  eventType: string;
+  payload: string;
+}
+
 const secretName = (webhookId: string) => `webhook|${webhookId}`;
+/** Rows per INSERT: 11 values each stays well under SQLite's bound-parameter limit (32,766). */
+const INSERT_ROWS = 500;
+
+/** A new delivery, due at once; its id is the `webhook-id` every attempt carries. */
+function newDelivery(webhookId: string, eventType: string, payload: string, nowMs: number) {
+  return {
+    id: `msg_${randomBytes(12).toString('hex')}`,
+    webhook_id: webhookId,
+    event_type: eventType,
+    payload,
+    state: 'pending',
+    attempts: 0,
+    next_attempt_ms: nowMs,
+    last_status: null,
+    last_error: null,
+    created_ms: nowMs,
+    updated_ms: nowMs,
+  };
+}
 
 function toWebhook(r: Schema['webhooks']): Webhook {
   return {
@@ -123,24 +148,37 @@ export class WebhookStore {
   }
 
   async enqueue(webhookId: string, eventType: string, payload: string, nowMs: number): Promise<string> {
-    const id = `msg_${randomBytes(12).toString('hex')}`;
-    await this.db
-      .insertInto('webhook_deliveries')
-      .values({
-        id,
-        webhook_id: webhookId,
-        event_type: eventType,
-        payload,
-        state: 'pending',
-        attempts: 0,
-        next_attempt_ms: nowMs,
-        last_status: null,
-        last_error: null,
-        created_ms: nowMs,
-        updated_ms: nowMs,
-      })
-      .execute();
-    return id;
+    const row = newDelivery(webhookId, eventType, payload, nowMs);
+    await this.db.insertInto('webhook_deliveries').values(row).execute();
+    return row.id;
+  }
+
+  /**
+   * Queues each event, in order, for every subscriber of its type, on `db`: the caller's
+   * transaction (the alert outbox relay's), so that the rows commit with the caller's own change
+   * or not at all. Subscribers are read on it too: a subscription removed meanwhile gets none.
+   */
+  async enqueueForSubscribers(
+    db: Kysely<Schema>,
+    events: readonly WebhookEventToQueue[],
+    nowMs: number,
+  ): Promise<number> {
+    if (events.length === 0) return 0;
+    const webhooks = (await db.selectFrom('webhooks').selectAll().orderBy('created_at').execute()).map(
+      toWebhook,
+    );
+    const rows = events.flatMap((e) =>
+      webhooks
+        .filter((w) => w.events.includes(e.eventType))
+        .map((w) => newDelivery(w.id, e.eventType, e.payload, nowMs)),
+    );
+    for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+      await db
+        .insertInto('webhook_deliveries')
+        .values(rows.slice(i, i + INSERT_ROWS))
+        .execute();
+    }
+    return rows.length;
   }
 
   /**

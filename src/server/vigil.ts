@@ -350,6 +350,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     keys,
     audit,
     alerts,
+    alertStore,
     users: access.users,
     registry: metrics.registry,
     log,

@@ -323,6 +323,8 @@ export interface Schema {
     created_ms: number;
     updated_ms: number;
   };
+  /** Where each outbox relay has got to in its log (src/notify/alert-outbox.ts). */
+  outbox_cursors: { name: string; last_id: number };
   audit_checkpoints: {
     id: number;
     audit_seq: number;

@@ -29,7 +29,8 @@ export interface Harness {
   api(path: string, opts?: { method?: string; body?: unknown; token?: string }): Promise<HttpsResult>;
   /** Connects a device over mTLS MQTT 5; the client is ended by stop() if the test has not. */
   connect(creds: EnrolledCredentials, deviceId: string, opts?: Partial<IClientOptions>): Promise<MqttClient>;
-  restart(): Promise<void>;
+  /** Stops Vigil and starts it again on the same data dir; `whileDown` runs in between. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Ends the clients connect() opened, stops Vigil and removes a data dir it made. */
   stop(): Promise<void>;
 }
@@ -126,8 +127,9 @@ export async function startHarness(
         });
       });
     },
-    async restart() {
+    async restart(whileDown) {
       await h.vigil.stop();
+      await whileDown?.();
       vigil = await startVigil(config, { log, pollMs: 100, ...opts.start });
       h.vigil = vigil;
     },

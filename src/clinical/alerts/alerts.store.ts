@@ -29,6 +29,20 @@ export interface AlertEvent {
   detail: string;
 }
 
+/** One step of an alert's history, as an outbox relay reads them: in id order. */
+export interface LoggedAlertEvent {
+  id: number;
+  alertId: string;
+  ts: number;
+  action: string;
+}
+
+/**
+ * An alert without its sealed value: what may be read without the patient's key, which an
+ * erased patient no longer has (webhook payloads carry no value anyway).
+ */
+export type AlertWithoutValue = Omit<Alert, 'value'>;
+
 export interface QualityNotice {
   id: number;
   deviceId: string;
@@ -131,6 +145,33 @@ export class AlertStore {
       .where('alert_id', '=', alertId)
       .orderBy('id')
       .execute();
+  }
+
+  /** The history steps after `afterId`, oldest first: an outbox relay's next batch. */
+  async eventsAfter(afterId: number, limit: number): Promise<LoggedAlertEvent[]> {
+    const rows = await this.db
+      .selectFrom('alert_events')
+      .select(['id', 'alert_id', 'ts', 'action'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), alertId: r.alert_id, ts: Number(r.ts), action: r.action }));
+  }
+
+  /**
+   * These alerts without their values, so nothing is decrypted; an erased patient's alerts are
+   * left out, as from every list.
+   */
+  async withoutValues(ids: readonly string[]): Promise<Map<string, AlertWithoutValue>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('alerts')
+      .select(UNSEALED_COLUMNS)
+      .where('id', 'in', ids)
+      .where(notErased)
+      .execute();
+    return new Map(rows.map((r) => [r.id, toAlertWithoutValue(r)]));
   }
 
   async get(id: string): Promise<Alert | undefined> {
@@ -350,26 +391,50 @@ export class AlertStore {
     ) as {
       value: number;
     };
-    return {
-      id: r.id,
-      patientId: r.patient_id,
-      condition: r.condition as AlertCondition,
-      deviceId: r.device_id,
-      urgency: r.urgency as Urgency,
-      state: r.state as AlertState,
-      value,
-      openedMs: r.opened_ms,
-      updatedMs: r.updated_ms,
-      onsetMs: r.onset_ms,
-      acknowledgedBy: r.acknowledged_by,
-      acknowledgedMs: r.acknowledged_ms,
-      snoozedUntilMs: r.snoozed_until_ms,
-      resolvedMs: r.resolved_ms,
-      resolvedBy: r.resolved_by,
-      resolution: r.resolution as Resolution | null,
-      escalationLevel: r.escalation_level,
-      assignedTo: r.assigned_to,
-      assignedMs: r.assigned_ms,
-    };
+    return { ...toAlertWithoutValue(r), value };
   }
+}
+
+const UNSEALED_COLUMNS = [
+  'id',
+  'patient_id',
+  'condition',
+  'device_id',
+  'urgency',
+  'state',
+  'opened_ms',
+  'updated_ms',
+  'onset_ms',
+  'acknowledged_by',
+  'acknowledged_ms',
+  'snoozed_until_ms',
+  'resolved_ms',
+  'resolved_by',
+  'resolution',
+  'escalation_level',
+  'assigned_to',
+  'assigned_ms',
+] as const satisfies ReadonlyArray<keyof Schema['alerts']>;
+
+function toAlertWithoutValue(r: Omit<Schema['alerts'], 'sealed_value'>): AlertWithoutValue {
+  return {
+    id: r.id,
+    patientId: r.patient_id,
+    condition: r.condition as AlertCondition,
+    deviceId: r.device_id,
+    urgency: r.urgency as Urgency,
+    state: r.state as AlertState,
+    openedMs: r.opened_ms,
+    updatedMs: r.updated_ms,
+    onsetMs: r.onset_ms,
+    acknowledgedBy: r.acknowledged_by,
+    acknowledgedMs: r.acknowledged_ms,
+    snoozedUntilMs: r.snoozed_until_ms,
+    resolvedMs: r.resolved_ms,
+    resolvedBy: r.resolved_by,
+    resolution: r.resolution as Resolution | null,
+    escalationLevel: r.escalation_level,
+    assignedTo: r.assigned_to,
+    assignedMs: r.assigned_ms,
+  };
 }
