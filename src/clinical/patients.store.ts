@@ -204,9 +204,8 @@ export class PatientStore {
   /**
    * `id` as JavaScript compares it, by code unit. The ids are ASCII, so SQLite's BINARY order
    * agrees; PostgreSQL is told (COLLATE "C"), as a database created with a language collation
-   * (en-US) would order "p_c p-a p-B P-d", the reverse. PostgreSQL then sorts the scoped ids
-   * rather than walking the primary key, whose index is in the column's collation; an index on
-   * (id COLLATE "C") would give it one to walk.
+   * (en-US) would order "p_c p-a p-B P-d", the reverse. The primary key's index is in the
+   * column's collation, so PostgreSQL walks the one migration 0016 adds on (id COLLATE "C").
    */
   private idByCodeUnit() {
     return this.isPostgres ? sql<string>`${sql.ref('id')} collate "C"` : sql<string>`${sql.ref('id')}`;

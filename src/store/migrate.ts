@@ -21,6 +21,7 @@ import * as wideChunks from './migrations/0012-wide-chunks.ts';
 import * as vexVersionRange from './migrations/0013-vex-version-range.ts';
 import * as careTeamMemberIndex from './migrations/0014-care-team-member-index.ts';
 import * as webhookOutbox from './migrations/0015-webhook-outbox.ts';
+import * as patientIdCodeUnit from './migrations/0016-patient-id-code-unit.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -50,6 +51,7 @@ const STEPS: Record<string, Step> = {
   '0013-vex-version-range': vexVersionRange as unknown as Step,
   '0014-care-team-member-index': careTeamMemberIndex as unknown as Step,
   '0015-webhook-outbox': webhookOutbox as unknown as Step,
+  '0016-patient-id-code-unit': patientIdCodeUnit as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {
