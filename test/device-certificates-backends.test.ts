@@ -1,7 +1,8 @@
 /**
  * "A device holds one valid certificate", and a certificate renews once, also when issuances,
  * renewals and revocations for one device run at the same time: on SQLite and on PostgreSQL
- * (READ COMMITTED, where each statement sees its own snapshot).
+ * (READ COMMITTED, where each statement sees its own snapshot). And the revocation facts the
+ * OCSP responder reads, the same on both.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +108,33 @@ for (const backend of BACKENDS) {
       );
       assert.deepEqual(await valid('cb-5'), [presented], 'a refusal leaves the presented certificate valid');
       assert.equal((await devices.certificates('cb-5')).length, QUOTA.perDay);
+    });
+
+    it('tells the OCSP responder which serials are good, which revoked, and knows no others', async () => {
+      await enrolled('cb-6');
+      await devices.recordCertificate(certificate('cb-6', 'cb-6-1'), 1_700_000_000_123);
+      await enrolled('cb-7');
+      await devices.revokeCertificates('cb-7', 'reported stolen', 1_700_000_100_000);
+      await enrolled('cb-8');
+      await devices.setQuarantine('cb-8', true, 'tampering');
+      const status = await devices.certificateStatus([
+        'cb-6-0',
+        'cb-6-1',
+        'cb-7-0',
+        'cb-8-0',
+        'never-issued',
+      ]);
+      assert.deepEqual(
+        [...status].sort(([a], [b]) => a.localeCompare(b)),
+        [
+          ['cb-6-0', { revokedAtMs: 1_700_000_000_123, reason: 'superseded' }],
+          ['cb-6-1', { revokedAtMs: null, reason: null }],
+          ['cb-7-0', { revokedAtMs: 1_700_000_100_000, reason: 'reported stolen' }],
+          // Quarantine is Vigil's own policy, not a revocation.
+          ['cb-8-0', { revokedAtMs: null, reason: null }],
+        ],
+      );
+      assert.equal((await devices.certificateStatus([])).size, 0);
     });
   });
 }

@@ -36,9 +36,10 @@ const PARAM_CANDIDATES = [
 ];
 
 /** Routes whose body is not a Vigil JSON document: FHIR resources (validated against R4 in
- * src/fhir) and device telemetry (the device protocol's own decoder, DESIGN "Device protocol"). */
+ * src/fhir), device telemetry (the device protocol's own decoder, DESIGN "Device protocol") and
+ * OCSP requests (DER, read by src/pki/ocsp-request.ts; test/ocsp.test.ts). */
 function validatedElsewhere(route: RouteRecord): boolean {
-  return route.url.startsWith('/fhir/') || 'device' in route.access;
+  return route.url.startsWith('/fhir/') || 'device' in route.access || route.url === '/api/v1/pki/ocsp';
 }
 
 interface DocOperation {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
-import type { RevokedCertificate } from '../pki/index.ts';
+import type { IssuedCertificateStatus, RevokedCertificate } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
 
 export type DeviceStatus = 'registered' | 'active' | 'quarantined';
@@ -352,6 +352,21 @@ export class DeviceStore {
       notAfterMs: r.not_after,
       reason: r.revoke_reason,
     }));
+  }
+
+  /**
+   * Revocation facts of the given serials (normalizeSerial form), for the OCSP responder; a
+   * serial Vigil never issued is absent. A quarantined device's certificate stays unrevoked
+   * here: quarantine is Vigil's own, reversible policy, not a revocation (src/pki/README.md).
+   */
+  async certificateStatus(serials: readonly string[]): Promise<Map<string, IssuedCertificateStatus>> {
+    if (serials.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('device_certificates')
+      .select(['serial', 'revoked_at', 'revoke_reason'])
+      .where('serial', 'in', [...serials])
+      .execute();
+    return new Map(rows.map((r) => [r.serial, { revokedAtMs: r.revoked_at, reason: r.revoke_reason }]));
   }
 
   async setQuarantine(

@@ -3,6 +3,7 @@ import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import { certificateInfo, type DeviceCa, signDeviceCsr } from '../pki/index.ts';
 import type { DeviceStore } from './devices.store.ts';
+import type { DeviceRevocationUrls } from './revocation-list.ts';
 
 /**
  * Certificates a device may get in a day, its enrolment included, before renewal is refused.
@@ -31,8 +32,8 @@ export class Enrollment {
     private readonly validityDays: number,
     /** Called after a certificate is recorded, so the broker admits it at once. */
     private readonly onEnrolled: (deviceId: string) => Promise<void>,
-    /** The CRL's public address, put into every certificate issued (see deviceCrlUrl). */
-    private readonly crlUrl?: string,
+    /** The CRL's and OCSP responder's public addresses, put into every certificate issued. */
+    private readonly revocationUrls: DeviceRevocationUrls = {},
   ) {}
 
   async enroll(
@@ -109,7 +110,7 @@ export class Enrollment {
     const signed = await signDeviceCsr(this.ca, csr, deviceId, {
       validityDays: this.validityDays,
       ...(renewing ? { notKey: renewing.publicKey } : {}),
-      ...(this.crlUrl !== undefined ? { crlUrl: this.crlUrl } : {}),
+      ...this.revocationUrls,
     });
     const info = certificateInfo(signed.certificatePem);
     const cert = {

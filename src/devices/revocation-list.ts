@@ -2,17 +2,27 @@ import type { Kysely } from 'kysely';
 import type { DeviceCa } from '../pki/index.ts';
 import type { Schema } from '../store/schema.ts';
 import { type IssuedCrl, issueDeviceCrl } from './device-ca.ts';
+import { OCSP_PATH } from './ocsp-responder.ts';
 
 /** Where the server publishes the device CA's CRL (DER; `?format=pem` for PEM). */
 export const CRL_PATH = '/api/v1/pki/crl';
 
+/** Where a device certificate tells relying parties to check it; both or neither. */
+export interface DeviceRevocationUrls {
+  crlUrl?: string;
+  ocspUrl?: string;
+}
+
 /**
- * The CRL distribution point written into device certificates: only with `VIGIL_PUBLIC_URL`
- * set, since relying parties must reach it for as long as the certificate lives. DER at a
- * plain URL is what RFC 5280 §4.2.1.13 expects an HTTP distribution point to serve.
+ * The CRL distribution point and OCSP responder written into device certificates: only with
+ * `VIGIL_PUBLIC_URL` set, since relying parties must reach them for as long as the certificate
+ * lives. DER at a plain URL is what RFC 5280 §4.2.1.13 expects an HTTP distribution point to
+ * serve; the OCSP address is the one a client POSTs to (RFC 6960 Appendix A.1).
  */
-export function deviceCrlUrl(publicUrl: string | undefined): string | undefined {
-  return publicUrl === undefined ? undefined : `${publicUrl}${CRL_PATH}`;
+export function deviceRevocationUrls(publicUrl: string | undefined): DeviceRevocationUrls {
+  return publicUrl === undefined
+    ? {}
+    : { crlUrl: `${publicUrl}${CRL_PATH}`, ocspUrl: `${publicUrl}${OCSP_PATH}` };
 }
 
 /**

@@ -13,6 +13,8 @@ import { identifyDevice } from './device-identity.ts';
 import type { DeviceRow, DeviceStore } from './devices.store.ts';
 import { type EnrollAttempt, EnrollThrottle, OVERFLOW_KEY } from './enroll-throttle.ts';
 import type { Enrollment } from './enrollment.ts';
+import type { OcspResponder } from './ocsp-responder.ts';
+import { registerOcspRoutes } from './ocsp-routes.ts';
 import { CRL_PATH, type RevocationList } from './revocation-list.ts';
 
 export interface DeviceRouteDeps {
@@ -23,6 +25,8 @@ export interface DeviceRouteDeps {
   quarantine(deviceId: string, reason: string, actor: string): Promise<void>;
   release(deviceId: string, actor: string): Promise<void>;
   crl: RevocationList;
+  /** Live answers about one certificate at a time, beside the CRL (RFC 6960). */
+  ocsp: OcspResponder;
   /** Who a client certificate belongs to, for renewal. */
   directory: DeviceDirectory;
   events: SecurityEvents;
@@ -309,4 +313,7 @@ export function registerDeviceRoutes(app: App, deps: DeviceRouteDeps): void {
       return reply.type('application/pkix-crl').send(crl.der);
     },
   );
+
+  // The same facts per certificate, live: POST and GET /api/v1/pki/ocsp, public as the CRL.
+  registerOcspRoutes(app, deps.ocsp);
 }

@@ -62,6 +62,11 @@ export interface EndEntityRequest {
    * in, never one guessed from the listening socket.
    */
   crlUrl?: string;
+  /**
+   * Where relying parties ask the issuer's OCSP responder, in a non-critical authority
+   * information access extension (RFC 5280 §4.2.2.1); configured addresses only, as crlUrl.
+   */
+  ocspUrl?: string;
 }
 
 export async function issueEndEntity(
@@ -80,6 +85,9 @@ export async function issueEndEntity(
   }
   if (request.crlUrl !== undefined) {
     extensions.push(new x509.CRLDistributionPointsExtension([request.crlUrl], false));
+  }
+  if (request.ocspUrl !== undefined) {
+    extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: [request.ocspUrl] }, false));
   }
   return x509.X509CertificateGenerator.create({
     serialNumber: randomSerialHex(),

@@ -10,7 +10,7 @@ import { createDeviceCa } from './certificate-authority.ts';
 import { certificateInfo, normalizeSerial } from './certificate-info.ts';
 import { signDeviceCsr } from './csr-signing.ts';
 import { createDeviceKeyAndCsr } from './device-credentials.ts';
-import { opensslCsr, opensslVerify, vigilError } from './pki-test-support.ts';
+import { openssl, opensslCsr, opensslVerify, vigilError } from './pki-test-support.ts';
 import { x509 } from './x509-library.ts';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -79,8 +79,9 @@ describe('device CSR signing', () => {
     assert.ok(cert.getExtension(x509.SubjectKeyIdentifierExtension));
     assert.ok(cert.getExtension(x509.AuthorityKeyIdentifierExtension));
     assert.equal(cert.getExtension(x509.SubjectAlternativeNameExtension), null);
-    // No address is guessed: without one configured the certificate names no CRL location.
+    // No address is guessed: without one configured the certificate names no CRL or OCSP location.
     assert.equal(cert.getExtension(x509.CRLDistributionPointsExtension), null);
+    assert.equal(cert.getExtension(x509.AuthorityInfoAccessExtension), null);
   });
 
   it('names the configured CRL address as a non-critical distribution point', async () => {
@@ -97,6 +98,24 @@ describe('device CSR signing', () => {
       ),
       [crlUrl],
     );
+    assert.ok(opensslVerify(ca, signed.certificatePem, 'sslclient').ok);
+  });
+
+  it('names the configured OCSP responder in a non-critical authority information access extension', async () => {
+    const { csrPem } = await createDeviceKeyAndCsr('pump-7');
+    const ocspUrl = 'https://vigil.example.org/api/v1/pki/ocsp';
+    const signed = await signDeviceCsr(ca, csrPem, 'pump-7', { now: NOW, ocspUrl });
+    const ext = new x509.X509Certificate(signed.certificatePem).getExtension(
+      x509.AuthorityInfoAccessExtension,
+    );
+    assert.equal(ext?.critical, false);
+    assert.deepEqual(
+      ext?.ocsp.map((name) => name.value),
+      [ocspUrl],
+    );
+    assert.deepEqual(ext?.caIssuers, []);
+    const text = openssl(['x509', '-noout', '-ocsp_uri'], { input: signed.certificatePem });
+    assert.equal(text.stdout.trim(), ocspUrl);
     assert.ok(opensslVerify(ca, signed.certificatePem, 'sslclient').ok);
   });
 

@@ -42,6 +42,8 @@ export async function signDeviceCsr(
     notKey?: Buffer;
     /** Written into the certificate as its CRL distribution point. */
     crlUrl?: string;
+    /** Written into the certificate as its OCSP responder (authority information access). */
+    ocspUrl?: string;
   } = {},
 ): Promise<SignedDeviceCertificate> {
   const validityDays = checkValidityDays(opts.validityDays ?? DEFAULT_DEVICE_VALIDITY_DAYS);
@@ -62,6 +64,7 @@ export async function signDeviceCsr(
     validityDays,
     now,
     ...(opts.crlUrl !== undefined ? { crlUrl: opts.crlUrl } : {}),
+    ...(opts.ocspUrl !== undefined ? { ocspUrl: opts.ocspUrl } : {}),
   });
   return {
     certificatePem: certificatePem(cert),

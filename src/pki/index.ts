@@ -6,4 +6,13 @@ export { buildCrl, CRL_VALIDITY_MS, crlToPem, type RevokedCertificate } from './
 export { DEFAULT_DEVICE_VALIDITY_DAYS, type SignedDeviceCertificate, signDeviceCsr } from './csr-signing.ts';
 export { MAX_CSR_PEM_CHARS } from './csr-validation.ts';
 export { createDeviceKeyAndCsr, type DeviceKeyAndCsr } from './device-credentials.ts';
+export {
+  answerOcspRequest,
+  type IssuedCertificateStatus,
+  loadOcspSigner,
+  type OcspAnswer,
+  type OcspSigner,
+  unsignedAnswer,
+} from './ocsp.ts';
+export { MAX_OCSP_REQUEST_BYTES, ocspRequestFromGetPath } from './ocsp-request.ts';
 export { issueServerCertificate } from './server-certificate.ts';

@@ -37,7 +37,8 @@ import { identifyDevice } from '../devices/device-identity.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { DEFAULT_ENROLL_THROTTLE, EnrollThrottle } from '../devices/enroll-throttle.ts';
 import { Enrollment } from '../devices/enrollment.ts';
-import { deviceCrlUrl, RevocationList } from '../devices/revocation-list.ts';
+import { OcspResponder } from '../devices/ocsp-responder.ts';
+import { deviceRevocationUrls, RevocationList } from '../devices/revocation-list.ts';
 import { registerDeviceRoutes } from '../devices/routes.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { DeviceId } from '../errors/ids.ts';
@@ -383,12 +384,13 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
         const { cutOff } = await refreshDevices();
         for (const id of cutOff) gateway.disconnect(id as DeviceId, 'VIGIL_ERR_TLS_REVOKED');
       },
-      deviceCrlUrl(config.publicUrl),
+      deviceRevocationUrls(config.publicUrl),
     ),
     audit,
     quarantine,
     release,
     crl,
+    ocsp: new OcspResponder({ devices, ca, registry: metrics.registry }),
     directory,
     events,
     enrollThrottle: new EnrollThrottle({
