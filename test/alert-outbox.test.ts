@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { AlertStore } from '../src/clinical/alerts/alerts.store.ts';
@@ -232,6 +233,129 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(new Set(queued.map((q) => q.line)).size, queued.length, 'no delivery twice');
       assert.equal(await cursor(), await newestEvent());
     });
+
+    it('writes no alert step whose history event could not be written', async () => {
+      const x = anAlert(randomUUID(), 'p-ok', T0, { deviceId: randomUUID() });
+      const event = { ts: T0, actor: 'system:alerts', action: 'raise', detail: 'raised' };
+      await sql`ALTER TABLE alert_events RENAME TO alert_events_away`.execute(a.db);
+      try {
+        await assert.rejects(alerts.saveStep(x, { isNew: true, event }), /alert_events/);
+      } finally {
+        await sql`ALTER TABLE alert_events_away RENAME TO alert_events`.execute(a.db);
+      }
+      assert.equal(await alerts.get(x.id), undefined, 'the row went with its event');
+      await alerts.saveStep(x, { isNew: true, event });
+      assert.equal((await alerts.events(x.id)).length, 1);
+    });
+
+    it('waits on a hole in the event ids, relays what fills it in order, and passes one that stays', async () => {
+      const n0 = await newestEvent();
+      const raiseAs = async (id: number) => {
+        const x = anAlert(randomUUID(), 'p-ok', T0, { deviceId: randomUUID() });
+        await alerts.insert(x);
+        await a.db
+          .insertInto('alert_events')
+          .values({ id, alert_id: x.id, ts: T0, actor: 'system:alerts', action: 'raise', detail: 'raised' })
+          .execute();
+        return x.id;
+      };
+      let nowMs = T0;
+      const { relay } = relayOn(a, { now: () => nowMs, gapWaitMs: 5_000 });
+      relay.start();
+      try {
+        // Event n0+2 is visible before n0+1: another process's insert has not committed yet.
+        const late = await raiseAs(n0 + 2);
+        await relay.idle();
+        assert.equal(await cursor(), n0, 'held at the hole');
+        assert.deepEqual(await queuedFor([late]), []);
+        const early = await raiseAs(n0 + 1);
+        relay.kick();
+        await relay.idle();
+        assert.equal(await cursor(), n0 + 2);
+        const both = await a.db
+          .selectFrom('webhook_deliveries')
+          .select(['payload', 'created_ms'])
+          .where('webhook_id', '=', ward)
+          .execute();
+        const order = both
+          .map((d) => (JSON.parse(d.payload) as Payload).data.alertId)
+          .filter((id) => id === early || id === late);
+        assert.deepEqual(order, [early, late], 'in id order');
+        // n0+3 never comes (its transaction rolled back): passed once it has stayed 5 s.
+        const after = await raiseAs(n0 + 4);
+        relay.kick();
+        await relay.idle();
+        nowMs += 4_000;
+        relay.kick();
+        await relay.idle();
+        assert.equal(await cursor(), n0 + 2, 'still waiting after 4 s');
+        nowMs += 1_000;
+        relay.kick();
+        await relay.idle();
+        assert.equal(await cursor(), n0 + 4);
+        assert.equal((await queuedFor([after])).length, 2);
+      } finally {
+        await relay.stop();
+        // Explicit ids do not move PostgreSQL's sequence; later inserts must not meet them.
+        if (kind === 'postgres') {
+          await sql`SELECT setval(pg_get_serial_sequence('alert_events', 'id'), (SELECT max(id) FROM alert_events))`.execute(
+            a.db,
+          );
+        }
+      }
+    });
+
+    if (kind === 'postgres') {
+      it('leaves no delivery behind for a webhook removed while the relay queues for it', async () => {
+        const hooksA = new WebhookStore(a.db, new KeyRing(a.db, MASTER));
+        const hooksB = new WebhookStore(b.db, new KeyRing(b.db, MASTER));
+        const doomed = (
+          await hooksA.create({
+            url: 'https://gone.example.org/in',
+            events: ['alert.raised'],
+            description: '',
+            createdBy: 'user:admin',
+            secret: newWebhookSecret(),
+            nowMs: T0,
+          })
+        ).id;
+        await raiseMany(1);
+        let removal: Promise<boolean> | undefined;
+        const { relay } = relayOn(a, {
+          webhooks: {
+            // Between the relay's read of the subscribers and its insert, an administrator on
+            // another connection removes one of them.
+            enqueueForSubscribers: (tx, events, nowMs) => {
+              const racing = new Proxy(tx, {
+                get(target, prop) {
+                  const value = Reflect.get(target, prop, target);
+                  if (prop !== 'insertInto' || removal)
+                    return typeof value === 'function' ? value.bind(target) : value;
+                  return (table: 'webhook_deliveries') => ({
+                    values: (rows: never) => ({
+                      execute: async () => {
+                        removal = hooksB.delete(doomed);
+                        await sleep(300);
+                        return target.insertInto(table).values(rows).execute();
+                      },
+                    }),
+                  });
+                },
+              });
+              return hooksA.enqueueForSubscribers(racing, events, nowMs);
+            },
+          },
+        });
+        await catchUp(relay);
+        assert.equal(await removal, true);
+        const left = await a.db
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('webhook_id', '=', doomed)
+          .execute();
+        assert.deepEqual(left, []);
+      });
+    }
   });
 }
 

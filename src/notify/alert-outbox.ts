@@ -9,6 +9,14 @@ import { alertEventType, alertPayload, alertStateAfter } from './webhooks-events
 /** The relay's row in outbox_cursors, as migration 0015 names it. */
 export const WEBHOOK_ALERT_EVENTS_CURSOR = 'webhook-alert-events';
 const BATCH_EVENTS = 200;
+/**
+ * How long a hole in the event ids is waited on before the relay moves past it. An id is taken
+ * when its insert starts and becomes visible when its transaction commits, so with several
+ * writers (processes on one PostgreSQL database) a higher id can be seen first; passing the
+ * hole at once would skip the lower one for good. A hole that stays is an id whose transaction
+ * rolled back, or an event deleted before it was relayed.
+ */
+export const GAP_WAIT_MS = 5_000;
 
 export interface AlertOutboxDeps {
   alerts: Pick<AlertStore, 'eventsAfter' | 'withoutValues'>;
@@ -23,6 +31,7 @@ export interface AlertOutboxDeps {
   onQueued(): void;
   /** The backstop: a pass this often even when nobody kicks (events written by another process). */
   pollMs?: number | undefined;
+  gapWaitMs?: number | undefined;
   batchEvents?: number | undefined;
   storeRetryBaseMs?: number | undefined;
   now?: () => number;
@@ -43,9 +52,8 @@ export interface AlertOutboxDeps {
  * something needs attention and links to the alert, whose page shows it as it is now. Consent is
  * likewise judged when the relay runs, which is when the alert leaves the system.
  *
- * Ids are taken to commit in order: the engine writes events one at a time through its queue,
- * and SQLite has one writer. With several writers on PostgreSQL an id could commit after a
- * higher one the relay has already passed; such a relay would have to wait out gaps.
+ * Ids need not commit in order (several processes on one PostgreSQL database): the relay stops
+ * at a hole in the ids and moves past it only when it has stayed GAP_WAIT_MS.
  */
 export class AlertOutboxRelay {
   private readonly backoff: StoreBackoff;
@@ -56,6 +64,8 @@ export class AlertOutboxRelay {
   private again = false;
   private isStarted = false;
   private isStopped = false;
+  /** The hole the relay is waiting on: after which cursor position, and since when. */
+  private gap: { afterId: number; sinceMs: number; timer: NodeJS.Timeout } | undefined;
 
   constructor(private readonly deps: AlertOutboxDeps) {
     this.now = deps.now ?? Date.now;
@@ -104,6 +114,7 @@ export class AlertOutboxRelay {
   async stop(): Promise<void> {
     this.isStopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.gap) clearTimeout(this.gap.timer);
     this.backoff.stop();
     await this.idle();
   }
@@ -113,7 +124,8 @@ export class AlertOutboxRelay {
     const batchEvents = this.deps.batchEvents ?? BATCH_EVENTS;
     for (;;) {
       const from = await this.deps.cursors.position(WEBHOOK_ALERT_EVENTS_CURSOR);
-      const events = await this.deps.alerts.eventsAfter(from, batchEvents);
+      const read = await this.deps.alerts.eventsAfter(from, batchEvents);
+      const events = this.upToHole(from, read);
       const last = events.at(-1);
       if (!last) return;
       // Consent and the alert rows are read before the transaction: on SQLite, Kysely has one
@@ -125,10 +137,43 @@ export class AlertOutboxRelay {
       );
       if (isMoved && toQueue.length > 0) this.deps.onQueued();
       // Not moved: another relay on this database took these events; read on from where it got.
-      if ((isMoved && events.length < batchEvents) || this.isStopped) return;
+      if ((isMoved && read.length < batchEvents) || this.isStopped) return;
       // A long backlog must not hold the event loop: SQLite's queries resolve without yielding.
       await nextTurn();
     }
+  }
+
+  /**
+   * The events read that follow the cursor without a hole. When the first one does not, none
+   * until the hole has stayed GAP_WAIT_MS (a kick is set for then), and then the run after it.
+   */
+  private upToHole(from: number, read: readonly LoggedAlertEvent[]): readonly LoggedAlertEvent[] {
+    const contiguous = (start: number) => {
+      let n = 0;
+      while (n < read.length && read[n]!.id === start + n) n += 1;
+      return read.slice(0, n);
+    };
+    const first = read[0];
+    if (first === undefined || first.id === from + 1) {
+      if (this.gap) clearTimeout(this.gap.timer);
+      this.gap = undefined;
+      return contiguous(from + 1);
+    }
+    const nowMs = this.now();
+    const waitMs = this.deps.gapWaitMs ?? GAP_WAIT_MS;
+    if (this.gap?.afterId !== from) {
+      if (this.gap) clearTimeout(this.gap.timer);
+      const timer = setTimeout(() => this.kick(), waitMs).unref();
+      this.gap = { afterId: from, sinceMs: nowMs, timer };
+    }
+    if (nowMs - this.gap.sinceMs < waitMs) return [];
+    this.deps.log.warn(
+      { afterId: from, nextId: first.id, waitedMs: nowMs - this.gap.sinceMs },
+      'alert event ids skipped: no event came for them; relaying on',
+    );
+    clearTimeout(this.gap.timer);
+    this.gap = undefined;
+    return contiguous(first.id);
   }
 
   /** The events that go out: of a webhook type, of an alert still readable, with consent. */

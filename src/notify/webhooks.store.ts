@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { isPostgresDb } from '../access/patient-scope-sql.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
@@ -156,7 +157,7 @@ export class WebhookStore {
   /**
    * Queues each event, in order, for every subscriber of its type, on `db`: the caller's
    * transaction (the alert outbox relay's), so that the rows commit with the caller's own change
-   * or not at all. Subscribers are read on it too: a subscription removed meanwhile gets none.
+   * or not at all. Subscribers are read on it too, so a subscription removed meanwhile gets none.
    */
   async enqueueForSubscribers(
     db: Kysely<Schema>,
@@ -164,9 +165,12 @@ export class WebhookStore {
     nowMs: number,
   ): Promise<number> {
     if (events.length === 0) return 0;
-    const webhooks = (await db.selectFrom('webhooks').selectAll().orderBy('created_at').execute()).map(
-      toWebhook,
-    );
+    let subscribers = db.selectFrom('webhooks').selectAll().orderBy('created_at');
+    // On PostgreSQL a removal committing meanwhile would not see the rows queued here and would
+    // leave them behind; FOR SHARE makes it wait for this transaction and then delete them too.
+    // SQLite's transaction already holds the write lock.
+    if (isPostgresDb(db)) subscribers = subscribers.forShare();
+    const webhooks = (await subscribers.execute()).map(toWebhook);
     const rows = events.flatMap((e) =>
       webhooks
         .filter((w) => w.events.includes(e.eventType))

@@ -15,7 +15,7 @@ import {
   effectiveRules,
   parseRuleOverrides,
 } from './alert-rules.ts';
-import type { AlertFilter, AlertStore } from './alerts.store.ts';
+import type { AlertEvent, AlertFilter, AlertStore } from './alerts.store.ts';
 
 export interface Clock {
   now(): number;
@@ -345,14 +345,10 @@ export class AlertEngine {
       assignedTo: ladder[0] ?? null,
       assignedMs: now,
     };
-    await this.deps.store.insert(alert);
+    const detail = alert.assignedTo ? `raised, sent to ${alert.assignedTo}` : 'raised';
+    await this.deps.store.saveStep(alert, { isNew: true, event: this.eventOf('raise', SYSTEM, detail) });
     this.unresolved.set(key, alert);
-    await this.record(
-      alert,
-      'raise',
-      SYSTEM,
-      alert.assignedTo ? `raised, sent to ${alert.assignedTo}` : 'raised',
-    );
+    await this.announce(alert, 'raise', SYSTEM);
   }
 
   private async escalate(now: number): Promise<void> {
@@ -429,19 +425,27 @@ export class AlertEngine {
   }
 
   private async save(next: Alert, action: AlertAction, actor: string, detail: string): Promise<void> {
-    await this.deps.store.update(next);
+    // Worse values are kept on the row but are not history: one event per episode step.
+    const isStep = action !== 'update';
+    await this.deps.store.saveStep(next, {
+      isNew: false,
+      ...(isStep ? { event: this.eventOf(action, actor, detail) } : {}),
+    });
     const key = keyOf(next.patientId, next.condition, next.deviceId);
     if (next.state === 'resolved') this.unresolved.delete(key);
     else this.unresolved.set(key, next);
-    // Worse values are kept on the row but are not history: one event per episode step.
-    if (action !== 'update') await this.record(next, action, actor, detail);
-    for (const l of this.listeners) l(next, action);
+    if (isStep) await this.announce(next, action, actor);
+    else for (const l of this.listeners) l(next, action);
   }
 
-  private async record(alert: Alert, action: AlertAction, actor: string, detail: string): Promise<void> {
-    await this.deps.store.addEvent(alert.id, { ts: this.clock.now(), actor, action, detail });
+  private eventOf(action: AlertAction, actor: string, detail: string): AlertEvent {
+    return { ts: this.clock.now(), actor, action, detail };
+  }
+
+  /** A step written with its history event: audited, then told to the listeners. */
+  private async announce(alert: Alert, action: AlertAction, actor: string): Promise<void> {
     await this.audit(actor, `alert.${action}`, alert.patientId, `Alert/${alert.id}`);
-    if (action === 'raise') for (const l of this.listeners) l(alert, action);
+    for (const l of this.listeners) l(alert, action);
   }
 
   private audit(actor: string, action: string, patientId: string, resource: string): Promise<void> {

@@ -84,51 +84,47 @@ export class AlertStore {
   }
 
   async insert(a: Alert): Promise<void> {
-    await this.db
-      .insertInto('alerts')
-      .values({
-        id: a.id,
-        patient_id: a.patientId,
-        condition: a.condition,
-        device_id: a.deviceId,
-        urgency: a.urgency,
-        state: a.state,
-        sealed_value: await this.sealValue(a),
-        opened_ms: a.openedMs,
-        updated_ms: a.updatedMs,
-        onset_ms: a.onsetMs,
-        acknowledged_by: a.acknowledgedBy,
-        acknowledged_ms: a.acknowledgedMs,
-        snoozed_until_ms: a.snoozedUntilMs,
-        resolved_ms: a.resolvedMs,
-        resolved_by: a.resolvedBy,
-        resolution: a.resolution,
-        escalation_level: a.escalationLevel,
-        assigned_to: a.assignedTo,
-        assigned_ms: a.assignedMs,
-      })
-      .execute();
+    await this.saveStep(a, { isNew: true });
   }
 
   async update(a: Alert): Promise<void> {
-    await this.db
-      .updateTable('alerts')
-      .set({
-        state: a.state,
-        sealed_value: await this.sealValue(a),
-        updated_ms: a.updatedMs,
-        acknowledged_by: a.acknowledgedBy,
-        acknowledged_ms: a.acknowledgedMs,
-        snoozed_until_ms: a.snoozedUntilMs,
-        resolved_ms: a.resolvedMs,
-        resolved_by: a.resolvedBy,
-        resolution: a.resolution,
-        escalation_level: a.escalationLevel,
-        assigned_to: a.assignedTo,
-        assigned_ms: a.assignedMs,
-      })
-      .where('id', '=', a.id)
-      .execute();
+    await this.saveStep(a, { isNew: false });
+  }
+
+  /**
+   * Writes an alert (new or changed) and, when the change is a step of its history, that step,
+   * in one transaction: the webhook outbox tails the history (alert-outbox.ts), so a step whose
+   * row committed without its event would never be announced. The value is sealed first: the
+   * patient's key may be read from this database, which on SQLite waits while a transaction is open.
+   */
+  async saveStep(a: Alert, step: { isNew: boolean; event?: AlertEvent }): Promise<void> {
+    const sealed = await this.sealValue(a);
+    const write = async (db: Kysely<Schema>) => {
+      if (step.isNew) {
+        await db
+          .insertInto('alerts')
+          .values({
+            id: a.id,
+            patient_id: a.patientId,
+            condition: a.condition,
+            device_id: a.deviceId,
+            urgency: a.urgency,
+            opened_ms: a.openedMs,
+            onset_ms: a.onsetMs,
+            ...changesOf(a, sealed),
+          })
+          .execute();
+      } else {
+        await db.updateTable('alerts').set(changesOf(a, sealed)).where('id', '=', a.id).execute();
+      }
+      if (step.event)
+        await db
+          .insertInto('alert_events')
+          .values({ alert_id: a.id, ...step.event })
+          .execute();
+    };
+    if (step.event) await this.db.transaction().execute(write);
+    else await write(this.db);
   }
 
   async addEvent(alertId: string, e: AlertEvent): Promise<void> {
@@ -393,6 +389,24 @@ export class AlertStore {
     };
     return { ...toAlertWithoutValue(r), value };
   }
+}
+
+/** The columns an alert's steps change; the rest is fixed when it is raised. */
+function changesOf(a: Alert, sealed: Buffer) {
+  return {
+    state: a.state,
+    sealed_value: sealed,
+    updated_ms: a.updatedMs,
+    acknowledged_by: a.acknowledgedBy,
+    acknowledged_ms: a.acknowledgedMs,
+    snoozed_until_ms: a.snoozedUntilMs,
+    resolved_ms: a.resolvedMs,
+    resolved_by: a.resolvedBy,
+    resolution: a.resolution,
+    escalation_level: a.escalationLevel,
+    assigned_to: a.assignedTo,
+    assigned_ms: a.assignedMs,
+  };
 }
 
 const UNSEALED_COLUMNS = [
