@@ -9,6 +9,10 @@ import { assertPasswordAcceptable } from './password-policy.ts';
 import { hashPassword } from './passwords.ts';
 import { newRecoveryCode, RECOVERY_CODE_COUNT, recoveryCodeHash } from './recovery-codes.ts';
 import { isRole, ROLES, type Role } from './roles.ts';
+import { parseUsername } from './usernames.ts';
+
+// Still importable from here, where the auth service and the notifier find it.
+export { parseUsername };
 
 export interface User {
   id: string;
@@ -23,15 +27,6 @@ export interface User {
   disabledAt: number | null;
   /** Where urgent-alert notices go; null when the user has none. */
   email: string | null;
-}
-
-const USERNAME = /^[a-z0-9][a-z0-9._@-]{2,63}$/;
-
-/** A username as typed, in canonical (lower-case) form, or undefined when it cannot be one. Never throws. */
-export function parseUsername(input: unknown): string | undefined {
-  if (typeof input !== 'string' || input.length > 64) return undefined;
-  const name = input.normalize('NFKC').trim().toLowerCase();
-  return USERNAME.test(name) ? name : undefined;
 }
 
 const OTP_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';

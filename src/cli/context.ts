@@ -1,11 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type ConfigInput, loadConfig, type VigilConfig } from '../config/config.ts';
 import { parseDecimal } from '../config/decimal.ts';
-import { KeyRing } from '../crypto/key-ring.ts';
-import { loadMasterKeyFile } from '../crypto/master-key.ts';
-import { VigilError } from '../errors/catalogue.ts';
-import { isInitialized } from '../server/provision.ts';
-import { openStore, type Store } from '../store/database.ts';
+
+/*
+ * What every command's definition needs: its flags, their parsers and the configuration. The
+ * program is built from these on every run, --help and a refused flag included, so this file
+ * imports nothing of the store, the crypto or the server; openLocal (open-local.ts) does.
+ */
 
 export interface CommonFlags {
   dataDir?: string;
@@ -27,22 +28,6 @@ export function configFrom(flags: CommonFlags, extra: NonNullable<ConfigInput['f
     configFile: flags.config,
     flags: { dataDir: flags.dataDir, ...extra },
   });
-}
-
-/** Opens the store and key ring of an initialised data dir, like an operator console. */
-export async function openLocal(
-  flags: CommonFlags,
-): Promise<{ config: VigilConfig; store: Store; keys: KeyRing }> {
-  const config = configFrom(flags);
-  if (!isInitialized(config)) {
-    throw new VigilError(
-      'VIGIL_ERR_CONFIG_INVALID',
-      `${config.dataDir} is not a Vigil data dir; run "vigil init --data-dir ${config.dataDir}" first`,
-    );
-  }
-  const master = loadMasterKeyFile(config.masterKeyFile);
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  return { config, store, keys: new KeyRing(store.db, master) };
 }
 
 /** Vigil's HTTPS address from the configuration (an IPv6 host in brackets). */

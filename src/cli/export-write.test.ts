@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { recordFsCalls } from '../../test/support/fs-calls.ts';
-import { writeBundle } from './export-commands.ts';
+import { writeBundle } from './export-actions.ts';
 
 async function* bundle(...pieces: string[]): AsyncIterable<string> {
   for (const piece of pieces) yield piece;

@@ -1,20 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { isRole, ROLES, type Role } from '../access/roles.ts';
-import { SessionStore } from '../access/sessions.ts';
-import { newOneTimePassword, parseUsername, type User, UserStore } from '../access/users.store.ts';
-import { AuditLog } from '../audit/audit-log.ts';
-import { VigilError } from '../errors/catalogue.ts';
-import type { Store } from '../store/database.ts';
-import { type CommonFlags, openLocal, withCommon } from './context.ts';
-import { emit } from './output.ts';
-
-/**
- * `vigil user ...`: user administration from the operator console (local access to the data dir),
- * for the first days of a site and for when no administrator can sign in. The same changes as
- * the admin routes in access/user-routes.ts, audited under the same action names, with the
- * operator's login name as the actor.
- */
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
+import { parseUsername } from '../access/usernames.ts';
+import { type CommonFlags, withCommon } from './context.ts';
+import type { UserAddFlags, UserResetFlags } from './user-actions.ts';
 
 function roleOption(value: string): Role {
   if (!isRole(value))
@@ -31,32 +19,12 @@ function usernameArgument(value: string): string {
   return name;
 }
 
-interface Local {
-  store: Store;
-  users: UserStore;
-  audit: AuditLog;
-}
-
-/** Opens the data dir, runs one command against its users, and always closes the store. */
-async function withUsers<T>(flags: CommonFlags, job: (l: Local) => Promise<T>): Promise<T> {
-  const { store, keys } = await openLocal(flags);
-  try {
-    return await job({ store, users: new UserStore(store.db, keys), audit: new AuditLog(store.db) });
-  } finally {
-    await store.close();
-  }
-}
-
-async function existing(users: UserStore, username: string): Promise<User> {
-  const user = await users.findByUsername(username);
-  if (!user)
-    throw new VigilError('VIGIL_ERR_USER_UNKNOWN', `no user named ${username}; see "vigil user list"`);
-  return user;
-}
-
-const record = (audit: AuditLog, action: string, user: User) =>
-  audit.append({ actor: actor(), action, resource: `User/${user.id}`, outcome: 'success', source: 'cli' });
-
+/**
+ * `vigil user ...`: user administration from the operator console (local access to the data dir),
+ * for the first days of a site and for when no administrator can sign in. The same changes as
+ * the admin routes in access/user-routes.ts, audited under the same action names, with the
+ * operator's login name as the actor.
+ */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('people who sign in: add, reset, list, disable');
 
@@ -64,26 +32,7 @@ export function registerUserCommands(program: Command): void {
     .argument('<name>', 'username (lower-case letters, digits, . _ @ -)', usernameArgument)
     .requiredOption('--role <role>', ROLES.join(', '), roleOption)
     .option('--email <address>', 'where urgent-alert notices go')
-    .action(async (name: string, o: CommonFlags & { role: Role; email?: string }) => {
-      await withUsers(o, async ({ users, audit }) => {
-        const { user: u, oneTimePassword } = await users.create({
-          username: name,
-          role: o.role,
-          ...(o.email === undefined ? {} : { email: o.email }),
-        });
-        await record(audit, 'user.create', u);
-        const otp = oneTimePassword as string;
-        emit(
-          o,
-          { id: u.id, username: u.username, role: u.role, oneTimePassword: otp },
-          [
-            `user ${u.username} (${u.role}) added as ${u.id}`,
-            'one-time password (shown once; changed and a second factor enrolled at first sign-in):',
-          ],
-          otp,
-        );
-      });
-    });
+    .action(async (name: string, o: UserAddFlags) => (await import('./user-actions.ts')).userAdd(name, o));
 
   withCommon(
     user
@@ -97,63 +46,12 @@ export function registerUserCommands(program: Command): void {
       '--mfa',
       'remove TOTP, passkeys and recovery codes too (lost device): they enrol again at sign-in',
     )
-    .action(async (name: string, o: CommonFlags & { mfa?: boolean }) => {
-      await withUsers(o, async ({ store, users, audit }) => {
-        const u = await existing(users, name);
-        // Without a second factor a password alone opens enrolment, so the password is always replaced.
-        if (o.mfa) await users.clearSecondFactors(u.id);
-        const otp = newOneTimePassword();
-        await users.setPassword(u.id, otp, { oneTime: true });
-        const ended = await new SessionStore(store.db).endAllForUser(u.id);
-        await record(audit, o.mfa ? 'user.mfa.reset' : 'user.password.reset', u);
-        emit(
-          o,
-          {
-            id: u.id,
-            username: u.username,
-            oneTimePassword: otp,
-            sessionsEnded: ended,
-            mfaReset: o.mfa === true,
-          },
-          [
-            `user ${u.username}: new one-time password, ${ended} session(s) ended${o.mfa ? ', second factors removed' : ''}`,
-            'one-time password (shown once):',
-          ],
-          otp,
-        );
-      });
-    });
+    .action(async (name: string, o: UserResetFlags) =>
+      (await import('./user-actions.ts')).userReset(name, o),
+    );
 
   withCommon(user.command('list').description('list users, their roles and status')).action(
-    async (o: CommonFlags) => {
-      await withUsers(o, async ({ users, audit }) => {
-        const all = await users.list();
-        await audit.append({
-          actor: actor(),
-          action: 'user.list',
-          resource: 'User',
-          outcome: 'success',
-          source: 'cli',
-        });
-        const rows = all.map((u) => ({
-          id: u.id,
-          username: u.username,
-          role: u.role,
-          status: u.disabledAt !== null ? 'disabled' : u.mustChangePassword ? 'one-time password' : 'active',
-          mfa: u.hasTotp,
-        }));
-        emit(
-          o,
-          { users: rows },
-          rows.length === 0
-            ? ['no users']
-            : rows.map(
-                (r) =>
-                  `${r.username.padEnd(24)} ${r.role.padEnd(12)} ${r.status.padEnd(18)} ${r.mfa ? 'mfa' : 'no mfa'}  ${r.id}`,
-              ),
-        );
-      });
-    },
+    async (o: CommonFlags) => (await import('./user-actions.ts')).userList(o),
   );
 
   for (const disabled of [true, false]) {
@@ -165,16 +63,8 @@ export function registerUserCommands(program: Command): void {
         ),
     )
       .argument('<name>', 'username', usernameArgument)
-      .action(async (name: string, o: CommonFlags) => {
-        await withUsers(o, async ({ store, users, audit }) => {
-          const u = await existing(users, name);
-          await users.setDisabled(u.id, disabled);
-          const ended = disabled ? await new SessionStore(store.db).endAllForUser(u.id) : 0;
-          await record(audit, disabled ? 'user.disable' : 'user.enable', u);
-          emit(o, { id: u.id, username: u.username, disabled, sessionsEnded: ended }, [
-            `user ${u.username} ${disabled ? `disabled, ${ended} session(s) ended` : 'enabled'}`,
-          ]);
-        });
-      });
+      .action(async (name: string, o: CommonFlags) =>
+        (await import('./user-actions.ts')).userSetDisabled(name, disabled, o),
+      );
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { Lifetime, type ProcessLike } from './run-commands.ts';
+import { Lifetime, type ProcessLike } from './lifetime.ts';
 
 /** A fake of the process: signals are emitted by the test, exit() and stderr are recorded. */
 function fakeProcess() {
