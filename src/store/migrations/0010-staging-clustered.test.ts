@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
-import { TEST_PG_URL } from '../../../test/support/backends.ts';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type pg from 'pg';
+import { openScratchSchema } from '../../../test/support/pg-scratch-schema.ts';
 import { type AcceptedMessage, SqliteObservationStore } from '../../clinical/observations.store.ts';
 import { migrateTo, migrateToLatest } from '../migrate.ts';
 
@@ -149,19 +149,15 @@ describe('migration 0010: reading_staging clustered by patient, device, seq (SQL
 });
 
 describe('migration 0010 on PostgreSQL', () => {
-  const schema = `vigil_0010_${randomBytes(6).toString('hex')}`;
+  let schema: string;
   let pool: pg.Pool;
   let kysely: Kysely<unknown>;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 1, options: `-c search_path=${schema}` });
-    await pool.query(`CREATE SCHEMA "${schema}"`);
-    kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    ({ schema, pool, kysely, drop } = await openScratchSchema('vigil_0010'));
   });
-  after(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await kysely.destroy();
-  });
+  after(() => drop());
 
   it('keeps the rows and keys them by patient, device, seq without the patient index', async () => {
     await migrateTo(kysely, 'postgres', BEFORE, schema);

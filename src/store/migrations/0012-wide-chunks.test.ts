@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
-import { TEST_PG_URL } from '../../../test/support/backends.ts';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type pg from 'pg';
+import { openScratchSchema } from '../../../test/support/pg-scratch-schema.ts';
 import { chunksInRange, MAX_CHUNK_SPAN_MS } from '../../clinical/observations.store.ts';
 import { migrateTo, migrateToLatest } from '../migrate.ts';
 
@@ -68,19 +67,15 @@ describe('migration 0012: an index of the chunks wider than readers look back (S
 });
 
 describe('migration 0012 on PostgreSQL', () => {
-  const schema = `vigil_0012_${randomBytes(6).toString('hex')}`;
+  let schema: string;
   let pool: pg.Pool;
   let kysely: Kysely<unknown>;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 1, options: `-c search_path=${schema}` });
-    await pool.query(`CREATE SCHEMA "${schema}"`);
-    kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    ({ schema, pool, kysely, drop } = await openScratchSchema('vigil_0012'));
   });
-  after(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await kysely.destroy();
-  });
+  after(() => drop());
 
   it('adds the partial index and keeps the rows', async () => {
     await migrateTo(kysely, 'postgres', BEFORE, schema);

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
-import { TEST_PG_URL } from '../../../test/support/backends.ts';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type pg from 'pg';
+import { openScratchSchema } from '../../../test/support/pg-scratch-schema.ts';
 import { migrateTo, migrateToLatest } from '../migrate.ts';
 
 const BEFORE = '0014-care-team-member-index';
@@ -57,19 +56,15 @@ describe('migration 0015: the webhook outbox cursor (SQLite)', () => {
 });
 
 describe('migration 0015 on PostgreSQL', () => {
-  const schema = `vigil_0015_${randomBytes(6).toString('hex')}`;
+  let schema: string;
   let pool: pg.Pool;
   let kysely: Kysely<unknown>;
+  let drop: () => Promise<void>;
 
   before(async () => {
-    pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 1, options: `-c search_path=${schema}` });
-    await pool.query(`CREATE SCHEMA "${schema}"`);
-    kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    ({ schema, pool, kysely, drop } = await openScratchSchema('vigil_0015'));
   });
-  after(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await kysely.destroy();
-  });
+  after(() => drop());
 
   it('starts the cursor at the newest alert event, as a BIGINT', async () => {
     await migrateTo(kysely, 'postgres', BEFORE, schema);

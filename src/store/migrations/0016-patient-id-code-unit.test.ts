@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
-import { TEST_PG_URL } from '../../../test/support/backends.ts';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import { openScratchSchema } from '../../../test/support/pg-scratch-schema.ts';
 import { PatientStore } from '../../clinical/patients.store.ts';
 import type { KeyRing } from '../../crypto/key-ring.ts';
 import { migrateTo, migrateToLatest } from '../migrate.ts';
@@ -13,9 +12,10 @@ const BEFORE = '0015-webhook-outbox';
 const PATIENTS = 5_000;
 
 describe('migration 0016: patient pages walk an index in code-unit order (PostgreSQL)', () => {
-  const schema = `vigil_0016_${randomBytes(6).toString('hex')}`;
+  let schema: string;
   let pool: pg.Pool;
   let db: Kysely<Schema>;
+  let dropSchema: () => Promise<void>;
   const compiled: Array<{ sql: string; parameters: readonly unknown[] }> = [];
 
   /** The plan of the query the patient list really sends: a page of 50 after a cursor. */
@@ -36,12 +36,14 @@ describe('migration 0016: patient pages walk an index in code-unit order (Postgr
   };
 
   before(async () => {
-    pool = new pg.Pool({ connectionString: TEST_PG_URL, max: 1, options: `-c search_path=${schema}` });
-    await pool.query(`CREATE SCHEMA "${schema}"`);
-    db = new Kysely<Schema>({
-      dialect: new PostgresDialect({ pool }),
+    ({
+      schema,
+      pool,
+      kysely: db,
+      drop: dropSchema,
+    } = await openScratchSchema<Schema>('vigil_0016', {
       log: (e) => void compiled.push({ sql: e.query.sql, parameters: e.query.parameters }),
-    });
+    }));
     await migrateTo(db as unknown as Kysely<unknown>, 'postgres', BEFORE, schema);
     await pool.query(
       `INSERT INTO patients (id, sealed_identity, created_at, erased_at)
@@ -49,10 +51,7 @@ describe('migration 0016: patient pages walk an index in code-unit order (Postgr
        FROM generate_series(1, ${PATIENTS}) AS i`,
     );
   });
-  after(async () => {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await db.destroy();
-  });
+  after(() => dropSchema());
 
   it('sorted every unerased patient for each page before, and walks the new index after', async () => {
     assert.match(await planOfPage(), /Sort/, 'before: the primary key is in another collation');
