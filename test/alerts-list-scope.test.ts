@@ -23,6 +23,7 @@ import { createMetrics } from '../src/observability/metrics.ts';
 import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
 import { type App, createHttpServer } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
+import { anAlert } from './support/alert-steps.ts';
 import { BACKENDS } from './support/backends.ts';
 import { RowsRead } from './support/rows-read.ts';
 
@@ -40,27 +41,11 @@ class RecordingAlertStore extends AlertStore {
   }
 }
 
-const alert = (patientId: string, n: number, openedMs: number): Alert => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-  patientId,
-  condition: 'glucose-urgent-low',
-  deviceId: `cgm-${n}`,
-  urgency: 'urgent',
-  state: 'open',
-  value: 45,
-  openedMs,
-  updatedMs: openedMs,
-  onsetMs: openedMs,
-  acknowledgedBy: null,
-  acknowledgedMs: null,
-  snoozedUntilMs: null,
-  resolvedMs: null,
-  resolvedBy: null,
-  resolution: null,
-  escalationLevel: 0,
-  assignedTo: null,
-  assignedMs: openedMs,
-});
+/** One open alert per patient, condition and device: each its own device. */
+const alert = (patientId: string, n: number, openedMs: number): Alert =>
+  anAlert(`00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, patientId, openedMs, {
+    deviceId: `cgm-${n}`,
+  });
 
 for (const backend of BACKENDS) {
   describe(`alert list scope on ${backend.name}`, () => {
