@@ -294,7 +294,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
 
   const gateway = new MqttGateway({
     tls: listenerTls(),
-    log: log.child({ component: 'mqtt' }),
+    log,
     maxPayloadBytes: config.ingest.maxPayloadBytes,
     hooks: {
       identify: async (socket: TLSSocket) => identifyDevice(socket, directory) as DeviceId,
