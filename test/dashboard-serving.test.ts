@@ -4,15 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
-import { createMetrics } from '../src/observability/metrics.ts';
-import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { type App, createHttpServer } from '../src/server/http.ts';
+import type { App } from '../src/server/http.ts';
 import { registerOpsRoutes } from '../src/server/ops-routes.ts';
 import { DASHBOARD_CSP, DASHBOARD_PATHS, registerWebRoutes } from '../src/server/web-routes.ts';
 import { matchRoute, ROUTE_PATHS } from '../web/src/lib/routes.ts';
 import { tempStore } from './support/temp-store.ts';
+import { testHttpServer } from './support/test-http-server.ts';
 
 const INDEX =
   '<!doctype html><div id="root"></div><script type="module" src="/assets/index-abc.js"></script>';
@@ -31,15 +29,7 @@ function fakeDist(): string {
 
 async function server(distDir: string): Promise<{ app: App; close(): Promise<void> }> {
   const temp = await tempStore();
-  const ca = await createDeviceCa({ organization: 'Test' });
-  const tls = await issueServerCertificate(ca, ['localhost']);
-  const metrics = createMetrics();
-  const { app } = await createHttpServer({
-    tls: { key: tls.keyPkcs8Pem, cert: tls.certPem, ca: [ca.root.certPem] },
-    log: pino({ level: 'silent' }),
-    metrics,
-    tokens: new ApiTokens(temp.store.db),
-  });
+  const { app, metrics } = await testHttpServer(new ApiTokens(temp.store.db));
   registerOpsRoutes(app, metrics, () => ({ mqtt: true, store: true }));
   await registerWebRoutes(app, { distDir });
   await app.ready();

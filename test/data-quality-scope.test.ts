@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
 import { createPatientGate } from '../src/access/patient-gate.ts';
@@ -19,12 +18,11 @@ import { registerAlertRoutes } from '../src/clinical/alerts/routes.ts';
 import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
 import { PatientStore } from '../src/clinical/patients.store.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
-import { createMetrics } from '../src/observability/metrics.ts';
-import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { type App, createHttpServer } from '../src/server/http.ts';
+import type { App } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
 import { BACKENDS } from './support/backends.ts';
 import { RowsRead } from './support/rows-read.ts';
+import { testHttpServer } from './support/test-http-server.ts';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
 const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
@@ -111,14 +109,7 @@ for (const backend of BACKENDS) {
       tokens.admin = await token('admin', 'ops');
       tokens.security = await token('security', 'soc');
 
-      const ca = await createDeviceCa({ organization: 'Test' });
-      const tls = await issueServerCertificate(ca, ['localhost']);
-      ({ app } = await createHttpServer({
-        tls: { key: tls.keyPkcs8Pem, cert: tls.certPem, ca: [ca.root.certPem] },
-        log: pino({ level: 'silent' }),
-        metrics: createMetrics(),
-        tokens: api,
-      }));
+      ({ app } = await testHttpServer(api));
       const gate = createPatientGate(access, audit, ensurePatientKey);
       registerAlertRoutes(app, { engine, store: alertStore, patients, audit, ensurePatientKey, gate });
       await app.ready();

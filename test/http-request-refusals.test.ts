@@ -9,10 +9,10 @@ import { Type } from '@sinclair/typebox';
 import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { createMetrics, type Metrics } from '../src/observability/metrics.ts';
-import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { type App, createHttpServer } from '../src/server/http.ts';
+import type { App } from '../src/server/http.ts';
 import { registerOpsRoutes } from '../src/server/ops-routes.ts';
 import { tempStore } from './support/temp-store.ts';
+import { testHttpServer } from './support/test-http-server.ts';
 
 const SECURITY_HEADERS = [
   'content-security-policy',
@@ -33,8 +33,6 @@ describe('HTTP requests refused before the handler', () => {
 
   before(async () => {
     const temp = await tempStore();
-    const ca = await createDeviceCa({ organization: 'Test' });
-    const tls = await issueServerCertificate(ca, ['localhost']);
     metrics = createMetrics();
     const tokens = new ApiTokens(temp.store.db);
     adminToken = (await tokens.create({ role: 'admin', name: 'refusals', ttlSeconds: 600 })).token;
@@ -42,12 +40,7 @@ describe('HTTP requests refused before the handler', () => {
       { level: 'info' },
       { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },
     );
-    ({ app } = await createHttpServer({
-      tls: { key: tls.keyPkcs8Pem, cert: tls.certPem, ca: [ca.root.certPem] },
-      log,
-      metrics,
-      tokens,
-    }));
+    ({ app } = await testHttpServer(tokens, { log, metrics }));
     registerOpsRoutes(app, metrics, () => ({ mqtt: true, store: true }));
     app.get(
       '/api/v1/things/:id',

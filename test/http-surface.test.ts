@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { can, type Permission, ROLES, type Role } from '../src/access/roles.ts';
-import { createMetrics } from '../src/observability/metrics.ts';
-import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { createHttpServer, type RouteAccess } from '../src/server/http.ts';
+import type { RouteAccess } from '../src/server/http.ts';
 import { type HttpsResult, httpsRequest } from './support/https-client.ts';
+import { testHttpServer } from './support/test-http-server.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
 /** The catalogue code of a refusal: a problem document's `code`, or a FHIR OperationOutcome's coding. */
@@ -141,14 +139,7 @@ describe('HTTP surface', () => {
   });
 
   it('refuses to register a route that declares no access rule', async () => {
-    const ca = await createDeviceCa({ organization: 'Test' });
-    const server = await issueServerCertificate(ca, ['localhost']);
-    const { app } = await createHttpServer({
-      tls: { key: server.keyPkcs8Pem, cert: server.certPem, ca: [ca.root.certPem] },
-      log: pino({ level: 'silent' }),
-      metrics: createMetrics(),
-      tokens: new ApiTokens(h.vigil.store.db),
-    });
+    const { app } = await testHttpServer(new ApiTokens(h.vigil.store.db));
     try {
       assert.throws(() => app.get('/api/v1/forgotten', async () => 'no rule'), /declares no access rule/);
     } finally {

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { ApiTokens } from '../src/access/api-tokens.ts';
 import { PatientAccess, type Requester } from '../src/access/patient-access.ts';
 import { createPatientGate } from '../src/access/patient-gate.ts';
@@ -20,12 +19,11 @@ import { registerPatientList } from '../src/clinical/routes.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import { FHIR_PREFIX } from '../src/fhir/fhir-context.ts';
 import { registerPatientResource } from '../src/fhir/patient-routes.ts';
-import { createMetrics } from '../src/observability/metrics.ts';
-import { createDeviceCa, issueServerCertificate } from '../src/pki/index.ts';
-import { type App, createHttpServer } from '../src/server/http.ts';
+import type { App } from '../src/server/http.ts';
 import type { Store } from '../src/store/database.ts';
 import { BACKENDS } from './support/backends.ts';
 import { RowsRead } from './support/rows-read.ts';
+import { testHttpServer } from './support/test-http-server.ts';
 
 const T0 = Date.now();
 const OWN = ['p-own-1', 'p-own-2', 'p-own-3'];
@@ -94,14 +92,7 @@ for (const backend of BACKENDS) {
       for (const [who, r] of Object.entries(REQUESTERS) as Array<[Who, Requester]>)
         tokens[who] = (await api.create({ role: r.role, name: r.name, ttlSeconds: 600 })).token;
 
-      const ca = await createDeviceCa({ organization: 'Test' });
-      const tls = await issueServerCertificate(ca, ['localhost']);
-      ({ app } = await createHttpServer({
-        tls: { key: tls.keyPkcs8Pem, cert: tls.certPem, ca: [ca.root.certPem] },
-        log: pino({ level: 'silent' }),
-        metrics: createMetrics(),
-        tokens: api,
-      }));
+      ({ app } = await testHttpServer(api));
       const gate = createPatientGate(
         new PatientAccess(store.db.withPlugin(accessReads)),
         audit,
