@@ -20,14 +20,14 @@ const DEVICE = 'sim-cgm-001';
 describe('simulated device credentials', () => {
   let h: Harness;
   const failures: string[] = [];
-  const provision = (nowMs = Date.now()) =>
+  const provision = (nowMs = Date.now(), count = 1) =>
     provisionSimDevices({
       db: h.vigil.store.db,
       keys: new KeyRing(h.vigil.store.db, loadMasterKeyFile(h.config.masterKeyFile)),
       dataDir: h.dataDir,
       serverUrl: h.baseUrl,
       caPem: h.caPem,
-      count: 1,
+      count,
       nowMs,
       onRenewalFailed: (id, reason) => failures.push(`${id}: ${reason}`),
     });
@@ -81,15 +81,7 @@ describe('simulated device credentials', () => {
   });
 
   it('enrols again when its credentials file was cut short (a crash while writing), instead of failing every start', async () => {
-    const provisionTwo = () =>
-      provisionSimDevices({
-        db: h.vigil.store.db,
-        keys: new KeyRing(h.vigil.store.db, loadMasterKeyFile(h.config.masterKeyFile)),
-        dataDir: h.dataDir,
-        serverUrl: h.baseUrl,
-        caPem: h.caPem,
-        count: 2,
-      });
+    const provisionTwo = () => provision(Date.now(), 2);
     const [, first] = await provisionTwo();
     assert.ok(first);
     const file = join(h.dataDir, 'sim', first.deviceId, 'credentials.json');
