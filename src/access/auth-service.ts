@@ -8,7 +8,8 @@ import { parseRecoveryCode } from './recovery-codes.ts';
 import type { UserIdentity } from './session-guard.ts';
 import type { IssuedSession, SessionStore } from './sessions.ts';
 import { verifyTotp } from './totp.ts';
-import { parseUsername, type User, type UserStore } from './users.store.ts';
+import { parseUsername } from './usernames.ts';
+import type { User, UserStore } from './users.store.ts';
 
 export type { IssuedSession } from './sessions.ts';
 

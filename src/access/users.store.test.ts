@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { isVigilError } from '../errors/catalogue.ts';
 import { verifyPassword } from './passwords.ts';
-import { newOneTimePassword, parseUsername, UserStore } from './users.store.ts';
+import { parseUsername } from './usernames.ts';
+import { newOneTimePassword, UserStore } from './users.store.ts';
 
 describe('user store', () => {
   let t: Awaited<ReturnType<typeof tempStore>>;

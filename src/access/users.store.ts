@@ -11,9 +11,6 @@ import { newRecoveryCode, RECOVERY_CODE_COUNT, recoveryCodeHash } from './recove
 import { isRole, ROLES, type Role } from './roles.ts';
 import { parseUsername } from './usernames.ts';
 
-// Still importable from here, where the auth service and the notifier find it.
-export { parseUsername };
-
 export interface User {
   id: string;
   username: string;

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { parseUsername, type UserStore } from '../access/users.store.ts';
+import { parseUsername } from '../access/usernames.ts';
+import type { UserStore } from '../access/users.store.ts';
 import type { AuditInput } from '../audit/audit-log.ts';
 import type { AlertEngine } from '../clinical/alerts/alert-engine.ts';
 import type { AlertStore } from '../clinical/alerts/alerts.store.ts';
