@@ -71,7 +71,7 @@ export class LogSampler {
       this.report(key, w);
       this.windows.delete(key);
     }
-    if (this.timer !== undefined && ![...this.windows.values()].some((w) => w.suppressed > 0)) {
+    if (this.timer !== undefined && !this.isHoldingBack()) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
@@ -99,7 +99,12 @@ export class LogSampler {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();
-      if ([...this.windows.values()].some((w) => w.suppressed > 0)) this.schedule();
+      if (this.isHoldingBack()) this.schedule();
     }, this.windowMs).unref();
+  }
+
+  private isHoldingBack(): boolean {
+    for (const w of this.windows.values()) if (w.suppressed > 0) return true;
+    return false;
   }
 }
