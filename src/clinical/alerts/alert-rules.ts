@@ -27,6 +27,12 @@ export const AlertRulesSchema = Type.Object(
     glucoseClearMinutes: Type.Number({ minimum: 0, maximum: 60 }),
     /** How far ahead the CGM trend is projected for the predicted urgent low. */
     predictedLowHorizonMinutes: Type.Number({ minimum: 5, maximum: 60 }),
+    /**
+     * How long the projection must stay below the urgent low before it is raised. Just under a
+     * CGM's 5-minute interval, so there the next reading confirms it: a projection of a noisy
+     * slope dips below on its own many times a day.
+     */
+    predictedLowConfirmMinutes: Type.Number({ minimum: 0, maximum: 30 }),
     /** How far back readings feed the trend (linear regression). */
     glucoseTrendWindowMinutes: Type.Number({ minimum: 10, maximum: 60 }),
     glucoseRateMgDlPerMinute: Type.Number({ minimum: 1, maximum: 10 }),
@@ -63,6 +69,7 @@ export const DEFAULT_ALERT_RULES: Readonly<AlertRules> = Object.freeze({
   // The "rule of 15" (ADA): a treated low is checked again after 15 minutes.
   glucoseClearMinutes: 15,
   predictedLowHorizonMinutes: 20,
+  predictedLowConfirmMinutes: 4,
   glucoseTrendWindowMinutes: 20,
   glucoseRateMgDlPerMinute: 3,
   spo2LowPercent: 90,

@@ -45,6 +45,51 @@ describe('patient rule evaluation', () => {
     assert.ok(cleared > urgent);
   });
 
+  it('predicts an urgent low from a gentle slope only once the next reading confirms it', () => {
+    // 58 mg/dL after an hour at 70: the 20-minute projection of that slope (-0.5 mg/dL/min)
+    // is just under 54. Alone it is sensor noise; the next reading decides.
+    const cgm = (values: number[]) =>
+      values.map((value, i) => ({ code: CODES.glucose, value, tsMs: T0 + 5 * i * MINUTE }));
+    const predicted = (signals: AlertSignal[]) =>
+      signals
+        .filter((s) => s.condition === 'glucose-predicted-urgent-low' && s.kind === 'raise')
+        .map((s) => (s.tsMs - T0) / MINUTE);
+    const flat = [70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70];
+    assert.deepEqual(predicted(run(cgm([...flat, 58, 68]))), []);
+    assert.deepEqual(predicted(run(cgm([...flat, 58, 57]))), [65]);
+    const unconfirmed = { ...DEFAULT_ALERT_RULES, predictedLowConfirmMinutes: 0 };
+    assert.deepEqual(predicted(run(cgm([...flat, 58, 68]), unconfirmed)), [60]);
+  });
+
+  it('predicts an urgent low at once when glucose is clearly falling', () => {
+    // A fall of 2.5 mg/dL/min from a plateau: the warning must not wait for another reading.
+    const readings = [
+      ...glucoseTrace({ from: 110, to: 110, minutes: 60, noiseMgDl: 2 }),
+      ...glucoseTrace({ from: 110, to: 40, minutes: 28, startMs: T0 + 65 * MINUTE }),
+    ];
+    const first = (rules: AlertRules) =>
+      run(readings, rules).find((s) => s.condition === 'glucose-predicted-urgent-low' && s.kind === 'raise')
+        ?.tsMs;
+    const confirmed = first(DEFAULT_ALERT_RULES);
+    assert.ok(confirmed !== undefined);
+    assert.equal(confirmed, first({ ...DEFAULT_ALERT_RULES, predictedLowConfirmMinutes: 0 }));
+  });
+
+  it('halves the predicted urgent lows of a noisy day hovering in the 60s', () => {
+    // A day of CGM readings wandering 60-72 mg/dL with ±8 mg/dL of sensor noise.
+    const day = Array.from({ length: 288 }, (_, i) => ({
+      code: CODES.glucose,
+      value: Math.round(66 + 6 * Math.sin(i / 12) + noise(5, i, 8)),
+      tsMs: T0 + 5 * i * MINUTE,
+    }));
+    const count = (rules: AlertRules) =>
+      raised(run(day, rules)).filter((c) => c === 'glucose-predicted-urgent-low').length;
+    const before = count({ ...DEFAULT_ALERT_RULES, predictedLowConfirmMinutes: 0, glucoseClearMinutes: 0 });
+    const now = count(DEFAULT_ALERT_RULES);
+    assert.ok(now > 0, 'the trace does reach a predicted low');
+    assert.ok(now * 2 <= before, `${now} predicted lows against ${before} without confirmation`);
+  });
+
   it('updates, not repeats, an urgent low that gets worse', () => {
     const signals = run(glucoseTrace({ from: 60, to: 40, minutes: 30, totalMinutes: 45 }));
     const urgent = signals.filter((s) => s.condition === 'glucose-urgent-low');

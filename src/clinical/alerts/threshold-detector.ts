@@ -41,7 +41,8 @@ export class ThresholdDetector {
 
   constructor(public spec: ThresholdSpec) {}
 
-  observe(value: number, tsMs: number): DetectorStep {
+  /** `sustainMs` overrides the spec's for this reading: stronger evidence may raise sooner. */
+  observe(value: number, tsMs: number, sustainMs = this.spec.sustainMs): DetectorStep {
     if (tsMs < this.lastTsMs) return undefined;
     const { spec } = this;
     const isSparse = tsMs - this.lastTsMs > spec.maxGapMs;
@@ -60,7 +61,7 @@ export class ThresholdDetector {
       this.wasPastThreshold = enters;
       if (enters) {
         this.runStartMs ??= tsMs;
-        if (isSparsePair || tsMs - this.runStartMs >= spec.sustainMs) {
+        if (isSparsePair || tsMs - this.runStartMs >= sustainMs) {
           this.isActive = true;
           this.runStartMs = undefined;
           this.wasPastThreshold = false;
