@@ -4,8 +4,12 @@
  * would stop every command before it began.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { NODE_FLAGS } from '../bin/node-flags.js';
 
 describe('bin/vigil.js', () => {
@@ -22,5 +26,103 @@ describe('bin/vigil.js', () => {
     const probe = spawnSync(process.execPath, [...NODE_FLAGS, '-e', ''], { encoding: 'utf8' });
     assert.equal(probe.status, 0, probe.stderr);
     assert.ok(NODE_FLAGS.length > 0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+interface Served {
+  wrapper: ChildProcess;
+  httpPort: number;
+  mqttPort: number;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+describe('bin/vigil.js passes stop signals on to the CLI', { timeout: 120_000 }, () => {
+  let dataDir: string;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'vigil-bin-signals-'));
+    const init = spawnSync(process.execPath, ['bin/vigil.js', 'init', '--data-dir', dataDir, '--json'], {
+      encoding: 'utf8',
+    });
+    assert.equal(init.status, 0, init.stderr);
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  /** `vigil serve` through the wrapper, in a process group of its own as a shell would start it. */
+  async function serve(): Promise<Served> {
+    const [httpPort, mqttPort] = [await freePort(), await freePort()];
+    const wrapper = spawn(process.execPath, ['bin/vigil.js', 'serve', '--data-dir', dataDir], {
+      env: {
+        ...process.env,
+        VIGIL_LOG_LEVEL: 'silent',
+        VIGIL_HTTP_PORT: String(httpPort),
+        VIGIL_MQTT_PORT: String(mqttPort),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let err = '';
+    wrapper.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      wrapper.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const deadline = Date.now() + 60_000;
+    while ((await isPortFree(httpPort)) || (await isPortFree(mqttPort))) {
+      if (wrapper.exitCode !== null || Date.now() > deadline) assert.fail(`serve did not start:\n${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { wrapper, httpPort, mqttPort, stderr: () => err, exited };
+  }
+
+  async function assertStoppedCleanly(served: Served): Promise<void> {
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 20_000).unref());
+    try {
+      const exit = await Promise.race([served.exited, timeout]);
+      assert.notEqual(exit, 'timeout', 'the wrapper exits');
+      assert.deepEqual(exit, { code: 0, signal: null }, served.stderr());
+      assert.match(served.stderr(), /stopping/);
+      assert.ok(await isPortFree(served.httpPort), 'the server stopped: its HTTPS port is free');
+      assert.ok(await isPortFree(served.mqttPort), 'the server stopped: its MQTT port is free');
+    } finally {
+      // A server left behind (the failure this guards against) would hold the test's pipe open.
+      try {
+        process.kill(-(served.wrapper.pid as number), 'SIGKILL');
+      } catch {
+        // The group is gone: nothing was left.
+      }
+    }
+  }
+
+  it("stops the server on a supervisor's SIGTERM to the wrapper alone", async () => {
+    const served = await serve();
+    served.wrapper.kill('SIGTERM');
+    await assertStoppedCleanly(served);
+  });
+
+  it("stops the server cleanly on a terminal's Ctrl-C (SIGINT to the whole process group)", async () => {
+    const served = await serve();
+    process.kill(-(served.wrapper.pid as number), 'SIGINT');
+    await assertStoppedCleanly(served);
   });
 });
