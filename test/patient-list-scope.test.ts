@@ -53,6 +53,7 @@ for (const backend of BACKENDS) {
     /** The reference: the registered patients, each checked by readable() as the routes did. */
     let reference: PatientStore;
     let access: PatientAccess;
+    let audit: AuditLog;
     const patientReads = new RowsRead('patients');
     const accessReads = new RowsRead('patients');
     const tokens = {} as Record<Who, string>;
@@ -63,7 +64,7 @@ for (const backend of BACKENDS) {
       reference = new PatientStore(store.db, keys);
       patients = new PatientStore(store.db.withPlugin(patientReads), keys);
       const careTeams = new CareTeamStore(store.db);
-      const audit = new AuditLog(store.db);
+      audit = new AuditLog(store.db);
       access = new PatientAccess(store.db);
       const ensurePatientKey = async (id: string) => {
         await keys.dataKey('patient', id);
@@ -238,6 +239,37 @@ for (const backend of BACKENDS) {
         next: undefined,
       });
       assert.deepEqual(await list('ward'), [...OWN, 'p-own-no-alerts']);
+    });
+
+    it('names the patients whose consent lets the caller see identity, with include=identity', async () => {
+      type Listed = { patients: Array<{ id: string; name?: string }> };
+      const named = async (who: Who) =>
+        ((await get(who, '/api/v1/patients?include=identity')) as Listed).patients.map((p) =>
+          p.name === undefined ? p.id : `${p.id}: ${p.name}`,
+        );
+      // p-own-no-alerts refuses identity (recorded above): listed by its pseudonym only.
+      assert.deepEqual(await named('ward'), [...OWN.map((id) => `${id}: Name of ${id}`), 'p-own-no-alerts']);
+      assert.deepEqual(await named('glass'), ['p-glass: Name of p-glass']);
+      const admin = await named('admin');
+      assert.equal(admin.length, OTHERS.length + OWN.length + 3);
+      assert.ok(
+        admin.every((entry) => !entry.includes(':')),
+        'an administrator manages pseudonyms, reads no name',
+      );
+      const reads = await audit.search({ limit: 100, actor: 'token:dr-ward', action: 'patient.read' });
+      assert.deepEqual(
+        reads
+          .filter((r) => r.purpose === 'identity in the patient list')
+          .map((r) => r.patient_id)
+          .sort(),
+        [...OWN],
+        'each name disclosed is audited as a read of that patient',
+      );
+      const refused = await app.inject({
+        url: '/api/v1/patients?include=everything',
+        headers: { authorization: `Bearer ${tokens.ward}` },
+      });
+      assert.equal(refused.statusCode, 400);
     });
 
     it('reads a page of patients, not every patient, for an integration that may see nearly all', async () => {

@@ -9,7 +9,11 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
   registerSeriesRoutes(app, deps);
 }
 
-/** GET /api/v1/patients: the ids of the patients the caller may see. */
+/**
+ * GET /api/v1/patients: the ids of the patients the caller may see, and with
+ * `include=identity` the name and birth date of those whose consent lets this caller see
+ * identity: a clinician confirms whom a chart belongs to by name, not by a pseudonym.
+ */
 export function registerPatientList(
   app: App,
   deps: Pick<ClinicalRouteDeps, 'patients' | 'audit' | 'gate'>,
@@ -19,9 +23,29 @@ export function registerPatientList(
     {
       config: { access: { permission: 'patients:read' } },
       schema: {
-        summary: 'List patient ids',
+        summary: 'List patients (ids; names and birth dates with include=identity)',
         security: [{ bearer: [] }],
-        response: { 200: Type.Object({ patients: Type.Array(Type.Object({ id: Type.String() })) }) },
+        querystring: Type.Object(
+          {
+            include: Type.Optional(
+              Type.Literal('identity', {
+                description: 'Also the name and birth date of each patient whose consent allows it',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            patients: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                name: Type.Optional(Type.String()),
+                birthDate: Type.Optional(Type.String()),
+              }),
+            ),
+          }),
+        },
       },
     },
     async (request) => {
@@ -30,14 +54,45 @@ export function registerPatientList(
       const role = request.identity?.role;
       const scope = role === 'admin' ? undefined : await deps.gate.readablePatients(request.identity);
       const ids = await deps.patients.listIdsIn(scope);
+      const actor = actorOf(request);
       await deps.audit.append({
-        actor: actorOf(request),
+        actor,
         action: 'patient.list',
         resource: 'Patient',
         outcome: 'success',
         source: request.ip,
       });
-      return { patients: ids.map((id) => ({ id })) };
+      if (request.query.include !== 'identity') return { patients: ids.map((id) => ({ id })) };
+      // Identity is a category of its own: a patient may let their care team see their vitals
+      // but not their name. Each name disclosed is a read of that patient's record, audited.
+      const named = new Set(
+        await deps.patients.listIdsIn(await deps.gate.readablePatients(request.identity, 'identity'), {
+          ids: new Set(ids),
+        }),
+      );
+      const patients = [];
+      for (const id of ids) {
+        const patient = named.has(id) ? await deps.patients.get(id) : undefined;
+        if (!patient) {
+          patients.push({ id });
+          continue;
+        }
+        await deps.audit.append({
+          actor,
+          action: 'patient.read',
+          patientId: id,
+          resource: `Patient/${id}`,
+          purpose: 'identity in the patient list',
+          outcome: 'success',
+          source: request.ip,
+        });
+        patients.push({
+          id,
+          name: patient.name,
+          ...(patient.birthDate ? { birthDate: patient.birthDate } : {}),
+        });
+      }
+      return { patients };
     },
   );
 }
