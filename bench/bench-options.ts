@@ -4,7 +4,7 @@
  */
 import { CLIENT_KINDS, type ClientKind } from './load-generator.ts';
 
-export const PHASES = ['e2e', 'mosquitto', 'sqlite', 'authz'] as const;
+export const PHASES = ['e2e', 'mosquitto', 'sqlite', 'authz', 'ocsp'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Options {
@@ -40,8 +40,8 @@ export const HELP = `Usage: npm run bench -- [options]
 
 Measures Vigil's end-to-end ingest (readings/s committed, publish→PUBACK latency) and, in the
 same run, raw Mosquitto QoS 1 pass-through and raw SQLite inserts, then prints ratios and the
-targets, then the authorization overhead on a FHIR search (bench/authz.ts). Writes
-bench/results/latest.json.
+targets, then the authorization overhead on a FHIR search (bench/authz.ts) and OCSP answers
+per second, signed and cached (bench/ocsp.ts). Writes bench/results/latest.json.
 
 Options:
   --devices N               simulated devices, one MQTT connection each (1-2000, default ${DEFAULTS.devices})

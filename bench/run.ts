@@ -13,6 +13,7 @@ import { HELP, type Options, type Phase, parseArgs, UsageError } from './bench-o
 import { cleanupAll, cleanupOnSignals } from './cleanup.ts';
 import { runE2eIngest } from './e2e-ingest.ts';
 import { MOSQUITTO, runMosquittoReference } from './mosquitto-reference.ts';
+import { formatOcsp, type OcspBenchResult, runOcspBench } from './ocsp.ts';
 import { type BenchResults, formatReport, resultsJson } from './report.ts';
 import { runSqliteReference } from './sqlite-reference.ts';
 
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${stamp()} ${phase}: ${line}\n`);
   const runs = (p: Phase) => o.only === undefined || o.only === p;
   let authz: AuthzResult | undefined;
+  let ocsp: OcspBenchResult | undefined;
   const results: BenchResults = {
     meta: {
       startedAt: new Date().toISOString(),
@@ -125,6 +127,11 @@ async function main(): Promise<number> {
       authz = await runAuthzBench({ runs: 500, progress: p });
       p(`${authz.overheadPercent.toFixed(1)} % overhead`);
     }
+    if (runs('ocsp')) {
+      const p = progress('ocsp');
+      ocsp = await runOcspBench({ answers: 5000 });
+      p(`${Math.round(ocsp.signedPerSecond)} signed, ${Math.round(ocsp.cachedPerSecond)} cached answers/s`);
+    }
   } catch (e) {
     await cleanupAll();
     process.stderr.write(`bench: failed: ${(e as Error).message.split('\n')[0]}\n`);
@@ -134,6 +141,7 @@ async function main(): Promise<number> {
   results.meta.durationSeconds = (performance.now() - t0) / 1000;
   process.stdout.write(formatReport(results));
   if (authz) process.stdout.write(formatAuthz(authz));
+  if (ocsp) process.stdout.write(formatOcsp(ocsp));
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}latest.json`, resultsJson(results));

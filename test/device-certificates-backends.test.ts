@@ -91,12 +91,12 @@ for (const backend of BACKENDS) {
 
     it('refuses a quarantined device and a spent daily quota', async () => {
       await enrolled('cb-5');
-      await devices.setQuarantine('cb-5', true, 'tampering');
+      await devices.quarantine('cb-5', 'tampering', 'user:security');
       await assert.rejects(
         devices.recordRenewal(certificate('cb-5', 'cb-5-1'), 'cb-5-0', QUOTA),
         code('VIGIL_ERR_DEVICE_QUARANTINED'),
       );
-      await devices.setQuarantine('cb-5', false, null);
+      await devices.release('cb-5', 'user:security');
       let presented = 'cb-5-0';
       for (let i = 1; i < QUOTA.perDay; i++) {
         await devices.recordRenewal(certificate('cb-5', `cb-5-${i}`), presented, QUOTA);
@@ -116,7 +116,7 @@ for (const backend of BACKENDS) {
       await enrolled('cb-7');
       await devices.revokeCertificates('cb-7', 'reported stolen', 1_700_000_100_000);
       await enrolled('cb-8');
-      await devices.setQuarantine('cb-8', true, 'tampering');
+      await devices.quarantine('cb-8', 'tampering', 'user:security');
       const status = await devices.certificateStatus([
         'cb-6-0',
         'cb-6-1',

@@ -5,9 +5,13 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { SMTPServer } from 'smtp-server';
 import type { AuditInput } from '../src/audit/audit-log.ts';
-import type { Alert } from '../src/clinical/alerts/alert-lifecycle.ts';
-import { composeAlertEmail, EmailNotifier } from '../src/notify/email-notifier.ts';
+import { EmailDeliveryStore } from '../src/notify/email-deliveries.store.ts';
+import { composeAlertEmail } from '../src/notify/email-notifier.ts';
 import { parseSmtpUrl } from '../src/notify/email-smtp-url.ts';
+import type { Store } from '../src/store/database.ts';
+import { queueRaises, senderOn } from './support/email-queue.ts';
+import { readMail, startSmtp } from './support/smtp-server.ts';
+import { tempStore } from './support/temp-store.ts';
 import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
 
@@ -16,55 +20,6 @@ import { type Harness, publishQos1, startHarness } from './support/vigil-harness
  * receives what Vigil sends for a real alert trace published over MQTT, and the test reads
  * the messages as a mail client would.
  */
-
-interface Mail {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-function startSmtp(opts: { startTls: boolean }) {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: opts.startTls ? [] : ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (c: string) => {
-        raw += c;
-      });
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw,
-        });
-        callback();
-      });
-    },
-  });
-  return new Promise<{ port: number; mails: Mail[]; close(): Promise<void> }>((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.server.address() as AddressInfo;
-      resolve({ port, mails, close: () => new Promise((r) => server.close(() => r())) });
-    });
-  });
-}
-
-/** The subject and the text body as a mail client shows them (quoted-printable undone). */
-function read(raw: string): { subject: string; text: string } {
-  const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
-  const subject = /^Subject: (.*)$/im.exec(head)?.[1] ?? '';
-  const body = rest.join('\n\n');
-  const text = /quoted-printable/i.test(head)
-    ? body
-        .replace(/=\r?\n/g, '')
-        .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
-    : body;
-  return { subject, text: text.replace(/\r\n/g, '\n') };
-}
 
 describe('alert e-mails', () => {
   const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
@@ -134,10 +89,10 @@ describe('alert e-mails', () => {
 
     // The predicted low (urgent too) may have been mailed first: pick this alert's message.
     const mailOf = (to: string) => () =>
-      smtp.mails.find((m) => m.to.includes(to) && read(m.raw).text.includes(link));
+      smtp.mails.find((m) => m.to.includes(to) && readMail(m.raw).text.includes(link));
     const first = await until('the first e-mail', mailOf('nurse.a@hospital.example'));
     assert.equal(first.from, 'vigil@hospital.example');
-    const raised = read(first.raw);
+    const raised = readMail(first.raw);
     assert.equal(raised.subject, 'Vigil: an urgent alert needs you');
     assert.equal(raised.text.trim(), composeAlertEmail('raise', link).text.trim());
     assert.ok(!first.raw.includes('Test p-mail') && !first.raw.includes('mg/dL'), 'no name, no value');
@@ -150,7 +105,7 @@ describe('alert e-mails', () => {
     clock.offsetMs += 11 * 60_000;
     await h.vigil.alerts.tick();
     const second = await until('the escalation e-mail', mailOf('dr.b@hospital.example'));
-    const escalated = read(second.raw);
+    const escalated = readMail(second.raw);
     assert.equal(escalated.subject, 'Vigil: an urgent alert was passed to you');
     assert.equal(escalated.text.trim(), composeAlertEmail('escalate', link).text.trim());
 
@@ -181,24 +136,31 @@ describe('alert e-mails', () => {
 });
 
 describe('alert e-mail transport security', () => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ store, cleanup } = await tempStore());
+  });
+  after(() => cleanup());
+
+  const stateOf = async (alertId: string) =>
+    (await new EmailDeliveryStore(store.db).list({ alertId }))[0]?.state;
+
   it('refuses to send over a relay that does not offer STARTTLS, and audits the failure', async () => {
     const smtp = await startSmtp({ startTls: false });
     const audited: AuditInput[] = [];
     const registry = new Registry();
-    const notifier = new EmailNotifier({
+    const [alertId] = await queueRaises(store, 1);
+    const notifier = senderOn(store, smtp.port, {
       smtp: parseSmtpUrl(`smtp://127.0.0.1:${smtp.port}`),
-      from: 'vigil@hospital.example',
-      publicUrl: () => 'https://vigil.hospital.example',
-      addressOf: async () => 'nurse.a@hospital.example',
-      audit: { append: async (e) => void audited.push(e) },
+      audited,
       registry,
-      log: pino({ level: 'silent' }),
       attempts: 2,
-      retryBaseMs: 1,
     });
-    const alert = { id: 'a-1', patientId: 'p-1', urgency: 'urgent', assignedTo: 'nurse-a' } as Alert;
-    notifier.onAlert(alert, 'raise');
-    await notifier.idle();
+    notifier.start();
+    await until('the notice given up', async () =>
+      (await stateOf(alertId!)) === 'failed' ? true : undefined,
+    );
     await notifier.stop();
     await smtp.close();
     assert.equal(smtp.mails.length, 0, 'nothing went out in clear');
@@ -238,23 +200,13 @@ describe('alert e-mail transport security', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const { port } = server.server.address() as AddressInfo;
-    const notifier = new EmailNotifier({
-      smtp: parseSmtpUrl(`smtp://127.0.0.1:${port}?tls=off`),
-      from: 'vigil@hospital.example',
-      publicUrl: () => 'https://vigil.hospital.example',
-      addressOf: async () => 'nurse.a@hospital.example',
-      audit: { append: async () => {} },
-      registry: new Registry(),
-      log: pino({ level: 'silent' }),
-      attempts: 1,
-      retryBaseMs: 1,
+    const ids = await queueRaises(store, 30);
+    const notifier = senderOn(store, port, { attempts: 1 });
+    notifier.start();
+    await until('30 notices sent', async () => {
+      const states = await Promise.all(ids.map(stateOf));
+      return states.every((s) => s === 'sent') ? true : undefined;
     });
-    for (let i = 0; i < 30; i++)
-      notifier.onAlert(
-        { id: `a-${i}`, patientId: 'p-1', urgency: 'urgent', assignedTo: 'nurse-a' } as Alert,
-        'raise',
-      );
-    await notifier.idle();
     await notifier.stop();
     await new Promise<void>((r) => server.close(() => r()));
     assert.equal(delivered, 30);
@@ -277,27 +229,23 @@ describe('alert e-mail transport security', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const { port } = server.server.address() as AddressInfo;
     const lines: string[] = [];
-    const notifier = new EmailNotifier({
-      smtp: parseSmtpUrl(`smtp://127.0.0.1:${port}?tls=off`),
-      from: 'vigil@hospital.example',
-      publicUrl: () => 'https://vigil.hospital.example',
+    const [alertId] = await queueRaises(store, 1, 'jane');
+    const notifier = senderOn(store, port, {
       addressOf: async () => 'jane.doe@hospital.example',
-      audit: { append: async () => {} },
-      registry: new Registry(),
       log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
       attempts: 1,
-      retryBaseMs: 1,
     });
-    notifier.onAlert(
-      { id: 'a-2', patientId: 'p-1', urgency: 'urgent', assignedTo: 'jane' } as Alert,
-      'raise',
+    notifier.start();
+    await until('the notice given up', async () =>
+      (await stateOf(alertId!)) === 'failed' ? true : undefined,
     );
-    await notifier.idle();
     await notifier.stop();
     await new Promise<void>((r) => server.close(() => r()));
     const warning = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'alert e-mail not delivered');
     assert.ok(warning, lines.join(''));
     assert.equal(warning.error.responseCode, 552);
     assert.ok(!lines.join('').includes('jane.doe'), 'the address is not in the log');
+    const [row] = await new EmailDeliveryStore(store.db).list({ alertId: alertId! });
+    assert.ok(!row?.lastError?.includes('jane.doe'), 'nor in the queue');
   });
 });

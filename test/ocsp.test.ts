@@ -7,14 +7,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type EnrolledCredentials, enrollDevice } from '../src/devices/enroll-client.ts';
+import { DEFAULT_OCSP_THROTTLE } from '../src/devices/ocsp-responder.ts';
 import { createDeviceCa } from '../src/pki/certificate-authority.ts';
 import { signDeviceCsr } from '../src/pki/csr-signing.ts';
 import { createDeviceKeyAndCsr } from '../src/pki/device-credentials.ts';
+import { ocspRequestDer } from '../src/pki/ocsp-test-support.ts';
 import { type OpensslResult, openssl } from '../src/pki/pki-test-support.ts';
 import { x509 } from '../src/pki/x509-library.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
@@ -76,10 +78,40 @@ describe('OCSP responder with openssl ocsp as the client', () => {
     ]);
   }
 
+  /** The DER request openssl makes for a certificate without a nonce, as RFC 5019 clients send. */
+  function plainRequest(certPath: string): Buffer {
+    const out = join(dir, 'plain-req.der');
+    const made = openssl(['ocsp', '-issuer', issuingFile, '-cert', certPath, '-no_nonce', '-reqout', out]);
+    assert.ok(made.ok, made.stderr);
+    return readFileSync(out);
+  }
+  const post = (body: Buffer, agent?: Agent) =>
+    fetchBytes(`${h.baseUrl}${OCSP}`, {
+      ca: h.caPem,
+      method: 'POST',
+      body,
+      contentType: 'application/ocsp-request',
+      ...(agent ? { agent } : {}),
+    });
+  /** What `openssl ocsp` reads in an answer to a request without a nonce. */
+  const opensslReads = (answer: Buffer, certPath: string) =>
+    openssl([
+      'ocsp',
+      '-respin',
+      file('read-resp.der', answer),
+      '-issuer',
+      issuingFile,
+      '-cert',
+      certPath,
+      '-CAfile',
+      rootFile,
+      '-no_nonce',
+    ]);
+
   before(async () => {
     h = await startHarness();
     dir = mkdtempSync(join(tmpdir(), 'vigil-ocsp-'));
-    for (const id of ['ocsp-good', 'ocsp-stolen', 'ocsp-held', 'ocsp-reenrolled'])
+    for (const id of ['ocsp-good', 'ocsp-stolen', 'ocsp-held', 'ocsp-reenrolled', 'ocsp-cached'])
       creds[id] = await h.enrol(id);
     issuingFile = file('issuing.pem', issuingOf(creds['ocsp-good']?.certPem ?? ''));
     rootFile = file('root.pem', h.caPem);
@@ -171,6 +203,33 @@ describe('OCSP responder with openssl ocsp as the client', () => {
     assert.match(run.stdout, /stranger\.pem: unknown/);
   });
 
+  it('hands out the same signed answer to a repeated request without a nonce, and a fresh one at once after revocation', async () => {
+    const cert = certFile('ocsp-cached');
+    const der = plainRequest(cert);
+    const first = await post(der);
+    const again = await post(der);
+    assert.equal(first.status, 200);
+    assert.deepEqual(again.body, first.body, 'byte for byte: one signature served twice');
+    const got = await fetchBytes(`${h.baseUrl}${OCSP}/${encodeURIComponent(der.toString('base64'))}`, {
+      ca: h.caPem,
+    });
+    assert.deepEqual(got.body, first.body, 'the GET form is answered from the same cache');
+    assert.match(String(got.headers.etag), /^"[\w-]+"$/);
+    assert.match(opensslReads(first.body, cert).stdout, /ocsp-cached\.pem: good/);
+
+    const revoked = await h.api('/api/v1/devices/ocsp-cached/revoke', {
+      method: 'POST',
+      body: { reason: 'lost on the ward' },
+    });
+    assert.equal(revoked.status, 200, revoked.text);
+    const after = await post(der);
+    assert.notDeepEqual(after.body, first.body);
+    const read = opensslReads(after.body, cert);
+    assert.ok(read.ok, read.stdout + read.stderr);
+    assert.match(read.stdout, /ocsp-cached\.pem: revoked/);
+    assert.deepEqual((await post(der)).body, after.body, 'and the revoked answer is the one cached now');
+  });
+
   it('answers the GET form, percent-encoded or not, with caching until nextUpdate', async () => {
     const made = openssl([
       'ocsp',
@@ -246,6 +305,50 @@ describe('OCSP responder with openssl ocsp as the client', () => {
     const cert = new x509.X509Certificate(leafOf(creds['ocsp-good']?.certPem ?? ''));
     assert.equal(cert.getExtension(x509.AuthorityInfoAccessExtension), null);
   });
+
+  // Last in this group: it spends this address's fresh signatures for the rest of the minute.
+  it(`past ${DEFAULT_OCSP_THROTTLE.refusalsPerWindow} fresh signatures a minute: 429 with Retry-After, cached answers still served, a nonce request answered without its nonce`, async () => {
+    const goodCert = certFile('ocsp-good');
+    const cachedAnswer = await post(plainRequest(goodCert));
+    const agent = new Agent({ keepAlive: true, ca: h.caPem });
+    let refused: Awaited<ReturnType<typeof fetchBytes>> | undefined;
+    try {
+      // Serials Vigil never issued: each a cache miss, answered unknown and signed for it.
+      for (let i = 0; i <= DEFAULT_OCSP_THROTTLE.refusalsPerWindow && refused === undefined; i++) {
+        const serialHex = `7e${i.toString(16).padStart(8, '0')}`;
+        const res = await post(
+          ocspRequestDer([{ issuerPem: readFileSync(issuingFile, 'utf8'), serialHex }]),
+          agent,
+        );
+        if (res.status !== 200) refused = res;
+      }
+    } finally {
+      agent.destroy();
+    }
+    assert.ok(refused, 'a refusal within the budget and one more');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.equal((JSON.parse(refused.body.toString()) as { code: string }).code, 'VIGIL_ERR_OCSP_THROTTLED');
+    const retryAfter = Number(refused.headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${refused.headers['retry-after']}`);
+
+    const cached = await post(plainRequest(goodCert));
+    assert.equal(cached.status, 200);
+    assert.deepEqual(cached.body, cachedAnswer.body);
+    // openssl sends a nonce by default; the answer it gets is the cached one, without it.
+    const withNonce = await ask(goodCert);
+    assert.ok(withNonce.ok, withNonce.text);
+    assert.match(withNonce.text, /WARNING: no nonce in response/);
+    assert.match(withNonce.text, /Response verify OK/);
+    assert.match(withNonce.text, /ocsp-good\.pem: good/);
+    const uncached = await ask(certFile('ocsp-reenrolled'));
+    assert.equal(uncached.ok, false);
+    assert.match(uncached.text, /429/);
+
+    const metrics = await h.api('/metrics');
+    assert.match(metrics.text, /vigil_refusals_total\{code="VIGIL_ERR_OCSP_THROTTLED"\} [1-9]/);
+    assert.match(metrics.text, /vigil_ocsp_successful_answers_total\{source="cache"\} [1-9]/);
+  });
 });
 
 describe('OCSP responder address in device certificates', () => {
@@ -273,7 +376,7 @@ describe('OCSP responder address in device certificates', () => {
 /** An HTTPS request whose answer body is kept as bytes (OCSP answers are DER). */
 function fetchBytes(
   url: string,
-  opts: { ca: string; method?: string; body?: Buffer; contentType?: string },
+  opts: { ca: string; method?: string; body?: Buffer; contentType?: string; agent?: Agent },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -281,7 +384,7 @@ function fetchBytes(
       {
         method: opts.method ?? 'GET',
         ca: opts.ca,
-        agent: false,
+        agent: opts.agent ?? false,
         headers: opts.body
           ? {
               'content-type': opts.contentType ?? 'application/octet-stream',

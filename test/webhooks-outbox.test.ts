@@ -15,30 +15,27 @@ import { loadMasterKeyFile } from '../src/crypto/master-key.ts';
 import { openStore } from '../src/store/database.ts';
 import { anAlert, writeStep } from './support/alert-steps.ts';
 import { until } from './support/until.ts';
-import { type Harness, startHarness } from './support/vigil-harness.ts';
-import { type Receiver, startReceiver } from './support/webhook-receiver.ts';
+import type { Harness } from './support/vigil-harness.ts';
+import { startWebhookHarness } from './support/webhook-harness.ts';
+import type { Receiver } from './support/webhook-receiver.ts';
 
 const MINUTE_MS = 60_000;
 
 describe('alert webhooks from the outbox', () => {
   let h: Harness;
   let receiver: Receiver;
+  let stop: () => Promise<void>;
 
   before(async () => {
-    receiver = await startReceiver();
-    h = await startHarness({
-      env: { VIGIL_WEBHOOKS_ALLOW_LOOPBACK_HTTP: 'true', VIGIL_PUBLIC_URL: 'https://vigil.example.org' },
-      start: { notify: { retryBaseMs: 10, pollMs: MINUTE_MS } },
-    });
-    const subscribe = async (path: string, events: string[]) => {
-      const r = await h.api('/api/v1/webhooks', {
-        method: 'POST',
-        body: { url: `${receiver.url}/${path}`, events },
-      });
-      assert.equal(r.status, 201, r.text);
-    };
-    await subscribe('pager', ['alert.raised', 'alert.acknowledged']);
-    await subscribe('ward', ['alert.raised', 'alert.escalated', 'alert.acknowledged', 'alert.resolved']);
+    const started = await startWebhookHarness();
+    ({ h, receiver, stop } = started);
+    await started.subscribe('pager', ['alert.raised', 'alert.acknowledged']);
+    await started.subscribe('ward', [
+      'alert.raised',
+      'alert.escalated',
+      'alert.acknowledged',
+      'alert.resolved',
+    ]);
     for (const patientId of ['p-down', 'p-shy']) {
       await h.vigil.patients.add(patientId, { name: `Test ${patientId}` });
       await h.care(patientId);
@@ -49,10 +46,7 @@ describe('alert webhooks from the outbox', () => {
     });
     assert.equal(deny.status, 201, deny.text);
   });
-  after(async () => {
-    await h.stop();
-    await receiver.close();
-  });
+  after(() => stop());
 
   /** Writes alert steps into the stopped server's database, as a crash right after commit leaves them. */
   const whileDown = (write: (alerts: AlertStore) => Promise<void>) => async () => {

@@ -48,6 +48,20 @@ export interface NewCertificate {
   notAfter: number;
 }
 
+export type DeviceEventType = 'quarantined' | 'released';
+
+/** A quarantine or release as `device_events` holds it (migration 0018). */
+export interface DeviceEvent {
+  id: number;
+  deviceId: string;
+  type: DeviceEventType;
+  /** Who did it: `user:<name>` or `token:<name>`, as the audit trail names actors. */
+  actor: string;
+  /** The quarantine's reason; null for a release. */
+  reason: string | null;
+  atMs: number;
+}
+
 const DAY_MS = 24 * 3_600_000;
 
 export function hashToken(token: string): string {
@@ -115,6 +129,13 @@ async function insertCertificate(
     .set({ status: 'active' })
     .where('id', '=', cert.deviceId)
     .where('status', '=', 'registered')
+    .execute();
+}
+
+async function recordEvent(tx: Transaction<Schema>, e: Omit<DeviceEvent, 'id'>): Promise<void> {
+  await tx
+    .insertInto('device_events')
+    .values({ device_id: e.deviceId, type: e.type, actor: e.actor, reason: e.reason, at: e.atMs })
     .execute();
 }
 
@@ -369,22 +390,69 @@ export class DeviceStore {
     return new Map(rows.map((r) => [r.serial, { revokedAtMs: r.revoked_at, reason: r.revoke_reason }]));
   }
 
-  async setQuarantine(
-    deviceId: string,
-    quarantined: boolean,
-    reason: string | null,
-    nowMs = Date.now(),
-  ): Promise<void> {
-    await this.require(deviceId);
-    await this.db
-      .updateTable('devices')
-      .set(
-        quarantined
-          ? { status: 'quarantined', quarantined_at: nowMs, quarantine_reason: reason }
-          : { status: 'active', quarantined_at: null, quarantine_reason: null },
-      )
-      .where('id', '=', deviceId)
+  /**
+   * Quarantines the device, and records the step in `device_events` in the same transaction:
+   * the relay that audits it and announces it (src/notify/device-events-outbox.ts) works from
+   * that row, so a crash right after the commit loses neither, and a failed commit leaves no
+   * event for a status that never changed. Quarantining a quarantined device records the new
+   * reason as another step.
+   */
+  async quarantine(deviceId: string, reason: string, actor: string, nowMs = Date.now()): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const changed = await tx
+        .updateTable('devices')
+        .set({ status: 'quarantined', quarantined_at: nowMs, quarantine_reason: reason })
+        .where('id', '=', deviceId)
+        .executeTakeFirst();
+      if (Number(changed.numUpdatedRows) === 0) throw unknownDevice(deviceId);
+      await recordEvent(tx, { deviceId, type: 'quarantined', actor, reason, atMs: nowMs });
+    });
+  }
+
+  /**
+   * Lets a quarantined device in again, recording the step as quarantine does; false, with
+   * nothing written, when the device was not quarantined (no event for a release that released
+   * nothing, so no webhook announces one).
+   */
+  async release(deviceId: string, actor: string, nowMs = Date.now()): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const changed = await tx
+        .updateTable('devices')
+        .set({ status: 'active', quarantined_at: null, quarantine_reason: null })
+        .where('id', '=', deviceId)
+        .where('status', '=', 'quarantined')
+        .executeTakeFirst();
+      if (Number(changed.numUpdatedRows) === 0) {
+        const exists = await tx
+          .selectFrom('devices')
+          .select('id')
+          .where('id', '=', deviceId)
+          .executeTakeFirst();
+        if (!exists) throw unknownDevice(deviceId);
+        return false;
+      }
+      await recordEvent(tx, { deviceId, type: 'released', actor, reason: null, atMs: nowMs });
+      return true;
+    });
+  }
+
+  /** The quarantines and releases after `afterId`, in id order: the outbox relay's reading. */
+  async eventsAfter(afterId: number, limit: number): Promise<DeviceEvent[]> {
+    const rows = await this.db
+      .selectFrom('device_events')
+      .selectAll()
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
       .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      deviceId: r.device_id,
+      type: r.type as DeviceEventType,
+      actor: r.actor,
+      reason: r.reason,
+      atMs: Number(r.at),
+    }));
   }
 
   async updateStatus(

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VigilError } from '../errors/catalogue.ts';
 import { MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from '../pki/index.ts';
 import type { App } from '../server/http.ts';
-import { OCSP_PATH, type OcspResponder } from './ocsp-responder.ts';
+import { sourceNetworkOf } from '../server/source-network.ts';
+import { DEFAULT_OCSP_THROTTLE, OCSP_PATH, type OcspOutcome, type OcspResponder } from './ocsp-responder.ts';
 
 const OCSP_REQUEST = 'application/ocsp-request';
 const OCSP_RESPONSE = 'application/ocsp-response';
@@ -63,7 +65,8 @@ export function registerOcspRoutes(app: App, responder: OcspResponder): void {
       },
       async (request, reply) => {
         // The validator above let only a Buffer through; the type provider does not carry that here.
-        const answer = await responder.answer(Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const answer = answered(await responder.answer(body, clientOf(request)), reply);
         // A POST answer is made for one request; no cache should hand it to another client.
         return send(request, reply.header('cache-control', 'no-store'), answer);
       },
@@ -82,7 +85,10 @@ export function registerOcspRoutes(app: App, responder: OcspResponder): void {
         },
       },
       async (request, reply) => {
-        const answer = await responder.answerFromPath(request.params['*']);
+        const answer = answered(
+          await responder.answerFromPath(request.params['*'], clientOf(request)),
+          reply,
+        );
         const { thisUpdateMs, nextUpdateMs } = answer;
         if (thisUpdateMs === undefined || nextUpdateMs === undefined) {
           void reply.header('cache-control', 'no-store');
@@ -92,12 +98,34 @@ export function registerOcspRoutes(app: App, responder: OcspResponder): void {
           void reply
             .header('cache-control', `public, max-age=${maxAgeSeconds}, no-transform, must-revalidate`)
             .header('last-modified', new Date(thisUpdateMs).toUTCString())
-            .header('expires', new Date(nextUpdateMs).toUTCString());
+            .header('expires', new Date(nextUpdateMs).toUTCString())
+            // RFC 5019 §6.2 suggests a hash of the answer: one answer served from the cache keeps one tag.
+            .header('etag', `"${createHash('sha256').update(answer.der).digest('base64url').slice(0, 27)}"`);
         }
         return send(request, reply, answer);
       },
     );
   });
+}
+
+/** The network a client's fresh signatures count against, as enrolment attempts are counted. */
+function clientOf(request: FastifyRequest): string {
+  return sourceNetworkOf(request.raw.socket.remoteAddress);
+}
+
+/**
+ * The answer to send, or 429 for a client that has had its fresh signatures for the minute:
+ * a problem document like every refusal, logged through the app's refusal log sampler.
+ */
+function answered(outcome: OcspOutcome, reply: FastifyReply): OcspAnswer {
+  if ('answer' in outcome) return outcome.answer;
+  const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+  void reply.header('retry-after', String(seconds)).header('cache-control', 'no-store');
+  const { refusalsPerWindow, windowMs } = DEFAULT_OCSP_THROTTLE;
+  throw new VigilError(
+    'VIGIL_ERR_OCSP_THROTTLED',
+    `this network asked for more than ${refusalsPerWindow} freshly signed OCSP answers in ${windowMs / 1000} s (nonce requests and requests not answered from the cache); ask without a nonce, or try again in ${seconds} s`,
+  );
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, answer: OcspAnswer): FastifyReply {

@@ -169,6 +169,13 @@ export const ERRORS = {
     meaning:
       'Enrolment from this source (an IPv4 address or IPv6 /64), or renewal by this device, is paused for the rest of the minute after 10 refused or pending attempts in it; retry after the Retry-After delay.',
   },
+  VIGIL_ERR_OCSP_THROTTLED: {
+    status: 429,
+    mqtt: 0x97,
+    title: 'Too many OCSP answers to sign',
+    meaning:
+      'This source (an IPv4 address or IPv6 /64) asked the OCSP responder for more than 600 freshly signed answers (requests with a nonce, or not answered from the cache) in a minute; answers already signed are still served. Retry after the Retry-After delay.',
+  },
   VIGIL_ERR_AUTH_REQUIRED: {
     status: 401,
     mqtt: 0x87,

@@ -1,22 +1,26 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { parseUsername } from '../access/usernames.ts';
 import type { UserStore } from '../access/users.store.ts';
-import type { AuditInput } from '../audit/audit-log.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { AlertEngine } from '../clinical/alerts/alert-engine.ts';
 import type { AlertStore } from '../clinical/alerts/alerts.store.ts';
 import type { VigilConfig } from '../config/config.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
+import type { DeviceStore } from '../devices/devices.store.ts';
 import type { App } from '../server/http.ts';
 import type { Schema } from '../store/schema.ts';
 import { AlertOutboxRelay } from './alert-outbox.ts';
+import { DeviceEventsRelay } from './device-events-outbox.ts';
+import { EmailDeliveryStore } from './email-deliveries.store.ts';
 import { EmailNotifier } from './email-notifier.ts';
+import { AlertEmailRelay } from './email-outbox.ts';
+import { memberAddress } from './email-recipients.ts';
 import { parseSmtpUrl } from './email-smtp-url.ts';
 import { OutboxCursors } from './outbox-cursors.store.ts';
 import { WebhookStore } from './webhooks.store.ts';
 import { WebhookDispatcher } from './webhooks-dispatcher.ts';
-import { alertEventType, quarantinePayload } from './webhooks-events.ts';
+import { alertEventType } from './webhooks-events.ts';
 import { registerWebhookRoutes } from './webhooks-routes.ts';
 
 /** Knobs tests turn so retries come in milliseconds rather than minutes. */
@@ -30,10 +34,13 @@ export interface NotifyDeps {
   config: VigilConfig;
   db: Kysely<Schema>;
   keys: KeyRing;
-  audit: { append(input: AuditInput): Promise<void> };
+  /** Search: the device-event relay looks for the entries it wrote before a crash. */
+  audit: Pick<AuditLog, 'append' | 'search'>;
   alerts: AlertEngine;
   /** The alert history the webhook outbox tails (alert-outbox.ts), and alert rows without values. */
   alertStore: Pick<AlertStore, 'eventsAfter' | 'withoutValues'>;
+  /** The quarantines and releases the device-event outbox tails (device-events-outbox.ts). */
+  devices: Pick<DeviceStore, 'eventsAfter'>;
   users: UserStore;
   registry: Registry;
   log: Logger;
@@ -50,11 +57,17 @@ export interface Notifications {
   webhooks: WebhookStore;
   dispatcher: WebhookDispatcher;
   outbox: AlertOutboxRelay;
+  deviceOutbox: DeviceEventsRelay;
   email: EmailNotifier | undefined;
+  emailOutbox: AlertEmailRelay;
   registerRoutes(app: App): void;
   /** Starts delivery once the server listens: links need its port when no public URL is set. */
   start(httpPort: number): void;
-  onQuarantine(deviceId: string): void;
+  /**
+   * Audits and announces the quarantines and releases just committed; resolves once that pass
+   * is over (or failed: the relay tries again with backoff, and at the next start).
+   */
+  relayDeviceEvents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,28 +97,28 @@ export function createNotifications(deps: NotifyDeps): Notifications {
       });
     },
   });
+  const emailQueue = new EmailDeliveryStore(deps.db);
   const email =
     config.smtpUrl && config.mailFrom
       ? new EmailNotifier({
           smtp: parseSmtpUrl(config.smtpUrl),
           from: config.mailFrom,
           publicUrl: () => publicUrl,
-          addressOf: async (member) => {
-            // Care-team members are usernames; one that is not a user simply gets no e-mail.
-            const username = parseUsername(member);
-            const user = username ? await deps.users.findByUsername(username) : undefined;
-            return user && user.disabledAt === null ? (user.email ?? undefined) : undefined;
-          },
+          queue: emailQueue,
+          alerts: deps.alertStore,
+          mayDisclose: deps.mayDisclose,
+          addressOf: memberAddress(deps.users),
           audit: deps.audit,
           registry: deps.registry,
           log: log.child({ component: 'email' }),
+          pollMs: deps.tuning?.pollMs,
           ...(deps.tuning?.emailRetryBaseMs === undefined
             ? {}
             : { retryBaseMs: deps.tuning.emailRetryBaseMs }),
         })
       : undefined;
-  // Alert webhooks come only from the outbox, which tails alert_events: a crash between an
-  // alert step and its queue rows loses nothing, and the listener below merely wakes it.
+  // Alert webhooks and e-mails come only from outboxes tailing alert_events: a crash between an
+  // alert step and its queue rows loses nothing, and the listener below merely wakes them.
   const outbox = new AlertOutboxRelay({
     alerts: deps.alertStore,
     cursors: new OutboxCursors(deps.db),
@@ -116,34 +129,39 @@ export function createNotifications(deps: NotifyDeps): Notifications {
     onQueued: () => dispatcher.kick(),
     pollMs: deps.tuning?.pollMs,
   });
-  // Publishing only inserts queue rows; it runs beside the alert engine, never inside its queue.
-  const publish = (type: string, payload: string) => {
-    dispatcher
-      .publish(type, payload)
-      .catch((err: unknown) => log.error({ err, type }, 'webhook event could not be queued'));
-  };
-  // E-mail stays on the live path. One chain, so the consent checks cannot reorder one alert's
-  // notices (raise before escalate).
-  let told = Promise.resolve();
-  deps.alerts.subscribe((alert, action) => {
+  const emailOutbox = new AlertEmailRelay({
+    alerts: deps.alertStore,
+    cursors: new OutboxCursors(deps.db),
+    queue: email ? emailQueue : undefined,
+    mayDisclose: deps.mayDisclose,
+    log: log.child({ component: 'email-outbox' }),
+    onQueued: () => email?.kick(),
+    pollMs: deps.tuning?.pollMs,
+  });
+  // Quarantines and releases are audited and announced from device_events, written with the
+  // status change: a crash right after it loses neither.
+  const deviceOutbox = new DeviceEventsRelay({
+    devices: deps.devices,
+    cursors: new OutboxCursors(deps.db),
+    webhooks,
+    audit: deps.audit,
+    publicUrl: () => publicUrl,
+    log: log.child({ component: 'device-events-outbox' }),
+    onQueued: () => dispatcher.kick(),
+    pollMs: deps.tuning?.pollMs,
+  });
+  deps.alerts.subscribe((_alert, action) => {
     // The engine tells listeners after the step's alert_events row is written.
     if (alertEventType(action)) outbox.kick();
-    if (!email) return;
-    told = told
-      .then(async () => {
-        if (!(await deps.mayDisclose(alert.patientId))) {
-          log.info({ alert: alert.id, action }, 'alert not e-mailed: consent refuses disclosure of alerts');
-          return;
-        }
-        email.onAlert(alert, action);
-      })
-      .catch((err: unknown) => log.error({ err, alert: alert.id }, 'alert notice not sent'));
+    if (action === 'raise' || action === 'escalate') emailOutbox.kick();
   });
   return {
     webhooks,
     dispatcher,
     outbox,
+    deviceOutbox,
     email,
+    emailOutbox,
     registerRoutes(app) {
       registerWebhookRoutes(app, {
         store: webhooks,
@@ -156,16 +174,21 @@ export function createNotifications(deps: NotifyDeps): Notifications {
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       publicUrl = config.publicUrl ?? `https://${host}:${httpPort}`;
       dispatcher.start();
+      email?.start();
       outbox.start();
+      emailOutbox.start();
+      deviceOutbox.start();
     },
-    onQuarantine(deviceId) {
-      publish('device.quarantined', quarantinePayload(deviceId, publicUrl, Date.now()));
+    async relayDeviceEvents() {
+      deviceOutbox.kick();
+      await deviceOutbox.idle();
     },
     async stop() {
-      // Notices already judged are handed on, and the outbox pass in progress has committed,
-      // before the dispatcher and the store go away.
-      await told;
+      // The outbox pass in progress commits before the senders and the store go away; e-mails
+      // being sent finish or go back to the queue.
       await outbox.stop();
+      await emailOutbox.stop();
+      await deviceOutbox.stop();
       await dispatcher.stop();
       await email?.stop();
     },

@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../store/schema.ts';
 
 /**
- * Where each outbox relay has got to in the log it tails (migration 0015). The cursor only moves
- * by compare-and-set, in the transaction that writes what the relay made of the events it
- * passes: several relays on one database then hand each event on exactly once.
+ * Where each outbox relay (outbox-relay.ts) has got to in the log it tails (migration 0015). The
+ * cursor only moves by compare-and-set, in the transaction that writes what the relay made of
+ * the events it passes: several relays on one database then hand each event on exactly once.
  */
 export class OutboxCursors {
   constructor(private readonly db: Kysely<Schema>) {}
@@ -18,7 +18,7 @@ export class OutboxCursors {
       .executeTakeFirst();
     if (!row) {
       throw new Error(
-        `outbox cursor ${name} is missing: migration 0015 creates it; restore it with the id of the last event already handled`,
+        `outbox cursor ${name} is missing: the migration that brought its relay creates it; restore it with the id of the last event already handled`,
       );
     }
     return Number(row.last_id);

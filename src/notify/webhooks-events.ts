@@ -1,6 +1,7 @@
 import type { AlertAction } from '../clinical/alerts/alert-engine.ts';
 import type { AlertState } from '../clinical/alerts/alert-lifecycle.ts';
 import type { AlertWithoutValue } from '../clinical/alerts/alerts.store.ts';
+import type { DeviceEvent, DeviceEventType } from '../devices/devices.store.ts';
 
 export const WEBHOOK_EVENTS = [
   'alert.raised',
@@ -8,9 +9,11 @@ export const WEBHOOK_EVENTS = [
   'alert.acknowledged',
   'alert.resolved',
   'device.quarantined',
+  'device.released',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
-export type AlertWebhookEvent = Exclude<WebhookEvent, 'device.quarantined'>;
+export type DeviceWebhookEvent = Extract<WebhookEvent, `device.${string}`>;
+export type AlertWebhookEvent = Exclude<WebhookEvent, DeviceWebhookEvent>;
 
 const ALERT_EVENTS: Partial<Record<AlertAction, AlertWebhookEvent>> = {
   raise: 'alert.raised',
@@ -81,10 +84,23 @@ export function alertPayload(
   });
 }
 
-export function quarantinePayload(deviceId: string, publicUrl: string, nowMs: number): string {
+const DEVICE_EVENTS: Record<DeviceEventType, DeviceWebhookEvent> = {
+  quarantined: 'device.quarantined',
+  released: 'device.released',
+};
+
+export function deviceEventType(type: DeviceEventType): DeviceWebhookEvent {
+  return DEVICE_EVENTS[type];
+}
+
+/**
+ * The body of a quarantine or release, timed when it happened. The reason stays out: it is an
+ * operator's free text, and may say more about a ward or a patient than should leave the system.
+ */
+export function deviceEventPayload(event: DeviceEvent, publicUrl: string): string {
   return JSON.stringify({
-    type: 'device.quarantined',
-    timestamp: new Date(nowMs).toISOString(),
-    data: { deviceId, link: `${publicUrl.replace(/\/+$/, '')}/fleet` },
+    type: deviceEventType(event.type),
+    timestamp: new Date(event.atMs).toISOString(),
+    data: { deviceId: event.deviceId, link: `${publicUrl.replace(/\/+$/, '')}/fleet` },
   });
 }

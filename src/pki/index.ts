@@ -8,10 +8,16 @@ export { MAX_CSR_PEM_CHARS } from './csr-validation.ts';
 export { createDeviceKeyAndCsr, type DeviceKeyAndCsr } from './device-credentials.ts';
 export {
   answerOcspRequest,
+  type CertificateStatusLookup,
   type IssuedCertificateStatus,
   loadOcspSigner,
+  lookUpStatuses,
+  OCSP_VALIDITY_MS,
   type OcspAnswer,
+  type OcspQuestion,
   type OcspSigner,
+  readOcspQuestion,
+  signOcspAnswer,
   unsignedAnswer,
 } from './ocsp.ts';
 export { MAX_OCSP_REQUEST_BYTES, ocspRequestFromGetPath } from './ocsp-request.ts';

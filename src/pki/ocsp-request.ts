@@ -34,6 +34,8 @@ export type CertIdHash = 'sha1' | 'sha256';
 export interface OcspRequestEntry {
   /** The CertID as asked; the answer repeats it (§4.2.1), whatever hash it uses. */
   certId: CertID;
+  /** Its DER as the answer will carry it: what a cached answer is found by. */
+  certIdDer: Buffer;
   /** The hash of issuerNameHash and issuerKeyHash, when it is one Vigil computes. */
   hash: CertIdHash | undefined;
   /** normalizeSerial() form; undefined for a serial no conforming CA issues (negative, too long). */
@@ -94,13 +96,19 @@ export function readOcspRequest(der: Uint8Array): OcspRequestRead {
 }
 
 function readEntry(certId: CertID): OcspRequestEntry {
+  let certIdDer: Buffer;
   try {
     // The answer serialises this CertID again: a value that cannot be is the request's fault.
-    AsnConvert.serialize(certId);
+    certIdDer = Buffer.from(AsnConvert.serialize(certId));
   } catch (cause) {
     throw new OcspRequestError(`has a CertID that does not encode (${String(cause).slice(0, 120)})`);
   }
-  return { certId, hash: hashOf(certId), serialHex: serialHexOf(new Uint8Array(certId.serialNumber)) };
+  return {
+    certId,
+    certIdDer,
+    hash: hashOf(certId),
+    serialHex: serialHexOf(new Uint8Array(certId.serialNumber)),
+  };
 }
 
 /** SHA-1 and SHA-256, with NULL or absent parameters (RFC 5754 §2 allows both spellings). */

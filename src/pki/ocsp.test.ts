@@ -17,6 +17,7 @@ import {
   loadOcspSigner,
   OCSP_VALIDITY_MS,
   type OcspSigner,
+  readOcspQuestion,
 } from './ocsp.ts';
 import { MAX_OCSP_REQUEST_ENTRIES, ocspRequestFromGetPath } from './ocsp-request.ts';
 import { nonceExtension, ocspRequestDer, readOcspResponse } from './ocsp-test-support.ts';
@@ -350,6 +351,55 @@ describe('OCSP responder', () => {
           },
         ),
         { numRuns: 100 },
+      );
+    });
+
+    it('gives two requests one cache key exactly when they ask about the same CertIDs in the same order, nonce or not', async () => {
+      const other = await createDeviceCa({ organization: 'Key elsewhere' });
+      const entry = fc.record({
+        serial: fc.constantFrom(serials.good, serials.stolen, 'ff', '1', '00ff', 'a1b2c3'),
+        hash: fc.constantFrom('sha1' as const, 'sha256' as const, 'sha384' as const),
+        isOurs: fc.boolean(),
+      });
+      const request = fc.record({
+        entries: fc.array(entry, { minLength: 1, maxLength: MAX_OCSP_REQUEST_ENTRIES }),
+        nonce: fc.option(fc.uint8Array({ minLength: 1, maxLength: 32 }), { nil: undefined }),
+      });
+      const keyOf = (r: {
+        entries: { serial: string; hash: 'sha1' | 'sha256' | 'sha384'; isOurs: boolean }[];
+        nonce: Uint8Array | undefined;
+      }) => {
+        const der = ocspRequestDer(
+          r.entries.map((e) => ({
+            issuerPem: (e.isOurs ? ca : other).issuing.certPem,
+            serialHex: e.serial,
+            hash: e.hash,
+          })),
+          r.nonce ? { extensions: [nonceExtension(r.nonce)] } : {},
+        );
+        const read = readOcspQuestion(der, signer);
+        assert.ok('question' in read);
+        return read.question.cacheKey;
+      };
+      // CertIDs are equal when serial, hash and issuer are: '00ff' and 'ff' encode one INTEGER.
+      const sameIds = (a: { serial: string; hash: string; isOurs: boolean }[], b: typeof a) =>
+        a.length === b.length &&
+        a.every((e, i) => {
+          const f = b[i];
+          const value = (s: string) => BigInt(`0x${s}`);
+          return (
+            f !== undefined &&
+            value(e.serial) === value(f.serial) &&
+            e.hash === f.hash &&
+            e.isOurs === f.isOurs
+          );
+        });
+      fc.assert(
+        fc.property(request, request, (a, b) => {
+          assert.equal(keyOf(a) === keyOf(b), sameIds(a.entries, b.entries));
+          assert.equal(keyOf(a), keyOf({ ...a, nonce: b.nonce }), 'the nonce is no part of the key');
+        }),
+        { numRuns: 200 },
       );
     });
 

@@ -28,7 +28,7 @@ import {
   SingleResponse,
 } from '@peculiar/asn1-ocsp';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Certificate, CRLReason, CRLReasons } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate, CRLReason, CRLReasons, type Extension } from '@peculiar/asn1-x509';
 import type { DeviceCa } from './ca-types.ts';
 import { loadIssuingCa } from './certificate-issuance.ts';
 import { type CertIdHash, type OcspRequestEntry, OcspRequestError, readOcspRequest } from './ocsp-request.ts';
@@ -102,6 +102,59 @@ export async function loadOcspSigner(ca: DeviceCa, now: Date): Promise<OcspSigne
   };
 }
 
+/**
+ * A request read and matched against the issuing CA: all an answer depends on besides the
+ * store's statuses and the clock.
+ */
+export interface OcspQuestion {
+  entries: OcspRequestEntry[];
+  /** Echoed when present (RFC 8954); an answer carrying it serves this one request only. */
+  nonce: Extension | undefined;
+  /** Per entry, the serial to look up; undefined where the CertID does not name Vigil's issuing CA. */
+  ours: (string | undefined)[];
+  /** The serials to look up, each once. */
+  serials: string[];
+  /**
+   * The CertIDs exactly as asked, in order (their DER, concatenated: DER delimits itself, so two
+   * lists give one key only if they are equal). Without a nonce, requests with one key get the
+   * same answer for the same statuses, whatever else they carry (a requestorName, a signature,
+   * non-critical extensions), so they may share one signed answer.
+   */
+  cacheKey: string;
+}
+
+/** Reads a request for this signer: the question, or the unsigned malformedRequest to send. */
+export function readOcspQuestion(
+  requestDer: Uint8Array,
+  signer: OcspSigner,
+): { question: OcspQuestion } | { refused: OcspAnswer } {
+  let request: ReturnType<typeof readOcspRequest>;
+  try {
+    request = readOcspRequest(requestDer);
+  } catch (cause) {
+    const problem = cause instanceof OcspRequestError ? `the OCSP request ${cause.message}` : String(cause);
+    return { refused: { ...unsignedAnswer('malformedRequest'), problem, cause } };
+  }
+  const ours = request.entries.map((e) => (isIssuedByUs(e, signer) ? e.serialHex : undefined));
+  return {
+    question: {
+      entries: request.entries,
+      nonce: request.nonce,
+      ours,
+      serials: [...new Set(ours.filter((s) => s !== undefined))],
+      cacheKey: Buffer.concat(request.entries.map((e) => e.certIdDer)).toString('base64'),
+    },
+  };
+}
+
+/** The store's statuses of a question's serials; no store call when no CertID names Vigil's CA. */
+export async function lookUpStatuses(
+  serials: readonly string[],
+  lookup: CertificateStatusLookup,
+): Promise<ReadonlyMap<string, IssuedCertificateStatus>> {
+  return serials.length === 0 ? new Map() : lookup(serials);
+}
+
 /** Answers one DER OCSPRequest. Never throws; see OcspAnswer. */
 export async function answerOcspRequest(
   requestDer: Uint8Array,
@@ -109,24 +162,34 @@ export async function answerOcspRequest(
   lookup: CertificateStatusLookup,
   opts: { nowMs: number; validityMs?: number },
 ): Promise<OcspAnswer> {
-  let request: ReturnType<typeof readOcspRequest>;
+  const read = readOcspQuestion(requestDer, signer);
+  if ('refused' in read) return read.refused;
+  let statuses: ReadonlyMap<string, IssuedCertificateStatus>;
   try {
-    request = readOcspRequest(requestDer);
+    statuses = await lookUpStatuses(read.question.serials, lookup);
   } catch (cause) {
-    const problem = cause instanceof OcspRequestError ? `the OCSP request ${cause.message}` : String(cause);
-    return { ...unsignedAnswer('malformedRequest'), problem, cause };
+    return internalError(cause);
   }
+  return signOcspAnswer(read.question, signer, statuses, opts);
+}
+
+/**
+ * Signs the answer to a question, given the store's statuses of its serials (a serial absent
+ * from them is unknown). Never throws: a key that cannot sign gives internalError.
+ */
+export function signOcspAnswer(
+  question: OcspQuestion,
+  signer: OcspSigner,
+  statuses: ReadonlyMap<string, IssuedCertificateStatus>,
+  opts: { nowMs: number; validityMs?: number },
+): OcspAnswer {
   try {
     // GeneralizedTime in whole seconds, as RFC 5280 §4.1.2.5.2 asks of certificates.
     const nowMs = Math.floor(opts.nowMs / 1000) * 1000;
     if (nowMs >= signer.notAfterMs) throw new Error('the issuing CA has expired; rotate the device CA');
-    // The serial to look up, for each entry that names Vigil's issuing CA; unknown otherwise.
-    const ours = request.entries.map((e) => (isIssuedByUs(e, signer) ? e.serialHex : undefined));
-    const serials = [...new Set(ours.filter((s) => s !== undefined))];
-    const statuses = serials.length === 0 ? new Map() : await lookup(serials);
     const nextUpdateMs = nowMs + (opts.validityMs ?? OCSP_VALIDITY_MS);
-    const responses = request.entries.map((entry, i) => {
-      const serial = ours[i];
+    const responses = question.entries.map((entry, i) => {
+      const serial = question.ours[i];
       const issued = serial === undefined ? undefined : statuses.get(serial);
       return singleResponse(entry, issued, { nowMs, nextUpdateMs });
     });
@@ -134,7 +197,7 @@ export async function answerOcspRequest(
       responderID: new ResponderID({ byKey: new OctetString(signer.responderKeyHash) }),
       producedAt: new Date(nowMs),
       responses: responses.map((r) => r.single),
-      ...(request.nonce ? { responseExtensions: [request.nonce] } : {}),
+      ...(question.nonce ? { responseExtensions: [question.nonce] } : {}),
     });
     return {
       der: signedResponse(data, signer.key),
@@ -144,8 +207,12 @@ export async function answerOcspRequest(
       nextUpdateMs,
     };
   } catch (cause) {
-    return { ...unsignedAnswer('internalError'), problem: 'the OCSP answer could not be made', cause };
+    return internalError(cause);
   }
+}
+
+function internalError(cause: unknown): OcspAnswer {
+  return { ...unsignedAnswer('internalError'), problem: 'the OCSP answer could not be made', cause };
 }
 
 /** An OCSPResponse with only a status: malformedRequest and internalError carry no signed body (§2.3). */

@@ -180,6 +180,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   const registry = new CodeRegistry();
   const devices = new DeviceStore(store.db);
   const crl = new RevocationList({ db: store.db, ca });
+  const ocsp = new OcspResponder({ devices, ca, registry: metrics.registry, refusals: metrics.refusals });
   const patients = new PatientStore(store.db, keys);
   const directory = new DeviceDirectory(devices);
   await directory.refresh();
@@ -256,6 +257,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   const refreshDevices = async () => {
     // A revocation, made here or by another process, is what brings the directory to reload.
     crl.invalidate();
+    ocsp.invalidate();
     const result = await directory.refresh();
     alerts.watchAssigned(directory.assignedAt(Date.now()));
     return result;
@@ -316,32 +318,27 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     },
   });
 
+  // The status change and its device_events row commit together (devices.store.ts); the audit
+  // entry and the webhooks follow from the row (notify/device-events-outbox.ts), so a crash at
+  // any point after the commit loses neither. The directory and the live connection change in
+  // memory at once; a restart reloads the directory from the devices table anyway.
   const quarantine = async (deviceId: string, reason: string, actor: string) => {
-    await devices.setQuarantine(deviceId, true, reason);
+    await devices.quarantine(deviceId, reason, actor);
     directory.setStatus(deviceId, 'quarantined');
     gateway.disconnect(deviceId as DeviceId, 'VIGIL_ERR_DEVICE_QUARANTINED');
-    await audit.append({
-      actor,
-      action: 'device.quarantine',
-      resource: `Device/${deviceId}`,
-      outcome: 'success',
-    });
     events.record({
       code: 'VIGIL_ERR_DEVICE_QUARANTINED',
       detail: `device ${deviceId} quarantined by ${actor}`,
       deviceId,
     });
-    notify.onQuarantine(deviceId);
+    // Awaited so that the answer comes after the audit entry, as it did when this wrote it.
+    await notify.relayDeviceEvents();
   };
   const release = async (deviceId: string, actor: string) => {
-    await devices.setQuarantine(deviceId, false, null);
+    const isReleased = await devices.release(deviceId, actor);
+    if (!isReleased) return;
     await refreshDevices();
-    await audit.append({
-      actor,
-      action: 'device.release',
-      resource: `Device/${deviceId}`,
-      outcome: 'success',
-    });
+    await notify.relayDeviceEvents();
   };
 
   const access = createAccess({ db: store.db, keys, audit, host: config.host });
@@ -352,6 +349,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     audit,
     alerts,
     alertStore,
+    devices,
     users: access.users,
     registry: metrics.registry,
     log,
@@ -390,7 +388,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     quarantine,
     release,
     crl,
-    ocsp: new OcspResponder({ devices, ca, registry: metrics.registry }),
+    ocsp,
     directory,
     events,
     enrollThrottle: new EnrollThrottle({

@@ -22,6 +22,8 @@ import * as vexVersionRange from './migrations/0013-vex-version-range.ts';
 import * as careTeamMemberIndex from './migrations/0014-care-team-member-index.ts';
 import * as webhookOutbox from './migrations/0015-webhook-outbox.ts';
 import * as patientIdCodeUnit from './migrations/0016-patient-id-code-unit.ts';
+import * as emailOutbox from './migrations/0017-email-outbox.ts';
+import * as deviceEvents from './migrations/0018-device-events.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -52,6 +54,8 @@ const STEPS: Record<string, Step> = {
   '0014-care-team-member-index': careTeamMemberIndex as unknown as Step,
   '0015-webhook-outbox': webhookOutbox as unknown as Step,
   '0016-patient-id-code-unit': patientIdCodeUnit as unknown as Step,
+  '0017-email-outbox': emailOutbox as unknown as Step,
+  '0018-device-events': deviceEvents as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {

@@ -325,6 +325,32 @@ export interface Schema {
   };
   /** Where each outbox relay has got to in its log (src/notify/alert-outbox.ts). */
   outbox_cursors: { name: string; last_id: number };
+  /** The durable queue of alert e-mails (src/notify/email-notifier.ts). */
+  email_deliveries: {
+    id: string;
+    alert_id: string;
+    event_id: number;
+    kind: string;
+    /** A care-team member (username); the address is looked up at send time. */
+    member: string;
+    state: string;
+    attempts: number;
+    next_attempt_ms: number;
+    /** The sender holding the row until next_attempt_ms, or null. */
+    claimed_by: string | null;
+    last_error: string | null;
+    created_ms: number;
+    updated_ms: number;
+  };
+  /** Quarantines and releases, written with the status change; the outbox relay tails them. */
+  device_events: {
+    id: Generated<number>;
+    device_id: string;
+    type: string;
+    actor: string;
+    reason: string | null;
+    at: number;
+  };
   audit_checkpoints: {
     id: number;
     audit_seq: number;
