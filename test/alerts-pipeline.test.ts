@@ -86,6 +86,11 @@ describe('alerts through the real pipeline', () => {
 
   it('raises one urgent low for glucose falling to 50 mg/dL, a predicted low before it, and escalates it', async () => {
     const publish = await device('cgm-glu', 'p-glu');
+    // A care team lists only people who can answer an alert: its members are users first.
+    for (const username of ['nurse-a', 'dr-b']) {
+      const user = await h.api('/api/v1/users', { method: 'POST', body: { username, role: 'clinician' } });
+      assert.equal(user.status, 201, user.text);
+    }
     const team = await h.api('/api/v1/care-teams', {
       method: 'POST',
       body: { id: 'ward-3', name: 'Ward 3', members: ['nurse-a', 'dr-b', 'test-clinician'] },

@@ -98,6 +98,44 @@ describe('dashboard serving', () => {
     assert.notEqual(health.headers['content-security-policy'], DASHBOARD_CSP, 'API keeps its own headers');
   });
 
+  it('answers a browser lost on an unknown dashboard path with the page, still a 404', async () => {
+    const html = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    for (const url of ['/no-such-screen', '/patients/a/b', '/Fleet/?tab=2']) {
+      const r = await s.app.inject({ url, headers: { accept: html } });
+      assert.equal(r.statusCode, 404, url);
+      assert.equal(r.body, INDEX, url);
+      assert.match(String(r.headers['content-type']), /text\/html/, url);
+      assert.equal(r.headers['content-security-policy'], DASHBOARD_CSP, url);
+      assert.equal(r.headers['cache-control'], 'no-cache', url);
+    }
+  });
+
+  it('keeps problem documents for API, FHIR and other machine paths even when HTML is accepted', async () => {
+    const html = 'text/html,*/*;q=0.8';
+    for (const url of [
+      '/api/v1/nothing',
+      '/api/nothing',
+      '/fhir/R4/Nothing',
+      '/docs/nothing',
+      '/metrics/x',
+      '/.well-known/nothing',
+      '/assets/index-NEWHASH.js',
+    ]) {
+      const r = await s.app.inject({ url, headers: { accept: html } });
+      assert.equal(r.statusCode, 404, url);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/, url);
+    }
+    for (const [method, accept] of [
+      ['GET', 'application/json'],
+      ['GET', '*/*'],
+      ['POST', html],
+    ] as const) {
+      const r = await s.app.inject({ method, url: '/no-such-screen', headers: { accept } });
+      assert.equal(r.statusCode, 404, `${method} ${accept}`);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/, `${method} ${accept}`);
+    }
+  });
+
   it('serves hashed assets as immutable, compressed when the browser accepts it', async () => {
     const plain = await s.app.inject({ url: '/assets/index-abc.js' });
     assert.equal(plain.body, SCRIPT);

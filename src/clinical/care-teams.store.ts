@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { parseUsername } from '../access/usernames.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import type { Schema } from '../store/schema.ts';
@@ -12,6 +13,16 @@ export interface CareTeam {
 }
 
 export const MAX_TEAM_MEMBERS = 20;
+
+/** Who a proposed member list names, as the care-team routes check it before saving. */
+export interface MemberCheck {
+  /** The members as they are to be stored: usernames in canonical (lower-case) form, token names as given. */
+  members: string[];
+  /** Names that are neither a user nor an API token in force (revoked and expired tokens count as gone). */
+  unknown: string[];
+  /** Users whose account is disabled: they cannot sign in to answer an alert. */
+  disabled: string[];
+}
 
 function checkId(kind: string, id: string): void {
   if (!isValidId(id)) {
@@ -62,6 +73,43 @@ export class CareTeamStore {
           .execute();
       }
     });
+  }
+
+  /**
+   * Who each name is: members are user or API token names (the README's tour lists a token),
+   * and an alert escalates along them, so a typo or a disabled account would escalate to no
+   * one. A token in force wins over a user of the same name, as authentication does. Reads the
+   * access domain's tables here because vigil.ts hands the routes only this store; nothing is
+   * written outside care_team_* tables.
+   */
+  async checkMembers(names: readonly string[], nowMs = Date.now()): Promise<MemberCheck> {
+    const result: MemberCheck = { members: [], unknown: [], disabled: [] };
+    if (names.length === 0) return result;
+    const usernames = names.map((n) => parseUsername(n) ?? n);
+    const [users, tokens] = await Promise.all([
+      this.db
+        .selectFrom('users')
+        .select(['username', 'disabled_at'])
+        .where('username', 'in', usernames)
+        .execute(),
+      this.db
+        .selectFrom('api_tokens')
+        .select('name')
+        .where('name', 'in', [...names])
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', nowMs)
+        .execute(),
+    ]);
+    const liveTokens = new Set(tokens.map((t) => t.name));
+    const userByName = new Map(users.map((u) => [u.username, u]));
+    names.forEach((name, i) => {
+      const user = userByName.get(usernames[i] ?? name);
+      if (liveTokens.has(name)) result.members.push(name);
+      else if (!user) result.unknown.push(name);
+      else if (user.disabled_at !== null) result.disabled.push(name);
+      else result.members.push(user.username);
+    });
+    return result;
   }
 
   async addPatient(teamId: string, patientId: string, nowMs = Date.now()): Promise<void> {

@@ -9,12 +9,14 @@ import type { Reading } from '../clinical/readings-codec.ts';
 import type { SecurityEvent } from '../detection/security-events.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type ConnectionInit, StreamConnection } from './stream-connection.ts';
-import { alertFrame, ReadingsFrames, securityFrame } from './stream-messages.ts';
+import { alertFrame, heartbeatFrame, ReadingsFrames, securityFrame } from './stream-messages.ts';
 import type { StreamTopic } from './stream-query.ts';
 
 export interface StreamLimits {
   /** Keepalive ping and credential re-check period. */
   pingMs: number;
+  /** Period of the app-level heartbeat frame (clients watch for it; they cannot see pings). */
+  heartbeatMs: number;
   /** How long a care-team/consent decision is trusted per connection and patient. */
   decisionTtlMs: number;
   maxBufferedBytes: number;
@@ -24,6 +26,7 @@ export interface StreamLimits {
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   pingMs: 30_000,
+  heartbeatMs: 15_000,
   decisionTtlMs: 5_000,
   // About a minute of a busy ward's readings; a client this far behind is not watching live.
   maxBufferedBytes: 1024 * 1024,
@@ -55,6 +58,7 @@ export class StreamHub {
   private readonly connections = new Set<StreamConnection>();
   private readonly readings: ReadingsFrames;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: StreamHubDeps) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...deps.limits };
@@ -96,6 +100,7 @@ export class StreamHub {
       metrics.streamsOpen.set(this.connections.size);
     });
     this.timer ??= setInterval(() => this.keepalive(), this.limits.pingMs);
+    this.heartbeatTimer ??= setInterval(() => this.heartbeat(), this.limits.heartbeatMs);
     return conn;
   }
 
@@ -125,6 +130,8 @@ export class StreamHub {
   async stop(graceMs = 1000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
     const open = [...this.connections];
     for (const conn of open) conn.close(1001, 'server-stop');
     const deadline = Date.now() + graceMs;
@@ -140,6 +147,17 @@ export class StreamHub {
       text ??= build();
       conn.offer(topic, patientId, text);
     }
+  }
+
+  /** One heartbeat frame, built once, to every open connection (liveness only: no patient data). */
+  private heartbeat(): void {
+    if (this.connections.size === 0) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+      return;
+    }
+    const text = heartbeatFrame(Date.now());
+    for (const conn of this.connections) conn.sendRaw(text);
   }
 
   private keepalive(): void {

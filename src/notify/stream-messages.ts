@@ -13,6 +13,15 @@ export function helloFrame(topics: readonly StreamTopic[], patients: readonly st
   return JSON.stringify({ type: 'hello', topics, patients });
 }
 
+/**
+ * Sent every heartbeatMs on every connection, whatever else goes by. A browser never sees
+ * WebSocket pings, so without a frame of its own it cannot tell a quiet ward from a hung
+ * server or a dead proxy; the dashboard calls the stream stale after two missed heartbeats.
+ */
+export function heartbeatFrame(nowMs: number): string {
+  return `{"type":"heartbeat","ts":"${isoInstant(nowMs)}"}`;
+}
+
 export function errorFrame(code: ErrorCode, detail: string): string {
   return JSON.stringify({ type: 'error', code, detail });
 }

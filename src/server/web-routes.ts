@@ -26,6 +26,7 @@ export const DASHBOARD_PATHS = [
   '/users',
   '/care-teams',
   '/consent',
+  '/webhooks',
   '/enrol-device',
   '/devices/:id',
   '/audit',
@@ -55,6 +56,25 @@ export const DASHBOARD_CSP = [
 ].join('; ');
 
 const PAGE = { public: true } as const;
+
+/**
+ * First path segments that belong to machines (the API, FHIR, OpenAPI, metrics, health, the
+ * dashboard's own assets, RFC 8615 well-known URIs): an unknown path there is always a
+ * problem document, whatever the client accepts.
+ */
+const MACHINE_PREFIXES = new Set(['api', 'fhir', 'docs', 'metrics', 'healthz', 'assets', '.well-known']);
+
+/**
+ * A person who typed or followed a dashboard address that does not exist (GET or HEAD, asking
+ * for HTML, outside the machine prefixes): they get the page, whose router says "Page not
+ * found" with a link home, instead of a JSON problem document in the browser window.
+ */
+export function isLostBrowserNavigation(method: string, path: string, accept: string | undefined): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (!/\btext\/html\b/i.test(accept ?? '')) return false;
+  const first = path.split('/')[1] ?? '';
+  return !MACHINE_PREFIXES.has(first.toLowerCase());
+}
 const ASSET_NAME = '^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$';
 
 /**
@@ -89,6 +109,16 @@ export async function registerWebRoutes(app: App, opts: { distDir?: string } = {
     }
     return reply.header('cache-control', 'no-cache').sendFile('index.html');
   };
+
+  // Requests no route matched reach the not-found handler (src/server/http.ts) through the
+  // root's onRequest hooks; a lost browser navigation is answered here with the page, still
+  // status 404, so links checkers and monitoring see the address is wrong.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404 || !isBuilt) return;
+    const path = request.url.split('?')[0] ?? '';
+    if (!isLostBrowserNavigation(request.method, path, request.headers.accept)) return;
+    return sendPage(reply.code(404));
+  });
 
   for (const url of DASHBOARD_PATHS) {
     app.get(

@@ -1,6 +1,12 @@
 import type { Me } from './api/types.ts';
 import type { Route } from './lib/router.ts';
-import { canOpenDevicePage, canQuarantine, canReadPosture, isAdministrator } from './lib/screens.ts';
+import {
+  canOpenDevicePage,
+  canQuarantine,
+  canReadPosture,
+  canWriteWebhooks,
+  isAdministrator,
+} from './lib/screens.ts';
 import { AuditLog } from './screens/AuditLog.tsx';
 import { CareTeams } from './screens/CareTeams.tsx';
 import { Consent } from './screens/Consent.tsx';
@@ -8,6 +14,7 @@ import { DevicePage } from './screens/DevicePage.tsx';
 import { EnrolDevice } from './screens/EnrolDevice.tsx';
 import { Posture } from './screens/Posture.tsx';
 import { Users } from './screens/Users.tsx';
+import { Webhooks } from './screens/Webhooks.tsx';
 
 /**
  * The administrator's, security officer's and auditor's screens, with what the role may
@@ -39,6 +46,8 @@ export function AdminScreen(props: { route: Route; me: Me }) {
       return <Posture canOpenDevice={canOpenDevicePage(me.role)} />;
     case 'audit':
       return <AuditLog />;
+    case 'webhooks':
+      return <Webhooks canWrite={canWriteWebhooks(me.role)} />;
     default:
       return null;
   }

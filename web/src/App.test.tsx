@@ -59,6 +59,23 @@ describe('app', () => {
     expect(window.location.pathname).toBe('/patients');
   });
 
+  it("says a mistyped address has no page, and links to the role's first screen", async () => {
+    window.history.replaceState(null, '', '/no-such-screen');
+    fakeApi({
+      'GET /api/v1/auth/me': { body: me({}) },
+      'GET /api/v1/patients': { body: { patients: [] } },
+      'GET /api/v1/alerts': { body: { alerts: [] } },
+    });
+    renderWithClient(<App />);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Page not found' })).toBeInTheDocument();
+    expect(screen.getByText('/no-such-screen')).toBeInTheDocument();
+    const home = screen.getByRole('link', { name: 'Go to the start page' });
+    expect(home).toHaveAttribute('href', '/patients');
+    fireEvent.click(home);
+    expect(await screen.findByRole('heading', { name: 'My patients' })).toBeInTheDocument();
+    expect(window.location.pathname).toBe('/patients');
+  });
+
   it('refuses a screen the role does not have, also when the URL is typed', async () => {
     window.history.replaceState(null, '', '/security');
     fakeApi({ 'GET /api/v1/auth/me': { body: me({}) } });

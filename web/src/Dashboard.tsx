@@ -8,6 +8,7 @@ import { canOpenDevicePage, canQuarantine, canReadPosture, screensFor } from './
 import { Account } from './screens/Account.tsx';
 import { AlertInbox } from './screens/AlertInbox.tsx';
 import { Fleet } from './screens/Fleet.tsx';
+import { NotFound } from './screens/NotFound.tsx';
 import { PatientList } from './screens/PatientList.tsx';
 import { PatientPage } from './screens/PatientPage.tsx';
 import { SecurityEvents } from './screens/SecurityEvents.tsx';
@@ -34,6 +35,7 @@ export default function Dashboard(props: { me: Me }) {
       <Screen
         route={route}
         me={props.me}
+        homePath={home ?? '/account'}
         isAllowed={
           route.screen === 'patient'
             ? nav.some((n) => n.screen === 'patients')
@@ -46,16 +48,11 @@ export default function Dashboard(props: { me: Me }) {
   );
 }
 
-function Screen(props: { route: Route; me: Me; isAllowed: boolean }) {
+function Screen(props: { route: Route; me: Me; homePath: string; isAllowed: boolean }) {
   const { route } = props;
   if (route.screen === 'home')
     return <p className="notice">There are no dashboard screens for the role {props.me.role} yet.</p>;
-  if (route.screen === 'unknown')
-    return (
-      <p className="notice notice-error" role="alert">
-        There is no page at {route.path}.
-      </p>
-    );
+  if (route.screen === 'unknown') return <NotFound path={route.path} homePath={props.homePath} />;
   if (!props.isAllowed)
     return (
       <p className="notice notice-error" role="alert">

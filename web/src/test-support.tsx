@@ -7,6 +7,8 @@ import type { Alert, Device } from './api/types.ts';
 export interface FakeCall {
   method: string;
   path: string;
+  /** The query string without its '?' ('' when none); routes match on the path alone. */
+  query: string;
   headers: Record<string, string>;
   body: unknown;
 }
@@ -22,11 +24,12 @@ export function fakeApi(routes: Record<string, Handler | Answer>): FakeCall[] {
   const calls: FakeCall[] = [];
   vi.stubGlobal('fetch', async (input: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET';
-    const path = String(input).split('?')[0] ?? '';
+    const [path = '', query = ''] = String(input).split('?');
     const headers = (init.headers ?? {}) as Record<string, string>;
     const call: FakeCall = {
       method,
       path,
+      query,
       headers,
       body: init.body ? JSON.parse(String(init.body)) : undefined,
     };
@@ -57,7 +60,7 @@ export const problem = (status: number, code: string, detail: string): Answer =>
 
 export function renderWithClient(ui: ReactElement) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false, refetchInterval: false } } });
-  return render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>);
+  return { ...render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>), client };
 }
 
 /** An open "Glucose low" warning for patient p-1, opened now; override what a test needs. */

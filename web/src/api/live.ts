@@ -9,7 +9,13 @@ import { LiveStream, type SocketLike, type StreamStatus, streamUrl } from './str
  */
 type Status = StreamStatus | 'idle';
 let status: Status = 'idle';
+let lastFrameMs: number | null = null;
 const listeners = new Set<() => void>();
+
+/** When the stream last brought a frame (heartbeats included); read on each tick, not pushed. */
+export function lastStreamFrameMs(): number | null {
+  return lastFrameMs;
+}
 
 function setStatus(next: Status): void {
   status = next;
@@ -57,8 +63,12 @@ export function useLiveUpdates(open: (url: string) => SocketLike = openWebSocket
     const stream = new LiveStream({
       url: streamUrl(window.location),
       open,
-      onMessage: (m) => applyStreamMessage(client, m),
+      onMessage: (m) => {
+        lastFrameMs = stream.lastFrameMs;
+        applyStreamMessage(client, m);
+      },
       onStatus: (s) => {
+        lastFrameMs = stream.lastFrameMs;
         // Whatever happened while the stream was down is fetched once it is back.
         if (s === 'live' && wasLive) refetchAfterGap(client);
         if (s === 'live') wasLive = true;
@@ -71,6 +81,7 @@ export function useLiveUpdates(open: (url: string) => SocketLike = openWebSocket
     stream.start();
     return () => {
       stream.stop();
+      lastFrameMs = null;
       setStatus('idle');
     };
   }, [client, open]);

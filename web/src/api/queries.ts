@@ -10,7 +10,16 @@ import {
 import { ApiError, api, setCsrfToken } from './client.ts';
 import { usePollMs } from './live.ts';
 import { ALERT_LIST_LIMIT } from './live-cache.ts';
-import type { Alert, DataQualityNotice, Device, Me, Observation, SecurityEvent, Series } from './types.ts';
+import type {
+  Alert,
+  DataQualityNotice,
+  Device,
+  Me,
+  Observation,
+  PatientSummary,
+  SecurityEvent,
+  Series,
+} from './types.ts';
 
 /**
  * How often an open screen looks again (only while the tab is visible). Each read of patient
@@ -93,12 +102,30 @@ export function useMe() {
   });
 }
 
+/**
+ * The caller's patients, polled every 30 s, with names and birth dates where consent lets the
+ * caller see identity. The names have a query of their own, asked again only when the set of
+ * patients changes or after 10 minutes: the server audits each name it discloses as a read of
+ * that patient, and the 30 s poll would otherwise write one per patient every time.
+ */
 export function usePatients() {
-  return useQuery({
+  const ids = useQuery({
     queryKey: ['patients'],
-    queryFn: () => api<{ patients: Array<{ id: string; name?: string }> }>('/api/v1/patients'),
+    queryFn: () => api<{ patients: PatientSummary[] }>('/api/v1/patients'),
     refetchInterval: 30_000,
   });
+  const listed = ids.data?.patients.map((p) => p.id).join('\n');
+  const identities = useQuery({
+    queryKey: ['patients', 'identity', listed],
+    queryFn: () => api<{ patients: PatientSummary[] }>('/api/v1/patients?include=identity'),
+    enabled: listed !== undefined && listed !== '',
+    staleTime: 10 * 60_000,
+    refetchOnWindowFocus: false,
+  });
+  const named = identities.data?.patients;
+  if (!ids.data || !named) return ids;
+  const byId = new Map(named.map((p) => [p.id, p]));
+  return { ...ids, data: { patients: ids.data.patients.map((p) => byId.get(p.id) ?? p) } } as typeof ids;
 }
 
 const enc = encodeURIComponent;
@@ -151,7 +178,10 @@ export function useAlertRules(patientId: string) {
     queryFn: () =>
       api<{ effective: Record<string, number> }>(`/api/v1/patients/${enc(patientId)}/alert-rules`),
     staleTime: 300_000,
-    retry: false,
+    // A problem document will not change; a server that could not be reached may come back,
+    // and the thresholds drawn on the charts should come back with it.
+    retry: (count, error) => !(error instanceof ApiError) && count < 2,
+    refetchInterval: (query) => (query.state.status === 'error' ? 15_000 : false),
   });
 }
 

@@ -15,6 +15,8 @@ export interface StreamReading {
 
 export type StreamMessage =
   | { type: 'hello'; topics: string[]; patients: string[] | null }
+  /** Every 15 s from the server, so a silent stream can be told from a dead one. */
+  | { type: 'heartbeat'; ts: string }
   | { type: 'readings'; patientId: string; deviceId: string; readings: StreamReading[] }
   | { type: 'alert'; action: AlertAction; alert: Alert }
   | { type: 'security'; event: SecurityEvent }
@@ -77,6 +79,8 @@ export function parseStreamMessage(frame: unknown): StreamMessage | null {
     case 'hello':
       if (!isStrArray(m.topics) || !(m.patients === null || isStrArray(m.patients))) return null;
       return { type: 'hello', topics: m.topics, patients: m.patients };
+    case 'heartbeat':
+      return isTime(m.ts) ? { type: 'heartbeat', ts: m.ts } : null;
     case 'readings': {
       if (!isStr(m.patientId) || !isStr(m.deviceId) || !Array.isArray(m.readings)) return null;
       const readings = m.readings.map(reading);

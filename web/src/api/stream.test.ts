@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLOSE_POLICY, LiveStream, type SocketLike, type StreamStatus } from './stream.ts';
 import { parseStreamMessage, type StreamMessage } from './stream-messages.ts';
 
@@ -160,6 +160,69 @@ describe('live stream client', () => {
     timers.shift()?.();
     expect(calls).toBe(2);
     expect(stream.status).toBe('reconnecting');
+  });
+});
+
+describe('live stream silence watchdog (server heartbeat every 15 s)', () => {
+  afterEach(() => vi.useRealTimers());
+  const HEARTBEAT = { type: 'heartbeat', ts: '2026-12-04T19:00:15.000Z' };
+
+  it('parses the heartbeat frame and refuses one without a time', () => {
+    expect(parseStreamMessage(JSON.stringify(HEARTBEAT))).toEqual(HEARTBEAT);
+    expect(parseStreamMessage('{"type":"heartbeat","ts":"soon"}')).toBeNull();
+  });
+
+  it('stays live while heartbeats arrive, although no data does', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.stream.start();
+    h.last().send(HELLO);
+    for (let i = 0; i < 8; i++) {
+      vi.advanceTimersByTime(15_000);
+      h.last().send(HEARTBEAT);
+    }
+    expect(h.stream.status).toBe('live');
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it('turns stale after one missed heartbeat and live again when a frame comes', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.stream.start();
+    h.last().send(HELLO);
+    vi.advanceTimersByTime(19_999);
+    expect(h.stream.status).toBe('live');
+    vi.advanceTimersByTime(1);
+    expect(h.stream.status).toBe('stale');
+    h.last().send(HEARTBEAT);
+    expect(h.stream.status).toBe('live');
+    expect(h.stream.lastFrameMs).toBe(Date.now());
+  });
+
+  it('gives up a silent socket after two missed heartbeats and opens a new one', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.stream.start();
+    h.last().send(HELLO);
+    vi.advanceTimersByTime(35_000);
+    expect(h.sockets[0]!.closedWith).toBe(4000);
+    expect(h.stream.status).toBe('reconnecting');
+    h.fireTimer();
+    expect(h.sockets).toHaveLength(2);
+    // A close the hung server finally sends for the old socket changes nothing.
+    h.sockets[0]!.serverClose(1006);
+    expect(h.stream.status).toBe('reconnecting');
+    h.last().send(HELLO);
+    expect(h.stream.status).toBe('live');
+  });
+
+  it('gives up a socket that never says hello (a server that accepts but does not answer)', () => {
+    vi.useFakeTimers();
+    const h = harness();
+    h.stream.start();
+    vi.advanceTimersByTime(35_000);
+    expect(h.sockets[0]!.closedWith).toBe(4000);
+    expect(h.timers).toHaveLength(1);
   });
 });
 

@@ -9,10 +9,20 @@ export interface SocketLike {
 }
 
 /**
- * `connecting`: first attempt; `live`: the server said hello; `reconnecting`: the socket
- * closed and another attempt is scheduled; `stopped`: the tab signed out or unmounted.
+ * `connecting`: first attempt; `live`: the server said hello; `stale`: live, but no frame (not
+ * even a heartbeat) came for staleAfterMs; `reconnecting`: the socket closed, or stayed silent
+ * for idleTimeoutMs, and another attempt is scheduled; `stopped`: the tab signed out or unmounted.
  */
-export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
+export type StreamStatus = 'connecting' | 'live' | 'stale' | 'reconnecting' | 'stopped';
+
+/**
+ * The server sends a heartbeat frame every 15 s (src/notify/stream-messages.ts). One missed
+ * heartbeat (plus a margin for a busy network) makes the stream stale; two missed and it is
+ * given up and opened again: a hung server or a dead proxy leaves a socket open but silent,
+ * and a browser sees no pings, so silence is the only sign.
+ */
+export const STALE_AFTER_MS = 20_000;
+export const IDLE_TIMEOUT_MS = 35_000;
 
 export interface LiveStreamOptions {
   url: string;
@@ -24,6 +34,10 @@ export interface LiveStreamOptions {
   /** First retry after this long, doubling up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** No frame for this long: status `stale` (default STALE_AFTER_MS). */
+  staleAfterMs?: number;
+  /** No frame for this long, or no hello this long after opening: reconnect (default IDLE_TIMEOUT_MS). */
+  idleTimeoutMs?: number;
   random?: () => number;
   setTimer?: (run: () => void, ms: number) => unknown;
   clearTimer?: (timer: unknown) => void;
@@ -44,8 +58,13 @@ export class LiveStream {
   private attempt = 0;
   private isStopped = false;
   private lastError = '';
+  /** When the socket last opened or brought a frame (Date.now()); the watchdog measures from it. */
+  private activityMs = 0;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
   status: StreamStatus = 'connecting';
   badFrames = 0;
+  /** When the last valid frame arrived (any socket of this stream), null before the first. */
+  lastFrameMs: number | null = null;
 
   constructor(private readonly opts: LiveStreamOptions) {}
 
@@ -57,6 +76,7 @@ export class LiveStream {
   stop(): void {
     this.isStopped = true;
     this.cancelTimer();
+    this.stopWatchdog();
     const s = this.socket;
     this.socket = null;
     if (s) {
@@ -84,11 +104,14 @@ export class LiveStream {
       return;
     }
     this.socket = socket;
+    this.activityMs = Date.now();
+    this.checkSilence();
     socket.onmessage = (ev) => this.receive(ev.data);
     socket.onerror = () => undefined; // a close event always follows; it decides what happens next
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.stopWatchdog();
       if (ev.code === CLOSE_POLICY) this.opts.onPolicyClose?.(this.lastError || ev.reason);
       this.scheduleRetry();
     };
@@ -100,6 +123,9 @@ export class LiveStream {
       this.badFrames++;
       return;
     }
+    this.activityMs = Date.now();
+    this.lastFrameMs = this.activityMs;
+    if (this.status === 'stale') this.setStatus('live');
     if (m.type === 'hello') {
       // Only a hello proves the server accepted us; reset the backoff then, not on open.
       this.attempt = 0;
@@ -107,6 +133,47 @@ export class LiveStream {
     }
     if (m.type === 'error') this.lastError = `${m.code}: ${m.detail}`;
     this.opts.onMessage(m);
+  }
+
+  /**
+   * The watchdog: one timer at a time, re-armed for what is left rather than reset on every
+   * frame (a busy ward sends many). Silent past staleAfterMs: `stale`; past idleTimeoutMs (or
+   * no hello by then): the socket is dropped without waiting for a closing handshake that a
+   * hung server would never answer, and a new one is opened.
+   */
+  private checkSilence(): void {
+    this.stopWatchdog();
+    if (this.isStopped || !this.socket) return;
+    const staleMs = this.opts.staleAfterMs ?? STALE_AFTER_MS;
+    const idleMs = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    const silentMs = Date.now() - this.activityMs;
+    if (silentMs >= idleMs) {
+      this.dropSilentSocket(silentMs);
+      return;
+    }
+    if (silentMs >= staleMs && this.status === 'live') this.setStatus('stale');
+    const waitMs = silentMs < staleMs ? staleMs - silentMs : idleMs - silentMs;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = null;
+      this.checkSilence();
+    }, waitMs);
+  }
+
+  private dropSilentSocket(silentMs: number): void {
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onclose = null;
+      s.onmessage = null;
+      s.close(4000, `no frame for ${Math.round(silentMs / 1000)} s`);
+    }
+    this.scheduleRetry();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog === null) return;
+    clearTimeout(this.watchdog);
+    this.watchdog = null;
   }
 
   private scheduleRetry(): void {

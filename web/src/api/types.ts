@@ -24,6 +24,16 @@ export interface SessionAnswer {
   expiresAt: string;
 }
 
+/**
+ * One item of GET /api/v1/patients. `name` and `birthDate` (FHIR date, "1950-03-02") come
+ * when the server knows them; screens fall back to the id.
+ */
+export interface PatientSummary {
+  id: string;
+  name?: string;
+  birthDate?: string;
+}
+
 export interface Observation {
   code: string;
   value: number;

@@ -2,12 +2,23 @@ import { useEffect, useRef, useState } from 'react';
 import { useAcknowledge, useSnooze } from '../api/queries.ts';
 import type { Alert } from '../api/types.ts';
 import { alertValue, isSnoozed, urgencyTone } from '../lib/alerts.ts';
-import { ago, clock } from '../lib/time.ts';
+import { exactTime } from '../lib/time.ts';
 import { Link } from './Link.tsx';
 import { ErrorLine } from './QueryNotice.tsx';
+import { RelativeTime } from './RelativeTime.tsx';
 import { StatusChip } from './StatusChip.tsx';
 
 const SNOOZE_MINUTES = [5, 15, 30, 60];
+
+/** "user:demo-clinician" -> "demo-clinician": the audit actor's kind is not for the clinician. */
+export function actorName(actor: string): string {
+  return actor.startsWith('user:') ? actor.slice('user:'.length) : actor;
+}
+
+/** The alert's title; "No readings from device" names the device, or it says nothing to act on. */
+export function alertTitle(a: Alert): string {
+  return a.condition === 'signal-loss' && a.device ? `${a.title} ${a.device}` : a.title;
+}
 
 /**
  * One alert with what a clinician does about it: acknowledge, or snooze for a while. The alert
@@ -20,10 +31,13 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
   const [minutes, setMinutes] = useState(15);
   const snoozed = isSnoozed(a);
   const stateLabel =
-    a.state === 'acknowledged' ? `acknowledged by ${a.acknowledgedBy ?? 'someone'}` : a.state;
+    a.state === 'acknowledged'
+      ? `acknowledged by ${a.acknowledgedBy ? actorName(a.acknowledgedBy) : 'someone'}`
+      : a.state;
   // A list of alerts has many Acknowledge and Snooze controls: each names its alert and patient
   // for screen readers, as the list item does (WCAG 2.4.6, 2.5.3: the visible word leads).
-  const which = `${a.title}, patient ${a.patient}`;
+  const title = alertTitle(a);
+  const which = `${title}, patient ${a.patient}`;
   const item = useRef<HTMLLIElement>(null);
   const isFocusAfterAck = useRef(false);
   // The Acknowledge button leaves once the alert is acknowledged, which would drop keyboard
@@ -49,7 +63,7 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
       {props.isLinked && <p className="alert-linked-note">The alert from your link</p>}
       <div className="alert-head">
         <StatusChip tone={urgencyTone(a)} label={a.urgency === 'urgent' ? 'Urgent' : 'Warning'} />
-        <strong>{a.title}</strong>
+        <strong>{title}</strong>
         {alertValue(a) && <span className="muted">{alertValue(a)}</span>}
       </div>
       <div className="alert-meta">
@@ -58,8 +72,11 @@ export function AlertItem(props: { alert: Alert; showPatient?: boolean; isLinked
             Patient <Link to={`/patients/${encodeURIComponent(a.patient)}`}>{a.patient}</Link> ·{' '}
           </span>
         )}
-        <span title={a.opened}>opened {ago(a.opened)}</span> · <span>{stateLabel}</span>
-        {snoozed && a.snoozedUntil && <span> · snoozed until {clock(a.snoozedUntil)}</span>}
+        <span>
+          opened <RelativeTime iso={a.opened} showExact />
+        </span>{' '}
+        · <span>{stateLabel}</span>
+        {snoozed && a.snoozedUntil && <span> · snoozed until {exactTime(a.snoozedUntil)}</span>}
       </div>
       {a.state !== 'resolved' && (
         <div className="alert-actions">

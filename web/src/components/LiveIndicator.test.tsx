@@ -1,5 +1,5 @@
 import { act, screen, waitFor } from '@testing-library/react';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useLiveUpdates } from '../api/live.ts';
 import type { SocketLike } from '../api/stream.ts';
 import { PatientPage } from '../screens/PatientPage.tsx';
@@ -14,6 +14,11 @@ const openFake = (_url: string): SocketLike => {
   return s;
 };
 const send = (m: unknown) => act(() => sockets.at(-1)?.onmessage?.({ data: JSON.stringify(m) }));
+
+function BadgeOnly() {
+  useLiveUpdates(openFake);
+  return <LiveIndicator />;
+}
 
 function LiveTab() {
   useLiveUpdates(openFake);
@@ -61,5 +66,33 @@ describe('live updates in a signed-in tab', () => {
     expect(screen.getByText('latest 93 /min')).toBeInTheDocument();
     act(() => sockets.at(-1)?.onclose?.({ code: 1006, reason: '' }));
     expect(screen.getByText(/Reconnecting…/)).toBeInTheDocument();
+  });
+});
+
+describe('live badge when the stream goes silent', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('says "No data for N s" once a heartbeat is missed, counting on its own, and Live again after a frame', () => {
+    vi.useFakeTimers();
+    renderWithClient(<BadgeOnly />);
+    send({ type: 'hello', topics: ['readings'], patients: null });
+    expect(screen.getByRole('status')).toHaveTextContent('Live');
+    act(() => vi.advanceTimersByTime(20_000));
+    expect(screen.getByRole('status')).toHaveTextContent('No data for 20 s');
+    expect(screen.getByRole('status')).toHaveAttribute('data-stream', 'stale');
+    act(() => vi.advanceTimersByTime(10_000));
+    expect(screen.getByRole('status')).toHaveTextContent('No data for 30 s');
+    send({ type: 'heartbeat', ts: new Date().toISOString() });
+    expect(screen.getByRole('status')).toHaveTextContent(/^●Live$/);
+  });
+
+  it('reconnects after two missed heartbeats and says for how long nothing came', () => {
+    vi.useFakeTimers();
+    renderWithClient(<BadgeOnly />);
+    send({ type: 'hello', topics: ['readings'], patients: null });
+    const before = sockets.length;
+    act(() => vi.advanceTimersByTime(40_000));
+    expect(sockets.length).toBeGreaterThan(before);
+    expect(screen.getByRole('status')).toHaveTextContent('Reconnecting… (no data for 40 s)');
   });
 });

@@ -1,6 +1,7 @@
 import { TREND_ARROW, TREND_WORDS, type TrendPoint, trendOf } from '../lib/trend.ts';
 import '../clinician.css';
 import { vitalInfo } from '../lib/vitals.ts';
+import { useNow } from './RelativeTime.tsx';
 
 /**
  * The direction of one vital as an arrow; the arrow is hidden from screen readers, which read
@@ -8,7 +9,7 @@ import { vitalInfo } from '../lib/vitals.ts';
  * name and value come from the text around it).
  */
 export function TrendArrow(props: { code: string; points: readonly TrendPoint[] }) {
-  const result = trendOf(props.code, props.points);
+  const result = trendOf(props.code, props.points, useNow());
   if (!result) return null;
   const info = vitalInfo(props.code);
   const words = TREND_WORDS[result.trend];

@@ -2,18 +2,26 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Series } from '../api/types.ts';
+import { clock, OLD_READING_MS } from '../lib/time.ts';
 import { formatValue, type Threshold, vitalInfo } from '../lib/vitals.ts';
-import { chartOptions, toChartData } from './chart-options.ts';
+import { chartOptions, timeWindow, toChartData } from './chart-options.ts';
+import { RelativeTime, useNow } from './RelativeTime.tsx';
 import { TrendArrow } from './TrendArrow.tsx';
+import '../live.css';
 
 const HEIGHT = 220;
 
 /**
- * One vital over time with its alert thresholds. Drag to zoom, double-click to reset; the
- * buttons do the same from the keyboard. New data keeps the zoom the reader chose.
+ * One vital over time with its alert thresholds, across the whole range chosen (ending now),
+ * so a device that stopped sending shows as an empty stretch. Drag to zoom, double-click to
+ * reset; the buttons do the same from the keyboard. New data keeps the zoom the reader chose.
+ * The latest value carries its time ("2 min ago", and the exact time written out): a value
+ * without one looks current however old it is.
  */
-export function VitalChart(props: { series: Series; thresholds: readonly Threshold[] }) {
-  const { series, thresholds } = props;
+export function VitalChart(props: { series: Series; thresholds: readonly Threshold[]; rangeMs?: number }) {
+  const { series, thresholds, rangeMs } = props;
+  const nowMs = useNow();
+  const [hover, setHover] = useState<{ t: number; v: number } | null>(null);
   const info = vitalInfo(series.code, series.unit);
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
@@ -36,17 +44,40 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
       height: HEIGHT,
       thresholds,
       withQuestionable: hasQuestionable,
+      ...(rangeMs === undefined ? {} : { rangeMs, isWholeRange: () => !zoomed.current }),
     });
     opts.hooks = {
-      setSelect: [],
+      setSelect:
+        rangeMs === undefined
+          ? []
+          : [
+              (u) => {
+                const { left, width } = u.select;
+                if (width < 2) return;
+                zoomed.current = true;
+                u.setScale('x', { min: u.posToVal(left, 'x'), max: u.posToVal(left + width, 'x') });
+                u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+              },
+            ],
+      setCursor: [
+        (u) => {
+          const i = u.cursor.idx;
+          const t = i == null ? undefined : u.data[0]?.[i];
+          const v = i == null ? undefined : u.data[1]?.[i];
+          setHover(typeof t === 'number' && typeof v === 'number' ? { t, v } : null);
+        },
+      ],
       setScale: [
         (u, key) => {
           if (key !== 'x') return;
           const xs = u.data[0];
           const min = u.scales.x?.min;
           const max = u.scales.x?.max;
+          // With a range, zooming says so itself (zoom, drag, reset, double-click); else all the data.
           const isWhole =
-            !xs?.length || (min !== undefined && max !== undefined && min <= xs[0]! && max >= xs.at(-1)!);
+            rangeMs !== undefined
+              ? !zoomed.current
+              : !xs?.length || (min !== undefined && max !== undefined && min <= xs[0]! && max >= xs.at(-1)!);
           zoomed.current = !isWhole;
           setZoomed(!isWhole);
         },
@@ -54,6 +85,11 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
     };
     const u = new uPlot(opts, data, el);
     chart.current = u;
+    // uPlot's own double-click reset runs after this (capture phase): the whole range again.
+    const unzoom = () => {
+      zoomed.current = false;
+    };
+    u.root.addEventListener('dblclick', unzoom, true);
     const resize =
       typeof ResizeObserver === 'undefined'
         ? undefined
@@ -61,10 +97,11 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
     resize?.observe(el);
     return () => {
       resize?.disconnect();
+      u.root.removeEventListener('dblclick', unzoom, true);
       u.destroy();
       chart.current = null;
     };
-  }, [series.code, thresholdKey, hasQuestionable]);
+  }, [series.code, thresholdKey, hasQuestionable, rangeMs]);
 
   useEffect(() => {
     chart.current?.setData(data, !zoomed.current);
@@ -77,13 +114,21 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
     if (!u || min === undefined || max === undefined) return;
     const mid = (min + max) / 2;
     const half = ((max - min) / 2) * factor;
+    // Zooming out past the range chosen is the whole range again.
+    zoomed.current = rangeMs === undefined || half * 2 < rangeMs / 1000;
     u.setScale('x', { min: mid - half, max: mid + half });
   };
   const reset = () => {
     const u = chart.current;
     const xs = u?.data[0];
-    if (u && xs?.length) u.setScale('x', { min: xs[0]!, max: xs.at(-1)! });
+    if (!u || !xs?.length) return;
+    zoomed.current = false;
+    const [min, max] =
+      rangeMs === undefined ? [xs[0]!, xs.at(-1)!] : timeWindow(rangeMs, Date.now(), xs[0]!, xs.at(-1)!);
+    u.setScale('x', { min, max });
   };
+  const lastMs = last ? Date.parse(last.effective) : Number.NaN;
+  const isOld = nowMs - lastMs > OLD_READING_MS;
 
   const title = `${info.label} chart`;
   return (
@@ -101,14 +146,25 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
             <span className="latest">
               latest {formatValue(series.code, last.value)} {info.unit}
             </span>{' '}
-            <TrendArrow code={series.code} points={series.points} />
+            {!isOld && <TrendArrow code={series.code} points={series.points} />}{' '}
+            <span className="reading-time">
+              <RelativeTime iso={last.effective} showExact />
+              {isOld && <span className="old-tag">old reading</span>}
+              <span className="muted">
+                {' '}
+                · {series.points.length} points shown of {series.readings} readings
+              </span>
+            </span>
           </>
         ) : (
-          <span>no readings in this range</span>
-        )}{' '}
-        <span className="muted">
-          · {series.points.length} points shown of {series.readings} readings
-        </span>
+          <span className="reading-time">
+            no readings in this range
+            <span className="muted">
+              {' '}
+              · {series.points.length} points shown of {series.readings} readings
+            </span>
+          </span>
+        )}
         {questionable > 0 && (
           <span className="questionable-note">
             {' '}
@@ -128,6 +184,9 @@ export function VitalChart(props: { series: Series; thresholds: readonly Thresho
         </button>
       </div>
       <div ref={box} className="chart-canvas" />
+      <span className="chart-hover" aria-hidden="true">
+        {hover ? `${clock(hover.t * 1000)}: ${formatValue(series.code, hover.v)} ${info.unit}` : ''}
+      </span>
     </figure>
   );
 }

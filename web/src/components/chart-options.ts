@@ -1,4 +1,5 @@
 import type uPlot from 'uplot';
+import { clock, dayOf } from '../lib/time.ts';
 import type { Threshold } from '../lib/vitals.ts';
 
 /**
@@ -49,38 +50,99 @@ export function yRange(
   return [lo - pad, hi + pad];
 }
 
+/**
+ * Where each threshold label goes, in canvas pixels: above its line, unless that would
+ * overlap the label drawn before it (thresholds a few units apart, as "low 70" and "urgent
+ * low 54" on a glucose chart), then below its own line. `ys` are the lines' y positions.
+ */
+export function thresholdLabelPlaces(
+  ys: readonly number[],
+  labelHeight: number,
+  gap: number,
+): Array<{ y: number; baseline: 'bottom' | 'top' }> {
+  const order = ys.map((y, i) => ({ y, i })).sort((a, b) => a.y - b.y);
+  const places = new Array<{ y: number; baseline: 'bottom' | 'top' }>(ys.length);
+  let lastBottom = Number.NEGATIVE_INFINITY;
+  for (const { y, i } of order) {
+    const above = y - gap;
+    if (above - labelHeight >= lastBottom) {
+      places[i] = { y: above, baseline: 'bottom' };
+      lastBottom = above;
+    } else {
+      places[i] = { y: y + gap, baseline: 'top' };
+      lastBottom = y + gap + labelHeight;
+    }
+  }
+  return places;
+}
+
 /** Threshold lines: urgent solid, warning dashed (the shape tells them apart, not only the colour). */
 export function thresholdPlugin(thresholds: readonly Threshold[]): uPlot.Plugin {
   return {
     hooks: {
       draw: (u: uPlot) => {
         const { ctx, bbox } = u;
+        const px = devicePixelRatio;
         ctx.save();
-        ctx.font = `${Math.round(11 * devicePixelRatio)}px system-ui, sans-serif`;
-        ctx.textBaseline = 'bottom';
-        // Labels sit at the right end, clear of the y-axis ticks on the left.
-        ctx.textAlign = 'right';
-        for (const t of thresholds) {
-          const y = Math.round(u.valToPos(t.value, 'y', true));
-          if (y < bbox.top || y > bbox.top + bbox.height) continue;
+        ctx.font = `${Math.round(11 * px)}px system-ui, sans-serif`;
+        // Labels sit at the left end: the axis spans the whole range chosen and ends now, so
+        // the newest readings, the ones a clinician reads, are on the right.
+        ctx.textAlign = 'left';
+        const shown = thresholds
+          .map((t) => ({ t, y: Math.round(u.valToPos(t.value, 'y', true)) }))
+          .filter(({ y }) => y >= bbox.top && y <= bbox.top + bbox.height);
+        const places = thresholdLabelPlaces(
+          shown.map(({ y }) => y),
+          13 * px,
+          2 * px,
+        );
+        shown.forEach(({ t, y }, i) => {
           ctx.strokeStyle = t.level === 'urgent' ? '#D55E00' : '#E69F00';
           ctx.fillStyle = '#5a2a00';
-          ctx.lineWidth = 1.5 * devicePixelRatio;
-          ctx.setLineDash(t.level === 'urgent' ? [] : [6 * devicePixelRatio, 4 * devicePixelRatio]);
+          ctx.lineWidth = 1.5 * px;
+          ctx.setLineDash(t.level === 'urgent' ? [] : [6 * px, 4 * px]);
           ctx.beginPath();
           ctx.moveTo(bbox.left, y);
           ctx.lineTo(bbox.left + bbox.width, y);
           ctx.stroke();
-          ctx.fillText(
-            `${t.label} ${t.value}`,
-            bbox.left + bbox.width - 4 * devicePixelRatio,
-            y - 2 * devicePixelRatio,
-          );
-        }
+          const place = places[i]!;
+          ctx.textBaseline = place.baseline;
+          ctx.fillText(`${t.label} ${t.value}`, bbox.left + 4 * px, place.y);
+        });
         ctx.restore();
       },
     },
   };
+}
+
+/**
+ * Time-axis labels, 24-hour as everywhere else: "19:25" (with seconds when ticks are seconds
+ * apart), the date "2026-12-04" under the first tick and wherever the day changes; ticks a day
+ * or more apart show the date alone. `incrSec` is uPlot's distance between ticks.
+ */
+export function timeTickLabels(splitsSec: readonly number[], incrSec: number): string[] {
+  let lastDay = '';
+  return splitsSec.map((s) => {
+    const ms = s * 1000;
+    const day = dayOf(ms);
+    if (incrSec >= 86_400) return day;
+    const time = clock(ms, { seconds: incrSec < 60 });
+    const isNewDay = day !== lastDay;
+    lastDay = day;
+    return isNewDay ? `${time}\n${day}` : time;
+  });
+}
+
+/** The x range: the whole time range asked for, ending now, not just the minutes that have data. */
+export function timeWindow(
+  rangeMs: number,
+  nowMs: number,
+  dataMin: number | null,
+  dataMax: number | null,
+): [number, number] {
+  const from = (nowMs - rangeMs) / 1000;
+  const to = nowMs / 1000;
+  return [Math.min(from, dataMin ?? from), Math.max(to, dataMax ?? to)];
 }
 
 export function chartOptions(opts: {
@@ -89,14 +151,31 @@ export function chartOptions(opts: {
   width: number;
   height: number;
   thresholds: readonly Threshold[];
-  /** Adds the questionable-readings series and its legend entry (only charts that have some). */
+  /** Adds the questionable-readings series (only charts that have some). */
   withQuestionable?: boolean;
+  /** The time range shown when not zoomed, ending now (without it: the data's own span). */
+  rangeMs?: number;
+  /**
+   * Whether the reader is looking at the whole range (not zoomed). uPlot asks the x range
+   * function on every change, zooms included, so it must know which of the two it is.
+   */
+  isWholeRange?: () => boolean;
+  now?: () => number;
 }): uPlot.Options {
+  const now = opts.now ?? Date.now;
+  const isWholeRange = opts.isWholeRange ?? (() => true);
   return {
     width: opts.width,
     height: opts.height,
     scales: {
-      x: { time: true },
+      x:
+        opts.rangeMs === undefined
+          ? { time: true }
+          : {
+              time: true,
+              range: (_u, min, max) =>
+                isWholeRange() ? timeWindow(opts.rangeMs!, now(), min, max) : [min, max],
+            },
       y: { range: (_u, min, max) => yRange(min, max, opts.thresholds) },
     },
     series: [
@@ -109,9 +188,21 @@ export function chartOptions(opts: {
       },
       ...(opts.withQuestionable ? [QUESTIONABLE_SERIES] : []),
     ],
-    axes: [{}, { label: opts.unit, size: 56 }],
-    cursor: { drag: { x: true, y: false } },
-    legend: { show: true, live: true },
+    axes: [
+      {
+        // Room for "2026-12-04" under a tick: labels never run into each other when zoomed.
+        space: 80,
+        size: 52,
+        values: (_u, splits, _axis, _space, incr) => timeTickLabels(splits, incr),
+      },
+      { label: opts.unit, size: 56 },
+    ],
+    // With a range, a drag zooms through the chart's setSelect hook (which knows it is a zoom).
+    cursor: {
+      drag: opts.rangeMs === undefined ? { x: true, y: false } : { x: true, y: false, setScale: false },
+    },
+    // "Time: -- Heart rate: --" said nothing; the chart's caption shows the hovered reading.
+    legend: { show: false },
     plugins: [thresholdPlugin(opts.thresholds)],
   };
 }

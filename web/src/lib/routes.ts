@@ -17,6 +17,7 @@ export type Route =
   | { screen: 'enrol-device' }
   | { screen: 'device'; deviceId: string }
   | { screen: 'audit' }
+  | { screen: 'webhooks' }
   | { screen: 'account' }
   | { screen: 'unknown'; path: string };
 
@@ -35,6 +36,7 @@ const FIXED: Readonly<Record<string, FixedScreen>> = {
   '/consent': 'consent',
   '/enrol-device': 'enrol-device',
   '/audit': 'audit',
+  '/webhooks': 'webhooks',
   '/account': 'account',
 };
 

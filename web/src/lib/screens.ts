@@ -16,6 +16,7 @@ const CARE_TEAMS: NavItem = { path: '/care-teams', label: 'Care teams', screen: 
 const CONSENT: NavItem = { path: '/consent', label: 'Consent', screen: 'consent' };
 const ENROL: NavItem = { path: '/enrol-device', label: 'Enrol device', screen: 'enrol-device' };
 const AUDIT: NavItem = { path: '/audit', label: 'Audit log', screen: 'audit' };
+const WEBHOOKS: NavItem = { path: '/webhooks', label: 'Webhooks', screen: 'webhooks' };
 /** Everyone who signs in manages their own passkeys, recovery codes and password there. */
 const ACCOUNT: NavItem = { path: '/account', label: 'Account', screen: 'account' };
 
@@ -26,8 +27,9 @@ const ACCOUNT: NavItem = { path: '/account', label: 'Account', screen: 'account'
 export const SCREENS_BY_ROLE: Readonly<Record<string, readonly NavItem[]>> = {
   clinician: [PATIENTS, ALERTS, FLEET],
   // users:read and audit:read, without users:write: the Users screen is read-only for them.
-  security: [FLEET, POSTURE, SECURITY, AUDIT, USERS],
-  admin: [FLEET, POSTURE, ENROL, USERS, CARE_TEAMS, CONSENT, SECURITY],
+  // webhooks:read without webhooks:write: the Webhooks screen is read-only for them too.
+  security: [FLEET, POSTURE, SECURITY, AUDIT, USERS, WEBHOOKS],
+  admin: [FLEET, POSTURE, ENROL, USERS, CARE_TEAMS, CONSENT, SECURITY, WEBHOOKS],
   auditor: [AUDIT, SECURITY, CONSENT],
 };
 
@@ -53,4 +55,9 @@ export function canOpenDevicePage(role: string): boolean {
 /** Roles that read fleet posture: risk, findings, end of support (posture:read). */
 export function canReadPosture(role: string): boolean {
   return role === 'security' || role === 'admin';
+}
+
+/** Roles that subscribe, remove and retry webhooks (webhooks:write); security officers only read. */
+export function canWriteWebhooks(role: string): boolean {
+  return role === 'admin';
 }

@@ -40,6 +40,12 @@ describe('trend arrows', () => {
     expect(trendOf(GLUCOSE, oldRise)?.trend).toBe('steady');
   });
 
+  it('says nothing once the newest reading is more than 5 minutes old: an old arrow is not the current trend', () => {
+    const rise = ramp(100, 3);
+    expect(trendOf(GLUCOSE, rise, END + 4 * 60_000)?.trend).toBe('rising-fast');
+    expect(trendOf(GLUCOSE, rise, END + 6 * 60_000)).toBeNull();
+  });
+
   it('says nothing with fewer than three readings or less than four minutes of them', () => {
     expect(trendOf(GLUCOSE, ramp(100, 3, 1))).toBeNull();
     expect(trendOf(GLUCOSE, ramp(100, 3, 3))).toBeNull();

@@ -50,8 +50,17 @@ export function classifyRate(code: string, perMinute: number, level: number): Tr
   return 'steady';
 }
 
-/** The trend over the last TREND_WINDOW_MS of readings (any order), or null when too few. */
-export function trendOf(code: string, points: readonly TrendPoint[]): TrendResult | null {
+/**
+ * A trend is only shown while it describes now: once the newest reading is this old, the
+ * arrow (say "rising fast" from before the device went quiet) would pass for the current one.
+ */
+export const TREND_MAX_AGE_MS = 5 * 60_000;
+
+/**
+ * The trend over the last TREND_WINDOW_MS of readings (any order), or null when too few, or,
+ * given `nowMs`, when the newest reading is older than TREND_MAX_AGE_MS.
+ */
+export function trendOf(code: string, points: readonly TrendPoint[], nowMs?: number): TrendResult | null {
   const timed: Array<{ t: number; v: number }> = [];
   for (const p of points) {
     if (p.questionable) continue;
@@ -61,6 +70,7 @@ export function trendOf(code: string, points: readonly TrendPoint[]): TrendResul
   if (timed.length < MIN_POINTS) return null;
   let newest = -Infinity;
   for (const p of timed) newest = Math.max(newest, p.t);
+  if (nowMs !== undefined && nowMs - newest > TREND_MAX_AGE_MS) return null;
   const recent = timed.filter((p) => p.t >= newest - TREND_WINDOW_MS);
   if (recent.length < MIN_POINTS) return null;
   let oldest = Infinity;

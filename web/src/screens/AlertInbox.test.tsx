@@ -112,7 +112,7 @@ describe('alert inbox', () => {
     button.focus();
     await user.keyboard('{Enter}');
     const item = screen.getByRole('listitem', { name: 'warning alert: Glucose low, patient p-1' });
-    await waitFor(() => expect(item).toHaveTextContent('acknowledged by user:dr.lee'));
+    await waitFor(() => expect(item).toHaveTextContent('acknowledged by dr.lee'));
     await waitFor(() => expect(item).toHaveFocus());
   });
 

@@ -37,7 +37,13 @@ export function AlertInbox() {
           )}
         </section>
       )}
-      <QueryNotice isPending={alerts.isPending} error={alerts.error} what="alerts" />
+      <QueryNotice
+        isPending={alerts.isPending}
+        error={alerts.error}
+        failureReason={alerts.failureReason}
+        isPolling
+        what="alerts"
+      />
       {alerts.isSuccess && live.length === 0 && (
         <p className="notice" role="status">
           No open alerts.

@@ -4,6 +4,7 @@ import type { AuditFilter, AuditVerifyReport } from '../api/admin-types.ts';
 import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip, type Tone } from '../components/StatusChip.tsx';
 import { parseLocalDateTime } from '../lib/admin-forms.ts';
+import { exactTime } from '../lib/time.ts';
 
 const OUTCOME_TONE: Record<string, Tone> = { success: 'ok', denied: 'danger', failure: 'warning' };
 
@@ -75,8 +76,8 @@ export function AuditLog() {
             {entries.map((e) => (
               <tr key={e.seq}>
                 <th scope="row">{e.seq}</th>
-                <td>{new Date(e.time).toLocaleString()}</td>
-                <td>
+                <td>{exactTime(e.time)}</td>
+                <td className="cell-id">
                   {e.actor}
                   {e.source && <div className="muted">from {e.source}</div>}
                 </td>
@@ -84,8 +85,8 @@ export function AuditLog() {
                   <code>{e.action}</code>
                   {e.purpose && <div className="muted">{e.purpose}</div>}
                 </td>
-                <td>{e.patient ?? <span className="muted">—</span>}</td>
-                <td className="adm-wrap">{e.resource}</td>
+                <td className="cell-id">{e.patient ?? <span className="muted">—</span>}</td>
+                <td className="cell-id">{e.resource}</td>
                 <td>
                   <StatusChip tone={OUTCOME_TONE[e.outcome] ?? 'info'} label={e.outcome} />
                 </td>
@@ -132,8 +133,7 @@ export function VerifyResult(props: { report: AuditVerifyReport }) {
         {last && (
           <>
             {' '}
-            Last checkpoint #{last.id} vouches for entries up to #{last.auditSeq} (
-            {new Date(last.time).toLocaleString()}).
+            Last checkpoint #{last.id} vouches for entries up to #{last.auditSeq} ({exactTime(last.time)}).
           </>
         )}
         {r.unsignedTail > 0 && (

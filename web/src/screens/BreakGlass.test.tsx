@@ -2,6 +2,7 @@ import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setCsrfToken } from '../api/client.ts';
+import { clock, zoneLabel } from '../lib/time.ts';
 import { fakeApi, problem, renderWithClient } from '../test-support.tsx';
 import { PatientPage } from './PatientPage.tsx';
 
@@ -76,7 +77,7 @@ describe('break-glass', () => {
     );
     await user.click(screen.getByRole('button', { name: 'Open with emergency access' }));
     expect(await screen.findByRole('figure', { name: 'Heart rate chart' })).toBeInTheDocument();
-    const until = new Date(EXPIRES).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const until = `${clock(EXPIRES, { seconds: false })} \\(${zoneLabel(EXPIRES).replace('+', '\\+')}\\)`;
     expect(await screen.findByText(new RegExp(`Emergency access until ${until}\\.`))).toHaveAttribute(
       'role',
       'status',

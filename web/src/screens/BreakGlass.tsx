@@ -3,6 +3,7 @@ import { useBreakGlass, useBreakGlassGrant } from '../api/break-glass.ts';
 import { Link } from '../components/Link.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import '../clinician.css';
+import { clock, zoneLabel } from '../lib/time.ts';
 
 /** The server's minimum (POST /api/v1/patients/{id}/break-glass), spaces not counted: a reason someone can act on later. */
 export const MIN_REASON_CHARS = 20;
@@ -84,7 +85,7 @@ export function EmergencyBanner(props: { patientId: string }) {
   const glass = useBreakGlass(props.patientId);
   const expires = glass.data?.active ? glass.data.expires : null;
   if (!expires) return null;
-  const until = new Date(expires).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const until = `${clock(expires, { seconds: false })} (${zoneLabel(expires)})`;
   return (
     <p className="banner-emergency" role="status">
       <span aria-hidden="true">⚠</span>

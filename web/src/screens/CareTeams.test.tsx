@@ -2,7 +2,7 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { CareTeam } from '../api/admin-types.ts';
-import { fakeApi, renderWithClient } from '../test-support.tsx';
+import { fakeApi, problem, renderWithClient } from '../test-support.tsx';
 import { CareTeams } from './CareTeams.tsx';
 
 const team = (o: Partial<CareTeam>): CareTeam => ({
@@ -59,6 +59,46 @@ describe('care teams', () => {
     await u.click(screen.getByRole('button', { name: 'Save members' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('dr.lee is listed twice');
     expect(calls.some((c) => c.method === 'PUT')).toBe(false);
+  });
+
+  const NO_SUCH_MEMBERS =
+    'members must be users or API tokens that can answer an alert: no user or API token is named "dr.smtih", "nurse.kmi". Check the spelling, or add or enable the user first.';
+
+  it('shows the server refusing unknown members beside the members field of a team', async () => {
+    fakeApi({
+      'GET /api/v1/care-teams': { body: { careTeams: [team({})] } },
+      'PUT /api/v1/care-teams/ward-3/members': problem(400, 'VIGIL_ERR_REQUEST_INVALID', NO_SUCH_MEMBERS),
+    });
+    renderWithClient(<CareTeams canWrite={true} />);
+    const u = userEvent.setup();
+    const input = await screen.findByLabelText('Members', { selector: '#members-ward-3' });
+    await u.clear(input);
+    await u.type(input, 'dr.smtih, nurse.kmi');
+    await u.click(screen.getByRole('button', { name: 'Save members' }));
+    const error = await screen.findByRole('alert');
+    expect(error).toHaveTextContent('no user or API token is named "dr.smtih", "nurse.kmi"');
+    expect(input).toHaveAttribute('aria-invalid', 'true');
+    expect(input).toHaveAccessibleDescription(NO_SUCH_MEMBERS);
+    expect(screen.getByRole('form', { name: 'Set members of Ward 3' })).toContainElement(error);
+  });
+
+  it('shows the server refusing the members of a new team beside that field, not as a form error', async () => {
+    fakeApi({
+      'GET /api/v1/care-teams': { body: { careTeams: [] } },
+      'POST /api/v1/care-teams': problem(400, 'VIGIL_ERR_REQUEST_INVALID', NO_SUCH_MEMBERS),
+    });
+    renderWithClient(<CareTeams canWrite={true} />);
+    const u = userEvent.setup();
+    const form = await screen.findByRole('form', { name: 'Create a care team' });
+    await u.type(within(form).getByLabelText('Team id'), 'ward-7');
+    await u.type(within(form).getByLabelText('Name'), 'Ward 7');
+    const members = within(form).getByLabelText(/^Members/);
+    await u.type(members, 'dr.smtih, nurse.kmi');
+    await u.click(within(form).getByRole('button', { name: 'Create team' }));
+    expect(await within(form).findByRole('alert')).toHaveTextContent('"dr.smtih", "nurse.kmi"');
+    expect(within(form).getAllByRole('alert')).toHaveLength(1);
+    expect(members).toHaveAttribute('aria-invalid', 'true');
+    expect(members).toHaveAccessibleDescription(NO_SUCH_MEMBERS);
   });
 
   it('links and, after confirmation, unlinks a patient', async () => {

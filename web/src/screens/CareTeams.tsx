@@ -1,9 +1,34 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { useCareTeams, useCreateCareTeam, useSetMembers, useTeamPatient } from '../api/admin-queries.ts';
 import type { CareTeam } from '../api/admin-types.ts';
+import { ApiError, describeError } from '../api/client.ts';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
-import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
+import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
 import { parseMemberList } from '../lib/admin-forms.ts';
+
+/**
+ * The server refused the member list (a name that is no user or token, a disabled account, a
+ * repeat): its words, to show beside the members field rather than at the foot of the form.
+ */
+function membersProblem(error: unknown): string | null {
+  return error instanceof ApiError && error.status === 400 && /\bmembers?\b/.test(error.detail)
+    ? describeError(error)
+    : null;
+}
+
+/** Why the members field was refused, right under it and tied to it for screen readers. */
+function MembersError(props: { id: string; message: string | null }) {
+  if (!props.message) return null;
+  return (
+    <p id={props.id} className="notice notice-error field-error" role="alert">
+      {props.message}
+    </p>
+  );
+}
+
+/** The attributes that mark a field refused and point to the reason. */
+const invalidWhen = (message: string | null, errorId: string) =>
+  message ? { 'aria-invalid': true, 'aria-describedby': errorId } : {};
 
 /**
  * Care teams decide which clinicians see which patients, and in what order an unanswered alert
@@ -30,6 +55,9 @@ export function CareTeams(props: { canWrite: boolean }) {
 function CreateTeam() {
   const create = useCreateCareTeam();
   const [formError, setFormError] = useState<string | null>(null);
+  const membersErrorId = useId();
+  const serverProblem = membersProblem(create.error);
+  const membersMessage = formError ?? serverProblem;
   const onSubmit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = e.currentTarget;
@@ -58,16 +86,23 @@ function CreateTeam() {
           Name
           <input name="name" required maxLength={200} placeholder="Cardiology ward 3" />
         </label>
-        <label className="adm-wide">
-          Members (usernames, in escalation order, separated by commas)
-          <input name="members" maxLength={1400} placeholder="dr.lee, nurse.kim" />
-        </label>
+        <div className="adm-wide adm-field">
+          <label>
+            Members (usernames, in escalation order, separated by commas)
+            <input
+              name="members"
+              maxLength={1400}
+              placeholder="dr.lee, nurse.kim"
+              {...invalidWhen(membersMessage, membersErrorId)}
+            />
+          </label>
+          <MembersError id={membersErrorId} message={membersMessage} />
+        </div>
         <button type="submit" disabled={create.isPending}>
           Create team
         </button>
       </div>
-      <FormError message={formError} />
-      <ErrorLine error={create.error} />
+      <ErrorLine error={serverProblem ? null : create.error} />
     </form>
   );
 }
@@ -77,6 +112,9 @@ function TeamCard(props: { team: CareTeam; canWrite: boolean }) {
   const setMembers = useSetMembers();
   const patient = useTeamPatient();
   const [formError, setFormError] = useState<string | null>(null);
+  const membersErrorId = useId();
+  // Whatever refused the member list (the form's own check, then the server) is about the field.
+  const membersMessage = formError ?? (setMembers.error ? describeError(setMembers.error) : null);
   const onMembers = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const members = parseMemberList(String(new FormData(e.currentTarget).get('members') ?? ''));
@@ -108,10 +146,17 @@ function TeamCard(props: { team: CareTeam; canWrite: boolean }) {
       {props.canWrite && (
         <form className="inline-form" onSubmit={onMembers} aria-label={`Set members of ${t.name}`}>
           <label htmlFor={`members-${t.id}`}>Members</label>
-          <input id={`members-${t.id}`} name="members" defaultValue={t.members.join(', ')} maxLength={1400} />
+          <input
+            id={`members-${t.id}`}
+            name="members"
+            defaultValue={t.members.join(', ')}
+            maxLength={1400}
+            {...invalidWhen(membersMessage, membersErrorId)}
+          />
           <button type="submit" disabled={setMembers.isPending}>
             Save members
           </button>
+          <MembersError id={membersErrorId} message={membersMessage} />
         </form>
       )}
       <h3>Patients</h3>
@@ -149,8 +194,7 @@ function TeamCard(props: { team: CareTeam; canWrite: boolean }) {
           </button>
         </form>
       )}
-      <FormError message={formError} />
-      <ErrorLine error={setMembers.error ?? patient.error} />
+      <ErrorLine error={patient.error} />
     </article>
   );
 }

@@ -9,7 +9,7 @@ import { Link } from '../components/Link.tsx';
 import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { certificateStatus, deviceStatus } from '../lib/devices.ts';
-import { ago } from '../lib/time.ts';
+import { ago, dayOf, exactTime } from '../lib/time.ts';
 import { EnrollmentTokenPanel } from './EnrolDevice.tsx';
 import { PostureSection } from './PostureSection.tsx';
 
@@ -88,7 +88,7 @@ function Details(props: { detail: DeviceDetail }) {
       <dt>Patient</dt>
       <dd>{d.patientId ?? <span className="muted">not assigned</span>}</dd>
       <dt>Last message</dt>
-      <dd title={d.lastSeen ?? undefined}>{ago(d.lastSeen)}</dd>
+      <dd title={d.lastSeen ? exactTime(d.lastSeen) : undefined}>{ago(d.lastSeen)}</dd>
       <dt>Certificate expiry</dt>
       <dd>
         {cert ? (
@@ -218,8 +218,8 @@ function Certificates(props: { detail: DeviceDetail }) {
               <th scope="row">
                 <code>{c.serial}</code>
               </th>
-              <td>{new Date(c.issued).toLocaleString()}</td>
-              <td>{new Date(c.notAfter).toLocaleDateString()}</td>
+              <td>{exactTime(c.issued)}</td>
+              <td>{dayOf(c.notAfter)}</td>
               <td>
                 {c.revoked === null ? (
                   <StatusChip tone="ok" label="Valid" />

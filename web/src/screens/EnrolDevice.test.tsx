@@ -2,6 +2,7 @@ import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import type { Device } from '../api/types.ts';
+import { exactTime } from '../lib/time.ts';
 import { fakeApi, problem, renderWithClient } from '../test-support.tsx';
 import { EnrolDevice } from './EnrolDevice.tsx';
 
@@ -37,7 +38,7 @@ describe('device enrolment', () => {
     const panel = await screen.findByRole('region', { name: 'Enrollment token' });
     expect(within(panel).getByTestId('one-time-secret')).toHaveTextContent('enr_abc123');
     expect(panel).toHaveTextContent('You will not see this again.');
-    expect(panel).toHaveTextContent(new Date('2026-11-28T10:00:00.000Z').toLocaleString());
+    expect(panel).toHaveTextContent(exactTime('2026-11-28T10:00:00.000Z'));
     expect(within(panel).getByTestId('enrol-command')).toHaveTextContent(
       `vigil device enroll --id ox-9 --token enr_abc123 --out ./vigil-credentials --server ${window.location.origin}`,
     );

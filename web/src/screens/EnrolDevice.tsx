@@ -5,6 +5,7 @@ import { Link } from '../components/Link.tsx';
 import { OneTimeSecret } from '../components/OneTimeSecret.tsx';
 import { ErrorLine, FormError } from '../components/QueryNotice.tsx';
 import { enrolCommand, parseId } from '../lib/admin-forms.ts';
+import { exactTime } from '../lib/time.ts';
 
 /** The token, its expiry and the command to run on the device; used here and on the device page. */
 export function EnrollmentTokenPanel(props: {
@@ -16,8 +17,8 @@ export function EnrollmentTokenPanel(props: {
   return (
     <OneTimeSecret label="Enrollment token" value={enrollment.token} onDone={props.onDone}>
       <p>
-        Valid once, until <strong>{new Date(enrollment.expires).toLocaleString()}</strong>. On the device,
-        with Vigil's <code>ca.crt</code> beside it, run:
+        Valid once, until <strong>{exactTime(enrollment.expires)}</strong>. On the device, with Vigil's{' '}
+        <code>ca.crt</code> beside it, run:
       </p>
       <pre className="adm-command" data-testid="enrol-command">
         {enrolCommand(deviceId, enrollment.token, window.location.origin)}

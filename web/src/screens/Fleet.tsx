@@ -75,7 +75,7 @@ function DeviceRow(props: {
   const cert = certificateStatus(d);
   return (
     <tr>
-      <th scope="row">
+      <th scope="row" className="cell-id">
         {props.canOpenDevice ? (
           <Link to={`/devices/${encodeURIComponent(d.id)}`}>
             <code>{d.id}</code>
@@ -85,9 +85,9 @@ function DeviceRow(props: {
         )}
         <div className="muted">{d.serial}</div>
       </th>
-      <td>{d.model}</td>
-      <td>{d.firmware ?? <span className="muted">unknown</span>}</td>
-      <td>{d.patientId ?? <span className="muted">none</span>}</td>
+      <td className="cell-text">{d.model}</td>
+      <td className="cell-text">{d.firmware ?? <span className="muted">unknown</span>}</td>
+      <td className="cell-id">{d.patientId ?? <span className="muted">none</span>}</td>
       <td title={d.lastSeen ?? undefined}>{ago(d.lastSeen)}</td>
       <td>
         {cert ? <StatusChip tone={cert.tone} label={cert.label} /> : <span className="muted">none</span>}

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
 import { ApiError } from '../api/client.ts';
-import { useAlertRules, useAlerts, useSeries } from '../api/queries.ts';
+import { useAlertRules, useAlerts, usePatients, useSeries } from '../api/queries.ts';
 import { AlertItem } from '../components/AlertItem.tsx';
 import { Link } from '../components/Link.tsx';
 import { QueryNotice } from '../components/QueryNotice.tsx';
@@ -23,6 +23,7 @@ export function PatientPage(props: { patientId: string }) {
   const series = useSeries(props.patientId, rangeMs);
   const rules = useAlertRules(props.patientId);
   const alerts = useAlerts(props.patientId);
+  const patient = usePatients().data?.patients.find((p) => p.id === props.patientId);
   const rangeName = useId();
   const live = (alerts.data?.alerts ?? []).filter((a) => a.state !== 'resolved').sort(byUrgency);
   const charts = [...(series.data?.series ?? [])].sort(
@@ -31,13 +32,27 @@ export function PatientPage(props: { patientId: string }) {
   // Not this clinician's patient (no care-team link, or consent): offer the emergency way in.
   if (series.error instanceof ApiError && series.error.code === 'VIGIL_ERR_AUTH_FORBIDDEN')
     return <BreakGlassOffer patientId={props.patientId} detail={series.error.detail} />;
+  // The server could not be reached (no problem document): the readings notice says so once.
+  const isRulesRefused = rules.error instanceof ApiError;
   return (
     <section aria-labelledby="patient-title">
       <p>
         <Link to="/patients">← All patients</Link>
       </p>
-      <h1 id="patient-title">Patient {props.patientId}</h1>
+      <h1 id="patient-title">{patient?.name ?? `Patient ${props.patientId}`}</h1>
+      {patient?.name && (
+        <p className="muted">
+          Patient {props.patientId}
+          {patient.birthDate && ` · born ${patient.birthDate}`}
+        </p>
+      )}
       <EmergencyBanner patientId={props.patientId} />
+      <QueryNotice
+        isPending={false}
+        error={alerts.error ?? alerts.failureReason}
+        isPolling
+        what="this patient’s alerts"
+      />
       {live.length > 0 && (
         <ul className="alert-list" aria-label="Open alerts for this patient">
           {live.map((a) => (
@@ -60,14 +75,28 @@ export function PatientPage(props: { patientId: string }) {
           </label>
         ))}
       </fieldset>
-      {rules.error !== null && (
+      {isRulesRefused && (
         <p className="muted">Alert thresholds are not available, so none are drawn on the charts.</p>
       )}
-      <QueryNotice isPending={series.isPending} error={series.error} what="readings" />
+      {rules.error !== null && !isRulesRefused && series.isSuccess && (
+        <p className="muted">Alert thresholds could not be loaded yet, so none are drawn; retrying.</p>
+      )}
+      <QueryNotice
+        isPending={series.isPending}
+        error={series.error}
+        failureReason={series.failureReason}
+        isPolling
+        what="readings"
+      />
       {series.isSuccess && charts.length === 0 && <p className="notice">No readings in this time range.</p>}
       <div className="charts">
         {charts.map((s) => (
-          <VitalChart key={s.code} series={s} thresholds={thresholdsFor(s.code, rules.data?.effective)} />
+          <VitalChart
+            key={s.code}
+            series={s}
+            rangeMs={rangeMs}
+            thresholds={thresholdsFor(s.code, rules.data?.effective)}
+          />
         ))}
       </div>
     </section>

@@ -6,6 +6,7 @@ import { StatusChip } from '../components/StatusChip.tsx';
 import { BANDS, devicesByBand, modelsNearEndOfSupport, topFindings } from '../lib/posture-summary.ts';
 import { supportText } from './PostureSection.tsx';
 import '../posture.css';
+import { exactTime } from '../lib/time.ts';
 
 /** The fleet's security posture at a glance: how many devices at each risk level, what to fix first, what to replace. */
 export function Posture(props: { canOpenDevice: boolean }) {
@@ -19,7 +20,7 @@ export function Posture(props: { canOpenDevice: boolean }) {
       {devices.length > 0 && (
         <>
           <p className="muted">
-            {devices.length} devices assessed at {new Date(posture.data?.generatedAt ?? '').toLocaleString()}.
+            {devices.length} devices assessed at {exactTime(posture.data?.generatedAt ?? '')}.
           </p>
           <div className="posture-summary">
             <article className="panel" aria-labelledby="bands-title">

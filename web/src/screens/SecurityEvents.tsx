@@ -3,6 +3,7 @@ import { useSecurityEvents } from '../api/queries.ts';
 import { LiveIndicator } from '../components/LiveIndicator.tsx';
 import { FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip, type Tone } from '../components/StatusChip.tsx';
+import { exactTime } from '../lib/time.ts';
 
 const SEVERITY_TONE: Record<string, Tone> = {
   high: 'danger',
@@ -88,7 +89,7 @@ export function SecurityEvents() {
             {list.map((e) => (
               <tr key={e.id}>
                 <td>
-                  {new Date(e.ts).toLocaleString()}
+                  {exactTime(e.ts)}
                   {isNew(e.id) && <StatusChip tone="info" label="New" />}
                 </td>
                 <td>
