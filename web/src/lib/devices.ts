@@ -1,5 +1,6 @@
 import type { Device } from '../api/types.ts';
 import type { Tone } from '../components/StatusChip.tsx';
+import { dayOf } from './time.ts';
 
 /** A device not heard from for this long is shown as offline. */
 export const OFFLINE_AFTER_MS = 5 * 60_000;
@@ -18,7 +19,7 @@ export function deviceStatus(d: Device, nowMs = Date.now()): { tone: Tone; label
 export function certificateStatus(d: Device, nowMs = Date.now()): { tone: Tone; label: string } | null {
   if (d.certificateExpires === null) return null;
   const left = Date.parse(d.certificateExpires) - nowMs;
-  const day = new Date(d.certificateExpires).toLocaleDateString();
+  const day = dayOf(d.certificateExpires);
   if (left <= 0) return { tone: 'danger', label: `expired ${day}` };
   if (left < CERT_WARNING_MS) return { tone: 'warning', label: `ends ${day}` };
   return { tone: 'ok', label: day };

@@ -107,6 +107,10 @@ describe('device status', () => {
       'danger',
     );
     expect(certificateStatus(device({}), now)).toBeNull();
+    // The dashboard's one date format, not the browser locale's (04/12/2026 or 12/4/2026).
+    expect(certificateStatus(device({ certificateExpires: '2027-06-15T12:00:00Z' }), now)?.label).toBe(
+      '2027-06-15',
+    );
   });
 });
 

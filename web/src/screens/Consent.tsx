@@ -4,12 +4,13 @@ import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { ErrorLine, FormError, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { parseId, parseLocalDateTime } from '../lib/admin-forms.ts';
+import { exactTime } from '../lib/time.ts';
 
 /** As src/access/consent.ts lists them. */
 const PURPOSES = ['treatment', 'research', 'quality', 'payment', 'public-health'] as const;
 const CATEGORIES = ['vital-signs', 'alerts', 'identity', 'device'] as const;
 
-const day = (iso: string) => new Date(iso).toLocaleString();
+const day = (iso: string) => exactTime(iso, { seconds: false });
 
 /**
  * A patient's consent records (what they permitted or refused, for which purposes and data,

@@ -5,10 +5,10 @@ import type { Device } from '../api/types.ts';
 import { DataQualityNotices } from '../components/DataQualityNotices.tsx';
 import { Link } from '../components/Link.tsx';
 import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
+import { RelativeTime } from '../components/RelativeTime.tsx';
 import { RiskChip } from '../components/RiskChip.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
 import { certificateStatus, deviceStatus } from '../lib/devices.ts';
-import { ago } from '../lib/time.ts';
 
 /** Every device with what a security officer needs at a glance, and quarantine in one step. */
 export function Fleet(props: { canQuarantine: boolean; canOpenDevice?: boolean; canReadPosture?: boolean }) {
@@ -88,7 +88,9 @@ function DeviceRow(props: {
       <td className="cell-text">{d.model}</td>
       <td className="cell-text">{d.firmware ?? <span className="muted">unknown</span>}</td>
       <td className="cell-id">{d.patientId ?? <span className="muted">none</span>}</td>
-      <td title={d.lastSeen ?? undefined}>{ago(d.lastSeen)}</td>
+      <td>
+        <RelativeTime iso={d.lastSeen} />
+      </td>
       <td>
         {cert ? <StatusChip tone={cert.tone} label={cert.label} /> : <span className="muted">none</span>}
       </td>

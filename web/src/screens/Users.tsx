@@ -5,6 +5,7 @@ import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { OneTimeSecret } from '../components/OneTimeSecret.tsx';
 import { ErrorLine, QueryNotice } from '../components/QueryNotice.tsx';
 import { StatusChip } from '../components/StatusChip.tsx';
+import { dayOf } from '../lib/time.ts';
 
 /** The roles of src/access/roles.ts, in the order an administrator most often picks them. */
 export const ROLES = ['clinician', 'security', 'auditor', 'admin', 'patient', 'integration'] as const;
@@ -134,7 +135,7 @@ function UserRow(props: { user: UserView; isMe: boolean; canWrite: boolean; onSe
         {u.username}
         {props.isMe && <span className="muted"> (you)</span>}
         {u.email && <div className="muted">{u.email}</div>}
-        <div className="muted">since {new Date(u.createdAt).toLocaleDateString()}</div>
+        <div className="muted">since {dayOf(u.createdAt)}</div>
       </th>
       <td>
         {props.canWrite && !props.isMe ? (
