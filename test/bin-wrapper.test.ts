@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NODE_FLAGS } from '../bin/node-flags.js';
+import { freePort, isPortFree } from './support/ports.ts';
 
 describe('bin/vigil.js', () => {
   it('runs the CLI with the V8 flags, passing its arguments and exit code through', () => {
@@ -28,25 +28,6 @@ describe('bin/vigil.js', () => {
     assert.ok(NODE_FLAGS.length > 0);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 interface Served {
   wrapper: ChildProcess;
