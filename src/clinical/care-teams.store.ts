@@ -173,7 +173,7 @@ export class CareTeamStore {
    * The escalation ladder for a patient: the members of the patient's care teams in order,
    * teams by id (a patient usually has one team), each member once.
    */
-  async escalationOrder(patientId: string): Promise<string[]> {
+  async escalationOrder(patientId: string, nowMs = Date.now()): Promise<string[]> {
     const rows = await this.db
       .selectFrom('care_team_patients as p')
       .innerJoin('care_team_members as m', 'm.team_id', 'p.team_id')
@@ -182,7 +182,29 @@ export class CareTeamStore {
       .orderBy('m.team_id')
       .orderBy('m.position')
       .execute();
-    return [...new Set(rows.map((r) => r.member))];
+    const members = [...new Set(rows.map((r) => r.member))];
+    if (members.length === 0) return members;
+    // A member whose account was disabled after the team was saved cannot sign in to answer:
+    // an alert handed to them would wait out a whole escalation period with no one on it. They
+    // are passed over (unless an API token in force has their name, as checkMembers counts).
+    const disabled = await this.db
+      .selectFrom('users')
+      .select('username')
+      .where('username', 'in', members)
+      .where('disabled_at', 'is not', null)
+      .execute();
+    if (disabled.length === 0) return members;
+    const names = disabled.map((u) => u.username);
+    const tokens = await this.db
+      .selectFrom('api_tokens')
+      .select('name')
+      .where('name', 'in', names)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', nowMs)
+      .execute();
+    const live = new Set(tokens.map((t) => t.name));
+    const away = new Set(names.filter((n) => !live.has(n)));
+    return members.filter((m) => !away.has(m));
   }
 
   private async require(id: string): Promise<void> {
