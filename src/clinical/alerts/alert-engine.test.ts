@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { BACKENDS } from '../../../test/support/backends.ts';
+import { UserStore } from '../../access/users.store.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { KeyRing } from '../../crypto/key-ring.ts';
 import { SecurityEvents } from '../../detection/security-events.ts';
@@ -34,14 +35,16 @@ for (const backend of BACKENDS) {
     let alertStore: AlertStore;
     let audit: AuditLog;
     let security: SecurityEvents;
+    let keys: KeyRing;
+    let careTeams: CareTeamStore;
     const clock = new ManualClock(T0);
 
     before(async () => {
       ({ store, cleanup } = await backend.open());
-      const keys = new KeyRing(store.db, { id: 'mk-test', key: randomBytes(32) });
+      keys = new KeyRing(store.db, { id: 'mk-test', key: randomBytes(32) });
       const patients = new PatientStore(store.db, keys);
       for (const id of ['p-1', 'p-2', 'p-3']) await patients.add(id, { name: `Patient ${id}` });
-      const careTeams = new CareTeamStore(store.db);
+      careTeams = new CareTeamStore(store.db);
       await careTeams.create('ward-3', 'Ward 3 nurses');
       await careTeams.setMembers('ward-3', ['nurse-a', 'dr-b', 'dr-c']);
       await careTeams.addPatient('ward-3', 'p-1');
@@ -94,6 +97,28 @@ for (const backend of BACKENDS) {
       assert.deepEqual([escalated.assignedTo, escalated.escalationLevel], ['dr-c', 2]);
       const history = (await engine.events(low.id)).map((e) => e.action);
       assert.deepEqual(history, ['raise', 'escalate', 'escalate']);
+    });
+
+    it("passes an urgent alert on at once when its holder's account is disabled", async () => {
+      const users = new UserStore(store.db, keys);
+      const nurse = (await users.create({ username: 'nurse-g', role: 'clinician' })).user;
+      await users.create({ username: 'dr-h', role: 'clinician' });
+      await careTeams.create('ward-9', 'Ward 9');
+      await careTeams.setMembers('ward-9', ['nurse-g', 'dr-h']);
+      await new PatientStore(store.db, keys).add('p-9', { name: 'Patient p-9' });
+      await careTeams.addPatient('ward-9', 'p-9');
+      await feed('p-9', 'cgm-9', glucoseTrace({ from: 60, to: 45, minutes: 10, startMs: clock.ms + MINUTE }));
+      const open = await engine.list({ patientId: 'p-9', urgency: 'urgent', state: 'open', limit: 10 });
+      const low = open.find((a) => a.condition === 'glucose-urgent-low');
+      assert.equal(low?.assignedTo, 'nurse-g');
+
+      await users.setDisabled(nurse.id, true);
+      clock.ms += MINUTE;
+      await engine.tick();
+      const passed = await engine.get((low as { id: string }).id);
+      assert.equal(passed.assignedTo, 'dr-h', 'not left with nurse-g for escalateAfterMinutes');
+      const last = (await engine.events(passed.id)).at(-1);
+      assert.equal(last?.action, 'escalate');
     });
 
     it('stops escalating once acknowledged, and audits who did it', async () => {

@@ -363,11 +363,13 @@ export class AlertEngine {
       const first = ladder[0];
       // Raised before the patient had a care team: the first member gets it, nobody is skipped.
       const isUnassigned = alert.assignedTo === null && first !== undefined;
-      if (
-        !isUnassigned &&
-        !lifecycle.escalationDue(alert, this.rulesFor(alert.patientId), ladder.length, now)
-      )
-        continue;
+      const next = isUnassigned ? undefined : lifecycle.nextHolder(alert, ladder);
+      if (!isUnassigned) {
+        if (next === undefined) continue;
+        const isDue =
+          next.isHolderGone || lifecycle.escalationDue(alert, this.rulesFor(alert.patientId), now);
+        if (!isDue) continue;
+      }
       try {
         if (isUnassigned) {
           await this.save(
@@ -378,12 +380,14 @@ export class AlertEngine {
           );
           continue;
         }
-        const to = ladder[alert.escalationLevel + 1]!;
+        const { to, isHolderGone } = next as { to: string; isHolderGone: boolean };
         await this.save(
           lifecycle.escalate(alert, to, now),
           'escalate',
           SYSTEM,
-          `not acknowledged in time; escalated to ${to}`,
+          isHolderGone
+            ? `${alert.assignedTo} can no longer answer (off the team or disabled); passed to ${to}`
+            : `not acknowledged in time; escalated to ${to}`,
         );
       } catch (err) {
         // Another patient's urgent alert still escalates on this tick.

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isVigilError } from '../../errors/catalogue.ts';
-import { type Alert, acknowledge, escalate, escalationDue, resolve, snooze } from './alert-lifecycle.ts';
+import {
+  type Alert,
+  acknowledge,
+  escalate,
+  escalationDue,
+  nextHolder,
+  resolve,
+  snooze,
+} from './alert-lifecycle.ts';
 import { DEFAULT_ALERT_RULES } from './alert-rules.ts';
 import { MINUTE, T0 } from './test-traces.ts';
 
@@ -34,30 +42,42 @@ const state = (code: string) => (e: unknown) => isVigilError(e) && e.code === co
 
 describe('alert lifecycle', () => {
   it('escalates an unacknowledged urgent alert after escalateAfterMinutes, down the team in order', () => {
+    const ladder = ['nurse-a', 'dr-b', 'dr-c'];
     const a = openAlert();
-    assert.equal(escalationDue(a, rules, 3, T0 + 9 * MINUTE), false);
-    assert.equal(escalationDue(a, rules, 3, T0 + 10 * MINUTE), true);
+    assert.equal(escalationDue(a, rules, T0 + 9 * MINUTE), false);
+    assert.equal(escalationDue(a, rules, T0 + 10 * MINUTE), true);
+    assert.deepEqual(nextHolder(a, ladder), { to: 'dr-b', isHolderGone: false });
     const b = escalate(a, 'dr-b', T0 + 10 * MINUTE);
     assert.equal(b.escalationLevel, 1);
-    assert.equal(escalationDue(b, rules, 3, T0 + 15 * MINUTE), false);
-    assert.equal(escalationDue(b, rules, 3, T0 + 20 * MINUTE), true);
+    assert.equal(escalationDue(b, rules, T0 + 15 * MINUTE), false);
+    assert.equal(escalationDue(b, rules, T0 + 20 * MINUTE), true);
     const c = escalate(b, 'dr-c', T0 + 20 * MINUTE);
-    assert.equal(escalationDue(c, rules, 3, T0 + 90 * MINUTE), false, 'the last member keeps it');
+    assert.equal(nextHolder(c, ladder), undefined, 'the last member keeps it');
   });
 
   it('does not escalate warnings, acknowledged alerts, or alerts with no one to pass them to', () => {
     const late = T0 + 60 * MINUTE;
-    assert.equal(escalationDue(openAlert({ urgency: 'warning' }), rules, 3, late), false);
-    assert.equal(escalationDue(acknowledge(openAlert(), 'nurse-a', T0), rules, 3, late), false);
-    assert.equal(escalationDue(openAlert(), rules, 1, late), false);
-    assert.equal(escalationDue(openAlert(), rules, 0, late), false);
+    assert.equal(escalationDue(openAlert({ urgency: 'warning' }), rules, late), false);
+    assert.equal(escalationDue(acknowledge(openAlert(), 'nurse-a', T0), rules, late), false);
+    assert.equal(nextHolder(openAlert(), ['nurse-a']), undefined);
+    assert.equal(nextHolder(openAlert(), []), undefined);
+  });
+
+  it('passes an alert on at once when its holder has left the ladder, skipping no one', () => {
+    // nurse-a held it (level 0) and was disabled: dr-b now stands first and gets it.
+    assert.deepEqual(nextHolder(openAlert(), ['dr-b', 'dr-c']), { to: 'dr-b', isHolderGone: true });
+    // dr-b held it after one escalation and left: dr-c, now second, gets it.
+    const b = escalate(openAlert(), 'dr-b', T0);
+    assert.deepEqual(nextHolder(b, ['nurse-a', 'dr-c']), { to: 'dr-c', isHolderGone: true });
+    // The holder is still on a ladder that shrank in front of them: the one after them is next.
+    assert.deepEqual(nextHolder(b, ['dr-b', 'dr-c']), { to: 'dr-c', isHolderGone: false });
   });
 
   it('holds escalation while snoozed, then restarts its clock', () => {
     const a = snooze(openAlert(), 15, rules, T0 + MINUTE);
-    assert.equal(escalationDue(a, rules, 2, T0 + 15 * MINUTE), false);
-    assert.equal(escalationDue(a, rules, 2, T0 + 25 * MINUTE), false);
-    assert.equal(escalationDue(a, rules, 2, T0 + 26 * MINUTE), true);
+    assert.equal(escalationDue(a, rules, T0 + 15 * MINUTE), false);
+    assert.equal(escalationDue(a, rules, T0 + 25 * MINUTE), false);
+    assert.equal(escalationDue(a, rules, T0 + 26 * MINUTE), true);
   });
 
   it('limits a snooze to maxSnoozeMinutes', () => {

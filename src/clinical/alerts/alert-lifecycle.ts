@@ -90,14 +90,31 @@ export function resolve(alert: Alert, by: string, resolution: Resolution, nowMs:
 
 /**
  * An urgent alert still open (not acknowledged, not snoozed) escalateAfterMinutes after its
- * holder got it passes to the next care-team member. The last member keeps it: it is not
- * passed round in a circle.
+ * holder got it is due to pass on; whether there is anyone to pass it to is nextHolder's answer.
  */
-export function escalationDue(alert: Alert, rules: AlertRules, teamSize: number, nowMs: number): boolean {
+export function escalationDue(alert: Alert, rules: AlertRules, nowMs: number): boolean {
   if (alert.state !== 'open' || alert.urgency !== 'urgent') return false;
   if (alert.snoozedUntilMs !== null && nowMs < alert.snoozedUntilMs) return false;
-  if (alert.escalationLevel + 1 >= teamSize) return false;
   return nowMs - alert.assignedMs >= rules.escalateAfterMinutes * 60_000;
+}
+
+/**
+ * Who an alert goes to next, on the escalation ladder as it is now: the member after its
+ * holder. The last member keeps it (it is not passed round in a circle). A holder no longer on
+ * the ladder (their account disabled, or taken off the team) cannot answer: the member now
+ * standing at their place gets it, at once (`isHolderGone`), so no one is skipped.
+ */
+export function nextHolder(
+  alert: Alert,
+  ladder: readonly string[],
+): { to: string; isHolderGone: boolean } | undefined {
+  const at = alert.assignedTo === null ? -1 : ladder.indexOf(alert.assignedTo);
+  if (at >= 0) {
+    const to = ladder[at + 1];
+    return to === undefined ? undefined : { to, isHolderGone: false };
+  }
+  const to = ladder[Math.min(alert.escalationLevel, ladder.length - 1)];
+  return to === undefined ? undefined : { to, isHolderGone: true };
 }
 
 export function escalate(alert: Alert, nextHolder: string, nowMs: number): Alert {
