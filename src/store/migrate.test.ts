@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import { openScratchSchema } from '../../test/support/pg-scratch-schema.ts';
 import { openStore, sqlitePath } from './database.ts';
 import { migrateTo, migrateToLatest } from './migrate.ts';
 
@@ -72,5 +73,26 @@ describe('SQLite migrations', () => {
     }
     raw = new BetterSqlite3(sqlitePath(dir));
     db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+  });
+});
+
+describe('PostgreSQL migrations', () => {
+  it("look only at their own schema's tables, so another schema dropped meanwhile cannot fail them", async () => {
+    const queries: string[] = [];
+    const scratch = await openScratchSchema('vigil_migrate_scope', {
+      log: (event) => {
+        if (event.level === 'query') queries.push(event.query.sql);
+      },
+    });
+    try {
+      const applied = await migrateToLatest(scratch.kysely, 'postgres', scratch.schema);
+      assert.ok(applied.includes('0001-initial') && applied.includes('0018-device-events'), applied.join());
+      // Kysely's own introspection reads every schema's columns and calls functions that look
+      // each schema up by name: a schema dropped between the two fails the statement.
+      const everySchema = queries.filter((q) => /pg_get_serial_sequence|has_schema_privilege/.test(q));
+      assert.deepEqual(everySchema, []);
+    } finally {
+      await scratch.drop();
+    }
   });
 });

@@ -80,7 +80,35 @@ function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: 
     },
   };
   // Naming the schema keeps Kysely from finding another schema's bookkeeping tables.
-  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const migrated = kind === 'postgres' ? withOwnSchemaIntrospection(db, schema) : db;
+  return new Migrator({ db: migrated, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+/**
+ * Kysely's migrator asks whether its bookkeeping tables exist by listing every table of every
+ * schema in the database, with a function call per column that names the column's schema. A
+ * schema dropped by someone else between the listing and that call fails the whole migration
+ * ("schema ... does not exist": seen when test files dropped their scratch schemas while
+ * another migrated). The migrator only needs the names of the tables in its own schema, so on
+ * PostgreSQL it gets just those.
+ */
+function withOwnSchemaIntrospection(db: Kysely<unknown>, schema: string | undefined): Kysely<unknown> {
+  const introspection: Pick<Kysely<unknown>['introspection'], 'getSchemas' | 'getTables'> = {
+    getSchemas: () => db.introspection.getSchemas(),
+    async getTables() {
+      const { rows } = await sql<{ name: string; schema: string }>`
+        SELECT table_name AS name, table_schema AS schema FROM information_schema.tables
+        WHERE table_schema = ${schema ?? sql`current_schema()`}`.execute(db);
+      return rows.map((r) => ({ name: r.name, schema: r.schema, isView: false, columns: [] }));
+    },
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'introspection') return introspection;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function applied({ error, results }: MigrationResultSet): string[] {
