@@ -10,7 +10,7 @@ import { composeAlertEmail } from '../src/notify/email-notifier.ts';
 import { parseSmtpUrl } from '../src/notify/email-smtp-url.ts';
 import type { Store } from '../src/store/database.ts';
 import { queueRaises, senderOn } from './support/email-queue.ts';
-import { readMail, startSmtp } from './support/smtp-server.ts';
+import { mailEnv, readMail, startSmtp } from './support/smtp-server.ts';
 import { tempStore } from './support/temp-store.ts';
 import { until } from './support/until.ts';
 import { type Harness, publishQos1, startHarness } from './support/vigil-harness.ts';
@@ -29,11 +29,7 @@ describe('alert e-mails', () => {
   before(async () => {
     smtp = await startSmtp({ startTls: false });
     h = await startHarness({
-      env: {
-        VIGIL_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?tls=off`,
-        VIGIL_MAIL_FROM: 'vigil@hospital.example',
-        VIGIL_PUBLIC_URL: 'https://vigil.hospital.example',
-      },
+      env: mailEnv(smtp),
       start: { alertClock: clock, notify: { emailRetryBaseMs: 10 } },
     });
   });

@@ -32,7 +32,7 @@ import { openStore, type Store } from '../src/store/database.ts';
 import { anAlert, writeStep } from './support/alert-steps.ts';
 import { TEST_PG_URL } from './support/backends.ts';
 import { keyOf, queueRaises, senderOn } from './support/email-queue.ts';
-import { closedPort, readMail, type SmtpSink, startSmtp } from './support/smtp-server.ts';
+import { closedPort, mailEnv, readMail, type SmtpSink, startSmtp } from './support/smtp-server.ts';
 import { until } from './support/until.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
 
@@ -340,11 +340,7 @@ describe('alert e-mails across a restart of a real Vigil', () => {
   before(async () => {
     smtp = await startSmtp({ startTls: false });
     h = await startHarness({
-      env: {
-        VIGIL_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?tls=off`,
-        VIGIL_MAIL_FROM: 'vigil@hospital.example',
-        VIGIL_PUBLIC_URL: 'https://vigil.hospital.example',
-      },
+      env: mailEnv(smtp),
       // A poll of a minute: what arrives came from the catch-up at start.
       start: { notify: { emailRetryBaseMs: 10, pollMs: 60_000 } },
     });

@@ -13,6 +13,15 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
+/** The mail settings of a Vigil that sends to `smtp` in plain text, with links to a public URL. */
+export function mailEnv(smtp: Pick<SmtpSink, 'port'>): Record<string, string> {
+  return {
+    VIGIL_SMTP_URL: `smtp://127.0.0.1:${smtp.port}?tls=off`,
+    VIGIL_MAIL_FROM: 'vigil@hospital.example',
+    VIGIL_PUBLIC_URL: 'https://vigil.hospital.example',
+  };
+}
+
 /** A real SMTP server (smtp-server) on 127.0.0.1, on `port` or a free one, keeping what it receives. */
 export function startSmtp(opts: { startTls: boolean; port?: number }): Promise<SmtpSink> {
   const mails: Mail[] = [];

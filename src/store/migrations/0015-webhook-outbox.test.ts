@@ -4,25 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import type pg from 'pg';
+import { alertWithHistory } from '../../../test/support/alert-history.ts';
 import { openScratchSchema } from '../../../test/support/pg-scratch-schema.ts';
 import { migrateTo, migrateToLatest } from '../migrate.ts';
 
 const BEFORE = '0014-care-team-member-index';
 const CURSOR = "SELECT name, last_id FROM outbox_cursors WHERE name = 'webhook-alert-events'";
-
-/** An alert with `events` history steps, as an earlier release left them. */
-async function alertWithHistory(db: Kysely<unknown>, id: string, events: number): Promise<void> {
-  await sql`INSERT INTO alerts (id, patient_id, condition, device_id, urgency, state, sealed_value,
-      opened_ms, updated_ms, onset_ms, escalation_level, assigned_ms)
-    VALUES (${id}, 'p-1', 'glucose-urgent-low', '', 'urgent', 'open', ${Buffer.from('sealed')},
-      1, 1, 1, 0, 1)`.execute(db);
-  for (let i = 0; i < events; i++) {
-    await sql`INSERT INTO alert_events (alert_id, ts, actor, action, detail)
-      VALUES (${id}, ${i}, 'system:alerts', 'raise', 'raised')`.execute(db);
-  }
-}
 
 describe('migration 0015: the webhook outbox cursor (SQLite)', () => {
   let dir: string;
