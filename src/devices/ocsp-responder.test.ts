@@ -3,9 +3,14 @@ import { before, describe, it } from 'node:test';
 import { Counter, Registry } from 'prom-client';
 import { createDeviceCa, type DeviceCa, type IssuedCertificateStatus } from '../pki/index.ts';
 import { nonceExtension, ocspRequestDer, readOcspResponse } from '../pki/ocsp-test-support.ts';
-import { EnrollThrottle } from './enroll-throttle.ts';
+import { EnrollThrottle, type EnrollThrottlePolicy } from './enroll-throttle.ts';
 import { OCSP_CACHE_MAX_AGE_MS, OcspAnswerCache } from './ocsp-answer-cache.ts';
-import { DEFAULT_OCSP_THROTTLE, type OcspOutcome, OcspResponder } from './ocsp-responder.ts';
+import {
+  DEFAULT_OCSP_GLOBAL_THROTTLE,
+  DEFAULT_OCSP_THROTTLE,
+  type OcspOutcome,
+  OcspResponder,
+} from './ocsp-responder.ts';
 
 const GOOD = '5a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const OTHER = '6a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -43,7 +48,10 @@ describe('OCSP responder cache and throttle', () => {
       [{ issuerPem: ca.issuing.certPem, serialHex }],
       nonce ? { extensions: [nonceExtension(nonce)] } : {},
     );
-  const responder = (signaturesPerMinute = DEFAULT_OCSP_THROTTLE.refusalsPerWindow) => {
+  const responder = (
+    signaturesPerMinute = DEFAULT_OCSP_THROTTLE.refusalsPerWindow,
+    global: Readonly<EnrollThrottlePolicy> = DEFAULT_OCSP_GLOBAL_THROTTLE,
+  ) => {
     registry = new Registry();
     refusals = new Counter({
       name: 'vigil_refusals_total',
@@ -62,6 +70,7 @@ describe('OCSP responder cache and throttle', () => {
         { ...DEFAULT_OCSP_THROTTLE, refusalsPerWindow: signaturesPerMinute },
         () => nowMs,
       ),
+      globalThrottle: new EnrollThrottle(global, () => nowMs),
     });
   };
   const counted = async (name: string, labels: string) =>
@@ -163,7 +172,7 @@ describe('OCSP responder cache and throttle', () => {
     answerOf(await ocsp.answer(request(OTHER), CLIENT));
     nowMs += 20_000;
     const refused = await ocsp.answer(request('7a1b2c3d'), CLIENT);
-    assert.deepEqual(refused, { retryAfterMs: 40_000 });
+    assert.deepEqual(refused, { retryAfterMs: 40_000, isBusy: false });
     assert.match((await counted('vigil_refusals_total', 'code="VIGIL_ERR_OCSP_THROTTLED"')) ?? '', / 1$/);
     answerOf(await ocsp.answer(request('7a1b2c3d'), '2001:db8:1:2::1'));
     nowMs += 40_000;
@@ -178,6 +187,28 @@ describe('OCSP responder cache and throttle', () => {
     const withNonce = await ocsp.answer(request(GOOD, Buffer.alloc(16, 3)), CLIENT);
     assert.deepEqual(answerOf(withNonce).der, cached.der);
     assert.ok('retryAfterMs' in (await ocsp.answer(request(OTHER, Buffer.alloc(16, 4)), CLIENT)));
+  });
+
+  it('holds fresh signatures for all clients together to the global budget, without charging the client it turns away', async () => {
+    fresh();
+    const ocsp = responder(1, { refusalsPerWindow: 2, windowMs: 10_000, maxKeys: 1 });
+    const cached = answerOf(await ocsp.answer(request(GOOD), '192.0.2.1'));
+    answerOf(await ocsp.answer(request(OTHER), '192.0.2.2'));
+    nowMs += 4_000;
+    assert.deepEqual(await ocsp.answer(request('7a1b2c3d'), '192.0.2.3'), {
+      retryAfterMs: 6_000,
+      isBusy: true,
+    });
+    assert.match((await counted('vigil_refusals_total', 'code="VIGIL_ERR_OCSP_THROTTLED"')) ?? '', / 1$/);
+    // What is cached needs no signature: still served, with or without a nonce.
+    assert.deepEqual(answerOf(await ocsp.answer(request(GOOD), '192.0.2.3')).der, cached.der);
+    assert.deepEqual(
+      answerOf(await ocsp.answer(request(GOOD, Buffer.alloc(16, 5)), '192.0.2.3')).der,
+      cached.der,
+    );
+    nowMs += 6_000;
+    // Its network's budget of one a minute is untouched by the refusal.
+    assert.equal(answerOf(await ocsp.answer(request('7a1b2c3d'), '192.0.2.3')).responseStatus, 'successful');
   });
 
   it('answers internalError when the store fails, and keeps nothing', async () => {

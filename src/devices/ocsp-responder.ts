@@ -34,10 +34,30 @@ export const DEFAULT_OCSP_THROTTLE: Readonly<EnrollThrottlePolicy> = Object.free
   maxKeys: 10_000,
 });
 
+/**
+ * Freshly signed answers all clients together may ask for in a minute, on top of each network's
+ * DEFAULT_OCSP_THROTTLE: many addresses (a botnet, or spoofed IPv6 networks past the throttle's
+ * key limit) could otherwise keep a core signing. 6,000 a minute is 100 a second, under a tenth
+ * of a core (bench/ocsp.ts), and more than a relying party checking every certificate of a
+ * 20,000-device fleet once per cached answer's life asks for. Cached answers are still served
+ * past it: they need no signature.
+ */
+export const DEFAULT_OCSP_GLOBAL_THROTTLE: Readonly<EnrollThrottlePolicy> = Object.freeze({
+  refusalsPerWindow: 6_000,
+  windowMs: 60_000,
+  maxKeys: 1,
+});
+
+/** The one key every request is counted under by the global budget. */
+const EVERYONE = 'everyone';
+
 export type OcspOutcome =
   | { answer: OcspAnswer; isCached: boolean }
-  /** The client has had its signatures for this window and nothing signed fits its request. */
-  | { retryAfterMs: number };
+  /**
+   * Nothing signed fits the request and a signature is not to be had: the client's network has
+   * had its signatures for this window, or all clients together have (`isBusy`).
+   */
+  | { retryAfterMs: number; isBusy: boolean };
 
 /**
  * The device CA's OCSP responder (src/pki/ocsp.ts) on top of the device store. A quarantined
@@ -66,6 +86,7 @@ export class OcspResponder {
   /** Answers being signed for requests without a nonce, by cache key; as many as requests in flight. */
   private readonly signing = new Map<string, { generation: number; answer: Promise<OcspAnswer> }>();
   private readonly throttle: EnrollThrottle;
+  private readonly globalThrottle: EnrollThrottle;
   private readonly responses: Counter<'status'>;
   private readonly certificates: Counter<'status'>;
   private readonly answersBySource: Counter<'source'>;
@@ -81,11 +102,15 @@ export class OcspResponder {
       /** Wall clock: it dates the answers and ages the cache. */
       clock?: () => number;
       cache?: OcspAnswerCache;
+      /** Fresh signatures per client network. */
       throttle?: EnrollThrottle;
+      /** Fresh signatures for all clients together. */
+      globalThrottle?: EnrollThrottle;
     },
   ) {
     this.cache = deps.cache ?? new OcspAnswerCache();
     this.throttle = deps.throttle ?? new EnrollThrottle(DEFAULT_OCSP_THROTTLE);
+    this.globalThrottle = deps.globalThrottle ?? new EnrollThrottle(DEFAULT_OCSP_GLOBAL_THROTTLE);
     const registers = deps.registry ? [deps.registry] : [];
     this.responses = new Counter({
       name: 'vigil_ocsp_responses_total',
@@ -136,18 +161,29 @@ export class OcspResponder {
       // Joined only within one generation: a request after a revocation waits for no answer begun before it.
       if (pending && pending.generation === this.cache.generation)
         return this.sent(await pending.answer, true);
-      const claim = this.throttle.claim(client);
-      if (!('attempt' in claim)) {
+      const refusal = this.claimSignature(client);
+      if (refusal) {
         const instead =
           cached && question.nonce !== undefined ? await this.confirmed(question, cached) : undefined;
         if (instead) return this.sent(instead.answer, true);
         this.deps.refusals?.inc({ code: 'VIGIL_ERR_OCSP_THROTTLED' });
-        return { retryAfterMs: claim.retryAfterMs };
+        return refusal;
       }
       return this.sent(await this.signedOnce(question, signer, nowMs));
     } catch (cause) {
       return this.sent({ ...unsignedAnswer('internalError'), problem: 'the store cannot be read', cause });
     }
+  }
+
+  /** Counts a fresh signature for `client` against both budgets, or says how long to wait. */
+  private claimSignature(client: string): { retryAfterMs: number; isBusy: boolean } | undefined {
+    const claim = this.throttle.claim(client);
+    if (!('attempt' in claim)) return { retryAfterMs: claim.retryAfterMs, isBusy: false };
+    const overall = this.globalThrottle.claim(EVERYONE);
+    if ('attempt' in overall) return undefined;
+    // The client is not charged for a signature it did not get.
+    this.throttle.release(claim.attempt);
+    return { retryAfterMs: overall.retryAfterMs, isBusy: true };
   }
 
   /** Answers the GET form: the request base64-encoded in the path (RFC 6960 Appendix A.1). */

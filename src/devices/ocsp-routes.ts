@@ -6,7 +6,13 @@ import { VigilError } from '../errors/catalogue.ts';
 import { MAX_OCSP_REQUEST_BYTES, type OcspAnswer } from '../pki/index.ts';
 import type { App } from '../server/http.ts';
 import { sourceNetworkOf } from '../server/source-network.ts';
-import { DEFAULT_OCSP_THROTTLE, OCSP_PATH, type OcspOutcome, type OcspResponder } from './ocsp-responder.ts';
+import {
+  DEFAULT_OCSP_GLOBAL_THROTTLE,
+  DEFAULT_OCSP_THROTTLE,
+  OCSP_PATH,
+  type OcspOutcome,
+  type OcspResponder,
+} from './ocsp-responder.ts';
 
 const OCSP_REQUEST = 'application/ocsp-request';
 const OCSP_RESPONSE = 'application/ocsp-response';
@@ -121,10 +127,11 @@ function answered(outcome: OcspOutcome, reply: FastifyReply): OcspAnswer {
   if ('answer' in outcome) return outcome.answer;
   const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
   void reply.header('retry-after', String(seconds)).header('cache-control', 'no-store');
-  const { refusalsPerWindow, windowMs } = DEFAULT_OCSP_THROTTLE;
+  const budget = outcome.isBusy ? DEFAULT_OCSP_GLOBAL_THROTTLE : DEFAULT_OCSP_THROTTLE;
+  const who = outcome.isBusy ? 'all clients together' : 'this network';
   throw new VigilError(
     'VIGIL_ERR_OCSP_THROTTLED',
-    `this network asked for more than ${refusalsPerWindow} freshly signed OCSP answers in ${windowMs / 1000} s (nonce requests and requests not answered from the cache); ask without a nonce, or try again in ${seconds} s`,
+    `${who} asked for more than ${budget.refusalsPerWindow} freshly signed OCSP answers in ${budget.windowMs / 1000} s (nonce requests and requests not answered from the cache); ask without a nonce, or try again in ${seconds} s`,
   );
 }
 
