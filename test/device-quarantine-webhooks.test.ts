@@ -1,9 +1,10 @@
 /**
  * Quarantine and release end to end: a real Vigil and webhook receiver. The HTTP routes answer
- * once the step is audited and its webhooks queued; a quarantine committed while notifications
- * were not running (a crash right after the commit) is audited and announced after the next
- * start, once; a restart sends nothing twice. The poll is set to a minute, so what arrives came
- * from the route's own pass or from the catch-up at start.
+ * once the step is audited (and a quarantine recorded as a security event) and its webhooks
+ * queued; a quarantine committed while notifications were not running (a crash right after the
+ * commit) is audited, recorded and announced after the next start, once; a restart sends and
+ * records nothing twice. The poll is set to a minute, so what arrives came from the route's own
+ * pass or from the catch-up at start.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -50,6 +51,14 @@ describe('device quarantine webhooks', () => {
         .orderBy('seq')
         .execute()
     ).map((r) => `${r.action} by ${r.actor}`);
+  /** The quarantine security events the list API shows about a device: "severity detail". */
+  const securityEventsAbout = async (deviceId: string) => {
+    const r = await h.api(`/api/v1/security/events?device=${deviceId}&code=VIGIL_ERR_DEVICE_QUARANTINED`);
+    assert.equal(r.status, 200, r.text);
+    return (r.json as { events: Array<{ severity: string; detail: string }> }).events.map(
+      (e) => `${e.severity} ${e.detail.replace(/ \(device event \d+\)$/, '')}`,
+    );
+  };
 
   it('quarantines over HTTP: audited when it answers, then announced once to each subscriber', async () => {
     await h.enrol('ox-route');
@@ -60,6 +69,9 @@ describe('device quarantine webhooks', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { id: 'ox-route', status: 'quarantined' });
     assert.deepEqual(await auditedAbout('ox-route'), ['device.quarantine by token:first-admin']);
+    assert.deepEqual(await securityEventsAbout('ox-route'), [
+      'high device ox-route quarantined by token:first-admin',
+    ]);
     assert.ok(h.vigil.directory.isQuarantined('ox-route'), 'refused at once, from memory');
     assert.deepEqual(await untilSent('ox-route', 2), ['desk device.quarantined', 'pager device.quarantined']);
     const desk = receiver.received.find((x) => x.path.endsWith('/desk') && x.body.includes('ox-route'));
@@ -100,12 +112,15 @@ describe('device quarantine webhooks', () => {
     assert.ok(h.vigil.directory.isQuarantined('ox-crash'), 'the directory reloads the status at start');
     assert.deepEqual(await untilSent('ox-crash', 2), ['desk device.quarantined', 'pager device.quarantined']);
     assert.deepEqual(await auditedAbout('ox-crash'), ['device.quarantine by user:security-officer']);
+    const recorded = ['high device ox-crash quarantined by user:security-officer'];
+    assert.deepEqual(await securityEventsAbout('ox-crash'), recorded, 'recorded from the outbox');
 
     await h.restart();
     // Retries, another start: none of them may send or audit anything more.
     await sleep(300);
     assert.deepEqual(sentAbout('ox-crash'), ['desk device.quarantined', 'pager device.quarantined']);
     assert.equal((await auditedAbout('ox-crash')).length, 1);
+    assert.deepEqual(await securityEventsAbout('ox-crash'), recorded, 'and records nothing again');
     assert.ok(h.vigil.directory.isQuarantined('ox-crash'));
   });
 });

@@ -33,6 +33,39 @@ describe('security events', () => {
     });
   }
 
+  for (const backend of BACKENDS) {
+    it(`stores an event in the caller's transaction, and tells it only when announced (${backend.name})`, async () => {
+      const { store, cleanup } = await backend.open();
+      try {
+        const events = new SecurityEvents(store.db, pino({ level: 'silent' }), createMetrics());
+        const heard: SecurityEvent[] = [];
+        events.subscribe((e) => heard.push(e));
+        const quarantined = {
+          code: 'VIGIL_ERR_DEVICE_QUARANTINED',
+          detail: 'quarantined',
+          deviceId: 'd-3',
+        } as const;
+        await assert.rejects(
+          store.db.transaction().execute(async (tx) => {
+            await events.storeIn(tx, quarantined, 1_000);
+            throw new Error('the relay lost its cursor');
+          }),
+          /lost its cursor/,
+        );
+        assert.deepEqual(await events.list({ limit: 10 }), [], 'rolled back with the transaction');
+        const stored = await store.db.transaction().execute((tx) => events.storeIn(tx, quarantined, 2_000));
+        assert.equal(heard.length, 0, 'nothing is told before the caller announces it');
+        events.announce([stored]);
+        const fields = (e: SecurityEvent) => [e.id, e.ts, e.code, e.severity, e.detail, e.deviceId];
+        assert.deepEqual((await events.list({ limit: 10 })).map(fields), [fields(stored)]);
+        assert.deepEqual(heard, [stored]);
+        assert.deepEqual([stored.ts, stored.severity], [2_000, 'high']);
+      } finally {
+        await cleanup();
+      }
+    });
+  }
+
   it('keeps storing when a subscriber throws', async () => {
     const { store, cleanup } = await BACKENDS[0]!.open();
     try {

@@ -27,6 +27,10 @@ const HIGH: ReadonlySet<string> = new Set([
   'VIGIL_ERR_AUDIT_TAMPERED',
 ]);
 
+function severityOf(code: ErrorCode): string {
+  return HIGH.has(code) ? 'high' : 'medium';
+}
+
 /** One kind of event from one source: repeats within the window are counted, not stored. */
 interface Repeats {
   startMs: number;
@@ -75,10 +79,8 @@ export class SecurityEvents {
   ) {}
 
   record(e: SecurityEventInput): void {
-    this.metrics.refusals.inc({ code: e.code });
-    const severity = HIGH.has(e.code) ? 'high' : 'medium';
-    // The detail is built by Vigil's validators and never carries reading values or names.
-    this.log.warn({ code: e.code, deviceId: e.deviceId, remote: e.remoteAddress, severity }, e.detail);
+    const severity = severityOf(e.code);
+    this.countAndLog(e, severity);
     const nowMs = this.now();
     const event = { ...e, ts: nowMs, severity };
     const key = JSON.stringify([e.code, e.remoteAddress ?? null, e.deviceId ?? null, e.detail.slice(0, 500)]);
@@ -122,6 +124,43 @@ export class SecurityEvents {
     this.repeats.set(key, { startMs: nowMs, repeats: 0, first: event });
     this.pending.push(event);
     this.timer ??= setTimeout(() => void this.write(false), 50);
+  }
+
+  /**
+   * Stores one event in the caller's transaction, at `tsMs`, outside the batching and the flood
+   * merging: for an event an outbox relay hands on exactly once (a quarantine,
+   * notify/device-events-outbox.ts), which must commit or roll back with the relay's cursor.
+   * Nothing is counted, logged or told until announce() is called with what this returns, once
+   * the transaction has committed.
+   */
+  async storeIn(tx: Kysely<Schema>, e: SecurityEventInput, tsMs: number): Promise<SecurityEvent> {
+    const event = { ...e, ts: tsMs, severity: severityOf(e.code), detail: e.detail.slice(0, 500) };
+    const row = await tx
+      .insertInto('security_events')
+      .values({
+        ts: event.ts,
+        device_id: event.deviceId ?? null,
+        code: event.code,
+        severity: event.severity,
+        detail: event.detail,
+        remote_address: event.remoteAddress ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { ...event, id: Number(row.id) };
+  }
+
+  /** Counts, logs and tells subscribers the events storeIn stored, after their transaction committed. */
+  announce(events: readonly SecurityEvent[]): void {
+    for (const e of events) this.countAndLog(e, e.severity);
+    const ids = events.map((e) => e.id);
+    if (this.listeners.length > 0) this.notify(events, ids);
+  }
+
+  private countAndLog(e: SecurityEventInput, severity: string): void {
+    this.metrics.refusals.inc({ code: e.code });
+    // The detail is built by Vigil's validators and never carries reading values or names.
+    this.log.warn({ code: e.code, deviceId: e.deviceId, remote: e.remoteAddress, severity }, e.detail);
   }
 
   /** Summaries are written at the latest one window after the first uncounted repeat. */
@@ -226,7 +265,7 @@ export class SecurityEvents {
     if (this.listeners.length > 0) this.notify(batch, ids);
   }
 
-  private notify(batch: Array<Omit<SecurityEvent, 'id'>>, ids: number[]): void {
+  private notify(batch: ReadonlyArray<Omit<SecurityEvent, 'id'>>, ids: readonly number[]): void {
     batch.forEach((e, i) => {
       const event: SecurityEvent = { ...e, id: ids[i] ?? 0, detail: e.detail.slice(0, 500) };
       for (const l of this.listeners) {

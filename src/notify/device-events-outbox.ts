@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditInput, AuditLog } from '../audit/audit-log.ts';
+import type { SecurityEvent, SecurityEventInput, SecurityEvents } from '../detection/security-events.ts';
 import type { DeviceEvent, DeviceStore } from '../devices/devices.store.ts';
 import type { OutboxCursors } from './outbox-cursors.store.ts';
 import { OutboxRelay, type OutboxRelayTuning } from './outbox-relay.ts';
@@ -16,6 +17,11 @@ export interface DeviceEventsOutboxDeps extends OutboxRelayTuning {
   cursors: OutboxCursors;
   webhooks: Pick<WebhookStore, 'enqueueForSubscribers'>;
   audit: Pick<AuditLog, 'append' | 'search'>;
+  /**
+   * Where each quarantine is recorded as a security event, in the cursor's transaction. Absent
+   * in a process that records none (the composition root passes the server's log).
+   */
+  security?: Pick<SecurityEvents, 'storeIn' | 'announce'> | undefined;
   /** Base of the links in payloads; known once the server listens. */
   publicUrl(): string;
   log: Logger;
@@ -38,11 +44,24 @@ export function deviceEventAudit(event: DeviceEvent): AuditInput {
   };
 }
 
+/** The security event of a quarantine: high severity, so a security officer sees it in the list and the stream. */
+export function quarantineSecurityEvent(event: DeviceEvent): SecurityEventInput {
+  return {
+    code: 'VIGIL_ERR_DEVICE_QUARANTINED',
+    detail: `device ${event.deviceId} quarantined by ${event.actor} (device event ${event.id})`,
+    deviceId: event.deviceId,
+  };
+}
+
 /**
  * The outbox of quarantines and releases (migration 0018): each `device_events` row, written in
  * the transaction that changed the device's status, gets its audit entry and its webhooks
- * (`device.quarantined`, `device.released`) from here, so a crash after the status change loses
- * neither.
+ * (`device.quarantined`, `device.released`) from here, and a quarantine its security event, so a
+ * crash after the status change loses none of them, and a quarantine made by any process (this
+ * server, another on the same database) is recorded once, by whichever relay hands it on.
+ *
+ * The security event is stored in the transaction that moves the cursor, with the webhooks: it
+ * commits exactly once or not at all, and is counted, logged and streamed after that commit.
  *
  * The audit entry cannot join that transaction: the audit log appends in a transaction of its
  * own, hash-chaining each entry to the one before, keeps appends in order by queueing them in
@@ -79,11 +98,20 @@ export class DeviceEventsRelay extends OutboxRelay<DeviceEvent> {
     }));
     const nowMs = this.now();
     const last = events.at(-1) as DeviceEvent;
-    const isMoved = await this.moveCursor(from, last.id, (tx) =>
-      this.deps.webhooks.enqueueForSubscribers(tx, toQueue, nowMs),
-    );
-    if (isMoved) this.deps.onQueued();
-    return isMoved;
+    const { security } = this.deps;
+    const recorded: SecurityEvent[] = [];
+    const isMoved = await this.moveCursor(from, last.id, async (tx) => {
+      await this.deps.webhooks.enqueueForSubscribers(tx, toQueue, nowMs);
+      if (!security) return;
+      for (const e of events) {
+        if (e.type === 'quarantined')
+          recorded.push(await security.storeIn(tx, quarantineSecurityEvent(e), e.atMs));
+      }
+    });
+    if (!isMoved) return false;
+    this.deps.onQueued();
+    security?.announce(recorded);
+    return true;
   }
 
   /** Appends the event's audit entry, at the event's time, unless an earlier pass did. */

@@ -7,6 +7,7 @@ import type { AlertEngine } from '../clinical/alerts/alert-engine.ts';
 import type { AlertStore } from '../clinical/alerts/alerts.store.ts';
 import type { VigilConfig } from '../config/config.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
+import type { SecurityEvents } from '../detection/security-events.ts';
 import type { DeviceStore } from '../devices/devices.store.ts';
 import type { App } from '../server/http.ts';
 import type { Schema } from '../store/schema.ts';
@@ -41,6 +42,8 @@ export interface NotifyDeps {
   alertStore: Pick<AlertStore, 'eventsAfter' | 'withoutValues'>;
   /** The quarantines and releases the device-event outbox tails (device-events-outbox.ts). */
   devices: Pick<DeviceStore, 'eventsAfter'>;
+  /** Where the device-event outbox records each quarantine as a security event, once, whoever quarantined. */
+  security: Pick<SecurityEvents, 'storeIn' | 'announce'>;
   users: UserStore;
   registry: Registry;
   log: Logger;
@@ -64,7 +67,8 @@ export interface Notifications {
   /** Starts delivery once the server listens: links need its port when no public URL is set. */
   start(httpPort: number): void;
   /**
-   * Audits and announces the quarantines and releases just committed; resolves once that pass
+   * Audits and announces the quarantines and releases just committed, and records each
+   * quarantine's security event; resolves once that pass
    * is over (or failed: the relay tries again with backoff, and at the next start).
    */
   relayDeviceEvents(): Promise<void>;
@@ -138,13 +142,14 @@ export function createNotifications(deps: NotifyDeps): Notifications {
     onQueued: () => email?.kick(),
     pollMs: deps.tuning?.pollMs,
   });
-  // Quarantines and releases are audited and announced from device_events, written with the
-  // status change: a crash right after it loses neither.
+  // Quarantines and releases are audited and announced, and quarantines recorded as security
+  // events, from device_events, written with the status change: a crash right after it loses none.
   const deviceOutbox = new DeviceEventsRelay({
     devices: deps.devices,
     cursors: new OutboxCursors(deps.db),
     webhooks,
     audit: deps.audit,
+    security: deps.security,
     publicUrl: () => publicUrl,
     log: log.child({ component: 'device-events-outbox' }),
     onQueued: () => dispatcher.kick(),

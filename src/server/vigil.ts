@@ -319,19 +319,14 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   });
 
   // The status change and its device_events row commit together (devices.store.ts); the audit
-  // entry and the webhooks follow from the row (notify/device-events-outbox.ts), so a crash at
-  // any point after the commit loses neither. The directory and the live connection change in
-  // memory at once; a restart reloads the directory from the devices table anyway.
+  // entry, the security event and the webhooks follow from the row (notify/device-events-outbox.ts),
+  // so a crash at any point after the commit loses none of them. The directory and the live
+  // connection change in memory at once; a restart reloads the directory from the devices table.
   const quarantine = async (deviceId: string, reason: string, actor: string) => {
     await devices.quarantine(deviceId, reason, actor);
     directory.setStatus(deviceId, 'quarantined');
     gateway.disconnect(deviceId as DeviceId, 'VIGIL_ERR_DEVICE_QUARANTINED');
-    events.record({
-      code: 'VIGIL_ERR_DEVICE_QUARANTINED',
-      detail: `device ${deviceId} quarantined by ${actor}`,
-      deviceId,
-    });
-    // Awaited so that the answer comes after the audit entry, as it did when this wrote it.
+    // Awaited so that the answer comes after the audit entry and the security event.
     await notify.relayDeviceEvents();
   };
   const release = async (deviceId: string, actor: string) => {
@@ -350,6 +345,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     alerts,
     alertStore,
     devices,
+    security: events,
     users: access.users,
     registry: metrics.registry,
     log,
