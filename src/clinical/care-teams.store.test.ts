@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BACKENDS } from '../../test/support/backends.ts';
+import { ApiTokens } from '../access/api-tokens.ts';
 import { UserStore } from '../access/users.store.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
 import { isVigilError } from '../errors/catalogue.ts';
@@ -14,6 +15,7 @@ for (const backend of BACKENDS) {
   describe(`care teams on ${backend.name}`, () => {
     let teams: CareTeamStore;
     let users: UserStore;
+    let tokens: ApiTokens;
     let cleanup: () => Promise<void>;
     before(async () => {
       const opened = await backend.open();
@@ -21,6 +23,7 @@ for (const backend of BACKENDS) {
       const keys = new KeyRing(opened.store.db, { id: 'mk', key: randomBytes(32) });
       const patients = new PatientStore(opened.store.db, keys);
       users = new UserStore(opened.store.db, keys);
+      tokens = new ApiTokens(opened.store.db);
       await patients.add('p-1', { name: 'Ada Okafor' });
       teams = new CareTeamStore(opened.store.db);
     });
@@ -51,6 +54,44 @@ for (const backend of BACKENDS) {
       await users.setDisabled(ids['nurse-d'] as string, false);
       assert.deepEqual(await order(), ['nurse-d', 'nurse-e', 'dr-f']);
       await teams.removePatient('weekend', 'p-1');
+    });
+
+    /** A team of a live pager token between two enabled users, on patient p-1, as saved at T0. */
+    const teamWithPager = async (teamId: string, pager: string) => {
+      const T0 = Date.UTC(2026, 11, 4, 22, 0);
+      const [nurse, doctor] = [`nurse-${teamId}`, `dr-${teamId}`];
+      const names = [nurse, pager, doctor];
+      for (const username of [nurse, doctor]) await users.create({ username, role: 'clinician' });
+      const token = await tokens.create({ role: 'clinician', name: pager, ttlSeconds: 3600 }, T0);
+      await teams.create(teamId, teamId);
+      await teams.setMembers(teamId, (await teams.checkMembers(names, T0)).members);
+      await teams.addPatient(teamId, 'p-1');
+      const order = async (nowMs: number) =>
+        (await teams.escalationOrder('p-1', nowMs)).filter((m) => names.includes(m));
+      assert.deepEqual(await order(T0), names);
+      return { T0, token, names, nurse, doctor, order };
+    };
+
+    it('passes over a member whose API token expired after the team was saved', async () => {
+      const { T0, token, names, nurse, doctor, order } = await teamWithPager('expiry', 'pager-expiry');
+      assert.deepEqual(await order(token.expiresAt - 1), names);
+      assert.deepEqual(
+        await order(token.expiresAt),
+        [nurse, doctor],
+        'an alert is not handed to a token that no longer authenticates',
+      );
+      assert.deepEqual(await order(T0 + 2 * 3_600_000), [nurse, doctor]);
+      await teams.removePatient('expiry', 'p-1');
+    });
+
+    it('passes over a member whose API token was revoked after the team was saved', async () => {
+      const { T0, token, names, nurse, doctor, order } = await teamWithPager('revoked', 'pager-revoked');
+      await tokens.revoke(token.id, T0 + 60_000);
+      assert.deepEqual(await order(T0 + 120_000), [nurse, doctor]);
+      // A new token under the same name brings the member back.
+      await tokens.create({ role: 'clinician', name: 'pager-revoked', ttlSeconds: 3600 }, T0 + 120_000);
+      assert.deepEqual(await order(T0 + 180_000), names);
+      await teams.removePatient('revoked', 'p-1');
     });
 
     it('takes a patient out of a team', async () => {

@@ -184,27 +184,30 @@ export class CareTeamStore {
       .execute();
     const members = [...new Set(rows.map((r) => r.member))];
     if (members.length === 0) return members;
-    // A member whose account was disabled after the team was saved cannot sign in to answer:
-    // an alert handed to them would wait out a whole escalation period with no one on it. They
-    // are passed over (unless an API token in force has their name, as checkMembers counts).
-    const disabled = await this.db
-      .selectFrom('users')
-      .select('username')
-      .where('username', 'in', members)
-      .where('disabled_at', 'is not', null)
-      .execute();
-    if (disabled.length === 0) return members;
-    const names = disabled.map((u) => u.username);
-    const tokens = await this.db
-      .selectFrom('api_tokens')
-      .select('name')
-      .where('name', 'in', names)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', nowMs)
-      .execute();
-    const live = new Set(tokens.map((t) => t.name));
-    const away = new Set(names.filter((n) => !live.has(n)));
-    return members.filter((m) => !away.has(m));
+    // A member who can no longer answer would hold an alert for a whole escalation period with
+    // no one on it: a user whose account was disabled after the team was saved cannot sign in,
+    // and an API token that has since expired or been revoked reaches no one. Each is passed
+    // over. A name counts as present while an enabled user or a token in force has it (a token
+    // in force wins over a user of the same name, as checkMembers counts); a name that is
+    // neither user nor token at all is left as it is, as before.
+    const [users, tokens] = await Promise.all([
+      this.db
+        .selectFrom('users')
+        .select(['username', 'disabled_at'])
+        .where('username', 'in', members)
+        .execute(),
+      this.db
+        .selectFrom('api_tokens')
+        .select(['name', 'revoked_at', 'expires_at'])
+        .where('name', 'in', members)
+        .execute(),
+    ]);
+    const known = new Set([...users.map((u) => u.username), ...tokens.map((t) => t.name)]);
+    const present = new Set([
+      ...users.filter((u) => u.disabled_at === null).map((u) => u.username),
+      ...tokens.filter((t) => t.revoked_at === null && t.expires_at > nowMs).map((t) => t.name),
+    ]);
+    return members.filter((m) => present.has(m) || !known.has(m));
   }
 
   private async require(id: string): Promise<void> {

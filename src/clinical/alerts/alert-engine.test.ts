@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { BACKENDS } from '../../../test/support/backends.ts';
+import { ApiTokens } from '../../access/api-tokens.ts';
 import { UserStore } from '../../access/users.store.ts';
 import { AuditLog } from '../../audit/audit-log.ts';
 import { KeyRing } from '../../crypto/key-ring.ts';
@@ -119,6 +120,58 @@ for (const backend of BACKENDS) {
       assert.equal(passed.assignedTo, 'dr-h', 'not left with nurse-g for escalateAfterMinutes');
       const last = (await engine.events(passed.id)).at(-1);
       assert.equal(last?.action, 'escalate');
+    });
+
+    /**
+     * An urgent low for a new patient whose team is a pager's API token, then a doctor; the
+     * token lives until `liveAfterFeedMs` after the last reading. Returns the alert, held by
+     * the pager, and the token.
+     */
+    const urgentLowHeldByPager = async (ward: string, liveAfterFeedMs: number) => {
+      const pager = `pager-${ward}`;
+      const doctor = `dr-${ward}`;
+      const patientId = `p-${ward}`;
+      const startMs = clock.ms + MINUTE;
+      const ttlSeconds = (startMs + 10 * MINUTE + liveAfterFeedMs - clock.ms) / 1000;
+      const token = await new ApiTokens(store.db).create(
+        { role: 'clinician', name: pager, ttlSeconds },
+        clock.ms,
+      );
+      await new UserStore(store.db, keys).create({ username: doctor, role: 'clinician' });
+      await careTeams.create(ward, ward);
+      await careTeams.setMembers(ward, [pager, doctor]);
+      await new PatientStore(store.db, keys).add(patientId, { name: `Patient ${patientId}` });
+      await careTeams.addPatient(ward, patientId);
+      await feed(patientId, `cgm-${ward}`, glucoseTrace({ from: 60, to: 45, minutes: 10, startMs }));
+      const open = await engine.list({ patientId, urgency: 'urgent', state: 'open', limit: 10 });
+      const low = open.find((a) => a.condition === 'glucose-urgent-low');
+      assert.equal(low?.assignedTo, pager);
+      return { low: low as NonNullable<typeof low>, token, doctor };
+    };
+
+    /** One tick a minute on: well inside escalateAfterMinutes of the alert's raise. */
+    const passedOnAfterAMinute = async (low: { id: string; assignedMs: number }, doctor: string) => {
+      clock.ms += MINUTE;
+      assert.ok(clock.ms - low.assignedMs < 10 * MINUTE, 'not yet due to escalate for want of an answer');
+      await engine.tick();
+      const passed = await engine.get(low.id);
+      assert.equal(passed.assignedTo, doctor, 'not left with a token that reaches no one');
+      const last = (await engine.events(passed.id)).at(-1);
+      assert.equal(last?.action, 'escalate');
+      assert.match(last?.detail ?? '', /can no longer answer/);
+    };
+
+    it("passes an urgent alert on at once when its holder's API token has expired", async () => {
+      const { low, token, doctor } = await urgentLowHeldByPager('ward-10', 30_000);
+      assert.ok(token.expiresAt > clock.ms && token.expiresAt <= clock.ms + MINUTE);
+      await passedOnAfterAMinute(low, doctor);
+    });
+
+    it("passes an urgent alert on at once when its holder's API token is revoked", async () => {
+      const { low, token, doctor } = await urgentLowHeldByPager('ward-11', 60 * MINUTE);
+      await new ApiTokens(store.db).revoke(token.id, clock.ms);
+      assert.ok(token.expiresAt > clock.ms + MINUTE, 'in force but for the revocation');
+      await passedOnAfterAMinute(low, doctor);
     });
 
     it('stops escalating once acknowledged, and audits who did it', async () => {

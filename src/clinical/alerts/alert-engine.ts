@@ -323,7 +323,7 @@ export class AlertEngine {
       return this.save({ ...current, value: s.value, updatedMs: now }, 'update', SYSTEM, 'worse value');
     }
     if (s.kind === 'update') return;
-    const ladder = await this.deps.careTeams.escalationOrder(patientId);
+    const ladder = await this.deps.careTeams.escalationOrder(patientId, now);
     const alert: Alert = {
       id: randomUUID(),
       patientId,
@@ -357,7 +357,7 @@ export class AlertEngine {
       if (alert.state !== 'open' || alert.urgency !== 'urgent') continue;
       let ladder = ladders.get(alert.patientId);
       if (!ladder) {
-        ladder = await this.deps.careTeams.escalationOrder(alert.patientId);
+        ladder = await this.deps.careTeams.escalationOrder(alert.patientId, now);
         ladders.set(alert.patientId, ladder);
       }
       const first = ladder[0];
@@ -386,7 +386,7 @@ export class AlertEngine {
           'escalate',
           SYSTEM,
           isHolderGone
-            ? `${alert.assignedTo} can no longer answer (off the team or disabled); passed to ${to}`
+            ? `${alert.assignedTo} can no longer answer (off the team, account disabled, or API token expired or revoked); passed to ${to}`
             : `not acknowledged in time; escalated to ${to}`,
         );
       } catch (err) {

@@ -101,8 +101,9 @@ export function escalationDue(alert: Alert, rules: AlertRules, nowMs: number): b
 /**
  * Who an alert goes to next, on the escalation ladder as it is now: the member after its
  * holder. The last member keeps it (it is not passed round in a circle). A holder no longer on
- * the ladder (their account disabled, or taken off the team) cannot answer: the member now
- * standing at their place gets it, at once (`isHolderGone`), so no one is skipped.
+ * the ladder (their account disabled, their API token expired or revoked, or taken off the
+ * team: CareTeamStore.escalationOrder) cannot answer: the member now standing at their place
+ * gets it, at once (`isHolderGone`), so no one is skipped.
  */
 export function nextHolder(
   alert: Alert,
