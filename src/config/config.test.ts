@@ -115,6 +115,7 @@ describe('configuration', () => {
           VIGIL_HOST: fc.option(fc.string(), { nil: undefined }),
           VIGIL_DATABASE_URL: fc.option(fc.string(), { nil: undefined }),
           VIGIL_LOG_LEVEL: fc.option(fc.string(), { nil: undefined }),
+          VIGIL_NOTIFY_RETENTION_DAYS: fc.option(fc.string(), { nil: undefined }),
         }),
         (env) => {
           try {
@@ -292,5 +293,44 @@ describe('configuration: enrolment throttle', () => {
       detailOf(() => loadConfig({ cwd, configFile: configFile({ enrollRefusalsPerMinute: 2.5 }) })),
       /^enrollRefusalsPerMinute: 2\.5 must be a whole number/,
     );
+  });
+});
+
+describe('configuration: notification retention', () => {
+  it('keeps finished notification rows 30 days unless told otherwise', () => {
+    assert.equal(loadConfig({ cwd }).notifyRetentionDays, 30);
+    assert.equal(loadConfig({ cwd, env: { VIGIL_NOTIFY_RETENTION_DAYS: '7' } }).notifyRetentionDays, 7);
+    const file = configFile({ notifyRetentionDays: 365 });
+    assert.equal(loadConfig({ cwd, configFile: file }).notifyRetentionDays, 365);
+    assert.equal(
+      loadConfig({ cwd, configFile: file, env: { VIGIL_NOTIFY_RETENTION_DAYS: '90' } }).notifyRetentionDays,
+      90,
+    );
+  });
+
+  it('takes exactly the whole numbers from 1 to 3650 (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3650 }), (days) => {
+        const env = { VIGIL_NOTIFY_RETENTION_DAYS: String(days) };
+        assert.equal(loadConfig({ cwd, env }).notifyRetentionDays, days);
+      }),
+    );
+  });
+
+  it('refuses anything else, naming the variable and the range', () => {
+    for (const value of ['0', '3651', '1e2', '0x10', ' 5', '-1', '2.5', '030', 'forever']) {
+      assert.match(
+        detailOf(() => loadConfig({ cwd, env: { VIGIL_NOTIFY_RETENTION_DAYS: value } })),
+        /^VIGIL_NOTIFY_RETENTION_DAYS=.* must be a whole number from 1 to 3650; set one in decimal digits$/,
+        value,
+      );
+    }
+    for (const value of [2.5, '3.0', null, 0, [30]]) {
+      assert.match(
+        detailOf(() => loadConfig({ cwd, configFile: configFile({ notifyRetentionDays: value }) })),
+        /^notifyRetentionDays: .* must be a whole number from 1 to 3650/,
+        String(value),
+      );
+    }
   });
 });

@@ -41,6 +41,11 @@ export interface VigilConfig {
    * enrol at once from behind one NAT gateway.
    */
   readonly enrollRefusalsPerMinute: number;
+  /**
+   * Days a finished notification row (an e-mail or webhook delivery sent or given up, a device
+   * event every relay has passed) is kept before it is pruned (src/notify/outbox-retention.ts).
+   */
+  readonly notifyRetentionDays: number;
 }
 
 type Source = 'default' | 'file' | 'env' | 'flag';
@@ -66,6 +71,7 @@ const FIELDS = {
   publicUrl: { env: 'VIGIL_PUBLIC_URL' },
   webhooksAllowLoopbackHttp: { env: 'VIGIL_WEBHOOKS_ALLOW_LOOPBACK_HTTP' },
   enrollRefusalsPerMinute: { env: 'VIGIL_ENROLL_REFUSALS_PER_MINUTE' },
+  notifyRetentionDays: { env: 'VIGIL_NOTIFY_RETENTION_DAYS' },
 } as const;
 type TopField = keyof typeof FIELDS;
 
@@ -322,6 +328,7 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     enrollmentTokenTtlSeconds: 24 * 3600,
     deviceCertValidityDays: 397,
     enrollRefusalsPerMinute: wholeSetting(pick('enrollRefusalsPerMinute', 10), 1, 10_000),
+    notifyRetentionDays: wholeSetting(pick('notifyRetentionDays', 30), 1, 3650),
   };
   return Object.freeze(config);
 }

@@ -50,6 +50,7 @@ import { IngestPipeline } from '../ingest/pipeline.ts';
 import { decodeStatus } from '../ingest/status-decoder.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
 import { createNotifications, type NotifyTuning } from '../notify/notify-domain.ts';
+import { OutboxRetention, type OutboxRetentionOptions } from '../notify/outbox-retention.ts';
 import { StreamHub, type StreamLimits } from '../notify/stream-hub.ts';
 import { registerStreamRoutes } from '../notify/stream-routes.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
@@ -104,6 +105,8 @@ export interface StartOptions {
   notify?: NotifyTuning;
   /** How often to check the server certificate (see server-tls.ts). */
   tlsCheckMs?: number;
+  /** When the pruning of finished notification rows runs (tests bring it forward). */
+  outboxRetention?: Pick<OutboxRetentionOptions, 'firstPassAfterMs' | 'intervalMs'>;
 }
 
 /**
@@ -354,6 +357,14 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       (await patientAccess.readable(NOTIFY_REQUESTER, [patientId], 'alerts')).has(patientId),
     tuning: opts.notify,
   });
+  // Finished deliveries and relayed device events are deleted once past the retention.
+  const outboxRetention = new OutboxRetention({
+    db: store.db,
+    retentionDays: config.notifyRetentionDays,
+    registry: metrics.registry,
+    log: log.child({ component: 'outbox-retention' }),
+    ...opts.outboxRetention,
+  });
   const { app, routes } = await createHttpServer({
     tls: listenerTls(),
     log,
@@ -504,6 +515,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   notify.start(httpPort);
+  outboxRetention.start();
 
   // Other processes (the CLI) change devices directly in the store; pick that up and act on it.
   // Asked of the ingest writer's connection: its own commits (hundreds a second under load) leave
@@ -569,6 +581,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       await app.close();
       await committer.close();
       await alerts.stop();
+      await outboxRetention.stop();
       await notify.stop();
       await writer.close();
       await events.flush();
