@@ -217,7 +217,8 @@ describe('clinician dashboard, live, in Chromium', { timeout: 240_000 }, () => {
     await screenshot(page, 'break-glass');
     await go.click();
     await page.getByRole('figure', { name: 'Heart rate chart' }).waitFor();
-    await page.getByText(/Emergency access until \d\d:\d\d/).waitFor();
+    await page.getByText(/Emergency access · ends \d\d:\d\d \(UTC[+-]\d\d:\d\d\)/).waitFor();
+    await screenshot(page, 'patient-break-glass');
     const events = await h.api('/api/v1/security/events?code=VIGIL_ERR_BREAK_GLASS');
     assert.equal(events.status, 200, events.text);
     const list = (events.json as { events: Array<{ detail: string }> }).events;
@@ -225,6 +226,53 @@ describe('clinician dashboard, live, in Chromium', { timeout: 240_000 }, () => {
       list.some((e) => e.detail.includes(clinician.username) && e.detail.includes(FOREIGN)),
       JSON.stringify(list),
     );
+    await page.context().close();
+  });
+
+  it('marks the patient opened by break-glass on the list, with when that access ends', async () => {
+    const page = await open('/patients');
+    const foreign = page.getByRole('row', { name: new RegExp(FOREIGN) });
+    const marker = foreign.getByTitle(/^Break-glass access/);
+    await marker.waitFor();
+    // The end shown is the grant's, as the server keeps it, in the browser's zone.
+    const grant = await h.vigil.store.db
+      .selectFrom('break_glass')
+      .select('expires_ms')
+      .where('patient_id', '=', FOREIGN)
+      .executeTakeFirstOrThrow();
+    const shown = await page.evaluate((ms) => {
+      const d = new Date(ms);
+      return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    }, grant.expires_ms);
+    // (With the date before the time when the access ends after midnight.)
+    assert.match(
+      String(await marker.textContent()),
+      new RegExp(`^⚠Emergency access · ends (\\S+ )?${shown}$`),
+    );
+    assert.match(
+      String(await marker.getAttribute('title')),
+      /ends \d{4}-\d\d-\d\d \d\d:\d\d UTC[+-]\d\d:\d\d$/,
+    );
+    const own = page.getByRole('row', { name: new RegExp(PATIENT) });
+    assert.equal(await own.getByText(/Emergency access/).count(), 0, 'a care-team patient carries no marker');
+    await page.waitForLoadState('networkidle');
+    const path = await screenshot(page, 'patients-break-glass');
+    process.stdout.write(`# screenshot ${path}\n`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'patients-break-glass-phone');
+    await page.context().close();
+  });
+
+  it('offers the same emergency access for a patient id that names nobody, and says so after the reason', async () => {
+    const page = await open('/patients/p-no-such-patient');
+    await page.getByRole('heading', { name: "You are not on this patient's care team" }).waitFor();
+    await page.getByRole('button', { name: 'Emergency access' }).click();
+    await page
+      .getByRole('textbox', { name: 'Reason for emergency access' })
+      .fill('wristband reads this id, no record comes up on the ward');
+    await page.getByRole('button', { name: 'Open with emergency access' }).click();
+    await page.getByRole('alert').getByText('patient p-no-such-patient is not registered').waitFor();
+    assert.equal(await page.getByRole('figure').count(), 0);
     await page.context().close();
   });
 

@@ -163,7 +163,13 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
       const r = await get(`/fhir/R4/Patient/exp-ada/$everything?${q}`);
       assert.equal(r.status, 400, `${q}: ${r.text}`);
     }
-    assert.equal((await get('/fhir/R4/Patient/nobody/$everything')).status, 404);
+    // 404 to the privacy officer, who may know every patient; a clinician is refused as for a
+    // patient outside their care team, so an export cannot probe which ids exist.
+    assert.equal(
+      (await get('/fhir/R4/Patient/nobody/$everything?purpose=patient-request', auditor)).status,
+      404,
+    );
+    assert.equal((await get('/fhir/R4/Patient/nobody/$everything')).status, 403);
   });
 
   it('de-identifies by Safe Harbor: no identifier left, dates shifted by one offset, still valid R4', async () => {

@@ -3,9 +3,11 @@
  * (observation-id.ts), so the route finds the patient by hashing candidates. It looks among the
  * patients the caller may read first, and reads every registered patient only for an id outside
  * that scope, and then only once until a patient is registered or erased, rather than on every
- * read of an id it has not seen. The answers are those it gave before: the resource the search
- * gave, 403 with a denied audit entry for a patient the caller may not read, 404 for an id that
- * names no patient, 410 for an erased one. Over HTTPS on a real Vigil, on SQLite, where readings live.
+ * read of an id it has not seen. The answers: the resource the search gave, 403 with a denied
+ * audit entry for a patient the caller may not read, 410 for an erased one, and for an id that
+ * names no patient 404 to a caller who may know every patient, else the 403 of a patient outside
+ * the care team (the id's patient hash is unkeyed: a 404 would let a clinician probe guessed
+ * ids). Over HTTPS on a real Vigil, on SQLite, where readings live.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -95,6 +97,8 @@ describe('FHIR Observation read by id', () => {
     const [theirs] = await search('rd-other-00', integrationToken);
     const r = await read(theirs!.id);
     assert.equal(r.status, 403, r.text);
+    // The refusal names the Observation, not the patient its hash stands for.
+    assert.ok(!r.text.includes('rd-other-00'), r.text);
     const denied = await h.vigil.store.db
       .selectFrom('audit_log')
       .select(['actor', 'outcome'])
@@ -115,17 +119,38 @@ describe('FHIR Observation read by id', () => {
 
   it('answers an id naming no patient with 404, reading the patients again only once they change', async () => {
     const nobody = '00000000ff.000000.8867-4.abc.0';
-    assert.equal((await read(nobody)).status, 404);
+    assert.equal((await read(nobody, integrationToken)).status, 404);
     for (let i = 0; i < 3; i++) {
-      assert.equal((await read(nobody)).status, 404);
+      assert.equal((await read(nobody)).status, 403);
       assert.ok(patientRows.rows <= 1, `an unknown id read ${patientRows.rows} patient rows`);
       assert.equal((await read(nobody, integrationToken)).status, 404);
       assert.ok(patientRows.rows <= 1, `an unknown id read ${patientRows.rows} patient rows`);
     }
     await h.vigil.patients.add('rd-late', { name: 'Registered late' });
-    assert.equal((await read(nobody)).status, 404);
-    assert.equal((await read(nobody)).status, 404);
+    assert.equal((await read(nobody, integrationToken)).status, 404);
+    assert.equal((await read(nobody, integrationToken)).status, 404);
     assert.ok(patientRows.rows <= 1, `an unknown id read ${patientRows.rows} patient rows`);
+  });
+
+  it("refuses a clinician an id naming no patient exactly as a foreign patient's Observation", async () => {
+    const [theirs] = await search('rd-other-00', integrationToken);
+    // The same device, code, time and ordinal, under a patient hash that names nobody.
+    const nobody = theirs!.id.replace(/^[0-9a-f]{10}/, '00000000fe');
+    const answer = async (id: string) => {
+      const r = await read(id);
+      return { status: r.status, body: r.text.replaceAll(id, '{id}') };
+    };
+    const foreign = await answer(theirs!.id);
+    assert.equal(foreign.status, 403);
+    assert.deepEqual(await answer(nobody), foreign);
+    const denied = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['actor', 'action', 'outcome'])
+      .where('resource', '=', `Observation/${nobody}`)
+      .execute();
+    assert.deepEqual(denied, [
+      { actor: 'token:test-clinician', action: 'patient.access', outcome: 'denied' },
+    ]);
   });
 
   it("answers an erased patient's Observation 410 Gone, as a search of the patient does", async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { Agent } from 'undici';
+import { ApiTokens } from '../src/access/api-tokens.ts';
 import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
 import { type Harness, startHarness, telemetry } from './support/vigil-harness.ts';
 
@@ -209,8 +210,15 @@ describe('FHIR R4 Observation (fhir-kit-client over HTTPS)', () => {
       valid(r.json);
       assert.equal((r.json as { issue: Array<{ code: string }> }).issue[0]!.code, 'invalid');
     }
+    // 404 to an integration; a clinician is refused as for a foreign patient's Observation
+    // (test/fhir-observation-read-patients.test.ts).
+    const integration = await new ApiTokens(h.vigil.store.db).create({
+      role: 'integration',
+      name: 'obs-feed',
+      ttlSeconds: 600,
+    });
     const missing = await h.api('/fhir/R4/Observation/0000000000.000000.8867-4.abc.0', {
-      token: h.clinicianToken,
+      token: integration.token,
     });
     assert.equal(missing.status, 404);
   });

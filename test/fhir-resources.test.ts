@@ -228,7 +228,9 @@ describe('FHIR R4 Patient and Device (fhir-kit-client over HTTPS)', () => {
 
   it('answers errors with valid OperationOutcomes', async () => {
     const cases: Array<[() => Promise<unknown>, number, string]> = [
-      [() => clinician.read({ resourceType: 'Patient', id: 'nobody' }), 404, 'not-found'],
+      [() => admin.read({ resourceType: 'Patient', id: 'nobody' }), 404, 'not-found'],
+      // A clinician is refused as for a patient outside their care team: no probing of ids.
+      [() => clinician.read({ resourceType: 'Patient', id: 'nobody' }), 403, 'forbidden'],
       [() => client('').read({ resourceType: 'Patient', id: 'nobody' }), 401, 'login'],
       [
         () => admin.search({ resourceType: 'Observation', searchParams: { patient: 'p-cli' } }),

@@ -272,11 +272,75 @@ for (const backend of BACKENDS) {
       assert.equal(refused.statusCode, 400);
     });
 
+    it('says on what basis each patient is listed, and until when a break-glass one', async () => {
+      type Listed = { patients: Array<{ id: string; access: string; accessExpires?: string }> };
+      const bases = async (who: Who, query = '') => {
+        const listed = (await get(who, `/api/v1/patients${query}`)) as Listed;
+        return new Map(listed.patients.map((p) => [p.id, p]));
+      };
+      const ward = await bases('ward');
+      assert.deepEqual(ward.get('p-own-1'), { id: 'p-own-1', access: 'care-team' });
+      assert.ok([...ward.values()].every((p) => p.access === 'care-team' && !('accessExpires' in p)));
+      const grant = await access.breakGlassExpiry(REQUESTERS.glass.actor, 'p-glass', Date.now());
+      assert.ok(grant !== undefined);
+      const expected = { id: 'p-glass', access: 'break-glass', accessExpires: new Date(grant).toISOString() };
+      assert.deepEqual(Object.fromEntries(await bases('glass')), { 'p-glass': expected });
+      // With names too: the same basis beside the name.
+      const named = (await bases('glass', '?include=identity')).get('p-glass');
+      assert.deepEqual(named, { ...expected, name: 'Name of p-glass' });
+      assert.ok([...(await bases('feed')).values()].every((p) => p.access === 'integration'));
+      const admin = await bases('admin');
+      assert.equal(admin.get('p-glass')?.access, 'administration', 'no one else sees the grant');
+      assert.ok([...admin.values()].every((p) => p.access === 'administration' && !p.accessExpires));
+    });
+
+    it('marks a patient break-glass only while the grant runs, with the latest end of several', async () => {
+      const who: Requester = { role: 'clinician', name: 'dr-ward', actor: 'token:dr-ward' };
+      const start = Date.now();
+      // An ended grant on a foreign patient, and two on a care-team patient (the later end counts).
+      await access.breakGlass(
+        who,
+        'p-other-00',
+        'found unresponsive, care team not reachable',
+        start - 2 * 3_600_000,
+      );
+      await access.breakGlass(
+        who,
+        'p-own-2',
+        'found unresponsive, care team not reachable',
+        start - 30 * 60_000,
+      );
+      await access.breakGlass(
+        who,
+        'p-own-2',
+        'found unresponsive, care team not reachable',
+        start - 10 * 60_000,
+      );
+      type Listed = { patients: Array<{ id: string; access: string; accessExpires?: string }> };
+      const listed = ((await get('ward', '/api/v1/patients')) as Listed).patients;
+      assert.equal(
+        listed.find((p) => p.id === 'p-other-00'),
+        undefined,
+        'an ended grant opens nothing',
+      );
+      // While a grant of the caller's runs, the gate reads the patient as break-glass (access-facts.ts).
+      assert.deepEqual(
+        listed.find((p) => p.id === 'p-own-2'),
+        {
+          id: 'p-own-2',
+          access: 'break-glass',
+          accessExpires: new Date(start - 10 * 60_000 + 60 * 60_000).toISOString(),
+        },
+      );
+      await store.db.deleteFrom('break_glass').where('actor', '=', who.actor).execute();
+    });
+
     it('reads a page of patients, not every patient, for an integration that may see nearly all', async () => {
       const page = await search('feed', '_count=2');
       assert.equal(page.ids.length, 2);
-      // One count, the page and the one after it, then each shown patient's own row (exists, get).
-      assert.equal(patientReads.rows, 1 + 3 + 2 * 2);
+      // One count, the page and the one after it, then each shown patient's own row (get); the
+      // gate's facts, read through the access store, tell it whether the patient exists.
+      assert.equal(patientReads.rows, 1 + 3 + 2);
       assert.ok(accessReads.queries <= 2 + 2, `${accessReads.queries} access queries`);
     });
   });

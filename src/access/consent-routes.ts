@@ -5,7 +5,9 @@ import { VigilError } from '../errors/catalogue.ts';
 import { ID_PATTERN } from '../errors/ids.ts';
 import { type App, actorOf } from '../server/http.ts';
 import { CATEGORIES, PURPOSES } from './consent.ts';
-import { BREAK_GLASS_MINUTES, type PatientAccess } from './patient-access.ts';
+import { BREAK_GLASS_MINUTES, breakGlassReason, type PatientAccess } from './patient-access.ts';
+import { mayKnowEveryPatient } from './patient-existence.ts';
+import type { Identity } from './session-guard.ts';
 
 export interface ConsentRouteDeps {
   access: PatientAccess;
@@ -29,9 +31,20 @@ const Consent = Type.Object({
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
+  const unknownPatient = (id: string) =>
+    new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
   const requirePatient = async (id: string) => {
-    if (!(await deps.patientExists(id)))
-      throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
+    if (!(await deps.patientExists(id))) throw unknownPatient(id);
+  };
+  /**
+   * For reads: whether the patient is registered, throwing 404 only to a caller who may know
+   * every patient. A clinician is answered for an unknown id as for a registered patient with
+   * nothing on file (patient-existence.ts): 404 against 200 would let them probe which ids exist.
+   */
+  const isRegistered = async (identity: Identity | undefined, id: string) => {
+    const exists = await deps.patientExists(id);
+    if (!exists && (!identity || mayKnowEveryPatient(identity.role))) throw unknownPatient(id);
+    return exists;
   };
 
   app.get(
@@ -47,8 +60,11 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     },
     async (request) => {
       const { id } = request.params;
-      await requirePatient(id);
-      const records = await deps.access.consents(id);
+      const exists = await isRegistered(request.identity, id);
+      // Asked and audited for an absent id too: the same work, the same time. An erased
+      // patient's records stay on file but are gone with them, as everywhere.
+      const stored = await deps.access.consents(id);
+      const records = exists ? stored : [];
       await deps.audit.append({
         actor: actorOf(request),
         action: 'consent.read',
@@ -185,10 +201,12 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     },
     async (request) => {
       const { id } = request.params;
-      await requirePatient(id);
+      // An unknown id has no grant, like any patient the caller never broke the glass for.
+      const exists = await isRegistered(request.identity, id);
       const actor = actorOf(request);
       // Only the caller's own grant: no patient data, and nothing about other clinicians.
-      const expiresMs = await deps.access.breakGlassExpiry(actor, id, Date.now());
+      const running = await deps.access.breakGlassExpiry(actor, id, Date.now());
+      const expiresMs = exists ? running : undefined;
       return { active: expiresMs !== undefined, expires: expiresMs === undefined ? null : iso(expiresMs) };
     },
   );
@@ -210,10 +228,30 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     },
     async (request, reply) => {
       const { id } = request.params;
-      await requirePatient(id);
       const identity = request.identity;
       if (!identity) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'sign in first');
       const who = { role: identity.role, name: identity.name, actor: identity.actor };
+      if (!(await isRegistered(identity, id))) {
+        // The offer a clinician got for this id was the one every foreign patient gets; that it
+        // names nobody is said only now, after a reason was given, audited and reported: probing
+        // ids this way costs a written reason and an alert to the security officer each time.
+        const reason = breakGlassReason(request.body.reason);
+        await deps.audit.append({
+          actor: who.actor,
+          action: 'patient.break-glass',
+          patientId: id,
+          resource: `Patient/${id}`,
+          purpose: reason,
+          outcome: 'failure',
+          source: request.ip,
+        });
+        deps.events.record({
+          code: 'VIGIL_ERR_BREAK_GLASS',
+          detail: `${who.actor} asked to break the glass for patient ${id}, who is not registered; reason is in the audit trail`,
+          remoteAddress: request.ip,
+        });
+        throw unknownPatient(id);
+      }
       const grant = await deps.access.breakGlass(who, id, request.body.reason);
       await deps.audit.append({
         actor: who.actor,

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type Category, type ConsentRecord, evaluateConsent, PURPOSES } from './consent.ts';
 import type { PatientAccess, Requester } from './patient-access.ts';
+import { mayKnowEveryPatient } from './patient-existence.ts';
 import { type PatientRegistry, requesterOf } from './patient-gate.ts';
 import type { Identity } from './session-guard.ts';
 
@@ -81,7 +82,11 @@ export async function checkExport(
 }
 
 export interface ExportGate {
-  /** 404 unknown, 410 erased, 403 (audited as a denied export) unless `checkExport` grants. */
+  /**
+   * 403 (audited as a denied export) unless `checkExport` grants; 404 unknown and 410 erased
+   * where the caller may know that (patient-existence.ts), else the 403 of any patient
+   * outside their care team.
+   */
   mayExport(
     identity: Identity | undefined,
     patientId: string,
@@ -99,10 +104,14 @@ export function createExportGate(
   return {
     async mayExport(identity, patientId, req, source) {
       const who = requesterOf(identity);
-      if (!(await patients.exists(patientId))) {
+      const exists = await patients.exists(patientId);
+      const absent = async () => {
         if (await patients.isErased(patientId)) await loadKey(patientId);
         throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${patientId} is not registered`);
-      }
+      };
+      if (!exists && mayKnowEveryPatient(who.role)) return absent();
+      // Anyone else is judged as for a registered patient (the same queries): without a care-team
+      // link or a grant, which an unknown id never has, that is the same denied export.
       try {
         await checkExport(access, who, patientId, req);
       } catch (e) {
@@ -119,6 +128,8 @@ export function createExportGate(
         }
         throw e;
       }
+      // An erased patient the caller had a link to or a grant for: 410, as they knew the id.
+      if (!exists) return absent();
       await loadKey(patientId);
     },
   };

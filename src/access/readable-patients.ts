@@ -11,8 +11,16 @@ import type { Requester } from './patient-access.ts';
  * short list of refusals rather than the long list of everybody else.
  */
 export type PatientScope =
-  | { only: ReadonlySet<string>; except?: never }
-  | { except: ReadonlySet<string>; only?: never };
+  | {
+      only: ReadonlySet<string>;
+      except?: never;
+      /**
+       * The patients in `only` through the requester's own running break-glass grants, each with
+       * the end of the latest one (ms): what a list marks as emergency access, and until when.
+       */
+      breakGlassEnds?: ReadonlyMap<string, number>;
+    }
+  | { except: ReadonlySet<string>; only?: never; breakGlassEnds?: never };
 
 export function inScope(scope: PatientScope, patientId: string): boolean {
   return scope.only ? scope.only.has(patientId) : !scope.except.has(patientId);
@@ -53,11 +61,12 @@ export async function readablePatients(
   const glass = await db
     .selectFrom('break_glass as bg')
     .innerJoin('patients as p', 'p.id', 'bg.patient_id')
-    .select('bg.patient_id')
-    .distinct()
+    .select(['bg.patient_id', (eb) => eb.fn.max('bg.expires_ms').as('expires_ms')])
     .where('bg.actor', '=', who.actor)
     .where('bg.expires_ms', '>', nowMs)
+    .groupBy('bg.patient_id')
     .execute();
+  const breakGlassEnds = new Map(glass.map((r) => [r.patient_id, Number(r.expires_ms)]));
   const onTeam = db
     .selectFrom('care_team_members as m')
     .innerJoin('care_team_patients as tp', 'tp.team_id', 'm.team_id')
@@ -65,15 +74,15 @@ export async function readablePatients(
     .select('tp.patient_id')
     .where('m.member', '=', who.name);
   const team = await onTeam.distinct().execute();
-  const only = new Set(glass.map((r) => r.patient_id));
-  if (team.every((r) => only.has(r.patient_id))) return { only };
+  const only = new Set(breakGlassEnds.keys());
+  if (team.every((r) => only.has(r.patient_id))) return { only, breakGlassEnds };
   const consents = byPatient(await activeConsents(db).where('patient_id', 'in', onTeam).execute());
   for (const { patient_id: patientId } of team) {
     if (only.has(patientId)) continue;
     if (evaluateConsent(consents.get(patientId) ?? [], 'treatment', category, nowMs).permit)
       only.add(patientId);
   }
-  return { only };
+  return { only, breakGlassEnds };
 }
 
 /** Revoked records are left in the database: evaluateConsent would skip them anyway. */

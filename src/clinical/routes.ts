@@ -1,4 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import type { Role } from '../access/roles.ts';
 import { type App, actorOf } from '../server/http.ts';
 import { registerSeriesRoutes, type SeriesRouteDeps } from './series-routes.ts';
 
@@ -9,10 +10,26 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
   registerSeriesRoutes(app, deps);
 }
 
+const PatientAccessBasis = Type.Union(
+  [
+    Type.Literal('care-team'),
+    Type.Literal('break-glass'),
+    Type.Literal('integration'),
+    Type.Literal('administration'),
+  ],
+  {
+    description:
+      "How the caller sees this patient: care-team (a care-team link, while consent permits), break-glass (the caller's own emergency access, until accessExpires; reads are audited as such and the security officer was told), integration (consent permits it), administration (listed to administer devices, care teams and consent; no clinical data)",
+  },
+);
+type PatientAccessBasis = Static<typeof PatientAccessBasis>;
+
 /**
- * GET /api/v1/patients: the ids of the patients the caller may see, and with
+ * GET /api/v1/patients: the ids of the patients the caller may see and on what basis, and with
  * `include=identity` the name and birth date of those whose consent lets this caller see
- * identity: a clinician confirms whom a chart belongs to by name, not by a pseudonym.
+ * identity: a clinician confirms whom a chart belongs to by name, not by a pseudonym. Patients
+ * opened by break-glass say so, with the end of that access: a care-team patient and an
+ * emergency one must not look alike on the list.
  */
 export function registerPatientList(
   app: App,
@@ -42,6 +59,13 @@ export function registerPatientList(
                 id: Type.String(),
                 name: Type.Optional(Type.String()),
                 birthDate: Type.Optional(Type.String()),
+                access: PatientAccessBasis,
+                accessExpires: Type.Optional(
+                  Type.String({
+                    format: 'date-time',
+                    description: 'With access=break-glass: when the emergency access ends',
+                  }),
+                ),
               }),
             ),
           }),
@@ -54,6 +78,9 @@ export function registerPatientList(
       const role = request.identity?.role;
       const scope = role === 'admin' ? undefined : await deps.gate.readablePatients(request.identity);
       const ids = await deps.patients.listIdsIn(scope);
+      // A clinician's running grants open their patients whatever else does, as the gate
+      // decides (access-facts.ts): while one runs, reads of that patient are break-glass reads.
+      const basisOf = (id: string) => accessOf(role, scope?.breakGlassEnds?.get(id));
       const actor = actorOf(request);
       await deps.audit.append({
         actor,
@@ -62,7 +89,8 @@ export function registerPatientList(
         outcome: 'success',
         source: request.ip,
       });
-      if (request.query.include !== 'identity') return { patients: ids.map((id) => ({ id })) };
+      if (request.query.include !== 'identity')
+        return { patients: ids.map((id) => ({ id, ...basisOf(id) })) };
       // Identity is a category of its own: a patient may let their care team see their vitals
       // but not their name. Each name disclosed is a read of that patient's record, audited.
       const named = new Set(
@@ -74,7 +102,7 @@ export function registerPatientList(
       for (const id of ids) {
         const patient = named.has(id) ? await deps.patients.get(id) : undefined;
         if (!patient) {
-          patients.push({ id });
+          patients.push({ id, ...basisOf(id) });
           continue;
         }
         await deps.audit.append({
@@ -90,9 +118,22 @@ export function registerPatientList(
           id,
           name: patient.name,
           ...(patient.birthDate ? { birthDate: patient.birthDate } : {}),
+          ...basisOf(id),
         });
       }
       return { patients };
     },
   );
+}
+
+/** A listed patient's basis; `glassExpiresMs`: the end of the caller's running grant, if any. */
+function accessOf(
+  role: Role | undefined,
+  glassExpiresMs: number | undefined,
+): { access: PatientAccessBasis; accessExpires?: string } {
+  if (glassExpiresMs !== undefined)
+    return { access: 'break-glass', accessExpires: new Date(glassExpiresMs).toISOString() };
+  if (role === 'integration') return { access: 'integration' };
+  if (role === 'admin') return { access: 'administration' };
+  return { access: 'care-team' };
 }

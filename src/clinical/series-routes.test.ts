@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Harness, startHarness, telemetry } from '../../test/support/vigil-harness.ts';
+import { ApiTokens } from '../access/api-tokens.ts';
 
 interface Obs {
   code: string;
@@ -246,8 +247,18 @@ describe('observation queries over HTTPS', () => {
       assert.match(String(r.headers['content-type']), /application\/problem\+json/);
       assert.match((r.json as { detail: string }).detail, detail);
     }
-    const unknown = await h.api('/api/v1/patients/nobody/observations/latest');
+    // 404 to a caller who may know every patient; a clinician gets the refusal a patient
+    // outside their care team gets (test/patient-id-probing.test.ts).
+    const integration = await new ApiTokens(h.vigil.store.db).create({
+      role: 'integration',
+      name: 'series-feed',
+      ttlSeconds: 600,
+    });
+    const unknown = await h.api('/api/v1/patients/nobody/observations/latest', { token: integration.token });
     assert.equal(unknown.status, 404);
     assert.equal((unknown.json as { code: string }).code, 'VIGIL_ERR_PATIENT_UNKNOWN');
+    const probed = await h.api('/api/v1/patients/nobody/observations/latest');
+    assert.equal(probed.status, 403);
+    assert.match(String(probed.headers['content-type']), /application\/problem\+json/);
   });
 });

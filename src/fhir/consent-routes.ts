@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { mayKnowEveryPatient } from '../access/patient-existence.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { App } from '../server/http.ts';
 import { actorOf } from '../server/http.ts';
@@ -37,9 +38,15 @@ export function registerConsentResource(fhir: App, deps: FhirDeps): void {
     },
     async (request, reply) => {
       const q = parseConsentSearch(request.query as RawQuery);
-      if (!(await deps.patients.exists(q.patientId)))
+      // A clinician's search for an unknown patient finds nothing, as for a registered patient
+      // with no records (and is audited alike): a 404 would let them probe which ids exist.
+      const role = request.identity?.role;
+      const exists = await deps.patients.exists(q.patientId);
+      if (!exists && (!role || mayKnowEveryPatient(role)))
         throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${q.patientId} is not registered`);
-      const resources = (await deps.access.consents(q.patientId))
+      // An erased patient's records are gone with them (read all the same, for the same time).
+      const stored = await deps.access.consents(q.patientId);
+      const resources = (exists ? stored : [])
         .sort((a, b) => b.recordedAt - a.recordedAt)
         .map((c) => toFhirConsent(q.patientId, c))
         .filter((c) => q.status === undefined || c.status === q.status);

@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { mayKnowEveryPatient } from '../access/patient-existence.ts';
+import { requesterOf } from '../access/patient-gate.ts';
 import { encodeCursor } from '../clinical/series-cursor.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { App } from '../server/http.ts';
@@ -77,8 +79,37 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       const patientId = await observationPatients.patientOf(ref.patientHash, () =>
         deps.gate.readablePatients(request.identity),
       );
-      if (!patientId) throw notFound();
-      await deps.gate.mayRead(request.identity, patientId, request.ip);
+      // The id holds an unkeyed hash of the patient's id: anyone can write one for a guessed id.
+      // A caller who may not learn which patients exist gets, for a hash naming nobody, the
+      // refusal of a patient outside their care team, and that refusal names the Observation,
+      // not the patient (it would turn the hash back into the id).
+      const isHidden = !mayKnowEveryPatient(requesterOf(request.identity).role);
+      const refused = () =>
+        new VigilError(
+          'VIGIL_ERR_AUTH_FORBIDDEN',
+          `${actorOf(request)} may not read the patient of Observation/${id}: no care-team link (an emergency may use break-glass, which is audited)`,
+        );
+      if (!patientId) {
+        if (!isHidden) throw notFound();
+        await deps.audit.append({
+          actor: actorOf(request),
+          action: 'patient.access',
+          resource: `Observation/${id}`,
+          outcome: 'denied',
+          source: request.ip,
+        });
+        throw refused();
+      }
+      try {
+        await deps.gate.mayRead(request.identity, patientId, request.ip);
+      } catch (e) {
+        // (The gate wrote its denied audit entry, naming the patient, for the trail's readers.)
+        const isNoLink =
+          e instanceof VigilError &&
+          e.code === 'VIGIL_ERR_AUTH_FORBIDDEN' &&
+          /no care-team link/.test(e.detail);
+        throw isHidden && isNoLink ? refused() : e;
+      }
       const rows = deps.series.keyed(patientId, {
         fromMs: ref.tsMs,
         toMs: ref.tsMs,

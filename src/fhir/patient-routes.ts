@@ -29,8 +29,9 @@ export function registerPatientResource(fhir: App, deps: PatientResourceDeps): v
     });
   const read = async (request: FastifyRequest | undefined, id: string) => {
     // Reads pass the gate; a create or update echoes back what its writer just sent (undefined).
-    if (request && (await deps.patients.exists(id)))
-      await deps.gate.mayRead(request.identity, id, request.ip, 'identity');
+    // The gate answers an unknown id too: 404 to a caller who may know every patient, else the
+    // 403 of a patient outside the caller's care team (no probing which ids exist).
+    if (request) await deps.gate.mayRead(request.identity, id, request.ip, 'identity');
     const p = await deps.patients.get(id);
     if (!p) throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${id} is not registered`);
     return toFhirPatient(p);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { mayKnowEveryPatient } from '../../access/patient-existence.ts';
 import type { PatientGate } from '../../access/patient-gate.ts';
 import { can } from '../../access/roles.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -256,7 +257,12 @@ export function registerAlertRoutes(app: App, deps: AlertRouteDeps): void {
     },
     async (request) => {
       const { id } = request.params;
-      await requirePatient(id);
+      // A patient's thresholds are clinical settings: a clinician reads them as the patient's
+      // alerts, through a care team or break-glass, and an unknown id is refused as a patient
+      // outside their care team is (patient-existence.ts), not answered 404.
+      const role = request.identity?.role;
+      if (role !== undefined && mayKnowEveryPatient(role)) await requirePatient(id);
+      else await deps.gate.mayRead(request.identity, id, request.ip, 'alerts');
       return {
         patient: id,
         defaults: DEFAULT_ALERT_RULES,

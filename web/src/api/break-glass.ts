@@ -28,6 +28,9 @@ export function useBreakGlassGrant(patientId: string) {
       client.setQueryData(['break-glass', patientId], { active: true, expires: grant.expires });
       for (const key of ['series', 'recent', 'latest', 'alerts', 'alert-rules'])
         await client.invalidateQueries({ queryKey: [key, patientId] });
+      // The list shows the patient from now on, marked as emergency access (not the names: each
+      // is an audited read, and a new patient in the list asks for them anyway).
+      await client.invalidateQueries({ queryKey: ['patients'], exact: true });
     },
   });
 }

@@ -125,7 +125,17 @@ export function usePatients() {
   const named = identities.data?.patients;
   if (!ids.data || !named) return ids;
   const byId = new Map(named.map((p) => [p.id, p]));
-  return { ...ids, data: { patients: ids.data.patients.map((p) => byId.get(p.id) ?? p) } } as typeof ids;
+  // Names from the slower query; the rest (the access basis and its end) from the 30 s poll.
+  const withName = (p: PatientSummary): PatientSummary => {
+    const n = byId.get(p.id);
+    if (!n) return p;
+    return {
+      ...p,
+      ...(n.name === undefined ? {} : { name: n.name }),
+      ...(n.birthDate === undefined ? {} : { birthDate: n.birthDate }),
+    };
+  };
+  return { ...ids, data: { patients: ids.data.patients.map(withName) } } as typeof ids;
 }
 
 const enc = encodeURIComponent;

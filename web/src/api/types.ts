@@ -32,6 +32,12 @@ export interface PatientSummary {
   id: string;
   name?: string;
   birthDate?: string;
+  /**
+   * How the caller sees the patient: `break-glass` is their own emergency access, which ends at
+   * `accessExpires`. Optional here: an older server does not send it.
+   */
+  access?: 'care-team' | 'break-glass' | 'integration' | 'administration';
+  accessExpires?: string;
 }
 
 export interface Observation {

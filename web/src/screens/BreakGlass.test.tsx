@@ -2,7 +2,8 @@ import { screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setCsrfToken } from '../api/client.ts';
-import { clock, zoneLabel } from '../lib/time.ts';
+import { emergencyAccessText } from '../components/EmergencyAccess.tsx';
+import { zoneLabel } from '../lib/time.ts';
 import { fakeApi, problem, renderWithClient } from '../test-support.tsx';
 import { PatientPage } from './PatientPage.tsx';
 
@@ -10,6 +11,8 @@ const FOREIGN = 'p-foreign';
 const NO_LINK =
   'token:dr may not read patient p-foreign: no care-team link (an emergency may use break-glass, which is audited)';
 const EXPIRES = '2026-11-22T14:05:00.000Z';
+/** The grant's end: 45 minutes from now, so the banner reads "ends", not "ended". */
+const GRANT_ENDS = new Date(Date.now() + 45 * 60_000).toISOString();
 
 /** A fake server where the patient opens only after break-glass was used. */
 function server() {
@@ -26,11 +29,11 @@ function server() {
           }
         : problem(403, 'VIGIL_ERR_AUTH_FORBIDDEN', NO_LINK),
     [`GET /api/v1/patients/${FOREIGN}/break-glass`]: () => ({
-      body: broken ? { active: true, expires: EXPIRES } : { active: false, expires: null },
+      body: broken ? { active: true, expires: GRANT_ENDS } : { active: false, expires: null },
     }),
     [`POST /api/v1/patients/${FOREIGN}/break-glass`]: () => {
       broken = true;
-      return { status: 201, body: { id: 'bg-1', expires: EXPIRES } };
+      return { status: 201, body: { id: 'bg-1', expires: GRANT_ENDS } };
     },
     'GET /api/v1/alerts': { body: { alerts: [] } },
   });
@@ -77,13 +80,42 @@ describe('break-glass', () => {
     );
     await user.click(screen.getByRole('button', { name: 'Open with emergency access' }));
     expect(await screen.findByRole('figure', { name: 'Heart rate chart' })).toBeInTheDocument();
-    const until = `${clock(EXPIRES, { seconds: false })} \\(${zoneLabel(EXPIRES).replace('+', '\\+')}\\)`;
-    expect(await screen.findByText(new RegExp(`Emergency access until ${until}\\.`))).toHaveAttribute(
-      'role',
-      'status',
-    );
+    const banner = `${emergencyAccessText(GRANT_ENDS)} (${zoneLabel(GRANT_ENDS)}).`;
+    expect(banner).toMatch(/^Emergency access · ends .*\d\d:\d\d \(UTC[+-]\d\d:\d\d\)\.$/);
+    const escaped = banner.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(await screen.findByText(new RegExp(`^${escaped}`))).toHaveAttribute('role', 'status');
     const post = calls.find((c) => c.method === 'POST');
     expect(post?.body).toEqual({ reason: 'unconscious in A&E, care team unreachable' });
     expect(post?.headers['x-csrf-token']).toBe('C'.repeat(43));
+  });
+
+  it('offers the same emergency access for an id that names nobody, and says so only after the reason', async () => {
+    const user = userEvent.setup();
+    const NOBODY = 'p-nobody';
+    const calls = fakeApi({
+      // The server answers an unknown id as it answers a patient outside the care team.
+      [`GET /api/v1/patients/${NOBODY}/observations`]: problem(
+        403,
+        'VIGIL_ERR_AUTH_FORBIDDEN',
+        NO_LINK.replace(FOREIGN, NOBODY),
+      ),
+      [`GET /api/v1/patients/${NOBODY}/break-glass`]: { body: { active: false, expires: null } },
+      [`POST /api/v1/patients/${NOBODY}/break-glass`]: problem(
+        404,
+        'VIGIL_ERR_PATIENT_UNKNOWN',
+        `patient ${NOBODY} is not registered`,
+      ),
+      'GET /api/v1/alerts': { body: { alerts: [] } },
+    });
+    renderWithClient(<PatientPage patientId={NOBODY} />);
+    expect(
+      await screen.findByRole('heading', { name: "You are not on this patient's care team" }),
+    ).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Emergency access' }));
+    await user.type(screen.getByRole('textbox', { name: /Reason/ }), 'unconscious in A&E, no wristband id');
+    await user.click(screen.getByRole('button', { name: 'Open with emergency access' }));
+    expect(await screen.findByText(`patient ${NOBODY} is not registered`)).toBeInTheDocument();
+    expect(screen.queryByRole('figure')).toBeNull();
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1);
   });
 });

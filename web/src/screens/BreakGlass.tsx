@@ -1,9 +1,10 @@
 import { type FormEvent, useId, useState } from 'react';
 import { useBreakGlass, useBreakGlassGrant } from '../api/break-glass.ts';
+import { emergencyAccessText } from '../components/EmergencyAccess.tsx';
 import { Link } from '../components/Link.tsx';
 import { ErrorLine } from '../components/QueryNotice.tsx';
 import '../clinician.css';
-import { clock, zoneLabel } from '../lib/time.ts';
+import { zoneLabel } from '../lib/time.ts';
 
 /** The server's minimum (POST /api/v1/patients/{id}/break-glass), spaces not counted: a reason someone can act on later. */
 export const MIN_REASON_CHARS = 20;
@@ -80,16 +81,20 @@ export function BreakGlassOffer(props: { patientId: string; detail: string }) {
   );
 }
 
-/** Shown on the patient while the clinician's emergency access runs, with its end. */
+/**
+ * Shown on the patient while the clinician's emergency access runs, with its end, in the words
+ * of the list's marker. It asks the grant itself (GET .../break-glass), which a grant just made
+ * updates at once, rather than the list, polled every 30 s.
+ */
 export function EmergencyBanner(props: { patientId: string }) {
   const glass = useBreakGlass(props.patientId);
   const expires = glass.data?.active ? glass.data.expires : null;
   if (!expires) return null;
-  const until = `${clock(expires, { seconds: false })} (${zoneLabel(expires)})`;
   return (
     <p className="banner-emergency" role="status">
       <span aria-hidden="true">⚠</span>
-      Emergency access until {until}. You are not on this patient's care team; everything you open is audited.
+      {emergencyAccessText(expires)} ({zoneLabel(expires)}). You are not on this patient's care team;
+      everything you open is audited.
     </p>
   );
 }

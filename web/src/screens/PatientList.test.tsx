@@ -1,5 +1,7 @@
 import { act, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PatientSummary } from '../api/types.ts';
+import { clock } from '../lib/time.ts';
 import { alertFixture, fakeApi, renderWithClient } from '../test-support.tsx';
 import { PatientList } from './PatientList.tsx';
 
@@ -14,7 +16,7 @@ const reading = (secondsAgo: number, value = 72) => ({
 
 /** Patients by id; each one's latest readings; the ward's alerts. */
 function ward(
-  patients: Array<{ id: string; name?: string }>,
+  patients: PatientSummary[],
   latest: Record<string, ReturnType<typeof reading>[]>,
   alerts = [alertFixture({})].slice(0, 0),
 ) {
@@ -114,5 +116,41 @@ describe('patient list', () => {
     ).toBeGreaterThanOrEqual(3);
     expect(identityAsks).toHaveLength(1);
     expect(screen.getByRole('link', { name: 'Ada Okafor' })).toBeInTheDocument();
+  });
+
+  it('marks a patient seen through break-glass with the end of that access, and no care-team patient', async () => {
+    const expires = new Date(Date.now() + 42 * 60_000).toISOString();
+    ward(
+      [
+        { id: 'p-team', access: 'care-team' },
+        { id: 'p-glass', access: 'break-glass', accessExpires: expires },
+      ],
+      {},
+    );
+    renderWithClient(<PatientList />);
+    const row = await screen.findByRole('row', { name: /^p-glass/ });
+    const marker = within(row).getByTitle(/^Break-glass access, audited; ends .* UTC[+-]\d\d:\d\d$/);
+    expect(marker).toHaveClass('access-emergency');
+    expect(marker).toHaveTextContent(`⚠Emergency access · ends ${clock(expires, { seconds: false })}`);
+    // The row's name, as a screen reader gives it, says so too.
+    expect(row).toHaveAccessibleName(/^p-glass Emergency access · ends \d\d:\d\d/);
+    expect(within(rowOf('p-team')).queryByText(/Emergency access/)).toBeNull();
+  });
+
+  it('keeps the marker of the latest poll when names come from the slower identity query', async () => {
+    const expires = new Date(Date.now() + 30 * 60_000).toISOString();
+    fakeApi({
+      'GET /api/v1/patients': (call) =>
+        call.query === 'include=identity'
+          ? { body: { patients: [{ id: 'p-1', name: 'Ada Okafor', access: 'care-team' }] } }
+          : { body: { patients: [{ id: 'p-1', access: 'break-glass', accessExpires: expires }] } },
+      'GET /api/v1/alerts': { body: { alerts: [] } },
+      'GET /api/v1/patients/p-1/observations/latest': { body: { latest: [] } },
+    });
+    renderWithClient(<PatientList />);
+    const row = await screen.findByRole('row', { name: /^Ada Okafor/ });
+    expect(within(row).getByTitle(/^Break-glass access/)).toHaveTextContent(
+      /^⚠Emergency access · ends \d\d:\d\d$/,
+    );
   });
 });

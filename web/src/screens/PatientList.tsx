@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { useAlerts, useLatest, usePatients, useRecent } from '../api/queries.ts';
 import type { Alert, PatientSummary } from '../api/types.ts';
+import { EmergencyAccessMarker } from '../components/EmergencyAccess.tsx';
 import { Link } from '../components/Link.tsx';
 import { QueryNotice } from '../components/QueryNotice.tsx';
 import { RelativeTime, useNow } from '../components/RelativeTime.tsx';
@@ -72,7 +73,7 @@ export function PatientList() {
 const ORDER = Object.keys(VITALS);
 
 function PatientRow(props: { patient: PatientSummary; alerts: readonly Alert[]; alertsKnown: boolean }) {
-  const { id, name } = props.patient;
+  const { id, name, access, accessExpires } = props.patient;
   const latest = useLatest(id);
   const nowMs = useNow();
   // A little more than the trend window, so the oldest reading it needs is surely inside.
@@ -96,6 +97,11 @@ function PatientRow(props: { patient: PatientSummary; alerts: readonly Alert[]; 
       <th scope="row">
         <Link to={`/patients/${encodeURIComponent(id)}`}>{name ?? id}</Link>
         {name && <div className="muted">{id}</div>}
+        {access === 'break-glass' && accessExpires && (
+          <div>
+            <EmergencyAccessMarker expires={accessExpires} nowMs={nowMs} />
+          </div>
+        )}
       </th>
       <td>
         {isSummaryKnown ? (
