@@ -32,3 +32,31 @@ export function failAndExit(e: unknown): never {
   process.stderr.write(`vigil: unexpected error: ${message.split('\n')[0]}\n`);
   process.exit(1);
 }
+
+/**
+ * Control and format characters (line breaks, terminal escapes, bidirectional overrides) in
+ * stored text become spaces on a terminal.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}]+/gu;
+
+/**
+ * Rows under a header, each column as wide as its widest cell (two spaces apart), for the
+ * human-readable form of a list. Cells are made printable first: a device's model or a
+ * quarantine reason may come from the API, and must not move the operator's cursor or forge a
+ * line of the table.
+ */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+  const cells = rows.map((r) => header.map((_, i) => (r[i] ?? '').replace(UNPRINTABLE, ' ')));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] as string).length)));
+  const line = (row: readonly string[]) =>
+    widths
+      .map((w, i) => (row[i] ?? '').padEnd(w))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map(line)];
+}
+
+/** An instant for a person reading a table, to the minute in UTC: 2026-03-01 14:05Z. */
+export function minuteUtc(ms: number | null, none = '-'): string {
+  return ms === null ? none : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+}

@@ -536,7 +536,12 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       if (version !== lastVersion) {
         lastVersion = version;
         const { cutOff } = await refreshDevices();
-        for (const id of cutOff) gateway.disconnect(id as DeviceId, 'VIGIL_ERR_DEVICE_QUARANTINED');
+        // Quarantined, or a certificate revoked (`vigil device revoke`): the device is told which.
+        for (const id of cutOff)
+          gateway.disconnect(
+            id as DeviceId,
+            directory.isQuarantined(id) ? 'VIGIL_ERR_DEVICE_QUARANTINED' : 'VIGIL_ERR_TLS_REVOKED',
+          );
         // A patient erased from the CLI: forget the key and the unsealed readings here too.
         const watermark = erasuresSeenMs;
         erasuresSeenMs = Date.now() - 5000;
