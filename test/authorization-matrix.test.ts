@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiTokens } from '../src/access/api-tokens.ts';
+import { hidesRefusals, mayKnowEveryPatient } from '../src/access/patient-existence.ts';
 import { can, type Permission, ROLES, type Role } from '../src/access/roles.ts';
 import type { RouteRecord } from '../src/server/http.ts';
 import { type Harness, startHarness } from './support/vigil-harness.ts';
@@ -18,7 +19,6 @@ const NOT_GATED: Record<string, string> = {
   'GET /api/v1/patients/:id/alert-rules': 'thresholds, not patient data',
   'PUT /api/v1/patients/:id/alert-rules': 'admin-only rule tuning',
   'DELETE /api/v1/patients/:id/alert-rules': 'admin-only rule tuning',
-  'GET /api/v1/patients/:id/consents': 'consent records, read by admins and auditors under consents:read',
   'POST /api/v1/patients/:id/consents': 'admin-only consent recording',
   'POST /api/v1/patients/:id/consents/:consentId/revoke': 'admin-only consent recording',
   'GET /api/v1/patients/:id/break-glass': "the caller's own grant, no patient data",
@@ -32,7 +32,14 @@ const NOT_GATED: Record<string, string> = {
 /** Reads that name the patient in the query rather than the path. */
 const QUERY_READS: Array<{ method: string; url: string; path: (p: string) => string }> = [
   { method: 'GET', url: '/fhir/R4/Observation', path: (p) => `/fhir/R4/Observation?patient=${p}` },
+  { method: 'GET', url: '/fhir/R4/Consent', path: (p) => `/fhir/R4/Consent?patient=${p}` },
 ];
+
+/**
+ * Reads of consent records: no consent decides who reads them (a clinician must see the one
+ * that keeps them out), a care-team link does; whoever may know every patient reads them all.
+ */
+const CONSENT_READS = new Set(['/api/v1/patients/:id/consents', '/fhir/R4/Consent?patient=']);
 
 const PATIENTS = {
   'mx-own-permit': { own: true, permit: true },
@@ -42,8 +49,9 @@ const PATIENTS = {
 } as const;
 
 /** The rule under test: role permission first, then care team (clinicians) and consent. */
-function mayRead(role: Role, permission: Permission, own: boolean, permit: boolean): boolean {
+function mayRead(url: string, role: Role, permission: Permission, own: boolean, permit: boolean): boolean {
   if (!can(role, permission)) return false;
+  if (CONSENT_READS.has(url)) return role === 'clinician' ? own : mayKnowEveryPatient(role);
   if (role === 'clinician') return own && permit;
   if (role === 'integration') return permit;
   return false;
@@ -114,12 +122,16 @@ describe('authorization matrix: route × role × care team × consent', () => {
       for (const role of ROLES) {
         for (const [patient, p] of Object.entries(PATIENTS)) {
           const r = await h.api(read.path(patient), { token: tokenOf(role) });
-          const expected = mayRead(role, read.permission, p.own, p.permit);
+          const expected = mayRead(read.url, role, read.permission, p.own, p.permit);
+          // A role that may read but is refused altogether by a patient's consent (these deny
+          // every purpose and category), where it is told the patient is unknown rather than
+          // refused (patient-existence.ts), gets 404.
+          const refusal = can(role, read.permission) && hidesRefusals(role) ? 404 : 403;
           const allowed = r.status >= 200 && r.status < 300;
           checked++;
-          if (allowed !== expected || (!allowed && r.status !== 403)) {
+          if (allowed !== expected || (!allowed && r.status !== refusal)) {
             wrong.push(
-              `${role} GET ${read.path(patient)}: ${r.status}, expected ${expected ? '2xx' : '403'}`,
+              `${role} GET ${read.path(patient)}: ${r.status}, expected ${expected ? '2xx' : refusal}`,
             );
           }
         }

@@ -277,7 +277,9 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
     assert.equal(inactive.entry?.length ?? 0, 0);
     assert.equal((await get('/fhir/R4/Consent?status=active')).status, 400);
     assert.equal((await get('/fhir/R4/Consent/consent-nope')).status, 404);
-    assert.equal((await get('/fhir/R4/Consent?patient=exp-ada', stranger)).status, 200);
+    // A clinician outside the care team reads no patient's consent records (patient-gate.ts).
+    assert.equal((await get('/fhir/R4/Consent?patient=exp-ada', stranger)).status, 403);
+    assert.equal((await get(`/fhir/R4/Consent/${consentId}`, stranger)).status, 404);
     assert.equal((await get('/fhir/R4/Consent?patient=exp-ada', h.adminToken)).status, 200);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isVigilError } from '../errors/catalogue.ts';
-import { type AccessFacts, decideAccess } from './access-facts.ts';
+import { type AccessFacts, accessBasis, decideAccess } from './access-facts.ts';
 import { CATEGORIES, type ConsentRecord, PURPOSES } from './consent.ts';
 
 const NOW = Date.parse('2026-12-04T10:00:00Z');
@@ -96,6 +96,27 @@ describe('decideAccess and break-glass', () => {
           return refusal(() => decideAccess(clinician, 'p1', f, purpose, category, NOW)) !== 'granted';
         },
       ),
+    );
+  });
+});
+
+describe('accessBasis, the decision before consent', () => {
+  it('lets a care-team clinician through whatever the consent says (they may read the refusal)', () => {
+    const own = facts({ onCareTeam: true, consents: [refusing(['*'])] });
+    assert.deepEqual(accessBasis(clinician, 'p1', own, 'treatment'), { basis: 'care-team' });
+    assert.notEqual(
+      refusal(() => decideAccess(clinician, 'p1', own, 'treatment', 'vital-signs', NOW)),
+      'granted',
+    );
+  });
+
+  it('refuses a clinician without link or grant with the care-team detail decideAccess gives', () => {
+    const foreign = facts({ consents: [refusing(['*'])] });
+    const why = refusal(() => accessBasis(clinician, 'p1', foreign, 'treatment'));
+    assert.match(why, /no care-team link \(an emergency may use break-glass/);
+    assert.equal(
+      why,
+      refusal(() => decideAccess(clinician, 'p1', foreign, 'treatment', 'vital-signs', NOW)),
     );
   });
 });

@@ -13,11 +13,40 @@ export interface AccessFacts {
   consents: ConsentRecord[];
 }
 
+const refusal = (who: Requester, patientId: string, why: string) =>
+  new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', `${who.actor} may not read patient ${patientId}: ${why}`);
+
 /**
- * The decision itself, pure: a clinician needs a running break-glass grant or a care-team link,
- * an integration needs nothing more, every other role reads no patient data; then the consent
- * must permit the purpose, unless the glass was broken for treatment. Throws
- * VIGIL_ERR_AUTH_FORBIDDEN saying why.
+ * The first half of the decision, pure: on what basis `who` may read the patient at all, before
+ * any consent is asked. A clinician needs a running break-glass grant or a care-team link, an
+ * integration needs nothing more, every other role reads no patient data. Throws
+ * VIGIL_ERR_AUTH_FORBIDDEN saying why. Alone it decides who may read a patient's consent
+ * records (patient-gate.ts readConsents): a care-team clinician must see the consent that keeps
+ * them out.
+ */
+export function accessBasis(
+  who: Requester,
+  patientId: string,
+  facts: AccessFacts,
+  purpose: Purpose,
+): Pick<AccessGrant, 'basis' | 'breakGlassId'> {
+  if (who.role === 'clinician') {
+    // Break-glass is an emergency grant for treatment: it opens nothing for research, payment
+    // or operations, and overrides no refusal of them.
+    const breakGlassId = purpose === 'treatment' ? facts.breakGlassId : undefined;
+    if (breakGlassId) return { basis: 'break-glass', breakGlassId };
+    if (facts.onCareTeam) return { basis: 'care-team' };
+    if (facts.breakGlassId)
+      throw refusal(who, patientId, `break-glass opens a record for treatment only, not for ${purpose}`);
+    throw refusal(who, patientId, 'no care-team link (an emergency may use break-glass, which is audited)');
+  }
+  if (who.role === 'integration') return { basis: 'integration' };
+  throw refusal(who, patientId, `the ${who.role} role reads no patient data`);
+}
+
+/**
+ * The decision itself, pure: the basis (accessBasis), then the consent must permit the purpose,
+ * unless the glass was broken for treatment. Throws VIGIL_ERR_AUTH_FORBIDDEN saying why.
  */
 export function decideAccess(
   who: Requester,
@@ -27,31 +56,10 @@ export function decideAccess(
   category: Category,
   nowMs: number,
 ): AccessGrant {
-  const deny = (why: string): never => {
-    throw new VigilError(
-      'VIGIL_ERR_AUTH_FORBIDDEN',
-      `${who.actor} may not read patient ${patientId}: ${why}`,
-    );
-  };
-  let basis: AccessGrant['basis'];
-  let breakGlassId: string | undefined;
-  if (who.role === 'clinician') {
-    // Break-glass is an emergency grant for treatment: it opens nothing for research, payment
-    // or operations, and overrides no refusal of them.
-    breakGlassId = purpose === 'treatment' ? facts.breakGlassId : undefined;
-    if (breakGlassId) basis = 'break-glass';
-    else if (facts.onCareTeam) basis = 'care-team';
-    else if (facts.breakGlassId)
-      return deny(`break-glass opens a record for treatment only, not for ${purpose}`);
-    else return deny('no care-team link (an emergency may use break-glass, which is audited)');
-  } else if (who.role === 'integration') {
-    basis = 'integration';
-  } else {
-    return deny(`the ${who.role} role reads no patient data`);
-  }
+  const { basis, breakGlassId } = accessBasis(who, patientId, facts, purpose);
   const consent = evaluateConsent(facts.consents, purpose, category, nowMs);
   // Break-glass is for emergencies: it overrides a refusal, and the security officer is told.
-  if (!consent.permit && basis !== 'break-glass') deny(consent.why);
+  if (!consent.permit && basis !== 'break-glass') throw refusal(who, patientId, consent.why);
   return { basis, consent: consent.why, ...(breakGlassId ? { breakGlassId } : {}) };
 }
 

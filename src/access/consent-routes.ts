@@ -7,6 +7,7 @@ import { type App, actorOf } from '../server/http.ts';
 import { CATEGORIES, PURPOSES } from './consent.ts';
 import { BREAK_GLASS_MINUTES, breakGlassReason, type PatientAccess } from './patient-access.ts';
 import { mayKnowEveryPatient } from './patient-existence.ts';
+import { readConsents } from './patient-gate.ts';
 import type { Identity } from './session-guard.ts';
 
 export interface ConsentRouteDeps {
@@ -37,9 +38,10 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     if (!(await deps.patientExists(id))) throw unknownPatient(id);
   };
   /**
-   * For reads: whether the patient is registered, throwing 404 only to a caller who may know
-   * every patient. A clinician is answered for an unknown id as for a registered patient with
-   * nothing on file (patient-existence.ts): 404 against 200 would let them probe which ids exist.
+   * For break-glass: whether the patient is registered, throwing 404 only to a caller who may
+   * know every patient. A clinician is answered for an unknown id as for a registered patient
+   * they hold no grant for (patient-existence.ts): 404 against 200 would let them probe which
+   * ids exist.
    */
   const isRegistered = async (identity: Identity | undefined, id: string) => {
     const exists = await deps.patientExists(id);
@@ -52,7 +54,8 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     {
       config: { access: { permission: 'consents:read' } },
       schema: {
-        summary: "The patient's consent records, newest first",
+        summary:
+          "The patient's consent records, newest first; a clinician's only with a care-team link to the patient or their own running break-glass grant",
         security: [{ bearer: [] }],
         params: Params,
         response: { 200: Type.Object({ consents: Type.Array(Consent) }) },
@@ -60,11 +63,9 @@ export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
     },
     async (request) => {
       const { id } = request.params;
-      const exists = await isRegistered(request.identity, id);
-      // Asked and audited for an absent id too: the same work, the same time. An erased
-      // patient's records stay on file but are gone with them, as everywhere.
-      const stored = await deps.access.consents(id);
-      const records = exists ? stored : [];
+      // A clinician only for their care team's patients and their own break-glass ones; a
+      // foreign or unknown id is refused alike, with the denied audit entry (patient-gate.ts).
+      const records = await readConsents(deps.access, deps.audit, request.identity, id, request.ip);
       await deps.audit.append({
         actor: actorOf(request),
         action: 'consent.read',

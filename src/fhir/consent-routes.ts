@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { mayKnowEveryPatient } from '../access/patient-existence.ts';
+import type { ConsentRecord } from '../access/consent.ts';
+import { readConsents } from '../access/patient-gate.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { App } from '../server/http.ts';
 import { actorOf } from '../server/http.ts';
@@ -13,7 +14,8 @@ import type { RawQuery } from './search-params.ts';
 
 /**
  * Consent: read and search by patient, over the consent records of /api/v1/patients/{id}/consents
- * and with the same rule: the consents:read permission, an audited consent.read per patient.
+ * and with the same rule: the consents:read permission, for a clinician a care-team link or
+ * break-glass grant (patient-gate.ts readConsents), an audited consent.read per patient.
  */
 export function registerConsentResource(fhir: App, deps: FhirDeps): void {
   const audit = (request: FastifyRequest, patientId: string, resource: string) =>
@@ -38,15 +40,10 @@ export function registerConsentResource(fhir: App, deps: FhirDeps): void {
     },
     async (request, reply) => {
       const q = parseConsentSearch(request.query as RawQuery);
-      // A clinician's search for an unknown patient finds nothing, as for a registered patient
-      // with no records (and is audited alike): a 404 would let them probe which ids exist.
-      const role = request.identity?.role;
-      const exists = await deps.patients.exists(q.patientId);
-      if (!exists && (!role || mayKnowEveryPatient(role)))
-        throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${q.patientId} is not registered`);
-      // An erased patient's records are gone with them (read all the same, for the same time).
-      const stored = await deps.access.consents(q.patientId);
-      const resources = (exists ? stored : [])
+      // As the REST read: a clinician only for a patient of their care team or their own
+      // break-glass grant; a foreign or unknown id is refused alike (patient-gate.ts).
+      const records = await readConsents(deps.access, deps.audit, request.identity, q.patientId, request.ip);
+      const resources = records
         .sort((a, b) => b.recordedAt - a.recordedAt)
         .map((c) => toFhirConsent(q.patientId, c))
         .filter((c) => q.status === undefined || c.status === q.status);
@@ -72,15 +69,30 @@ export function registerConsentResource(fhir: App, deps: FhirDeps): void {
     },
     async (request, reply) => {
       const { id } = request.params;
+      const notFound = () => new VigilError('VIGIL_ERR_NOT_FOUND', `Consent/${id} does not exist`);
       const row = await deps.db
         .selectFrom('consents')
         .select('patient_id')
         .where('id', '=', id)
         .executeTakeFirst();
-      // An erased patient's consents are gone with them, as in the REST route.
-      const patientId = row && (await deps.patients.exists(row.patient_id)) ? row.patient_id : undefined;
-      const record = patientId ? (await deps.access.consents(patientId)).find((c) => c.id === id) : undefined;
-      if (!patientId || !record) throw new VigilError('VIGIL_ERR_NOT_FOUND', `Consent/${id} does not exist`);
+      if (!row) throw notFound();
+      const patientId = row.patient_id;
+      let records: ConsentRecord[];
+      try {
+        records = await readConsents(deps.access, deps.audit, request.identity, patientId, request.ip);
+      } catch (e) {
+        // A consent of a patient the caller may not read (denied and audited by readConsents),
+        // or of an erased one (gone with them, as in the REST route), does not exist to them: a
+        // 403 would name its patient, and tie the consent id to them.
+        const isHidden =
+          e instanceof VigilError &&
+          ['VIGIL_ERR_AUTH_FORBIDDEN', 'VIGIL_ERR_PATIENT_UNKNOWN', 'VIGIL_ERR_PATIENT_ERASED'].includes(
+            e.code,
+          );
+        throw isHidden ? notFound() : e;
+      }
+      const record = records.find((c) => c.id === id);
+      if (!record) throw notFound();
       await audit(request, patientId, `Consent/${id}`);
       return sendResource(reply, 200, toFhirConsent(patientId, record));
     },

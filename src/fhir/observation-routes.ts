@@ -104,6 +104,10 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
         await deps.gate.mayRead(request.identity, patientId, request.ip);
       } catch (e) {
         // (The gate wrote its denied audit entry, naming the patient, for the trail's readers.)
+        // A patient the gate calls unknown to this caller (an integration's refusing patient,
+        // patient-existence.ts) is answered as a hash naming nobody is: the Observation does not
+        // exist, and the patient is not named.
+        if (e instanceof VigilError && e.code === 'VIGIL_ERR_PATIENT_UNKNOWN') throw notFound();
         const isNoLink =
           e instanceof VigilError &&
           e.code === 'VIGIL_ERR_AUTH_FORBIDDEN' &&
