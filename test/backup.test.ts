@@ -1,6 +1,15 @@
 /** `vigil backup` and `vigil restore` as an operator runs them, on real data dirs. */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +74,21 @@ describe('vigil backup / restore', () => {
 
     const over = await vigil(['restore', backup, '--data-dir', target], { VIGIL_MASTER_KEY_FILE: keyCopy });
     oneLineError(over, /already has a database; stop the server and pass --force/);
+  });
+
+  it('restores into a data dir that does not exist yet, made owner-only, and leaves no file beside the backup', async () => {
+    const out = join(root, 'alone', 'clinic.backup');
+    mkdirSync(join(root, 'alone'));
+    const b = await vigil(['backup', '--data-dir', source, '--out', out]);
+    assert.equal(b.code, 0, b.stderr);
+    const target = join(root, 'not-yet', 'restored');
+    const r = await vigil(['restore', out, '--data-dir', target, '--json'], {
+      VIGIL_MASTER_KEY_FILE: join(source, 'master.key'),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { counts: { patients: number } }).counts.patients, 1);
+    assert.equal(statSync(target).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(join(root, 'alone')), ['clinic.backup']);
   });
 
   it('refuses a backup that the master key does not open, and a file that is not a backup', async () => {

@@ -47,3 +47,49 @@ describe('API token scopes', () => {
     );
   });
 });
+
+describe('API token refusals', () => {
+  let t: Awaited<ReturnType<typeof tempStore>>;
+  before(async () => {
+    t = await tempStore();
+  });
+  after(() => t.cleanup());
+
+  /** The detail a refused token gets, or undefined if it was accepted. */
+  async function refusal(tokens: ApiTokens, token: string, nowMs?: number): Promise<string | undefined> {
+    try {
+      await tokens.verify(token, nowMs);
+      return undefined;
+    } catch (e) {
+      assert.ok(isVigilError(e));
+      assert.equal(e.code, 'VIGIL_ERR_AUTH_REQUIRED');
+      return e.detail;
+    }
+  }
+
+  it('answers an unknown, wrong, expired or revoked token alike, with what to do', async () => {
+    const tokens = new ApiTokens(t.store.db);
+    const created = await tokens.create({ role: 'auditor', name: 'siem', ttlSeconds: 600 });
+    const revoked = await tokens.create({ role: 'auditor', name: 'old', ttlSeconds: 600 });
+    assert.equal(await tokens.revoke(revoked.id), true);
+    const [prefix] = created.token.split('.');
+    const wrongSecret = `${prefix}.${'A'.repeat(43)}`;
+    const unknownId = `vgl_${'0'.repeat(16)}.${'A'.repeat(43)}`;
+    const details = [
+      await refusal(tokens, unknownId),
+      await refusal(tokens, wrongSecret),
+      await refusal(new ApiTokens(t.store.db), created.token, created.expiresAt + 1),
+      await refusal(tokens, revoked.token),
+    ];
+    assert.deepEqual(
+      new Set(details),
+      new Set([
+        'the bearer token is not valid (unknown, expired or revoked); ask an administrator for a new one or create one with "vigil token create"',
+      ]),
+    );
+    assert.match(
+      (await refusal(tokens, 'not-a-token')) ?? '',
+      /malformed; create one with "vigil token create"/,
+    );
+  });
+});

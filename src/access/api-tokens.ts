@@ -138,23 +138,25 @@ export class ApiTokens {
         'the bearer token is malformed; create one with "vigil token create"',
       );
     const [, id, secret] = m as unknown as [string, string, string];
+    // Unknown, wrong, expired and revoked read alike: the holder of a stolen token learns
+    // neither that a token id exists nor that its theft was noticed and the token revoked.
+    const notValid = () =>
+      new VigilError(
+        'VIGIL_ERR_AUTH_REQUIRED',
+        'the bearer token is not valid (unknown, expired or revoked); ask an administrator for a new one or create one with "vigil token create"',
+      );
     let entry = this.cache.get(id);
     if (!entry || nowMs - entry.checkedAt > 5000) {
       const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token is not valid');
+      if (!row) throw notValid();
       entry = { row, checkedAt: nowMs };
       this.cache.set(id, entry);
     }
     const { row } = entry;
     const presented = Buffer.from(hashSecret(secret), 'hex');
     const stored = Buffer.from(row.secret_hash, 'hex');
-    if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) {
-      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token is not valid');
-    }
-    if (row.revoked_at !== null)
-      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token was revoked');
-    if (row.expires_at <= nowMs)
-      throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'the bearer token has expired; create a new one');
+    if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) throw notValid();
+    if (row.revoked_at !== null || row.expires_at <= nowMs) throw notValid();
     if (!isRole(row.role))
       throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'the token carries an unknown role');
     return {

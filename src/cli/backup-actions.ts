@@ -1,14 +1,13 @@
 /** What `vigil backup` and `vigil restore` do, once backup-commands.ts has parsed their flags. */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { AuditLog } from '../audit/audit-log.ts';
 import { open } from '../crypto/aead.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
 import { loadMasterKeyFile } from '../crypto/master-key.ts';
 import { loadDeviceCa } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { backupSqlite, inspectBackup, installBackup, lockForRestore } from '../store/backup.ts';
+import { backupSqlite, inspectBackup, installBackup, lockForRestore, readBackup } from '../store/backup.ts';
 import { openStore, sqlitePath } from '../store/database.ts';
 import { replaceFile } from '../store/replace-file.ts';
 import { type CommonFlags, configFrom } from './context.ts';
@@ -42,8 +41,7 @@ function assertMasterKeyOpens(file: string, masterKeyFile: string): void {
     );
   }
   const master = loadMasterKeyFile(masterKeyFile);
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
+  readBackup(file, (db) => {
     const row = db.prepare('SELECT name, sealed FROM sealed_secrets LIMIT 1').get() as
       | { name: string; sealed: Buffer }
       | undefined;
@@ -60,9 +58,7 @@ function assertMasterKeyOpens(file: string, masterKeyFile: string): void {
         `the master key at ${masterKeyFile} does not open this backup; use the key it was made under`,
       );
     }
-  } finally {
-    db.close();
-  }
+  });
 }
 
 export async function backup(o: BackupFlags): Promise<void> {
@@ -119,6 +115,10 @@ export async function restore(file: string, o: RestoreFlags): Promise<void> {
   }
   const counts = inspectBackup(resolve(file));
   assertMasterKeyOpens(resolve(file), config.masterKeyFile);
+  // Restoring into a new data dir is the usual disaster-recovery step. Made only once the backup
+  // and the key have passed their checks, so a refused restore leaves nothing behind; owner-only,
+  // as `vigil init` makes one.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = lockForRestore(dbPath, config.dataDir);
   try {
     installBackup(resolve(file), dbPath);

@@ -1,6 +1,6 @@
 /** What `vigil keys rotate` does, once keys-commands.ts has parsed its flags. */
 import { AuditLog } from '../audit/audit-log.ts';
-import { rotateMasterKey } from '../crypto/key-rotation.ts';
+import { type RotationResult, rotateMasterKey } from '../crypto/key-rotation.ts';
 import type { CommonFlags } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
@@ -8,6 +8,26 @@ import { emit } from './output.ts';
 export type KeysRotateFlags = CommonFlags & { wait: number };
 
 const actor = () => `cli:${process.env.USER ?? 'operator'}`;
+
+/**
+ * A running server re-wraps as soon as it sees the new key file, so this command may find
+ * little or nothing left to do: it says who did the rest, not "0 re-wrapped" beside a finished
+ * rotation.
+ */
+function whoRewrapped(r: RotationResult): string[] {
+  const lines: string[] = [];
+  if (r.underNewKey.dataKeys > r.dataKeys || r.underNewKey.secrets > r.secrets) {
+    const others = r.resumed ? 'a running server or the interrupted rotation' : 'the running server';
+    lines.push(
+      `  this command re-wrapped ${r.dataKeys} data keys and ${r.secrets} secrets; ${others} re-wrapped (or created) the rest`,
+    );
+  }
+  if (r.underOldKey.dataKeys > 0 || r.underOldKey.secrets > 0)
+    lines.push(
+      `  still under the old key: ${r.underOldKey.dataKeys} data keys and ${r.underOldKey.secrets} secrets`,
+    );
+  return lines;
+}
 
 export async function keysRotate(o: KeysRotateFlags): Promise<void> {
   const { store, config } = await openLocal(o);
@@ -32,7 +52,8 @@ export async function keysRotate(o: KeysRotateFlags): Promise<void> {
       o,
       { ...r },
       [
-        `${r.resumed ? 'resumed rotation' : 'rotated master key'} ${r.oldKeyId} -> ${r.newKeyId}: ${r.dataKeys} data keys and ${r.secrets} secrets re-wrapped`,
+        `${r.resumed ? 'resumed rotation' : 'rotated master key'} ${r.oldKeyId} -> ${r.newKeyId}: ${r.underNewKey.dataKeys} data keys and ${r.underNewKey.secrets} secrets are under the new key`,
+        ...whoRewrapped(r),
         r.finished
           ? '  the old key was overwritten and removed; back up the new key file now'
           : `  not finished: a running server has not switched yet; the old key stays in ${config.masterKeyFile}.previous. Run "vigil keys rotate" again to finish`,

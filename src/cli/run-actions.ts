@@ -19,6 +19,8 @@ import { provisionSimDevices } from './sim-provision.ts';
 export type ServeFlags = CommonFlags & { httpPort?: string; mqttPort?: string };
 /** `vigil sim` and `vigil demo`. */
 export type SimFlags = CommonFlags & { devices: number; rate: number; scenario?: Scenario };
+/** `vigil demo`: the simulator's flags, and where the server it starts listens. */
+export type DemoFlags = SimFlags & Pick<ServeFlags, 'httpPort' | 'mqttPort'>;
 
 const DEMO_WARD = 'demo-ward';
 
@@ -138,14 +140,16 @@ function summaryLine(fleet: Fleet, startedMs: number): string {
 }
 
 /** `vigil demo`: each step checks for a signal, and what it opens is closed by the lifetime. */
-export async function demo(life: Lifetime, o: SimFlags): Promise<void> {
-  const config = configFrom(o);
+export async function demo(life: Lifetime, o: DemoFlags): Promise<void> {
+  const config = configFrom(o, { httpPort: o.httpPort, mqttPort: o.mqttPort });
   const lines: string[] = [];
   const signIns: string[] = [];
   // Not cut short: a data dir half made would not be taken for one, nor be one.
   if (!isInitialized(config)) {
     const r = await initDataDir(config, { demoClinician: true });
-    lines.push(`initialised ${r.dataDir}; first admin API token (shown once): ${r.adminToken}`);
+    lines.push(
+      `initialised ${r.dataDir}; first admin API token (shown once, keep it for scripts): ${r.adminToken}`,
+    );
     signIns.push(
       '  First sign-ins at the dashboard (one-time passwords, shown once; each sets a new password and TOTP):',
       `    admin           user ${r.adminUsername}, one-time password ${r.adminPassword}`,
@@ -195,7 +199,7 @@ export async function demo(life: Lifetime, o: SimFlags): Promise<void> {
       ? [`  Scenarios  ${[...plan].map(([deviceId, scenario]) => `${deviceId} ${scenario}`).join(', ')}`]
       : []),
     `  Log        ${logFile}`,
-    `  Try: curl --cacert ${join(config.dataDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" ${url}/api/v1/devices`,
+    `  Try: curl --cacert ${join(config.dataDir, 'ca.crt')} -H "Authorization: Bearer ${demoToken}" ${url}/api/v1/devices`,
     'Press Ctrl-C to stop.',
   ]) {
     process.stdout.write(`${line}\n`);

@@ -52,6 +52,8 @@ describe('master key rotation', () => {
       assert.equal(r.finished, true);
       assert.equal(r.dataKeys, 25);
       assert.equal(r.secrets, 1);
+      assert.deepEqual(r.underNewKey, { dataKeys: 25, secrets: 1 });
+      assert.deepEqual(r.underOldKey, { dataKeys: 0, secrets: 0 });
       assert.notEqual(r.newKeyId, t.master.id);
       assert.equal(loadMasterKeyFile(t.file).id, r.newKeyId);
       assert.equal(existsSync(previousKeyPath(t.file)), false);
@@ -121,6 +123,9 @@ describe('master key rotation', () => {
       await watcher.check();
       assert.equal(r.finished, true, JSON.stringify(r));
       assert.equal(serverRing.masterKeyId, r.newKeyId);
+      // Whoever re-wrapped or created them, everything the server had made by then is counted.
+      assert.equal(r.underNewKey.secrets, 1);
+      assert.ok(r.underNewKey.dataKeys >= 25, JSON.stringify(r));
       await assertAllOpenWith(t, t.file);
       await watcher.stop();
     } finally {
@@ -136,6 +141,7 @@ describe('master key rotation', () => {
       const r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 300 });
       assert.equal(r.finished, false);
       assert.equal(existsSync(previousKeyPath(t.file)), true);
+      assert.deepEqual(r.underOldKey, { dataKeys: 0, secrets: 0 });
       await watcher.stop();
       const again = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 300 });
       assert.equal(again.resumed, true);

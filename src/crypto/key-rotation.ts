@@ -32,8 +32,13 @@ export const NO_SERVER = 'none';
 export interface RotationResult {
   oldKeyId: string;
   newKeyId: string;
+  /** Re-wrapped by this rotation; a running server re-wraps (and creates) others itself. */
   dataKeys: number;
   secrets: number;
+  /** What the new key wraps at the end, whoever wrapped it: the number to tell the operator. */
+  underNewKey: { dataKeys: number; secrets: number };
+  /** Still wrapped by an older key at the end (none once finished). */
+  underOldKey: { dataKeys: number; secrets: number };
   /** False when a running server had not switched yet; the old key file then stays. */
   finished: boolean;
   resumed: boolean;
@@ -146,7 +151,35 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationRe
   const left = await stillWrappedByOthers(db, newKey.id);
   const finished = serverSwitched && left.dataKeys.length === 0 && left.secrets.length === 0;
   if (finished) destroyKeyFile(previousFile);
-  return { oldKeyId: oldKey.id, newKeyId: newKey.id, ...moved, finished, resumed };
+  return {
+    oldKeyId: oldKey.id,
+    newKeyId: newKey.id,
+    ...moved,
+    underNewKey: await wrappedBy(db, newKey.id),
+    underOldKey: { dataKeys: left.dataKeys.length, secrets: left.secrets.length },
+    finished,
+    resumed,
+  };
+}
+
+/**
+ * How many live data keys and secrets a master key wraps. A running server's MasterKeyWatcher
+ * re-wraps as soon as it sees the new key file, often before the rotating process gets to them,
+ * so what this process moved alone says little; this is what the rotation achieved.
+ */
+async function wrappedBy(db: Kysely<Schema>, masterKeyId: string) {
+  const dataKeys = await db
+    .selectFrom('data_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('master_key_id', '=', masterKeyId)
+    .where('destroyed_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const secrets = await db
+    .selectFrom('sealed_secrets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('master_key_id', '=', masterKeyId)
+    .executeTakeFirstOrThrow();
+  return { dataKeys: Number(dataKeys.n), secrets: Number(secrets.n) };
 }
 
 /**

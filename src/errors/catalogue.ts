@@ -358,6 +358,13 @@ export const ERRORS = {
     title: 'Invalid configuration',
     meaning: 'A configuration value is invalid.',
   },
+  VIGIL_ERR_PORT_IN_USE: {
+    status: 500,
+    mqtt: 0x80,
+    title: 'Port in use',
+    meaning:
+      'The server could not listen: another program holds its HTTPS or MQTT port on that host. Stop it, or move Vigil with VIGIL_HTTP_PORT / --http-port or VIGIL_MQTT_PORT / --mqtt-port.',
+  },
   VIGIL_ERR_CRYPTO_OPEN_FAILED: {
     status: 500,
     mqtt: 0x80,

@@ -67,6 +67,27 @@ describe('report rendering', () => {
     assert.equal(csv.split('\r\n')[0]!.split(',').length, csv.split('\r\n')[1]!.split(',').length);
   });
 
+  it('calls a device past end of support that, not "legacy", apart from a legacy-secret connection', () => {
+    const r = report('InfuPro 300');
+    const [d] = r.devices;
+    assert.ok(d);
+    // A device profiled with the legacy secret, still supported: not counted in the summary.
+    r.devices = [{ ...d, connection: 'legacy', support: { state: 'supported', daysLeft: 400 } }];
+    for (const text of [renderMarkdown(r), renderHtml(r)]) {
+      assert.match(text, /1 devices, .* 0 end-of-support warnings, 0 past end of support\./);
+      assert.match(text, /legacy secret; supported/);
+      assert.doesNotMatch(text, /legacy devices/);
+    }
+    r.devices = [{ ...d, support: { state: 'legacy', daysLeft: -200 } }];
+    r.summary = { ...r.summary, legacyDevices: 1 };
+    for (const text of [renderMarkdown(r), renderHtml(r)]) {
+      assert.match(text, /, 1 past end of support\./);
+      assert.match(text, /mTLS; past end of support \(ended 200 days ago\)/);
+    }
+    // The data formats keep the state's name: integrations read it.
+    assert.match(renderCsv(r).split('\r\n')[1] ?? '', /,mtls,legacy,/);
+  });
+
   it('explains each device score in Markdown', () => {
     const md = renderMarkdown(report('Nonin 3230'));
     assert.match(md, /## d1 — low \(4\)/);

@@ -23,11 +23,39 @@ export const explain = (r: RiskScore) =>
 
 const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+/**
+ * A device's connection and support in words. The support state "legacy" (IMDRF's word for a
+ * device past end of support) reads like the legacy-secret connection mode, so the human
+ * formats say what it means; JSON and CSV keep the state's name, which integrations read.
+ */
+const connectionWords = (d: DevicePosture) => (d.connection === 'mtls' ? 'mTLS' : 'legacy secret');
+
+function supportWords({ state, daysLeft }: DevicePosture['support']): string {
+  switch (state) {
+    case 'legacy':
+      return daysLeft !== null && daysLeft < 0
+        ? `past end of support (ended ${-daysLeft} days ago)`
+        : 'past end of support';
+    case 'unknown':
+      return 'end of support unknown';
+    case 'supported':
+      return 'supported';
+    default:
+      return `support ends in ${daysLeft} days`;
+  }
+}
+
+/** The summary sentence under the title of the Markdown and HTML reports. */
+function summaryWords(r: PostureReport): string {
+  const s = r.summary;
+  return `Generated ${r.generatedAt}. ${s.devices} devices, ${s.findings} open findings (critical ${s.byBand.critical}, high ${s.byBand.high}, medium ${s.byBand.medium}, low ${s.byBand.low}), ${s.suppressed} suppressed by VEX, ${s.endOfSupportWarnings} end-of-support warnings, ${s.legacyDevices} past end of support.`;
+}
+
 function mdDevice(d: DevicePosture): string[] {
   const lines = [
     `## ${d.id} — ${d.risk.band} (${d.risk.score})`,
     '',
-    `${d.manufacturer ?? '?'} ${d.model}, firmware ${d.firmware ?? 'unknown'}; ${d.criticality ?? 'criticality unknown'}; zone ${d.zone}; ${d.connection === 'mtls' ? 'mTLS' : 'legacy secret'}${d.internetReachable ? '; internet-reachable' : ''}; support: ${d.support.state}${d.patientAssigned ? '; assigned to a patient' : ''}.`,
+    `${d.manufacturer ?? '?'} ${d.model}, firmware ${d.firmware ?? 'unknown'}; ${d.criticality ?? 'criticality unknown'}; zone ${d.zone}; ${connectionWords(d)}${d.internetReachable ? '; internet-reachable' : ''}; ${supportWords(d.support)}${d.patientAssigned ? '; assigned to a patient' : ''}.`,
     '',
     `Why: ${explain(d.risk)}`,
     '',
@@ -68,14 +96,9 @@ function mdDevice(d: DevicePosture): string[] {
 }
 
 export function renderMarkdown(r: PostureReport): string {
-  const s = r.summary;
-  return [
-    '# Vigil fleet security posture',
-    '',
-    `Generated ${r.generatedAt}. ${s.devices} devices, ${s.findings} open findings (critical ${s.byBand.critical}, high ${s.byBand.high}, medium ${s.byBand.medium}, low ${s.byBand.low}), ${s.suppressed} suppressed by VEX, ${s.endOfSupportWarnings} end-of-support warnings, ${s.legacyDevices} legacy devices.`,
-    '',
-    ...r.devices.flatMap(mdDevice),
-  ].join('\n');
+  return ['# Vigil fleet security posture', '', summaryWords(r), '', ...r.devices.flatMap(mdDevice)].join(
+    '\n',
+  );
 }
 
 const REPORT_STYLE =
@@ -100,7 +123,7 @@ export function renderHtml(r: PostureReport): string {
       (
         d,
       ) => `<section><h2>${esc(d.id)} — <span class="${d.risk.band}">${d.risk.band} (${d.risk.score})</span></h2>
-<p>${esc(`${d.manufacturer ?? '?'} ${d.model}, firmware ${d.firmware ?? 'unknown'}; ${d.criticality ?? 'criticality unknown'}; zone ${d.zone}; ${d.connection}; support ${d.support.state}`)}</p>
+<p>${esc(`${d.manufacturer ?? '?'} ${d.model}, firmware ${d.firmware ?? 'unknown'}; ${d.criticality ?? 'criticality unknown'}; zone ${d.zone}; ${connectionWords(d)}${d.internetReachable ? '; internet-reachable' : ''}; ${supportWords(d.support)}`)}</p>
 <p>Why: ${esc(explain(d.risk))}</p>
 ${d.warnings.map((w) => `<p class="warn">${esc(w)}</p>`).join('\n')}
 ${d.recommendation.steps.length ? `<h3>What to do (${esc(d.recommendation.action)})</h3><ul>${d.recommendation.steps.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>` : ''}
@@ -108,12 +131,11 @@ ${d.findings.length || d.suppressed.length ? `<table><thead><tr><th>vulnerabilit
 </section>`,
     )
     .join('\n');
-  const s = r.summary;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Vigil fleet security posture</title>
 <style>${REPORT_STYLE}</style>
 </head><body><h1>Vigil fleet security posture</h1>
-<p>Generated ${esc(r.generatedAt)}. ${s.devices} devices, ${s.findings} open findings (critical ${s.byBand.critical}, high ${s.byBand.high}, medium ${s.byBand.medium}, low ${s.byBand.low}), ${s.suppressed} suppressed by VEX, ${s.endOfSupportWarnings} end-of-support warnings, ${s.legacyDevices} legacy devices.</p>
+<p>${esc(summaryWords(r))}</p>
 ${devices}
 </body></html>
 `;

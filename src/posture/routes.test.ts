@@ -73,6 +73,15 @@ describe('posture API', () => {
     }
   });
 
+  it('refuses an unknown report format, naming the ones it serves once', async () => {
+    const r = await h.api('/api/v1/posture/report?format=pdf', { token: security });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(
+      (r.json as { detail: string }).detail,
+      'querystring/format must be one of: md, html, json, csv',
+    );
+  });
+
   it('refuses a malformed SBOM with its location as a problem document', async () => {
     const bom = JSON.parse(fixture('infupro-2.3.0.cdx.json'));
     bom.components[0].purl = 'not a purl';

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import fc from 'fast-check';
-import { integerQueryNames, looseIntegerQuery, validationDetail } from './validation-detail.ts';
+import {
+  choicesDetail,
+  integerQueryNames,
+  looseIntegerQuery,
+  validationDetail,
+} from './validation-detail.ts';
 
 const unknownField = (field: unknown, instancePath = '') => ({
   validation: [{ keyword: 'additionalProperties', instancePath, params: { additionalProperty: field } }],
@@ -40,6 +45,118 @@ describe('validation detail', () => {
     fc.assert(
       fc.property(fc.anything(), (validation) => {
         assert.equal(typeof validationDetail({ validation, message: 'm' }), 'string');
+      }),
+    );
+  });
+});
+
+/** What Ajv reports for a value outside Type.Union of Type.Literal: one const per literal, then anyOf. */
+const outsideLiterals = (instancePath: string, literals: readonly string[]) => [
+  ...literals.map((allowedValue, i) => ({
+    instancePath,
+    schemaPath: `#/properties${instancePath}/anyOf/${i}/const`,
+    keyword: 'const',
+    params: { allowedValue },
+    message: 'must be equal to constant',
+  })),
+  { instancePath, keyword: 'anyOf', params: {}, message: 'must match a schema in anyOf' },
+];
+
+describe('validation detail for a choice of literals', () => {
+  it('says once which values a union of literals takes', () => {
+    const validation = outsideLiterals('/format', ['md', 'html', 'json', 'csv']);
+    const message = validation.map((e) => `querystring${e.instancePath} ${e.message}`).join(', ');
+    assert.equal(
+      validationDetail({ validation, validationContext: 'querystring', message }),
+      'querystring/format must be one of: md, html, json, csv',
+    );
+  });
+
+  it('reads an enum as a choice too, and keeps the words of every other place', () => {
+    const validation = [
+      {
+        instancePath: '/kind',
+        keyword: 'enum',
+        params: { allowedValues: ['a', 'b'] },
+        message: 'must be equal to one of the allowed values',
+      },
+      { instancePath: '/n', keyword: 'type', params: { type: 'integer' }, message: 'must be integer' },
+    ];
+    assert.equal(
+      validationDetail({ validation, validationContext: 'body', message: 'whatever Fastify said' }),
+      'body/kind must be one of: a, b, body/n must be integer',
+    );
+  });
+
+  it("keeps Ajv's words where a union also has a branch that is not a literal", () => {
+    const validation = [
+      {
+        instancePath: '/at',
+        keyword: 'const',
+        params: { allowedValue: 'now' },
+        message: 'must be equal to constant',
+      },
+      { instancePath: '/at', keyword: 'type', params: { type: 'integer' }, message: 'must be integer' },
+      { instancePath: '/at', keyword: 'anyOf', params: {}, message: 'must match a schema in anyOf' },
+    ];
+    const message =
+      'querystring/at must be equal to constant, querystring/at must be integer, querystring/at must match a schema in anyOf';
+    assert.equal(validationDetail({ validation, validationContext: 'querystring', message }), message);
+    assert.equal(choicesDetail(validation, 'querystring'), undefined);
+  });
+
+  it('gives one "must be one of" per place and never throws, whatever the errors (property)', () => {
+    const place = fc.constantFrom('', '/format', '/a/0', '/kind');
+    const error = fc.oneof(
+      fc.record({
+        instancePath: place,
+        keyword: fc.constant('const'),
+        params: fc.record({ allowedValue: fc.string() }),
+        message: fc.constant('must be equal to constant'),
+      }),
+      fc.record({
+        instancePath: place,
+        keyword: fc.constant('enum'),
+        params: fc.record({ allowedValues: fc.array(fc.string()) }),
+        message: fc.string(),
+      }),
+      fc.record({
+        instancePath: place,
+        keyword: fc.constant('anyOf'),
+        params: fc.constant({}),
+        message: fc.constant('must match a schema in anyOf'),
+      }),
+      fc.record({
+        instancePath: place,
+        keyword: fc.constantFrom('type', 'minimum', 'required'),
+        message: fc.string(),
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(error, { maxLength: 12 }), (errors) => {
+        const detail = choicesDetail(errors, 'querystring');
+        const places = new Set(errors.map((e) => e.instancePath));
+        const choicePlaces = [...places].filter((p) => {
+          const at = errors.filter((e) => e.instancePath === p);
+          return (
+            at.some((e) => e.keyword === 'const' || e.keyword === 'enum') &&
+            at.every((e) => ['const', 'enum', 'anyOf'].includes(e.keyword))
+          );
+        });
+        if (choicePlaces.length === 0) {
+          assert.equal(detail, undefined);
+          return;
+        }
+        assert.ok(detail !== undefined);
+        for (const p of choicePlaces) {
+          assert.equal(detail.split(`querystring${p} must be one of: `).length - 1, 1, `${p} in ${detail}`);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.anything()), fc.anything(), (validation, validationContext) => {
+        assert.equal(typeof validationDetail({ validation, validationContext, message: 'm' }), 'string');
       }),
     );
   });

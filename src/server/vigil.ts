@@ -60,6 +60,7 @@ import { openStore, type Store } from '../store/database.ts';
 import { GroupCommitter } from '../store/group-commit.ts';
 import { startWalCheckpointer } from '../store/wal-checkpointer.ts';
 import { createHttpServer, type RouteRecord } from './http.ts';
+import { listenOrExplain } from './listen-refusal.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { type CheckOutcome, ServerTlsKeeper, TLS_CHECK_MS } from './server-tls.ts';
 import { registerWebRoutes } from './web-routes.ts';
@@ -510,8 +511,40 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     serverTls.check().catch((err) => log.error({ err }, 'server certificate check failed'));
   }, opts.tlsCheckMs ?? TLS_CHECK_MS);
 
-  const mqttPort = await gateway.listen(config.mqttPort, config.host);
-  await app.listen({ port: config.httpPort, host: config.host });
+  /** Closes what start-up opened, last opened first: on stop(), or when a port cannot be had. */
+  const closeOpened = async () => {
+    clearInterval(tlsTimer);
+    await gateway.close();
+    await stream.stop();
+    await app.close();
+    await committer.close();
+    await alerts.stop();
+    await outboxRetention.stop();
+    await notify.stop();
+    await writer.close();
+    await events.flush();
+    await signAuditHead();
+    await masterKeys.stop();
+    await syslog?.close();
+    await checkpointer.stop();
+    await store.close();
+  };
+  let mqttPort: number;
+  try {
+    mqttPort = await listenOrExplain(() => gateway.listen(config.mqttPort, config.host), {
+      listener: 'MQTT',
+      port: config.mqttPort,
+      host: config.host,
+    });
+    await listenOrExplain(() => app.listen({ port: config.httpPort, host: config.host }), {
+      listener: 'HTTPS',
+      port: config.httpPort,
+      host: config.host,
+    });
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
   notify.start(httpPort);
@@ -577,24 +610,10 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     quarantine,
     checkServerTls: (nowMs) => serverTls.check(nowMs),
     stop: async () => {
-      clearInterval(tlsTimer);
       clearInterval(poll);
       clearInterval(auditTimer);
       await polling;
-      await gateway.close();
-      await stream.stop();
-      await app.close();
-      await committer.close();
-      await alerts.stop();
-      await outboxRetention.stop();
-      await notify.stop();
-      await writer.close();
-      await events.flush();
-      await signAuditHead();
-      await masterKeys.stop();
-      await syslog?.close();
-      await checkpointer.stop();
-      await store.close();
+      await closeOpened();
       log.info('vigil stopped');
     },
   };

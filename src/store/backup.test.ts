@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
 import { recordFsCalls } from '../../test/support/fs-calls.ts';
 import { tempStore } from '../../test/support/temp-store.ts';
 import { backupSqlite, inspectBackup, installBackup } from './backup.ts';
@@ -147,6 +148,43 @@ describe('SQLite backup', () => {
       (e, i) => i > rename && e.op === 'fsync' && e.path === dirname(out),
     );
     assert.ok(dirSynced > rename, 'the folder is fsynced after the rename');
+  });
+
+  it('writes one self-contained file: no -wal or -shm beside it, after the copy or a check of it', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const out = join(t.dir, 'alone.backup');
+    await backupSqlite(t.store.sqlite, out);
+    inspectBackup(out);
+    assert.deepEqual(
+      readdirSync(t.dir).filter((n) => n.includes('.backup')),
+      ['alone.backup'],
+    );
+    const copy = new BetterSqlite3(out, { readonly: true });
+    try {
+      assert.equal(copy.pragma('journal_mode', { simple: true }), 'delete');
+    } finally {
+      copy.close();
+    }
+  });
+
+  it('leaves no -wal or -shm beside a WAL-mode backup made by an earlier version when checking it', async () => {
+    fill(t, 1);
+    assert.ok(t.store.sqlite);
+    const old = join(t.dir, 'old.backup');
+    await backupSqlite(t.store.sqlite, old);
+    const asBefore = new BetterSqlite3(old);
+    asBefore.pragma('journal_mode = WAL');
+    asBefore.close();
+    assert.deepEqual(
+      readdirSync(t.dir).filter((n) => n.startsWith('old.backup')),
+      ['old.backup'],
+    );
+    assert.equal(inspectBackup(old).patients, 0);
+    assert.deepEqual(
+      readdirSync(t.dir).filter((n) => n.startsWith('old.backup')),
+      ['old.backup'],
+    );
   });
 
   it('restores as owner-only and durably, over a stale 0644 temp file left by a crash', async () => {

@@ -42,11 +42,15 @@ async function sha256Of(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Opens a candidate backup read-only and checks it is whole and is a Vigil database. */
-export function inspectBackup(file: string): Record<string, number> {
-  if (!existsSync(file)) {
-    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `backup file ${file} does not exist`);
-  }
+/**
+ * Runs `check` on a backup opened read-only, and leaves nothing beside it. A backup made before
+ * backupSqlite switched its copy to rollback mode says "WAL" in its header, and SQLite opening
+ * such a file creates `-wal` and `-shm` files that a read-only connection may not remove when it
+ * closes. Those it created (none existed before, and the WAL holds nothing: a read-only
+ * connection writes no frames) are removed here.
+ */
+export function readBackup<T>(file: string, check: (db: BetterSqlite3.Database) => T): T {
+  const created = ['-wal', '-shm'].map((suffix) => `${file}${suffix}`).filter((f) => !existsSync(f));
   let db: BetterSqlite3.Database;
   try {
     db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
@@ -56,6 +60,22 @@ export function inspectBackup(file: string): Record<string, number> {
     });
   }
   try {
+    return check(db);
+  } finally {
+    db.close();
+    const wal = `${file}-wal`;
+    if (created.includes(wal) && existsSync(wal) && statSync(wal).size === 0) {
+      for (const f of created) rmSync(f, { force: true });
+    }
+  }
+}
+
+/** Opens a candidate backup read-only and checks it is whole and is a Vigil database. */
+export function inspectBackup(file: string): Record<string, number> {
+  if (!existsSync(file)) {
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `backup file ${file} does not exist`);
+  }
+  return readBackup(file, (db) => {
     let integrity: unknown;
     try {
       integrity = db.pragma('integrity_check', { simple: true });
@@ -92,6 +112,19 @@ export function inspectBackup(file: string): Record<string, number> {
       counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
     }
     return counts;
+  });
+}
+
+/**
+ * The copy carries the source's header, which says WAL: opened later, even read-only, it would
+ * grow `-wal` and `-shm` files beside it, and a renamed copy would leave its own behind. In
+ * rollback (DELETE) mode a backup is one self-contained file; a restored database is put back
+ * in WAL mode when the store opens it.
+ */
+function makeSelfContained(file: string): void {
+  const db = new BetterSqlite3(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
   } finally {
     db.close();
   }
@@ -137,6 +170,7 @@ export async function backupSqlite(
       },
     });
     opts.onProgress?.(totalPages, totalPages);
+    makeSelfContained(temp);
     chmodSync(temp, 0o600);
     const counts = inspectBackup(temp);
     const sha256 = await sha256Of(temp);
@@ -146,7 +180,7 @@ export async function backupSqlite(
     fsyncFolderOf(out);
     return { file: out, bytes, sha256, counts };
   } finally {
-    rmSync(temp, { force: true });
+    for (const f of [temp, `${temp}-wal`, `${temp}-shm`, `${temp}-journal`]) rmSync(f, { force: true });
   }
 }
 

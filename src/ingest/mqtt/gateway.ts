@@ -86,9 +86,6 @@ export class MqttGateway {
     );
     this.server.on('connection', (raw: Socket) => this.track(raw));
     this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsFailure(err, socket));
-    this.server.on('error', (err: NodeJS.ErrnoException) =>
-      this.log.error({ errorCode: err.code }, 'server error'),
-    );
   }
 
   /** Starts listening; with port 0 the system picks one, which is returned. */
@@ -98,6 +95,11 @@ export class MqttGateway {
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);
+        // Only once listening: a failure to listen is the caller's to report, in its own words,
+        // not a second, bare "server error" line in the log.
+        this.server.on('error', (err: NodeJS.ErrnoException) =>
+          this.log.error({ errorCode: err.code }, 'server error'),
+        );
         const address = this.server.address();
         const bound = typeof address === 'object' && address !== null ? address.port : port;
         this.log.info({ host, port: bound }, 'MQTT gateway listening');
