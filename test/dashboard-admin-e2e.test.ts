@@ -49,7 +49,7 @@ describe('administration screens in Chromium', { timeout: 240_000 }, () => {
     const who = await staffWithTotp('ops.admin', 'admin');
     const context = await newContext(browser);
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await signIn(page, h.baseUrl, who.username, who.password, who.secret);
     admin = { context, page };
   });
@@ -167,7 +167,7 @@ describe('administration screens in Chromium', { timeout: 240_000 }, () => {
     const who = await staffWithTotp('priv.auditor', 'auditor');
     const context = await newContext(browser);
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await signIn(page, h.baseUrl, who.username, who.password, who.secret);
     await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
     await page

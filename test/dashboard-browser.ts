@@ -38,14 +38,19 @@ export function newContext(
   return browser.newContext({ ignoreHTTPSErrors: true, viewport, locale: 'en-GB', timezoneId: 'UTC' });
 }
 
-/** Console errors and uncaught exceptions of a page; CSP violations show up here as "Refused to ...". */
-export function watchPage(page: Page): string[] {
-  const problems: string[] = [];
+/**
+ * Collects a page's console errors and uncaught exceptions into `into`, as they come (a copy
+ * taken at the start would stay empty); CSP violations show up here as "Refused to ...".
+ */
+export function watchPage(page: Page, into: string[] = []): string[] {
   page.on('console', (m) => {
-    if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+    // A 4xx the page expects (401 before sign-in, a deliberate 404) is Chromium's network
+    // log, not a script error; CSP refusals and uncaught errors are what this is for.
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) return;
+    if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text())) into.push(m.text());
   });
-  page.on('pageerror', (e) => problems.push(`uncaught: ${e.message}`));
-  return problems;
+  page.on('pageerror', (e) => into.push(`uncaught: ${e.message}`));
+  return into;
 }
 
 /** Main screens land in docs/screenshots when VIGIL_SCREENSHOTS=1, else in a temp dir. */

@@ -110,7 +110,7 @@ describe('clinician dashboard, live, in Chromium', { timeout: 240_000 }, () => {
     browser = await launchChromium();
     const context = await newContext(browser);
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await signIn(page, h.baseUrl, clinician.username, clinician.password, clinician.secret);
     statePath = `${h.dataDir}/live-clinician-state.json`;
     await context.storageState({ path: statePath });
@@ -127,7 +127,7 @@ describe('clinician dashboard, live, in Chromium', { timeout: 240_000 }, () => {
   const open = async (path: string, viewport = { width: 1280, height: 860 }): Promise<Page> => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true, storageState: statePath, viewport });
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await page.goto(`${h.baseUrl}${path}`);
     return page;
   };

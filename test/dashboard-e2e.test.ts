@@ -95,7 +95,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     assert.equal(members.status, 200, members.text);
     const context = await newContext(browser);
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await page.goto(`${h.baseUrl}/`);
     await page.getByRole('heading', { name: 'Sign in to Vigil' }).waitFor();
     await screenshot(page, 'sign-in');
@@ -136,7 +136,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       viewport: { width: 1280, height: 860 },
     });
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await page.goto(`${h.baseUrl}/patients`);
     const row = page.getByRole('row', { name: new RegExp(PATIENT) });
     await row.getByText('Heart rate').waitFor();
@@ -165,7 +165,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
       viewport: { width: 1280, height: 860 },
     });
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await page.goto(`${h.baseUrl}/alerts`);
     const alert = page.getByRole('listitem', { name: 'urgent alert: Glucose urgently low' });
     await alert.waitFor({ timeout: 15_000 });
@@ -181,7 +181,7 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
   it('lets a security officer quarantine a device and see the security event', async () => {
     const context = await newContext(browser);
     const page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await signIn(page, h.baseUrl, security.username, security.password, security.secret);
     await page.getByRole('heading', { name: 'Device fleet' }).waitFor();
     const row = page.getByRole('row', { name: new RegExp(DEVICE) });

@@ -60,7 +60,7 @@ describe('passkeys and alert links in Chromium', { timeout: 240_000 }, () => {
     browser = await launchChromium();
     context = await newContext(browser);
     page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {

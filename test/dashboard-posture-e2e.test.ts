@@ -51,7 +51,7 @@ describe('fleet posture in Chromium', { timeout: 240_000 }, () => {
     browser = await launchChromium();
     const context = await newContext(browser);
     page = await context.newPage();
-    problems.push(...watchPage(page));
+    watchPage(page, problems);
     await signIn(page, h.baseUrl, 'sec.officer', password, secret);
   });
 
