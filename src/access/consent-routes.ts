@@ -7,7 +7,7 @@ import { type App, actorOf } from '../server/http.ts';
 import { CATEGORIES, PURPOSES } from './consent.ts';
 import { BREAK_GLASS_MINUTES, breakGlassReason, type PatientAccess } from './patient-access.ts';
 import { mayKnowEveryPatient } from './patient-existence.ts';
-import { readConsents } from './patient-gate.ts';
+import { readConsents, unknownPatient } from './patient-gate.ts';
 import type { Identity } from './session-guard.ts';
 
 export interface ConsentRouteDeps {
@@ -32,8 +32,6 @@ const Consent = Type.Object({
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function registerConsentRoutes(app: App, deps: ConsentRouteDeps): void {
-  const unknownPatient = (id: string) =>
-    new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
   const requirePatient = async (id: string) => {
     if (!(await deps.patientExists(id))) throw unknownPatient(id);
   };

@@ -50,7 +50,8 @@ export interface PatientRegistry {
   isErased(id: string): Promise<boolean>;
 }
 
-const unknownPatient = (patientId: string) =>
+/** The refusal of an id that names no registered patient, wherever a read path gives one. */
+export const unknownPatient = (patientId: string) =>
   new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${patientId} is not registered`);
 
 /** The entry every refused read of a patient leaves, whatever the reason or the read path. */

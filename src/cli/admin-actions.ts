@@ -10,7 +10,7 @@ import { deviceIdOf, type EnrolledCredentials, enrollDevice, renewDevice } from 
 import { VigilError } from '../errors/catalogue.ts';
 import { crlToPem } from '../pki/index.ts';
 import { replaceFile } from '../store/replace-file.ts';
-import { type CommonFlags, configFrom, serverUrl } from './context.ts';
+import { type CommonFlags, cliActor, configFrom, serverUrl } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
@@ -30,8 +30,6 @@ export type DeviceEnrollFlags = CommonFlags & {
   ca?: string;
 };
 
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
-
 /** A 429 with Retry-After is waited out by the enrol client; the operator sees why it waits. */
 const tellPaused = (seconds: number) =>
   process.stderr.write(`vigil: the server paused enrolment for now (429); trying again in ${seconds} s\n`);
@@ -42,7 +40,7 @@ export async function tokenCreate(o: TokenCreateFlags): Promise<void> {
   try {
     const t = await new ApiTokens(store.db).create({ role: o.role, name: o.name, ttlSeconds });
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'token.create',
       resource: `ApiToken/${t.id}`,
       outcome: 'success',
@@ -66,7 +64,7 @@ export async function patientAdd(o: PatientAddFlags): Promise<void> {
       ...(o.birthDate ? { birthDate: o.birthDate } : {}),
     });
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'patient.create',
       patientId: o.id,
       resource: `Patient/${o.id}`,
@@ -91,7 +89,7 @@ export async function patientErase(o: PatientEraseFlags): Promise<void> {
       );
     }
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'patient.erase',
       patientId: o.id,
       resource: `Patient/${o.id}`,
@@ -115,7 +113,7 @@ export async function deviceAdd(o: DeviceAddFlags): Promise<void> {
     if (o.patient) await devices.assign(o.id, o.patient);
     const t = await devices.createEnrollmentToken(o.id, config.enrollmentTokenTtlSeconds);
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'device.create',
       resource: `Device/${o.id}`,
       patientId: o.patient,
@@ -140,7 +138,7 @@ export async function deviceAssign(o: DeviceAssignFlags): Promise<void> {
   try {
     await new DeviceStore(store.db).assign(o.id, o.patient);
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'device.assign',
       resource: `Device/${o.id}`,
       patientId: o.patient,
@@ -158,7 +156,7 @@ export async function deviceToken(o: DeviceTokenFlags): Promise<void> {
     const t = await new DeviceStore(store.db).createEnrollmentToken(o.id, config.enrollmentTokenTtlSeconds);
     // As the API's POST /devices/:id/enrollment-token does: a token can re-enrol the device.
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'device.enrollment-token',
       resource: `Device/${o.id}`,
       outcome: 'success',

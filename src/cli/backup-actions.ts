@@ -10,14 +10,12 @@ import { VigilError } from '../errors/catalogue.ts';
 import { backupSqlite, inspectBackup, installBackup, lockForRestore, readBackup } from '../store/backup.ts';
 import { openStore, sqlitePath } from '../store/database.ts';
 import { replaceFile } from '../store/replace-file.ts';
-import { type CommonFlags, configFrom } from './context.ts';
+import { type CommonFlags, cliActor, configFrom } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
 export type BackupFlags = CommonFlags & { out: string; force?: boolean };
 export type RestoreFlags = CommonFlags & { force?: boolean };
-
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 /**
  * The copy is one step (see backupSqlite), so there is no share done to show while it runs: say
@@ -76,7 +74,7 @@ export async function backup(o: BackupFlags): Promise<void> {
       onProgress: copyProgress(o.json),
     });
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'system.backup',
       resource: 'System',
       outcome: 'success',
@@ -134,7 +132,7 @@ export async function restore(file: string, o: RestoreFlags): Promise<void> {
     replaceFile(join(config.dataDir, 'ca.crt'), ca.root.certPem, 0o644);
     const audit = new AuditLog(store.db);
     await audit.append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'system.restore',
       resource: 'System',
       outcome: 'success',

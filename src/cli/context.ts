@@ -31,6 +31,9 @@ export function configFrom(flags: CommonFlags, extra: NonNullable<ConfigInput['f
 }
 
 /** Vigil's HTTPS address from the configuration (an IPv6 host in brackets). */
+/** Who a console command acts as in the audit trail: the operator's login name. */
+export const cliActor = (): string => `cli:${process.env.USER ?? 'operator'}`;
+
 export function serverUrl(config: VigilConfig, port = config.httpPort): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   return `https://${host}:${port}`;

@@ -13,15 +13,14 @@ import { type DeviceRow, DeviceStore } from '../devices/devices.store.ts';
 import { toDeviceView } from '../devices/routes.ts';
 import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import type { Store } from '../store/database.ts';
-import type { CommonFlags } from './context.ts';
+import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit, minuteUtc, table } from './output.ts';
 
 export type DeviceIdFlags = CommonFlags & { id: string };
 export type DeviceReasonFlags = DeviceIdFlags & { reason: string };
 
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
-const who = (): Who => ({ actor: actor(), source: 'cli' });
+const who = (): Who => ({ actor: cliActor(), source: 'cli' });
 
 /** What the operator is told about a change a running server must pick up. */
 const SERVER_PICKS_UP =
@@ -131,7 +130,7 @@ export async function deviceRevoke(o: DeviceReasonFlags): Promise<void> {
 export async function deviceQuarantine(o: DeviceReasonFlags): Promise<void> {
   await withDevices(o, async ({ devices }) => {
     const before = await existing(devices, o.id);
-    await devices.quarantine(o.id, o.reason, actor());
+    await devices.quarantine(o.id, o.reason, cliActor());
     emit(o, { id: o.id, status: 'quarantined', reason: o.reason }, [
       before.status === 'quarantined'
         ? `device ${o.id} was quarantined already; the new reason is recorded as another step: ${o.reason}`
@@ -148,7 +147,7 @@ export async function deviceQuarantine(o: DeviceReasonFlags): Promise<void> {
  */
 export async function deviceRelease(o: DeviceIdFlags): Promise<void> {
   await withDevices(o, async ({ devices }) => {
-    if (!(await devices.release(o.id, actor()))) {
+    if (!(await devices.release(o.id, cliActor()))) {
       const { status } = await existing(devices, o.id);
       emit(o, { id: o.id, status, released: false }, [
         `device ${o.id} is not quarantined (status: ${status}); nothing to release, nothing recorded`,

@@ -17,7 +17,7 @@ import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
 import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
 import { replaceFileFrom } from '../store/replace-file.ts';
-import { type CommonFlags, serverUrl } from './context.ts';
+import { type CommonFlags, cliActor, serverUrl } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
@@ -27,8 +27,6 @@ export interface ExportFlags extends CommonFlags {
   purpose: ExportPurpose;
   deidentified?: boolean;
 }
-
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 export async function patientExport(id: string, o: ExportFlags): Promise<void> {
   if (!isValidId(id))
@@ -55,7 +53,7 @@ export async function patientExport(id: string, o: ExportFlags): Promise<void> {
     const audit = new AuditLog(store.db);
     const req = { purpose: o.purpose, deidentified: o.deidentified === true };
     const entry = {
-      actor: actor(),
+      actor: cliActor(),
       action: 'patient.export',
       patientId: id,
       resource: `Patient/${id}/$everything${req.deidentified ? '?_deidentify=safe-harbor' : ''}`,

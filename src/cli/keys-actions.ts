@@ -1,13 +1,11 @@
 /** What `vigil keys rotate` does, once keys-commands.ts has parsed its flags. */
 import { AuditLog } from '../audit/audit-log.ts';
 import { type RotationResult, rotateMasterKey } from '../crypto/key-rotation.ts';
-import type { CommonFlags } from './context.ts';
+import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
 export type KeysRotateFlags = CommonFlags & { wait: number };
-
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 /**
  * A running server re-wraps as soon as it sees the new key file, so this command may find
@@ -43,7 +41,7 @@ export async function keysRotate(o: KeysRotateFlags): Promise<void> {
       },
     });
     await new AuditLog(store.db, store.sqlite).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'key.rotate',
       resource: `MasterKey/${r.newKeyId}`,
       outcome: r.finished ? 'success' : 'failure',

@@ -9,7 +9,7 @@ import { importSbom, modelFrom, postureReport } from '../posture/posture-service
 import { type ReportFormat, renderReport } from '../posture/report-render.ts';
 import { MAX_SBOM_BYTES } from '../posture/sbom.ts';
 import type { NetworkZone } from '../posture/types.ts';
-import type { CommonFlags } from './context.ts';
+import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
@@ -31,8 +31,6 @@ export type DeviceProfileFlags = CommonFlags & {
 };
 export type SbomImportFlags = CommonFlags & { model: string; firmware: string };
 export type ReportFlags = CommonFlags & { format: ReportFormat; out?: string };
-
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 /** A progress bar on stderr, only when stderr is a terminal (pipes and CI logs stay clean). */
 export function progressBar(
@@ -74,7 +72,7 @@ export async function postureModelAdd(o: ModelAddFlags): Promise<void> {
   try {
     const outcome = await new PostureStore(store.db).upsertModel(m);
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'posture.model.put',
       resource: `DeviceModel/${m.model}`,
       outcome: 'success',
@@ -96,7 +94,7 @@ export async function postureDeviceProfile(o: DeviceProfileFlags): Promise<void>
       internetReachable: o.internetReachable === true,
     });
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'posture.profile.put',
       resource: `Device/${o.id}`,
       outcome: 'success',
@@ -123,7 +121,7 @@ export async function postureSbomImport(file: string, o: SbomImportFlags): Promi
       source: file,
     });
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'posture.sbom.import',
       resource: `Sbom/${o.model}@${o.firmware}`,
       outcome: 'success',
@@ -148,7 +146,7 @@ export async function postureAdvisoriesImport(paths: string[], o: CommonFlags): 
     const r = await importAdvisoryPaths(new PostureStore(store.db, store.sqlite), paths, bar);
     bar.end();
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'posture.advisories.import',
       resource: `AdvisoryFiles/${r.files}`,
       outcome: r.errors.length ? 'failure' : 'success',
@@ -181,7 +179,7 @@ export async function writePostureReport(o: ReportFlags): Promise<void> {
   try {
     const report = await postureReport(new PostureStore(store.db));
     await new AuditLog(store.db).append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'posture.report',
       resource: 'PostureReport',
       outcome: 'success',

@@ -6,14 +6,13 @@
 import { ApiTokens, type TokenSummary } from '../access/api-tokens.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import type { CommonFlags } from './context.ts';
+import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit, minuteUtc, table } from './output.ts';
 import { tokenIdFrom } from './token-id.ts';
 
 export type TokenIdFlags = CommonFlags & { id: string };
 
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** How long a running server may still accept a revoked token: ApiTokens.verify rereads a row after 5 s. */
@@ -91,7 +90,7 @@ export async function tokenRevoke(o: TokenIdFlags): Promise<void> {
       );
     }
     await audit.append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'token.revoke',
       resource: `ApiToken/${id}`,
       outcome: 'success',

@@ -5,14 +5,12 @@ import { newOneTimePassword, type User, UserStore } from '../access/users.store.
 import { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Store } from '../store/database.ts';
-import type { CommonFlags } from './context.ts';
+import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
 
 export type UserAddFlags = CommonFlags & { role: Role; email?: string };
 export type UserResetFlags = CommonFlags & { mfa?: boolean };
-
-const actor = () => `cli:${process.env.USER ?? 'operator'}`;
 
 interface Local {
   store: Store;
@@ -38,7 +36,7 @@ async function existing(users: UserStore, username: string): Promise<User> {
 }
 
 const record = (audit: AuditLog, action: string, user: User) =>
-  audit.append({ actor: actor(), action, resource: `User/${user.id}`, outcome: 'success', source: 'cli' });
+  audit.append({ actor: cliActor(), action, resource: `User/${user.id}`, outcome: 'success', source: 'cli' });
 
 export async function userAdd(name: string, o: UserAddFlags): Promise<void> {
   await withUsers(o, async ({ users, audit }) => {
@@ -92,7 +90,7 @@ export async function userList(o: CommonFlags): Promise<void> {
   await withUsers(o, async ({ users, audit }) => {
     const all = await users.list();
     await audit.append({
-      actor: actor(),
+      actor: cliActor(),
       action: 'user.list',
       resource: 'User',
       outcome: 'success',
