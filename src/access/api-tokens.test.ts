@@ -92,4 +92,13 @@ describe('API token refusals', () => {
       /malformed; create one with "vigil token create"/,
     );
   });
+
+  it('refuses a token from the next request on once another process has revoked it', async () => {
+    const server = new ApiTokens(t.store.db);
+    const created = await server.create({ role: 'clinician', name: 'leaked', ttlSeconds: 600 });
+    assert.equal((await server.verify(created.token)).tokenId, created.id);
+    // The console's own instance, as `vigil token revoke` makes it, shares nothing with the server's.
+    assert.equal(await new ApiTokens(t.store.db).revoke(created.id), true);
+    assert.match((await refusal(server, created.token)) ?? 'accepted', /not valid/);
+  });
 });

@@ -58,8 +58,6 @@ export function parseTtl(text: string): number {
 
 /** Bearer tokens for integrations: random, expiring, revocable, stored only as a hash. */
 export class ApiTokens {
-  private readonly cache = new Map<string, { row: Schema['api_tokens']; checkedAt: number }>();
-
   constructor(private readonly db: Kysely<Schema>) {}
 
   async create(
@@ -111,7 +109,6 @@ export class ApiTokens {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    this.cache.delete(id);
     return Number(r.numUpdatedRows) === 1;
   }
 
@@ -129,7 +126,11 @@ export class ApiTokens {
     }));
   }
 
-  /** Checks a presented token; the row is cached for a few seconds so revocation takes effect quickly. */
+  /**
+   * Checks a presented token against its row, read afresh every time: a token revoked by another
+   * process (`vigil token revoke` during an incident) is refused from the next request on. One
+   * primary-key read per API request; the readings' hot path does not pass here.
+   */
   async verify(token: string, nowMs = Date.now()): Promise<TokenIdentity> {
     const m = TOKEN_PATTERN.exec(token);
     if (!m)
@@ -145,14 +146,8 @@ export class ApiTokens {
         'VIGIL_ERR_AUTH_REQUIRED',
         'the bearer token is not valid (unknown, expired or revoked); ask an administrator for a new one or create one with "vigil token create"',
       );
-    let entry = this.cache.get(id);
-    if (!entry || nowMs - entry.checkedAt > 5000) {
-      const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw notValid();
-      entry = { row, checkedAt: nowMs };
-      this.cache.set(id, entry);
-    }
-    const { row } = entry;
+    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw notValid();
     const presented = Buffer.from(hashSecret(secret), 'hex');
     const stored = Buffer.from(row.secret_hash, 'hex');
     if (presented.length !== stored.length || !timingSafeEqual(presented, stored)) throw notValid();
