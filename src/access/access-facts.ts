@@ -13,8 +13,23 @@ export interface AccessFacts {
   consents: ConsentRecord[];
 }
 
-const refusal = (who: Requester, patientId: string, why: string) =>
-  new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', `${who.actor} may not read patient ${patientId}: ${why}`);
+/** Why the gate refused, for callers that answer one reason differently (observation-routes.ts). */
+export type RefusalReason = 'no-care-team-link' | 'purpose' | 'role' | 'consent';
+
+/** The gate's refusal: a 403 whose detail says why in words, and whose reason says it to code. */
+export class AccessRefusal extends VigilError {
+  constructor(
+    readonly reason: RefusalReason,
+    detail: string,
+  ) {
+    super('VIGIL_ERR_AUTH_FORBIDDEN', detail);
+  }
+}
+
+export const NO_CARE_TEAM_LINK = 'no care-team link (an emergency may use break-glass, which is audited)';
+
+const refusal = (who: Requester, patientId: string, reason: RefusalReason, why: string) =>
+  new AccessRefusal(reason, `${who.actor} may not read patient ${patientId}: ${why}`);
 
 /**
  * The first half of the decision, pure: on what basis `who` may read the patient at all, before
@@ -37,11 +52,16 @@ export function accessBasis(
     if (breakGlassId) return { basis: 'break-glass', breakGlassId };
     if (facts.onCareTeam) return { basis: 'care-team' };
     if (facts.breakGlassId)
-      throw refusal(who, patientId, `break-glass opens a record for treatment only, not for ${purpose}`);
-    throw refusal(who, patientId, 'no care-team link (an emergency may use break-glass, which is audited)');
+      throw refusal(
+        who,
+        patientId,
+        'purpose',
+        `break-glass opens a record for treatment only, not for ${purpose}`,
+      );
+    throw refusal(who, patientId, 'no-care-team-link', NO_CARE_TEAM_LINK);
   }
   if (who.role === 'integration') return { basis: 'integration' };
-  throw refusal(who, patientId, `the ${who.role} role reads no patient data`);
+  throw refusal(who, patientId, 'role', `the ${who.role} role reads no patient data`);
 }
 
 /**
@@ -59,7 +79,7 @@ export function decideAccess(
   const { basis, breakGlassId } = accessBasis(who, patientId, facts, purpose);
   const consent = evaluateConsent(facts.consents, purpose, category, nowMs);
   // Break-glass is for emergencies: it overrides a refusal, and the security officer is told.
-  if (!consent.permit && basis !== 'break-glass') throw refusal(who, patientId, consent.why);
+  if (!consent.permit && basis !== 'break-glass') throw refusal(who, patientId, 'consent', consent.why);
   return { basis, consent: consent.why, ...(breakGlassId ? { breakGlassId } : {}) };
 }
 

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { AccessRefusal, NO_CARE_TEAM_LINK } from '../access/access-facts.ts';
 import { mayKnowEveryPatient } from '../access/patient-existence.ts';
 import { requesterOf } from '../access/patient-gate.ts';
 import { encodeCursor } from '../clinical/series-cursor.ts';
@@ -87,7 +88,7 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
       const refused = () =>
         new VigilError(
           'VIGIL_ERR_AUTH_FORBIDDEN',
-          `${actorOf(request)} may not read the patient of Observation/${id}: no care-team link (an emergency may use break-glass, which is audited)`,
+          `${actorOf(request)} may not read the patient of Observation/${id}: ${NO_CARE_TEAM_LINK}`,
         );
       if (!patientId) {
         if (!isHidden) throw notFound();
@@ -108,10 +109,7 @@ export function registerObservationResource(fhir: App, deps: FhirDeps): void {
         // patient-existence.ts) is answered as a hash naming nobody is: the Observation does not
         // exist, and the patient is not named.
         if (e instanceof VigilError && e.code === 'VIGIL_ERR_PATIENT_UNKNOWN') throw notFound();
-        const isNoLink =
-          e instanceof VigilError &&
-          e.code === 'VIGIL_ERR_AUTH_FORBIDDEN' &&
-          /no care-team link/.test(e.detail);
+        const isNoLink = e instanceof AccessRefusal && e.reason === 'no-care-team-link';
         throw isHidden && isNoLink ? refused() : e;
       }
       const rows = deps.series.keyed(patientId, {
