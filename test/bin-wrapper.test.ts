@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,13 @@ describe('bin/vigil.js', () => {
     const bad = spawnSync(process.execPath, ['bin/vigil.js', '--no-such-flag'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /no-such-flag/);
+  });
+
+  it('prints the release package.json names for --version', () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const out = spawnSync(process.execPath, ['bin/vigil.js', '--version'], { encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stdout.trim(), version);
   });
 
   it('uses only flags this Node accepts', () => {

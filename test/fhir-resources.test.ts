@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { Agent } from 'undici';
@@ -60,6 +61,8 @@ describe('FHIR R4 Patient and Device (fhir-kit-client over HTTPS)', () => {
     const cs = valid((await client('').capabilityStatement()) as Resource);
     assert.equal(cs.resourceType, 'CapabilityStatement');
     assert.equal(cs.fhirVersion, '4.0.1');
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    assert.deepEqual(cs.software, { name: 'Vigil', version });
     const rest = (
       cs.rest as Array<{ resource: Array<{ type: string; interaction: Array<{ code: string }> }> }>
     )[0]!;

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { VERSION } from '../version.ts';
 import { registerDeviceCommands, registerPatientCommands, registerTokenCommands } from './admin-commands.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerBackupCommands } from './backup-commands.ts';
@@ -15,7 +16,7 @@ import { registerUserCommands } from './user-commands.ts';
 export function buildProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: security-first platform for the Internet of Medical Things')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({

@@ -59,6 +59,7 @@ import { registerPostureRoutes } from '../posture/routes.ts';
 import { openStore, type Store } from '../store/database.ts';
 import { GroupCommitter } from '../store/group-commit.ts';
 import { startWalCheckpointer } from '../store/wal-checkpointer.ts';
+import { VERSION } from '../version.ts';
 import { createHttpServer, type RouteRecord } from './http.ts';
 import { listenOrExplain } from './listen-refusal.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
@@ -453,7 +454,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     refreshDevices: async () => {
       await refreshDevices();
     },
-    version: '0.1.0',
+    version: VERSION,
     ingest: { pipeline, directory, events },
   });
   registerAlertRoutes(app, { engine: alerts, store: alertStore, patients, audit, ensurePatientKey, gate });
