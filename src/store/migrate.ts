@@ -25,6 +25,7 @@ import * as patientIdCodeUnit from './migrations/0016-patient-id-code-unit.ts';
 import * as emailOutbox from './migrations/0017-email-outbox.ts';
 import * as deviceEvents from './migrations/0018-device-events.ts';
 import * as scrubFreeSpace from './migrations/0019-scrub-free-space.ts';
+import * as outboxFinishedIndex from './migrations/0020-outbox-finished-index.ts';
 
 export interface MigrationContext {
   /** For the few changes SQLite and PostgreSQL spell differently (table rebuilds, WITHOUT ROWID). */
@@ -58,6 +59,7 @@ const STEPS: Record<string, Step> = {
   '0017-email-outbox': emailOutbox as unknown as Step,
   '0018-device-events': deviceEvents as unknown as Step,
   '0019-scrub-free-space': scrubFreeSpace as unknown as Step,
+  '0020-outbox-finished-index': outboxFinishedIndex as unknown as Step,
 };
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {
