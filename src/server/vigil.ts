@@ -579,7 +579,11 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
         // A patient erased from the CLI: forget the key and the unsealed readings here too.
         const watermark = erasuresSeenMs;
         erasuresSeenMs = Date.now() - 5000;
-        for (const patientId of await keys.forgetDestroyed(watermark)) await writer.forgetPatient(patientId);
+        for (const patientId of await keys.forgetDestroyed(watermark)) {
+          await writer.forgetPatient(patientId);
+          // As the erasure route does: their open alerts resolve and their values leave memory.
+          await alerts.forgetPatient(patientId);
+        }
       }
       await masterKeys.check();
       await writer.sealOpenChunks(Date.now() - 15 * 60_000);
