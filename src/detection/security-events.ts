@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../errors/catalogue.ts';
+import { LogSampler } from '../observability/log-sampler.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Schema } from '../store/schema.ts';
 
@@ -55,7 +56,8 @@ interface Source {
  * stored from the same source (same code, remote address, device and detail) is only counted,
  * and one summary row says how many times it came; a source that sends more than
  * MAX_KINDS_PER_SOURCE different events in a window gets one summary row for the rest. Every
- * refusal is still counted in /metrics (vigil_refusals_total) and logged.
+ * refusal is still counted in /metrics (vigil_refusals_total); its log line is thinned per code
+ * like the gateway's and the HTTP server's, which already log most of these refusals once.
  */
 export class SecurityEvents {
   private pending: Array<Omit<SecurityEvent, 'id'>> = [];
@@ -70,13 +72,17 @@ export class SecurityEvents {
   static readonly MAX_KINDS_PER_SOURCE = 100;
   /** Bounds the memory the merging itself takes when sources are many (spoofed addresses). */
   private static readonly MAX_TRACKED = 20_000;
+  private readonly logSampler: LogSampler;
 
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    // Anyone who reaches a port can cause refusals: one log line each would let them fill the disk.
+    this.logSampler = new LogSampler({ log, what: 'security events', now });
+  }
 
   record(e: SecurityEventInput): void {
     const severity = severityOf(e.code);
@@ -159,6 +165,7 @@ export class SecurityEvents {
 
   private countAndLog(e: SecurityEventInput, severity: string): void {
     this.metrics.refusals.inc({ code: e.code });
+    if (!this.logSampler.admit(e.code)) return;
     // The detail is built by Vigil's validators and never carries reading values or names.
     this.log.warn({ code: e.code, deviceId: e.deviceId, remote: e.remoteAddress, severity }, e.detail);
   }
@@ -223,8 +230,16 @@ export class SecurityEvents {
     this.listeners.push(listener);
   }
 
+  /** At shutdown: stores what is pending and logs how many lines were held back, window ended or not. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.logSampler.stop();
+  }
+
   /** Stores everything recorded so far, with summaries of the repeats counted until now. */
   async flush(): Promise<void> {
+    // Only ended windows: this runs on every read of the list, which must not reset the budget.
+    this.logSampler.flush();
     await this.write(true);
   }
 

@@ -1,5 +1,5 @@
 import { VigilError } from '../errors/catalogue.ts';
-import type { App } from '../server/http.ts';
+import { type App, loggableError, logRefusal } from '../server/http.ts';
 import { registerAuditEventResource } from './audit-event-routes.ts';
 import { capabilityStatement } from './capability.ts';
 import { registerConsentResource } from './consent-routes.ts';
@@ -28,10 +28,12 @@ export async function registerFhirRoutes(app: App, deps: FhirDeps): Promise<void
       );
       fhir.setErrorHandler((error, request, reply) => {
         const e = asVigilError(error);
-        if (e.status >= 500) request.log.error({ err: error }, 'FHIR request failed');
-        else if (request.server.refusalLog.admit(e.code)) {
-          request.log.info({ code: e.code, url: request.routeOptions.url }, e.detail);
-        }
+        if (e.status >= 500)
+          request.log.error(
+            { err: loggableError(error), route: request.routeOptions.url },
+            'FHIR request failed',
+          );
+        else logRefusal(request, e);
         void sendResource(reply, e.status, toOperationOutcome(e));
       });
       fhir.setNotFoundHandler((request, reply) => {

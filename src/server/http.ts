@@ -96,11 +96,9 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   const refusalLog = new LogSampler({ log: opts.log.child({ component: 'http' }), what: 'HTTP refusals' });
   const onFrameworkError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     const problem = toFrameworkProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed before routing');
-    // The path is left out of the log, as everywhere: it may carry a patient id.
-    else if (refusalLog.admit(problem.code)) {
-      request.log.info({ code: problem.code, cause: error.code }, problem.detail);
-    }
+    if (problem.status >= 500)
+      request.log.error({ err: loggableError(error) }, 'request failed before routing');
+    else logRefusal(request, problem, refusalLog);
     setSecurityHeaders(request.raw, reply.raw, () => {});
     opts.metrics.httpRequests.inc({ status: `${Math.floor(problem.status / 100)}xx` });
     void reply.code(problem.status).type('application/problem+json').send(toProblem(problem));
@@ -201,10 +199,9 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
   app.addHook('onClose', async () => refusalLog.stop());
   app.setErrorHandler((error, request, reply) => {
     const problem = toVigilError(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
-    else if (refusalLog.admit(problem.code)) {
-      request.log.info({ code: problem.code, url: request.routeOptions.url }, problem.detail);
-    }
+    if (problem.status >= 500) {
+      request.log.error({ err: loggableError(error), route: request.routeOptions.url }, 'request failed');
+    } else logRefusal(request, problem);
     void reply
       .code(problem.status)
       .type('application/problem+json')
@@ -274,6 +271,43 @@ function toFrameworkProblem(error: FastifyError): VigilError {
     );
   }
   return toVigilError(error);
+}
+
+/**
+ * Logs a refused request by its code, status and route pattern (/api/v1/patients/:id), never its
+ * URL or detail: both may name a patient ("may not read patient mrn-…"), and the operational log
+ * is read by people with no right to know who is treated here. The caller gets the detail in
+ * the answer. Lines are thinned per code, so a client refused in a loop cannot fill the disk.
+ */
+export function logRefusal(
+  request: FastifyRequest,
+  problem: VigilError,
+  sampler: Pick<LogSampler, 'admit'> = request.server.refusalLog,
+): void {
+  if (!sampler.admit(problem.code)) return;
+  // Before routing (a malformed URL) there is no route pattern to name.
+  const route = request.routeOptions?.url;
+  request.log.info(
+    { code: problem.code, status: problem.status, ...(route === undefined ? {} : { route }) },
+    `request refused: ${problem.title}`,
+  );
+}
+
+/**
+ * A server error as the log may keep it: type, code, message and stack, through its causes, and
+ * no other field. Drivers attach what they were given (PostgreSQL's `detail` reads "Key
+ * (id)=(mrn-…) already exists"), which is request data. Messages stay, as the stack holds them
+ * anyway; one quoting a value means a route let through input its schema should have refused.
+ */
+export function loggableError(error: unknown, depth = 0): Error {
+  if (!(error instanceof Error)) return new Error(`a ${typeof error} was thrown, not an Error`);
+  const cause = error.cause !== undefined && depth < 5 ? loggableError(error.cause, depth + 1) : undefined;
+  const copy = new Error(error.message, cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = error.stack;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
 }
 
 /** Who did it, for the audit trail: `user:<name>` or `token:<name>`. */

@@ -523,7 +523,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     await outboxRetention.stop();
     await notify.stop();
     await writer.close();
-    await events.flush();
+    await events.close();
     await signAuditHead();
     await masterKeys.stop();
     await syslog?.close();
