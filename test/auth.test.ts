@@ -306,7 +306,7 @@ describe('signing in (end to end)', () => {
 
   it('issues scoped API tokens that a revocation stops at once', async () => {
     const create = await call('/api/v1/tokens', {
-      body: { name: 'ward-monitor', role: 'clinician', ttl: '1h', scopes: ['devices:read'] },
+      body: { name: 'ward-monitor', role: 'admin', ttl: '1h', scopes: ['devices:read'] },
       token: h.adminToken,
     });
     assert.equal(create.status, 201, create.text);
@@ -315,7 +315,7 @@ describe('signing in (end to end)', () => {
     const outOfScope = await call('/api/v1/patients', { token });
     assert.equal(outOfScope.status, 403, 'patients:read is the role’s but not in the scopes');
     const widen = await call('/api/v1/tokens', {
-      body: { name: 'sneaky', role: 'clinician', ttl: '1h', scopes: ['users:write'] },
+      body: { name: 'sneaky', role: 'admin', ttl: '1h', scopes: ['audit:read'] },
       token: h.adminToken,
     });
     assert.equal(widen.status, 400, 'a scope cannot add what the role lacks');
@@ -323,6 +323,74 @@ describe('signing in (end to end)', () => {
     assert.equal((await call('/api/v1/devices', { token })).status, 401);
     const listed = await call('/api/v1/tokens', { token: h.adminToken });
     assert.ok(!listed.text.includes(token.split('.')[1] as string), 'secrets are never listed');
+  });
+
+  it('lets a caller mint only tokens whose every permission it holds itself', async () => {
+    // Administrators manage tokens but read no patient data and no audit trail (roles.ts).
+    for (const body of [
+      { name: 'mint-integration', role: 'integration', ttl: '1h' },
+      { name: 'mint-auditor', role: 'auditor', ttl: '1h' },
+      { name: 'mint-clinician', role: 'clinician', ttl: '1h', scopes: ['observations:read'] },
+      { name: 'mint-security', role: 'security', ttl: '1h' },
+    ]) {
+      const r = await call('/api/v1/tokens', { body, token: h.adminToken });
+      assert.equal(r.status, 403, `${body.role}: ${r.text}`);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+      assert.equal(problemCode(r), 'VIGIL_ERR_AUTH_FORBIDDEN');
+      assert.match((r.json as { detail: string }).detail, /may not|does not hold/);
+      assert.match((r.json as { detail: string }).detail, /vigil token create --role/);
+    }
+    const refused = await call('/api/v1/tokens', {
+      body: { name: 'mint-integration', role: 'integration', ttl: '1h' },
+      token: h.adminToken,
+    });
+    assert.match((refused.json as { detail: string }).detail, /observations:read, alerts:read/);
+    // patients:read is the administrator's too, but an integration reads patients' records with
+    // it, under consent alone, where an administrator reads none (patientReadFooting).
+    for (const role of ['integration', 'clinician']) {
+      const r = await call('/api/v1/tokens', {
+        body: { name: `mint-${role}-narrow`, role, ttl: '1h', scopes: ['patients:read'] },
+        token: h.adminToken,
+      });
+      assert.equal(r.status, 403, `${role} scoped to patients:read: ${r.text}`);
+    }
+    const minted = await h.vigil.store.db
+      .selectFrom('api_tokens')
+      .select('name')
+      .where('name', 'like', 'mint-%')
+      .execute();
+    assert.deepEqual(minted, [], 'no refused token was stored');
+    // What the administrator holds it may hand on, in any role that carries no more.
+    const security = await call('/api/v1/tokens', {
+      body: { name: 'posture-bot', role: 'security', ttl: '1h', scopes: ['posture:read', 'devices:read'] },
+      token: h.adminToken,
+    });
+    assert.equal(security.status, 201, security.text);
+    const narrowAdmin = await call('/api/v1/tokens', {
+      body: { name: 'token-manager', role: 'admin', ttl: '1h', scopes: ['tokens:write', 'devices:read'] },
+      token: h.adminToken,
+    });
+    assert.equal(narrowAdmin.status, 201, narrowAdmin.text);
+    // A scoped token holds only its scopes: it cannot mint the rest of its role.
+    const { token: manager } = narrowAdmin.json as { token: string };
+    const wider = await call('/api/v1/tokens', {
+      body: { name: 'wider', role: 'admin', ttl: '1h', scopes: ['devices:write'] },
+      token: manager,
+    });
+    assert.equal(wider.status, 403, wider.text);
+    assert.match((wider.json as { detail: string }).detail, /devices:write/);
+  });
+
+  it('refuses a token name a live token holds, as a 409 problem', async () => {
+    const body = { name: 'nightly-export', role: 'admin', ttl: '1h', scopes: ['devices:read'] };
+    assert.equal((await call('/api/v1/tokens', { body, token: h.adminToken })).status, 201);
+    // test-clinician is the harness's care-team member: a namesake would read its patients.
+    for (const name of ['nightly-export', 'test-clinician']) {
+      const r = await call('/api/v1/tokens', { body: { ...body, name }, token: h.adminToken });
+      assert.equal(r.status, 409, `${name}: ${r.text}`);
+      assert.match(String(r.headers['content-type']), /application\/problem\+json/);
+      assert.match((r.json as { detail: string }).detail, /choose another name/);
+    }
   });
 
   it('never writes passwords, codes or session ids to the audit trail', async () => {

@@ -4,6 +4,7 @@ import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
 import { type Category, type ConsentRecord, evaluateConsent, type Purpose } from './consent.ts';
 import type { AccessGrant, Requester } from './patient-access.ts';
+import type { Role } from './roles.ts';
 
 /** What a decision rests on (PatientAccess.facts). A patient that was never registered is unknown. */
 export interface AccessFacts {
@@ -30,6 +31,18 @@ export const NO_CARE_TEAM_LINK = 'no care-team link (an emergency may use break-
 
 const refusal = (who: Requester, patientId: string, reason: RefusalReason, why: string) =>
   new AccessRefusal(reason, `${who.actor} may not read patient ${patientId}: ${why}`);
+
+/**
+ * On what footing a role reads patients at all, whatever its permissions: a clinician through
+ * care teams and break-glass, an integration under consent alone, every other role not at all
+ * (accessBasis, readable-patients.ts). A token minted in a role of another footing would open
+ * patients its creator may not read (token-routes.ts).
+ */
+export function patientReadFooting(role: Role): 'care-team' | 'consent' | 'none' {
+  if (role === 'clinician') return 'care-team';
+  if (role === 'integration') return 'consent';
+  return 'none';
+}
 
 /**
  * The first half of the decision, pure: on what basis `who` may read the patient at all, before

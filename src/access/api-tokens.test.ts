@@ -101,4 +101,24 @@ describe('API token refusals', () => {
     assert.equal(await new ApiTokens(t.store.db).revoke(created.id), true);
     assert.match((await refusal(server, created.token)) ?? 'accepted', /not valid/);
   });
+
+  describe('names, which are audit actors and care-team members', () => {
+    const nameTaken = (e: unknown) => isVigilError(e) && e.code === 'VIGIL_ERR_USER_EXISTS';
+
+    it('refuses a name an unrevoked, unexpired token holds', async () => {
+      const tokens = new ApiTokens(t.store.db);
+      const nowMs = Date.now();
+      const first = await tokens.createUnique({ role: 'clinician', name: 'dup', ttlSeconds: 600 }, nowMs);
+      await assert.rejects(
+        tokens.createUnique({ role: 'clinician', name: 'dup', ttlSeconds: 600 }, nowMs),
+        (e) => nameTaken(e) && /"dup" is already in use.*revoke that token first/.test((e as Error).message),
+      );
+      // Past its end, or revoked, a name is free again: nobody holds it any more.
+      await tokens.createUnique({ role: 'auditor', name: 'dup', ttlSeconds: 600 }, first.expiresAt);
+      const later = first.expiresAt + 1;
+      const second = await tokens.createUnique({ role: 'auditor', name: 'dup2', ttlSeconds: 600 }, later);
+      await tokens.revoke(second.id);
+      await tokens.createUnique({ role: 'auditor', name: 'dup2', ttlSeconds: 600 }, later);
+    });
+  });
 });

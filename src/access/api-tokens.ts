@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
-import { can, isRole, PERMISSIONS, type Permission, ROLES, type Role } from './roles.ts';
+import { can, isRole, PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES, type Role } from './roles.ts';
 
 export interface TokenIdentity {
   kind: 'token';
@@ -37,6 +37,12 @@ export function parseScopes(stored: string | null): Permission[] | undefined {
   }
 }
 
+/** What a token may do: its role's permissions, narrowed to its scopes when it has any. */
+export function tokenPermissions(role: Role, scopes: readonly string[] | undefined): Permission[] {
+  const ofRole = [...ROLE_PERMISSIONS[role]];
+  return scopes === undefined ? ofRole : ofRole.filter((p) => scopes.includes(p));
+}
+
 const TOKEN_PATTERN = /^vgl_([a-f0-9]{16})\.([A-Za-z0-9_-]{43})$/;
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -54,6 +60,22 @@ export function parseTtl(text: string): number {
     throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `--ttl ${text} is out of range; use 1m to 366d`);
   }
   return seconds;
+}
+
+/** Throws VIGIL_ERR_USER_EXISTS (409) when a new token may not take this name (see createUnique). */
+export async function requireFreeTokenName(db: Kysely<Schema>, name: string, nowMs: number): Promise<void> {
+  const live = await db
+    .selectFrom('api_tokens')
+    .select('id')
+    .where('name', '=', name)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', nowMs)
+    .executeTakeFirst();
+  if (live)
+    throw new VigilError(
+      'VIGIL_ERR_USER_EXISTS',
+      `an API token named "${name.slice(0, 100)}" is already in use (id ${live.id}); choose another name, or revoke that token first`,
+    );
 }
 
 /** Bearer tokens for integrations: random, expiring, revocable, stored only as a hash. */
@@ -99,6 +121,26 @@ export class ApiTokens {
       })
       .execute();
     return { token: `vgl_${id}.${secret}`, id, expiresAt };
+  }
+
+  /**
+   * As create, for a person asking (the API, `vigil token create`): refused when the name is held
+   * by an unrevoked, unexpired token. A token's name is its audit actor (`token:<name>`) and its
+   * care-team membership (access-facts.ts matches members by name): a second live token of that
+   * name would read the first one's patients, and the trail could not tell the two apart. A
+   * token may share a user's name (the tour's clinician token reads as that clinician); through
+   * the API no token that reads patients can be minted at all (token-routes.ts).
+   */
+  async createUnique(
+    input: { role: string; name: string; ttlSeconds: number; scopes?: readonly string[] | undefined },
+    nowMs = Date.now(),
+  ): Promise<{ token: string; id: string; expiresAt: number }> {
+    // One transaction: on SQLite (one connection, writes serialised) no second create of the
+    // name slips in between the check and the insert.
+    return this.db.transaction().execute(async (trx) => {
+      await requireFreeTokenName(trx, input.name, nowMs);
+      return new ApiTokens(trx).create(input, nowMs);
+    });
   }
 
   /** Revokes a token; false when no unrevoked token has this id. */

@@ -7,6 +7,7 @@ import { isVigilError, type VigilError } from '../errors/catalogue.ts';
 import { AuthService, type LoginOutcome } from './auth-service.ts';
 import { Enrolment } from './enrolment.ts';
 import { LoginThrottle } from './login-throttle.ts';
+import { Passkeys } from './passkeys.ts';
 import type { UserIdentity } from './session-guard.ts';
 import { SessionStore } from './sessions.ts';
 import { UserStore } from './users.store.ts';
@@ -229,6 +230,65 @@ describe('auth service', () => {
     assert.equal(refused.code, 'VIGIL_ERR_REQUEST_INVALID');
     const wrong = await failure(enrolment.removePasskey(who, 'some-credential', 'wrong!', undefined));
     assert.equal(wrong.code, 'VIGIL_ERR_AUTH_LOGIN_FAILED');
+  });
+
+  describe('a change of second factors ends the other sessions of the user', () => {
+    /** An enrolled user signed in twice: the session making the change and one elsewhere. */
+    const signedInTwice = async (username: string) => {
+      const { user, secret } = await enrolled(username);
+      const current = await sessions.issue(user.id, 'full', undefined);
+      const elsewhere = await sessions.issue(user.id, 'full', undefined);
+      return { user, secret, who: await identityFor(user.id, current), current, elsewhere };
+    };
+    const sessionsEnded = (username: string) =>
+      audited.filter((a) => a.actor === `user:${username}` && a.action === 'auth.sessions.end');
+
+    it('on replacing the TOTP secret', async () => {
+      const { who, current, elsewhere } = await signedInTwice('nora');
+      const { secret } = await enrolment.beginTotp(who, PASSWORD, undefined);
+      await enrolment.confirmTotp(who, await generate({ secret, epoch: nowMs / 1000 }), undefined);
+      assert.equal(await sessions.find(elsewhere.id), undefined);
+      assert.ok(await sessions.find(current.id), 'the session that made the change stays');
+      assert.equal(sessionsEnded('nora').length, 1);
+    });
+
+    it('on regenerating the recovery codes', async () => {
+      const { who, current, elsewhere } = await signedInTwice('otto');
+      await enrolment.regenerateRecoveryCodes(who, PASSWORD, undefined);
+      assert.equal(await sessions.find(elsewhere.id), undefined);
+      assert.ok(await sessions.find(current.id));
+      assert.equal(sessionsEnded('otto').length, 1);
+    });
+
+    it('on removing a passkey', async () => {
+      const { user, who, current, elsewhere } = await signedInTwice('paula');
+      // A stored credential row: removing it needs no working authenticator.
+      await t.store.db
+        .insertInto('webauthn_credentials')
+        .values({
+          id: 'paula-key',
+          user_id: user.id,
+          public_key: Buffer.from([1]),
+          counter: 0,
+          transports: null,
+          name: 'laptop',
+          created_at: nowMs,
+          last_used_at: null,
+        })
+        .execute();
+      const withPasskeys = new Enrolment({
+        confirmPassword: (w, password, address, action) => auth.confirmPassword(w, password, address, action),
+        users,
+        sessions,
+        passkeys: new Passkeys(t.store.db, 'localhost', clock),
+        audit: { append: async (e) => void audited.push(e) },
+        now: clock,
+      });
+      assert.equal(await withPasskeys.removePasskey(who, 'paula-key', PASSWORD, undefined), true);
+      assert.equal(await sessions.find(elsewhere.id), undefined);
+      assert.ok(await sessions.find(current.id));
+      assert.equal(sessionsEnded('paula').length, 1);
+    });
   });
 
   it('asks a full session with no second factor left for the password before enrolling one', async () => {

@@ -70,6 +70,7 @@ export class Enrolment {
     await users.activatePendingTotp(user.id, step);
     const recoveryCodes = await users.replaceRecoveryCodes(user.id);
     await this.audit('auth.totp.enrol', user, 'success', address);
+    await this.endOtherSessions(user, who, address);
     let session: IssuedSession | undefined;
     if (who.stage === 'setup' && !user.mustChangePassword) {
       await sessions.end(who.sessionIdHash);
@@ -107,6 +108,7 @@ export class Enrolment {
     const passkey = await passkeys.register(user.id, response, { challenge, origin }, name);
     await this.audit('auth.passkey.register', user, 'success', address);
     const recoveryCodes = wasEnrolled ? undefined : await users.replaceRecoveryCodes(user.id);
+    await this.endOtherSessions(user, who, address);
     let session: IssuedSession | undefined;
     if (who.stage === 'setup' && !user.mustChangePassword) {
       await sessions.end(who.sessionIdHash);
@@ -129,6 +131,7 @@ export class Enrolment {
     const user = await this.deps.confirmPassword(who, currentPassword, address, 'auth.passkey.remove');
     if (!(await this.requirePasskeys().remove(user.id, id))) return false;
     await this.audit('auth.passkey.remove', user, 'success', address);
+    await this.endOtherSessions(user, who, address);
     return true;
   }
 
@@ -145,6 +148,7 @@ export class Enrolment {
     );
     const codes = await this.deps.users.replaceRecoveryCodes(user.id);
     await this.audit('auth.recovery-codes.replace', user, 'success', address);
+    await this.endOtherSessions(user, who, address);
     return codes;
   }
 
@@ -162,6 +166,16 @@ export class Enrolment {
     const user = await this.requireUser(who);
     if (who.stage === 'setup' && !(await this.hasSecondFactor(user))) return user;
     return this.deps.confirmPassword(who, currentPassword, address, action);
+  }
+
+  /**
+   * After any change of second factors, as after a password change (auth-service.ts): a session
+   * stolen before the change must not outlive it, or the owner replacing a leaked factor would
+   * leave the thief signed in (OWASP ASVS 5.0 V7.4.3). The session making the change is kept.
+   */
+  private async endOtherSessions(user: User, who: UserIdentity, address: string | undefined): Promise<void> {
+    const ended = await this.deps.sessions.endAllForUser(user.id, who.sessionIdHash);
+    if (ended > 0) await this.audit('auth.sessions.end', user, 'success', address);
   }
 
   private async requireUser(who: UserIdentity): Promise<User> {

@@ -4,7 +4,7 @@ import { tempStore } from '../../test/support/temp-store.ts';
 import { CareTeamStore } from '../clinical/care-teams.store.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import { VigilError } from '../errors/catalogue.ts';
-import { checkExport, type ExportRequest } from './export-access.ts';
+import { auditedPurpose, checkExport, type ExportRequest, exportReason } from './export-access.ts';
 import { PatientAccess, type Requester } from './patient-access.ts';
 import type { Role } from './roles.ts';
 
@@ -13,6 +13,8 @@ const req = (purpose: ExportRequest['purpose'], deidentified = false): ExportReq
   purpose,
   deidentified,
 });
+
+const SAR = 'subject access request SAR-2026-114 received 2026-12-01';
 
 describe('who may export a patient', () => {
   let t: Awaited<ReturnType<typeof tempStore>>;
@@ -71,9 +73,35 @@ describe('who may export a patient', () => {
       { decision: 'deny', purposes: ['*'], categories: ['*'], periodStart: 0, periodEnd: null },
       'test',
     );
-    await allowed(who('auditor'), req('patient-request'));
+    await allowed(who('auditor'), { ...req('patient-request'), reason: SAR });
     await refused(who('clinician'), req('treatment'), /denies/);
     await refused(who('clinician'), req('patient-request'), /privacy officer/);
+  });
+
+  it("asks the privacy officer for the patient's request before an identified export, not a de-identified one", async () => {
+    await assert.rejects(
+      checkExport(access, who('auditor'), 'p-1', req('patient-request')),
+      (e: unknown) =>
+        e instanceof VigilError &&
+        e.code === 'VIGIL_ERR_REQUEST_INVALID' &&
+        /needs reason= naming that request/.test(e.detail),
+    );
+    await allowed(who('auditor'), { ...req('patient-request'), reason: SAR });
+    await allowed(who('auditor'), req('patient-request', true));
+  });
+
+  it('checks a reason as a break-glass reason is checked', () => {
+    assert.equal(exportReason(`  ${SAR} `), SAR);
+    for (const bad of ['SAR-1', ' '.repeat(40), `${SAR}\nforged line`, `${SAR}\u202e`, 'x'.repeat(501)])
+      assert.throws(
+        () => exportReason(bad),
+        (e: unknown) => e instanceof VigilError && e.code === 'VIGIL_ERR_REQUEST_INVALID',
+      );
+  });
+
+  it('records the reason with the purpose in the audit entry', () => {
+    assert.equal(auditedPurpose({ ...req('patient-request'), reason: SAR }), `patient-request: ${SAR}`);
+    assert.equal(auditedPurpose(req('research', true)), 'research');
   });
 
   it('refuses every other role', async () => {

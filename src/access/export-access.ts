@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type Category, type ConsentRecord, evaluateConsent, PURPOSES } from './consent.ts';
-import type { PatientAccess, Requester } from './patient-access.ts';
+import { type PatientAccess, type Requester, reviewableReason } from './patient-access.ts';
 import { mayKnowEveryPatient } from './patient-existence.ts';
 import { type PatientRegistry, requesterOf } from './patient-gate.ts';
 import type { Identity } from './session-guard.ts';
@@ -12,7 +12,10 @@ import type { Identity } from './session-guard.ts';
  *
  * - `patient-request` is the patient's own right of access and portability (HIPAA 45 CFR
  *   164.524, GDPR art. 15 and 20). The privacy officer (auditor role) handles it; consent does
- *   not restrict a patient's access to their own record.
+ *   not restrict a patient's access to their own record. Identified, it needs a `reason` naming
+ *   the request, which is audited and reported to the security officer: nothing else stands
+ *   between the privacy officer and any patient's whole identified record, as nothing but a
+ *   reason and that report stands behind break-glass.
  * - A clinician exports for a consented purpose (treatment by default) through the same
  *   care-team, consent and break-glass check as every read, for every data category the
  *   export discloses.
@@ -25,6 +28,30 @@ export type ExportPurpose = (typeof EXPORT_PURPOSES)[number];
 export interface ExportRequest {
   purpose: ExportPurpose;
   deidentified: boolean;
+  /** The patient's request this export answers (exportReason); identified patient-request only. */
+  reason?: string;
+}
+
+/** Example of a reason= that names a patient's request, for refusals and documentation. */
+export const EXPORT_REASON_EXAMPLE = 'subject access request SAR-2026-114 received 2026-12-01';
+
+/** A reason= as a break-glass reason is checked (reviewableReason): the request it answers. */
+export function exportReason(reason: string): string {
+  return reviewableReason(
+    reason,
+    'export reason',
+    `naming the patient's request, e.g. reason=${EXPORT_REASON_EXAMPLE}`,
+  );
+}
+
+/** Whether an export is identified and on the patient's own request: reasoned, audited, reported. */
+export function isIdentifiedPatientRequest(req: Pick<ExportRequest, 'purpose' | 'deidentified'>): boolean {
+  return req.purpose === 'patient-request' && !req.deidentified;
+}
+
+/** The audit entry's purpose: with the request it answers, where there is one, as break-glass's. */
+export function auditedPurpose(req: ExportRequest): string {
+  return req.reason === undefined ? req.purpose : `${req.purpose}: ${req.reason}`;
 }
 
 export function isExportPurpose(value: string): value is ExportPurpose {
@@ -64,6 +91,12 @@ export async function checkExport(
     if (req.purpose !== 'patient-request' && !req.deidentified) {
       throw forbidden(
         `${who.actor} may export patient ${patientId} identified only on the patient's own request (purpose=patient-request); otherwise ask for _deidentify=safe-harbor`,
+      );
+    }
+    if (isIdentifiedPatientRequest(req) && req.reason === undefined) {
+      throw new VigilError(
+        'VIGIL_ERR_REQUEST_INVALID',
+        `an identified export on the patient's own request needs reason= naming that request (at least 20 characters, e.g. reason=${EXPORT_REASON_EXAMPLE}); it is recorded in the audit trail and reported to the security officer`,
       );
     }
     requireExportConsent(await access.consents(patientId), patientId, req, nowMs);
@@ -121,7 +154,7 @@ export function createExportGate(
             action: 'patient.export',
             patientId,
             resource: `Patient/${patientId}/$everything`,
-            purpose: req.purpose,
+            purpose: auditedPurpose(req),
             outcome: 'denied',
             source,
           });

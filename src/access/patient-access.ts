@@ -200,23 +200,37 @@ export class PatientAccess {
 /** Letters, digits and punctuation a break-glass reason needs at least, spaces not counted. */
 export const MIN_BREAK_GLASS_REASON_CHARS = 20;
 
+/** Most a written reason may be, as the break-glass body allows (consent-routes.ts). */
+export const MAX_REASON_CHARS = 500;
+
 /**
- * A break-glass reason someone can act on when they review it: trimmed, at least 20 characters
- * besides spaces (twenty blanks are no reason), and no control or invisible format characters,
- * which could hide text or forge lines where the reason is shown (audit trail, logs, SIEM).
+ * A written reason someone can act on when they review it: trimmed, at least 20 characters
+ * besides spaces (twenty blanks are no reason), at most 500, and no control or invisible format
+ * characters, which could hide text or forge lines where the reason is shown (audit trail, logs,
+ * SIEM). `what` names the reason and `ask` says what to write, for the refusal.
  */
-export function breakGlassReason(reason: string): string {
+export function reviewableReason(reason: string, what: string, ask: string): string {
   const trimmed = reason.trim();
   if (/[\p{Cc}\p{Cf}]/u.test(trimmed))
     throw new VigilError(
       'VIGIL_ERR_REQUEST_INVALID',
-      'the break-glass reason must be plain text on one line, without control or invisible characters',
+      `the ${what} must be plain text on one line, without control or invisible characters`,
+    );
+  if (trimmed.length > MAX_REASON_CHARS)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `the ${what} has ${trimmed.length} characters; keep it to ${MAX_REASON_CHARS}`,
     );
   const visible = trimmed.replace(/\s/gu, '').length;
   if (visible < MIN_BREAK_GLASS_REASON_CHARS)
     throw new VigilError(
       'VIGIL_ERR_REQUEST_INVALID',
-      `the break-glass reason has ${visible} characters besides spaces; write at least ${MIN_BREAK_GLASS_REASON_CHARS} saying what the emergency is`,
+      `the ${what} has ${visible} characters besides spaces; write at least ${MIN_BREAK_GLASS_REASON_CHARS} ${ask}`,
     );
   return trimmed;
+}
+
+/** A break-glass reason (reviewableReason): what the emergency is. */
+export function breakGlassReason(reason: string): string {
+  return reviewableReason(reason, 'break-glass reason', 'saying what the emergency is');
 }

@@ -2,8 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type App, actorOf } from '../server/http.ts';
-import { type ApiTokens, parseTtl } from './api-tokens.ts';
-import { PERMISSIONS, ROLES } from './roles.ts';
+import { patientReadFooting } from './access-facts.ts';
+import { type ApiTokens, parseTtl, tokenPermissions } from './api-tokens.ts';
+import { PERMISSIONS, type Permission, ROLE_PERMISSIONS, ROLES, type Role } from './roles.ts';
+import type { Identity } from './session-guard.ts';
 
 export interface TokenRouteDeps {
   tokens: ApiTokens;
@@ -21,6 +23,36 @@ const TokenView = Type.Object({
   revokedAt: Type.Union([Type.String(), Type.Null()]),
 });
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Why the creator may not mint this token through the API, or undefined when they may. Nobody
+ * grants what they do not hold: every permission the token would carry (its role after its
+ * scopes) must be the creator's own, and its role must read patients on no other footing than
+ * the creator's (patientReadFooting): the gate opens patients by role as well as by permission,
+ * so an administrator's `patients:read` in an integration token would read records an
+ * administrator may not. The operator console (`vigil token create`) is not bound by this: it
+ * runs on the server with the master key, which reads everything anyway.
+ */
+export function mintRefusal(
+  creator: Identity,
+  role: Role,
+  scopes: readonly Permission[] | undefined,
+): string | undefined {
+  const held: ReadonlySet<Permission> =
+    creator.kind === 'token'
+      ? new Set(tokenPermissions(creator.role, creator.scopes))
+      : ROLE_PERMISSIONS[creator.role];
+  const carried = tokenPermissions(role, scopes);
+  const beyond = carried.filter((p) => !held.has(p));
+  const footing = patientReadFooting(role);
+  const readsOtherPatients = footing !== 'none' && footing !== patientReadFooting(creator.role);
+  if (beyond.length === 0 && !readsOtherPatients) return undefined;
+  const why =
+    beyond.length > 0
+      ? `would carry ${beyond.join(', ')}, which ${creator.actor} does not hold`
+      : `would read patients through ${footing === 'care-team' ? 'care teams' : 'consent alone'}, which ${creator.actor} may not`;
+  return `a ${role} token${scopes ? ` scoped to ${scopes.join(', ')}` : ''} ${why}; a token can only carry what its creator holds: narrow it with scopes you hold, ask someone who holds them, or have an operator run "vigil token create --role ${role}" on the server`;
+}
 
 /** API tokens for integrations: scoped, expiring, revocable; the secret is shown once at creation. */
 export function registerTokenRoutes(app: App, deps: TokenRouteDeps): void {
@@ -70,7 +102,20 @@ export function registerTokenRoutes(app: App, deps: TokenRouteDeps): void {
     },
     async (request, reply) => {
       const { name, role, ttl, scopes } = request.body;
-      const created = await deps.tokens.create({ name, role, ttlSeconds: parseTtl(ttl), scopes });
+      const identity = request.identity;
+      if (!identity) throw new VigilError('VIGIL_ERR_AUTH_REQUIRED', 'sign in first');
+      const refusal = mintRefusal(identity, role, scopes);
+      if (refusal !== undefined) {
+        await deps.audit.append({
+          actor: actorOf(request),
+          action: `token.create.${role}`,
+          resource: 'ApiToken',
+          outcome: 'denied',
+          source: request.ip,
+        });
+        throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', refusal);
+      }
+      const created = await deps.tokens.createUnique({ name, role, ttlSeconds: parseTtl(ttl), scopes });
       await deps.audit.append({
         actor: actorOf(request),
         action: `token.create.${role}`,

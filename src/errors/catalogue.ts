@@ -91,6 +91,13 @@ export const ERRORS = {
     title: 'QoS 2 not supported',
     meaning: 'Vigil accepts QoS 0 and 1 only.',
   },
+  VIGIL_ERR_MQTT_TOO_MANY_CONNECTIONS: {
+    status: 503,
+    mqtt: 0x97,
+    title: 'Too many MQTT connections',
+    meaning:
+      'The gateway holds as many connections as it takes (20,000 by default), or this address already has 256 connections that have not completed CONNECT; the new one is closed before its TLS handshake. Retry later, with backoff.',
+  },
   // The two below close the connection: their reason goes in CONNACK or DISCONNECT, never in
   // PUBACK, and a refusal sends the more precise reason its meaning names where there is one.
   VIGIL_ERR_MQTT_PROTOCOL: {
@@ -245,6 +252,13 @@ export const ERRORS = {
     mqtt: 0x87,
     title: 'Break-glass access',
     meaning: 'A clinician opened emergency access to a patient outside their care team; review the reason.',
+  },
+  VIGIL_ERR_EXPORT_PATIENT_REQUEST: {
+    status: 403,
+    mqtt: 0x87,
+    title: 'Export on a patient request',
+    meaning:
+      "The privacy officer exported a patient's identified record on the patient's own request; review the reason in the audit trail.",
   },
   VIGIL_ERR_CONSENT_UNKNOWN: {
     status: 404,

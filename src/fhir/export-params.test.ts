@@ -20,13 +20,18 @@ const anyQuery = (names: string[]) =>
 const id = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9.-]{0,30}$/);
 
 describe('Patient $everything parameters', () => {
-  it('reads purpose and _deidentify, and refuses anything else in one kind of error', () => {
+  it('reads purpose, _deidentify and reason, and refuses anything else in one kind of error', () => {
     fc.assert(
-      fc.property(anyQuery(['purpose', '_deidentify', '_format']), (q) => {
+      fc.property(anyQuery(['purpose', '_deidentify', 'reason', '_format']), (q) => {
         const r = refusedOrParsed(() => parseEverythingQuery(q));
         if (r instanceof VigilError) return;
         if (r.purpose !== undefined) assert.ok(EXPORT_PURPOSES.includes(r.purpose));
         assert.equal(r.deidentified, [q._deidentify].flat()[0] === 'safe-harbor');
+        if (r.reason !== undefined) {
+          assert.equal(r.purpose, 'patient-request', 'a reason only with the request it names');
+          assert.ok(r.reason.replace(/\s/g, '').length >= 20 && r.reason.length <= 500);
+          assert.doesNotMatch(r.reason, /[\p{Cc}\p{Cf}]/u);
+        }
       }),
     );
   });
@@ -38,6 +43,32 @@ describe('Patient $everything parameters', () => {
         assert.deepEqual(parseEverythingQuery(q), { purpose, deidentified: deid });
       }),
     );
+  });
+
+  it("takes a reason naming the patient's request, with purpose=patient-request only", () => {
+    const reason = 'subject access request SAR-2026-114 received 2026-12-01';
+    assert.deepEqual(parseEverythingQuery({ purpose: 'patient-request', reason: ` ${reason} ` }), {
+      purpose: 'patient-request',
+      deidentified: false,
+      reason,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constant(undefined),
+          fc.constantFrom(...EXPORT_PURPOSES.filter((p) => p !== 'patient-request')),
+        ),
+        (purpose) => {
+          const q: RawQuery = { reason, ...(purpose === undefined ? {} : { purpose }) };
+          assert.throws(() => parseEverythingQuery(q), /purpose=patient-request only/);
+        },
+      ),
+    );
+    for (const bad of ['SAR-1', `${reason}\r\nforged: line`, [reason, reason]])
+      assert.throws(
+        () => parseEverythingQuery({ purpose: 'patient-request', reason: bad }),
+        (e: unknown) => e instanceof VigilError && e.code === 'VIGIL_ERR_REQUEST_INVALID',
+      );
   });
 });
 

@@ -1,4 +1,9 @@
-import { EXPORT_PURPOSES, type ExportPurpose, isExportPurpose } from '../access/export-access.ts';
+import {
+  EXPORT_PURPOSES,
+  type ExportPurpose,
+  exportReason,
+  isExportPurpose,
+} from '../access/export-access.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { parseCount, parseDateParam, parseReference, type RawQuery, valuesOf } from './search-params.ts';
 
@@ -10,13 +15,15 @@ function single(values: Map<string, string[]>, name: string): string | undefined
   return v?.[0];
 }
 
-/** Parameters of Patient/$everything: Vigil's extensions `_deidentify` and `purpose`. */
+/** Parameters of Patient/$everything: Vigil's extensions `_deidentify`, `purpose` and `reason`. */
 export interface EverythingQuery {
   purpose: ExportPurpose | undefined;
   deidentified: boolean;
+  /** The patient's request a purpose=patient-request export answers (export-access.ts). */
+  reason?: string;
 }
 
-export const EVERYTHING_PARAMS = ['_deidentify', 'purpose'];
+export const EVERYTHING_PARAMS = ['_deidentify', 'purpose', 'reason'];
 
 export function parsePurpose(value: string): ExportPurpose {
   if (!isExportPurpose(value))
@@ -29,11 +36,14 @@ export function parseEverythingQuery(query: RawQuery): EverythingQuery {
   const deidentify = single(values, '_deidentify');
   if (deidentify !== undefined && deidentify !== 'safe-harbor')
     throw invalid(`_deidentify=${deidentify.slice(0, 40)} is not supported; use _deidentify=safe-harbor`);
-  const purpose = single(values, 'purpose');
-  return {
-    purpose: purpose === undefined ? undefined : parsePurpose(purpose),
-    deidentified: deidentify !== undefined,
-  };
+  const purposeRaw = single(values, 'purpose');
+  const purpose = purposeRaw === undefined ? undefined : parsePurpose(purposeRaw);
+  const reason = single(values, 'reason');
+  if (reason === undefined) return { purpose, deidentified: deidentify !== undefined };
+  // A reason stands for a patient's request: on another purpose it would be recorded as one.
+  if (purpose !== 'patient-request')
+    throw invalid("reason= names a patient's own request; give it with purpose=patient-request only");
+  return { purpose, deidentified: deidentify !== undefined, reason: exportReason(reason) };
 }
 
 export const AUDIT_ACTION_SYSTEM = 'http://hl7.org/fhir/audit-event-action';

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { PatientStore } from '../clinical/patients.store.ts';
 import type { SeriesReader } from '../clinical/series.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
+import type { SecurityEvents } from '../detection/security-events.ts';
 import type { DeviceStore } from '../devices/devices.store.ts';
 import type { CodeRegistry } from '../ingest/vital-codes.ts';
 import type { Schema } from '../store/schema.ts';
@@ -29,6 +30,8 @@ export interface FhirDeps {
   everything: EverythingSource;
   /** Consent records, for the Consent resource. */
   access: PatientAccess;
+  /** Exports on a patient's own request are reported here, as break-glass is. */
+  events: SecurityEvents;
   /** After a device is added or reassigned here, ingest must know at once. */
   refreshDevices(): Promise<void>;
   version: string;

@@ -451,6 +451,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
       consents: (id) => patientAccess.consents(id),
     },
     access: patientAccess,
+    events,
     refreshDevices: async () => {
       await refreshDevices();
     },
