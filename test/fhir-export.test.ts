@@ -27,6 +27,9 @@ function valid<T>(resource: T): T {
 const ofType = (b: Bundle, type: string) =>
   (b.entry ?? []).map((e) => e.resource).filter((r) => r.resourceType === type);
 
+/** The reference of a patient's own request, which an identified export for them must name. */
+const SAR = '&reason=subject%20access%20request%20SAR-2026-114%20received%202026-12-01';
+
 describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent', () => {
   let h: Harness;
   let agent: Agent;
@@ -138,7 +141,7 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
       ['/fhir/R4/Patient/exp-ada/$everything', h.adminToken],
       ['/fhir/R4/Patient/exp-ada/$everything', auditor],
       ['/fhir/R4/Patient/exp-ada/$everything?purpose=research&_deidentify=safe-harbor', auditor],
-      ['/fhir/R4/Patient/exp-ada/$everything?purpose=patient-request', h.clinicianToken],
+      [`/fhir/R4/Patient/exp-ada/$everything?purpose=patient-request${SAR}`, h.clinicianToken],
     ];
     for (const [path, token] of refusals) {
       const r = await get(path, token);
@@ -153,7 +156,7 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
   });
 
   it("lets the privacy officer export on the patient's own request", async () => {
-    const r = await get('/fhir/R4/Patient/exp-ada/$everything?purpose=patient-request', auditor);
+    const r = await get(`/fhir/R4/Patient/exp-ada/$everything?purpose=patient-request${SAR}`, auditor);
     assert.equal(r.status, 200, r.text);
     assert.equal(ofType(valid(r.json as Bundle), 'Patient')[0]!.id, 'exp-ada');
   });
@@ -166,7 +169,7 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
     // 404 to the privacy officer, who may know every patient; a clinician is refused as for a
     // patient outside their care team, so an export cannot probe which ids exist.
     assert.equal(
-      (await get('/fhir/R4/Patient/nobody/$everything?purpose=patient-request', auditor)).status,
+      (await get(`/fhir/R4/Patient/nobody/$everything?purpose=patient-request${SAR}`, auditor)).status,
       404,
     );
     assert.equal((await get('/fhir/R4/Patient/nobody/$everything')).status, 403);
@@ -207,6 +210,28 @@ describe('FHIR Patient $everything, de-identified export, AuditEvent and Consent
     }
     const again = (await get('/fhir/R4/Patient/exp-ada/$everything?_deidentify=safe-harbor')).json as Bundle;
     assert.equal(ofType(again, 'Patient')[0]!.id, patient.id, 'the pseudonym is stable');
+  });
+
+  it('lets no date of a de-identified Bundle tell the export time, which would give its offset away', async () => {
+    const plain = (await get('/fhir/R4/Patient/exp-ada/$everything')).json as Bundle;
+    const beforeMs = Date.now();
+    const r = await get('/fhir/R4/Patient/exp-ada/$everything?_deidentify=safe-harbor');
+    const afterMs = Date.now();
+    const bundle = r.json as Bundle;
+    const realFirst = Date.parse(String(ofType(plain, 'Observation')[0]!.effectiveDateTime));
+    const offset = Date.parse(String(ofType(bundle, 'Observation')[0]!.effectiveDateTime)) - realFirst;
+    // Every reading and consent predates the request: unshifted, no date may fall inside it.
+    const dates: string[] = [];
+    JSON.stringify(bundle, (_key, value: unknown) => {
+      if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) dates.push(value);
+      return value;
+    });
+    assert.ok(dates.length > times.length, 'the Bundle holds dates to judge');
+    for (const date of dates) {
+      const realMs = Date.parse(date) - offset;
+      assert.ok(realMs < beforeMs || realMs > afterMs, `${date} is the export time shifted by the offset`);
+    }
+    assert.equal(bundle.timestamp, undefined);
   });
 
   it('aggregates ages over 89 into 90+', async () => {

@@ -18,6 +18,9 @@ import { tempStore } from './support/temp-store.ts';
  * The webhook dispatcher on a real SQLite queue, with rows it cannot send: whatever is wrong
  * with one delivery, the worker backs off and ends it, rather than spinning on it.
  */
+/** These deliveries are device events, which pass no disclosure check; an alert's would be withheld. */
+const NO_ALERTS = { alerts: { withoutValues: async () => new Map() }, mayDisclose: async () => false };
+
 describe('webhook dispatcher and a delivery it cannot prepare', () => {
   let t: Awaited<ReturnType<typeof tempStore>>;
   let hooks: WebhookStore;
@@ -46,6 +49,7 @@ describe('webhook dispatcher and a delivery it cannot prepare', () => {
       registry: new Registry(),
       log,
       allowLoopbackHttp: false,
+      disclosure: NO_ALERTS,
       pollMs: 60_000,
       retryBaseMs: 60_000,
       maxAttempts: 3,
@@ -144,6 +148,7 @@ for (const backend of BACKENDS) {
         registry: new Registry(),
         log,
         allowLoopbackHttp: true,
+        disclosure: NO_ALERTS,
         pollMs,
         retryBaseMs: 60_000,
         storeRetryBaseMs: 100,

@@ -58,6 +58,34 @@ describe('ingest writer thread', () => {
     }
   });
 
+  it("wipes this thread's copy of each key it hands to the writer thread", async () => {
+    await new DeviceStore(ctx.store.db).add({ id: 'dev-wipe', model: 'm', serial: 's' });
+    await ctx.keys.dataKey('patient', 'pat-wipe');
+    const writer = await start();
+    const worker = (writer as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+    const sent: Uint8Array[] = [];
+    const post = worker.postMessage.bind(worker);
+    worker.postMessage = (m: unknown) => {
+      post(m);
+      for (const [, key] of (m as { keys?: Array<[string, Uint8Array]> }).keys ?? []) sent.push(key);
+    };
+    try {
+      // Resolves once the thread sealed and staged the readings: it got a usable key.
+      await writer.commitBatch([message('dev-wipe', 'pat-wipe', 1)], keyOf);
+      assert.equal(sent.length, 1);
+      assert.ok(
+        sent[0]!.every((b) => b === 0),
+        'the copy left on this thread is zeroed',
+      );
+      assert.ok(
+        keyOf('pat-wipe').some((b) => b !== 0),
+        "the ring's own key is left alone",
+      );
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('says it is dead and refuses commits once its thread is gone', async () => {
     const writer = await start();
     assert.equal(writer.alive, true);

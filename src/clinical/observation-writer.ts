@@ -116,10 +116,15 @@ export class ObservationWriter {
         }
       }
     } catch (e) {
+      for (const [, key] of keys) key.fill(0);
       return Promise.reject(e);
     }
     for (const [id] of keys) this.keyed.add(id);
-    return this.request({ kind: 'commit', batch: packBatch(messages), keys }).then(() => undefined);
+    const committed = this.request({ kind: 'commit', batch: packBatch(messages), keys });
+    // postMessage has cloned the copies for the thread (or nothing was sent): this thread's go
+    // now rather than whenever the collector frees them.
+    for (const [, key] of keys) key.fill(0);
+    return committed.then(() => undefined);
   }
 
   /** Erasure: drops the patient's unsealed readings, staging rows and key copy on the thread. */

@@ -3,11 +3,13 @@ import { idIn, inPatientScope, isEmptyScope, isPostgresDb } from '../access/pati
 import type { PatientScope } from '../access/readable-patients.ts';
 import { open, seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
+import { calendarDayMs } from '../errors/calendar-date.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
 import { ERASED_FINGERPRINT } from '../ingest/message-fingerprint.ts';
 import { scrubWal } from '../store/database.ts';
 import type { Schema } from '../store/schema.ts';
+import { ERASED_FACT } from './alerts/alerts.store.ts';
 
 export interface PatientIdentity {
   name: string;
@@ -31,6 +33,19 @@ export interface PatientListQuery {
 }
 
 /** Patients: the id is a pseudonym; name and birth date are sealed with the patient's own key. */
+/** The rules for a patient's name and birth date, on registration and on every update. */
+export function checkPatientIdentity(identity: PatientIdentity, nowMs = Date.now()): void {
+  if (identity.name.trim() === '' || identity.name.length > 200)
+    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'patient name must be 1-200 characters');
+  if (identity.birthDate === undefined) return;
+  const ms = calendarDayMs(identity.birthDate);
+  if (ms === undefined || ms > nowMs)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `birth date "${identity.birthDate.slice(0, 20)}" must be a past day in the calendar, written YYYY-MM-DD`,
+    );
+}
+
 export class PatientStore {
   private readonly isPostgres: boolean;
 
@@ -48,20 +63,7 @@ export class PatientStore {
         `patient id "${id.slice(0, 64)}" is not valid; use 1-64 letters, digits, '.', '_' or '-'`,
       );
     }
-    if (identity.name.trim() === '' || identity.name.length > 200) {
-      throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'patient name must be 1-200 characters');
-    }
-    if (identity.birthDate !== undefined) {
-      const ok =
-        /^\d{4}-\d{2}-\d{2}$/.test(identity.birthDate) &&
-        !Number.isNaN(Date.parse(`${identity.birthDate}T00:00:00Z`));
-      if (!ok || Date.parse(`${identity.birthDate}T00:00:00Z`) > nowMs) {
-        throw new VigilError(
-          'VIGIL_ERR_REQUEST_INVALID',
-          'birth date must be a past date written YYYY-MM-DD',
-        );
-      }
-    }
+    checkPatientIdentity(identity, nowMs);
     const exists = await this.db.selectFrom('patients').select('id').where('id', '=', id).executeTakeFirst();
     if (exists) throw new VigilError('VIGIL_ERR_PATIENT_EXISTS', `patient ${id} is already registered`);
     const key = await this.keys.dataKey('patient', id);
@@ -105,6 +107,25 @@ export class PatientStore {
         .where('to_ms', 'is', null)
         .execute();
       await tx.deleteFrom('questionable_readings').where('patient_id', '=', id).execute();
+      // Facts about the patient kept in clear, outside the sealed rows the key shredded: their
+      // alarm limits and data-quality notices go; their alerts stay (history,
+      // e-mail and webhook rows name them) without condition, urgency or onset. An open alert's
+      // condition is part of the one-open-alert index: it goes when the alert engine resolves it
+      // as erased (AlertStore.resolveErased).
+      await tx.deleteFrom('alert_rules').where('patient_id', '=', id).execute();
+      await tx.deleteFrom('data_quality_notices').where('patient_id', '=', id).execute();
+      await tx
+        .updateTable('alerts')
+        .set({ condition: ERASED_FACT, urgency: ERASED_FACT, onset_ms: 0 })
+        .where('patient_id', '=', id)
+        .where('state', '=', 'resolved')
+        .execute();
+      await tx
+        .updateTable('alerts')
+        .set({ urgency: ERASED_FACT, onset_ms: 0 })
+        .where('patient_id', '=', id)
+        .where('state', '<>', 'resolved')
+        .execute();
       // Message fingerprints are keyed by a system key the master key opens, so its holder
       // could test guesses against them: none of the patient's may outlive the erasure. A
       // device they wore keeps its last fingerprint only if that message is known to be

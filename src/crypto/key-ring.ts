@@ -41,6 +41,28 @@ export class KeyRing {
     this.master = current;
   }
 
+  /** Whether the ring still holds master keys besides the current one. */
+  get holdsRetiredMasterKeys(): boolean {
+    return this.masters.size > 1;
+  }
+
+  /**
+   * Drops the master keys other than the current one that wrap no row any more (`inUse`: the
+   * ids the data_keys and sealed_secrets rows name) and wipes their bytes: after a rotation a
+   * retired key must not live on in this process's memory. A row wrapped by one later (a
+   * process that had not switched yet) re-reads the key files, as for any unknown key.
+   */
+  retireMasterKeys(inUse: ReadonlySet<string>): string[] {
+    const retired: string[] = [];
+    for (const [id, m] of this.masters) {
+      if (id === this.master.id || inUse.has(id)) continue;
+      this.masters.delete(id);
+      m.key.fill(0);
+      retired.push(id);
+    }
+    return retired;
+  }
+
   /** The master key with this id, re-reading the key files once if it is not known yet. */
   private masterFor(id: string): MasterKey {
     let m = this.masters.get(id);

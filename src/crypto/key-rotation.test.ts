@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openStore } from '../store/database.ts';
 import { KeyRing } from './key-ring.ts';
-import { MasterKeyWatcher, rotateMasterKey } from './key-rotation.ts';
+import { MasterKeyWatcher, retireUnusedMasterKeys, rewrapAll, rotateMasterKey } from './key-rotation.ts';
 import {
   createMasterKeyFile,
   loadMasterKeyFile,
@@ -128,6 +128,27 @@ describe('master key rotation', () => {
       assert.ok(r.underNewKey.dataKeys >= 25, JSON.stringify(r));
       await assertAllOpenWith(t, t.file);
       await watcher.stop();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('wipes a retired master key from the ring once no row is wrapped by it, not before', async () => {
+    const t = await setup();
+    try {
+      const ring = new KeyRing(t.store.db, t.master);
+      const next = newMasterKey();
+      ring.switchMasterKeys(next, [t.master]);
+      assert.deepEqual(await retireUnusedMasterKeys(t.store.db, ring), [], 'rows still need the old key');
+      assert.ok(t.master.key.some((b) => b !== 0));
+      await rewrapAll(t.store.db, ring);
+      assert.deepEqual(await retireUnusedMasterKeys(t.store.db, ring), [t.master.id]);
+      assert.ok(
+        t.master.key.every((b) => b === 0),
+        'the retired key is zeroed',
+      );
+      assert.equal(ring.holdsRetiredMasterKeys, false);
+      for (const [patient, key] of t.before) assert.deepEqual(await ring.dataKey('patient', patient), key);
     } finally {
       await t.cleanup();
     }

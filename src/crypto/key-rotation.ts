@@ -84,6 +84,22 @@ async function stillWrappedByOthers(db: Kysely<Schema>, currentId: string) {
   return { dataKeys: dataKeys.map((r) => r.id), secrets: secrets.map((r) => r.name) };
 }
 
+/**
+ * Wipes from the ring each master key other than its current one that no row is wrapped by any
+ * more (see KeyRing.retireMasterKeys); returns their ids.
+ */
+export async function retireUnusedMasterKeys(db: Kysely<Schema>, keys: KeyRing): Promise<string[]> {
+  if (!keys.holdsRetiredMasterKeys) return [];
+  const rows = await db
+    .selectFrom('data_keys')
+    .select('master_key_id')
+    .distinct()
+    .where('destroyed_at', 'is', null)
+    .union(db.selectFrom('sealed_secrets').select('master_key_id').distinct())
+    .execute();
+  return keys.retireMasterKeys(new Set(rows.map((r) => r.master_key_id)));
+}
+
 /** Re-wraps everything not under the ring's current key; returns how many rows moved. */
 export async function rewrapAll(
   db: Kysely<Schema>,
@@ -211,18 +227,26 @@ export class MasterKeyWatcher {
     const [current, ...others] = loadMasterKeys(this.masterKeyFile);
     if (current) this.keys.switchMasterKeys(current, others);
     await setActiveKey(this.db, this.keys.masterKeyId);
+    await retireUnusedMasterKeys(this.db, this.keys);
   }
 
-  /** Cheap when nothing changed: one stat of the key file. */
+  /**
+   * Cheap when nothing changed: one stat of the key file, and, while the ring still holds a
+   * retired master key, one query for whether any row is still wrapped by it.
+   */
   async check(): Promise<boolean> {
     const stamp = this.fileStamp();
-    if (stamp === this.stamp || stamp === 'missing') return false;
+    if (stamp === this.stamp || stamp === 'missing') {
+      await retireUnusedMasterKeys(this.db, this.keys);
+      return false;
+    }
     this.stamp = stamp;
     const [current, ...others] = loadMasterKeys(this.masterKeyFile);
     if (!current || current.id === this.keys.masterKeyId) return false;
     this.keys.switchMasterKeys(current, others);
     await setActiveKey(this.db, current.id);
     await rewrapAll(this.db, this.keys);
+    await retireUnusedMasterKeys(this.db, this.keys);
     return true;
   }
 

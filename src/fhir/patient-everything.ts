@@ -38,6 +38,7 @@ export interface EverythingOptions {
   deidentifier?: Deidentifier;
   /** Called every PROGRESS_EVERY observations, and once at the end. */
   onProgress?: (observations: number) => void;
+  /** The Bundle's timestamp when identified; a de-identified Bundle carries none. */
   nowMs?: number;
 }
 
@@ -74,9 +75,11 @@ export async function* everythingBundle(
   if (!patient) throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `Patient/${patientId} is not registered`);
   const devices = await devicesEverAssigned(src, patientId);
   const consents = await src.consents(patientId);
-  const nowMs = opts.nowMs ?? Date.now();
-
-  let buffer = `{"resourceType":"Bundle","type":"searchset","timestamp":${JSON.stringify(new Date(d ? d.shiftMs(nowMs) : nowMs).toISOString())}`;
+  let buffer = '{"resourceType":"Bundle","type":"searchset"';
+  // A de-identified Bundle has no timestamp (optional in R4): the export time shifted by the
+  // patient's offset, next to the receiver's own clock, gave the offset away to the day, and
+  // with it every real date of this and every later export of the patient.
+  if (!d) buffer += `,"timestamp":${JSON.stringify(new Date(opts.nowMs ?? Date.now()).toISOString())}`;
   if (opts.selfUrl && !d) buffer += `,"link":[{"relation":"self","url":${JSON.stringify(opts.selfUrl)}}]`;
   buffer += ',"entry":[';
   let first = true;

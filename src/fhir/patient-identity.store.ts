@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { PatientIdentity } from '../clinical/patients.store.ts';
+import { checkPatientIdentity, type PatientIdentity } from '../clinical/patients.store.ts';
 import { seal } from '../crypto/aead.ts';
 import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
@@ -17,7 +17,7 @@ export async function updatePatientIdentity(
   id: string,
   identity: PatientIdentity,
 ): Promise<void> {
-  checkIdentity(identity);
+  checkPatientIdentity(identity);
   const key = await keys.dataKey('patient', id);
   const sealed = seal(key, Buffer.from(JSON.stringify(identity)), `patient-identity|${id}`);
   const r = await db
@@ -28,16 +28,4 @@ export async function updatePatientIdentity(
     .executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1)
     throw new VigilError('VIGIL_ERR_PATIENT_UNKNOWN', `patient ${id} is not registered`);
-}
-
-/** The rules PatientStore.add applies to a new patient, applied to an update too. */
-function checkIdentity(identity: PatientIdentity, nowMs = Date.now()): void {
-  if (identity.name.trim() === '' || identity.name.length > 200)
-    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'patient name must be 1-200 characters');
-  const birth = identity.birthDate;
-  if (birth !== undefined) {
-    const ms = Date.parse(`${birth}T00:00:00Z`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(birth) || Number.isNaN(ms) || ms > nowMs)
-      throw new VigilError('VIGIL_ERR_REQUEST_INVALID', 'birth date must be a past date written YYYY-MM-DD');
-  }
 }

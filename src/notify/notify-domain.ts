@@ -85,6 +85,8 @@ export function createNotifications(deps: NotifyDeps): Notifications {
     registry: deps.registry,
     log: log.child({ component: 'webhooks' }),
     allowLoopbackHttp: config.webhooksAllowLoopbackHttp,
+    // Checked again before every attempt: a retry may come after an erasure or a withdrawal.
+    disclosure: { alerts: deps.alertStore, mayDisclose: deps.mayDisclose },
     ...(deps.tuning?.retryBaseMs === undefined ? {} : { retryBaseMs: deps.tuning.retryBaseMs }),
     ...(deps.tuning?.pollMs === undefined ? {} : { pollMs: deps.tuning.pollMs }),
     // An alert event names a patient: its leaving the system is a disclosure, and is audited.

@@ -26,8 +26,11 @@ export type PrunedCounts = Record<OutboxTable, number>;
  * not recorded yet) are never pruned, whatever their age: they are work still to do.
  */
 const EMAIL_FINISHED = ['sent', 'failed', 'no-address', 'withheld'] satisfies EmailState[];
-/** 'dead' is the dead-letter list on the Webhooks screen: it is pruned by the same age rule. */
-const WEBHOOK_FINISHED = ['delivered', 'dead'] satisfies DeliveryState[];
+/**
+ * 'dead' is the dead-letter list on the Webhooks screen: it is pruned by the same age rule, as
+ * are 'withheld' rows (alert events not sent after an erasure or a withdrawal; payload cleared).
+ */
+const WEBHOOK_FINISHED = ['delivered', 'dead', 'withheld'] satisfies DeliveryState[];
 /**
  * The cursors that read `device_events`: an event goes only once every one of them has passed
  * it. A relay never reads below its cursor, so it sees no hole; ids are never reused (SQLite

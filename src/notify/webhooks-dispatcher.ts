@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import type { DisclosureDeps } from './disclosable-alert-steps.ts';
 import { StoreBackoff } from './store-backoff.ts';
 import type { Delivery, WebhookStore } from './webhooks.store.ts';
 import { type SendResult, sendWebhook } from './webhooks-sender.ts';
@@ -28,6 +29,12 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Called once a delivery is accepted by its receiver (the composition root audits it). */
   onDelivered?: (delivery: Delivery) => Promise<void>;
+  /**
+   * The check an alert delivery passes before every attempt, as an alert e-mail does before it
+   * is sent (email-notifier.ts): the relay judged it when it queued the row, but a retry may
+   * come after the patient was erased or withdrew consent.
+   */
+  disclosure: Pick<DisclosureDeps, 'alerts' | 'mayDisclose'>;
 }
 
 const MAX_DELAY_MS = 3_600_000;
@@ -41,6 +48,8 @@ const MAX_RETRY_AFTER_MS = 86_400_000;
 const MAX_HELD_OUTCOMES = 500;
 
 type Outcome = 'delivered' | 'retry' | 'dead';
+/** An attempt not made: the alert may no longer leave the system. */
+const WITHHELD = Symbol('withheld');
 type AttemptRecord = Parameters<WebhookStore['recordAttempt']>[1];
 
 /** An attempt that was sent but whose outcome the store has not taken yet. */
@@ -112,7 +121,7 @@ export class WebhookDispatcher {
     });
     this.outcomes = new Counter({
       name: 'vigil_webhook_deliveries_total',
-      help: 'Webhook delivery attempts by outcome (delivered, retry, dead)',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, dead, withheld)',
       labelNames: ['outcome'],
       registers: [opts.registry],
     });
@@ -185,9 +194,9 @@ export class WebhookDispatcher {
   }
 
   private async attempt(d: Delivery): Promise<void> {
-    let result: SendResult;
+    let result: SendResult | typeof WITHHELD;
     try {
-      result = await this.send(d);
+      result = (await this.mayGoOut(d)) ? await this.send(d) : WITHHELD;
     } catch (err) {
       // A delivery that cannot even be prepared (secret unreadable, webhook row gone) counts as
       // a failed attempt: left pending and due, it was picked again at once, and on SQLite,
@@ -199,6 +208,7 @@ export class WebhookDispatcher {
     }
     // Cut short by stop(): not an attempt; the row stays due and goes out after the restart.
     if (this.abort.signal.aborted) return;
+    if (result === WITHHELD) return this.withhold(d);
     const attempts = d.attempts + 1;
     const verdict = classify(result);
     const nowMs = this.now();
@@ -292,6 +302,38 @@ export class WebhookDispatcher {
   /** The store answered; the episode is over once no outcome is held. */
   private storeAnswered(): void {
     this.backoff.answered('webhook store recovered; every attempt outcome is recorded', this.held.size === 0);
+  }
+
+  /**
+   * Whether the delivery may still leave: an alert event only while its alert is readable (not
+   * gone, its patient not erased) and the patient's consent lets alerts out, the e-mail's check.
+   */
+  private async mayGoOut(d: Delivery): Promise<boolean> {
+    const check = this.opts.disclosure;
+    if (!d.eventType.startsWith('alert.')) return true;
+    const { data } = JSON.parse(d.payload) as { data?: { alertId?: unknown } };
+    if (typeof data?.alertId !== 'string') return false;
+    const alert = (await check.alerts.withoutValues([data.alertId])).get(data.alertId);
+    return alert !== undefined && (await check.mayDisclose(alert.patientId));
+  }
+
+  /**
+   * Marks the delivery withheld instead of sending it. A store error leaves it pending: the
+   * next pass asks again, and the check keeps it from going out meanwhile.
+   */
+  private async withhold(d: Delivery): Promise<void> {
+    try {
+      await this.opts.store.withhold(d.id, this.now());
+    } catch (err) {
+      this.storeFailed(err, 'webhook delivery not marked withheld');
+      return;
+    }
+    this.storeAnswered();
+    this.outcomes.inc({ outcome: 'withheld' });
+    this.opts.log.info(
+      { webhook: d.webhookId, delivery: d.id, event: d.eventType },
+      'alert webhook not sent: it may no longer be disclosed',
+    );
   }
 
   /** Signs and sends one attempt; throws when the delivery cannot be prepared. */

@@ -151,12 +151,18 @@ export function registerWebhookRoutes(app: App, deps: WebhookRouteDeps): void {
     {
       config: { access: { permission: 'webhooks:read' } },
       schema: {
-        summary: 'Recent deliveries, newest first; state=dead is the dead-letter list',
+        summary:
+          'Recent deliveries, newest first; state=dead is the dead-letter list, state=withheld the alert events not sent because their patient was erased or withdrew consent',
         security,
         querystring: Type.Object(
           {
             state: Type.Optional(
-              Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')]),
+              Type.Union([
+                Type.Literal('pending'),
+                Type.Literal('delivered'),
+                Type.Literal('dead'),
+                Type.Literal('withheld'),
+              ]),
             ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
           },

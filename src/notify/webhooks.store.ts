@@ -5,7 +5,11 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Schema } from '../store/schema.ts';
 
-export type DeliveryState = 'pending' | 'delivered' | 'dead';
+/**
+ * `withheld`: an alert delivery not sent because, by the time of an attempt, its alert was gone,
+ * its patient erased, or consent withdrawn (as an alert e-mail's `withheld`).
+ */
+export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'withheld';
 
 export interface Webhook {
   id: string;
@@ -222,6 +226,19 @@ export class WebhookStore {
         last_error: outcome.error === null ? null : outcome.error.slice(0, 300),
         updated_ms: nowMs,
       })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .execute();
+  }
+
+  /**
+   * Withholds a pending delivery for good. Its payload goes (it names the patient, the condition
+   * and the times): a withheld alert of an erased patient keeps no clinical fact in clear.
+   */
+  async withhold(id: string, nowMs: number): Promise<void> {
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({ state: 'withheld', payload: '', next_attempt_ms: nowMs, updated_ms: nowMs })
       .where('id', '=', id)
       .where('state', '=', 'pending')
       .execute();

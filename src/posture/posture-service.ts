@@ -1,4 +1,6 @@
 /** The posture domain's operations, shared by the CLI and the HTTP API. */
+
+import { calendarDayMs } from '../errors/calendar-date.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type AssessmentInput, assess, type PostureReport } from './assessment.ts';
 import { AdvisoryIndex, componentKeys } from './matcher.ts';
@@ -28,16 +30,11 @@ function text(name: string, value: string, max = 128): string {
   return value;
 }
 
-/**
- * Midnight UTC of a YYYY-MM-DD date that exists. Date.parse rolls an impossible day over
- * (2026-02-31 becomes 2026-03-03), which would move a device's end of support without a word.
- */
 function calendarDateMs(name: string, value: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) throw bad(`${name} "${value.slice(0, 20)}" must be a date YYYY-MM-DD`);
-  // setUTCFullYear, unlike Date.UTC, keeps years 0-99 as written.
-  const ms = new Date(0).setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  if (new Date(ms).toISOString().slice(0, 10) !== value)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value))
+    throw bad(`${name} "${value.slice(0, 20)}" must be a date YYYY-MM-DD`);
+  const ms = calendarDayMs(value);
+  if (ms === undefined)
     throw bad(`${name} "${value}" is not a day in the calendar; check the month and day (YYYY-MM-DD)`);
   return ms;
 }

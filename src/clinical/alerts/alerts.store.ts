@@ -54,6 +54,12 @@ export interface QualityNotice {
   clearedMs: number | null;
 }
 
+/**
+ * What an erased patient's alert keeps in place of its condition and urgency: the row stays
+ * (its history and queued notices name it), the clinical fact does not.
+ */
+export const ERASED_FACT = 'erased';
+
 const valueAad = (id: string, patientId: string) => `alert-value|${id}|${patientId}`;
 
 /**
@@ -207,8 +213,9 @@ export class AlertStore {
 
   /**
    * Resolves a patient's unresolved alerts on erasure. The sealed value is left as it is:
-   * the key that would re-seal it is gone, and the ciphertext is unreadable from now on.
-   * Returns the ids resolved, for their history.
+   * the key that would re-seal it is gone, and the ciphertext is unreadable from now on. The
+   * condition goes too, now that the one-open-alert index no longer holds the row (the erasure
+   * cleared the rest). Returns the ids resolved, for their history.
    */
   async resolveErased(patientId: string, by: string, nowMs: number): Promise<string[]> {
     const rows = await this.db
@@ -218,6 +225,9 @@ export class AlertStore {
         resolved_ms: nowMs,
         resolved_by: by,
         resolution: 'erased',
+        condition: ERASED_FACT,
+        urgency: ERASED_FACT,
+        onset_ms: 0,
         snoozed_until_ms: null,
         updated_ms: nowMs,
       })
@@ -355,7 +365,23 @@ export class AlertStore {
     limit: number;
   }): Promise<QualityNotice[]> {
     if (isEmptyScope(f.patients)) return [];
-    let q = this.db.selectFrom('data_quality_notices').selectAll().orderBy('id', 'desc').limit(f.limit);
+    // The erasure deletes a patient's notices; one noted by a reading still in flight then must
+    // not show either.
+    let q = this.db
+      .selectFrom('data_quality_notices')
+      .selectAll()
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('patients')
+              .select('patients.id')
+              .whereRef('patients.id', '=', 'data_quality_notices.patient_id')
+              .where('patients.erased_at', 'is not', null),
+          ),
+        ),
+      )
+      .orderBy('id', 'desc')
+      .limit(f.limit);
     if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
     if (f.isOpen === true) q = q.where('cleared_ms', 'is', null);
     if (f.isOpen === false) q = q.where('cleared_ms', 'is not', null);

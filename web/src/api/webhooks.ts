@@ -17,7 +17,7 @@ export interface Webhook {
   created: string;
 }
 
-export type DeliveryState = 'pending' | 'delivered' | 'dead';
+export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'withheld';
 
 export interface WebhookDelivery {
   /** Also the `webhook-id` header of every attempt: a receiver drops repeats by it. */

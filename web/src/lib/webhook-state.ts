@@ -10,6 +10,8 @@ export interface StateWords {
 export function deliveryOutcome(d: Pick<WebhookDelivery, 'state' | 'attempts'>): StateWords {
   if (d.state === 'delivered') return { tone: 'ok', label: 'Delivered' };
   if (d.state === 'dead') return { tone: 'danger', label: 'Dead letter' };
+  // Not sent on purpose: the patient was erased or withdrew consent after the event was queued.
+  if (d.state === 'withheld') return { tone: 'muted', label: 'Withheld' };
   return d.attempts > 0 ? { tone: 'warning', label: 'Retrying' } : { tone: 'info', label: 'Queued' };
 }
 
