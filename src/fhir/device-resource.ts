@@ -44,8 +44,7 @@ export function fromFhirDevice(body: unknown): DeviceInput {
   const r = requireResource(body, 'Device', DEVICE_ELEMENTS);
   if (typeof r.modelNumber !== 'string' || typeof r.serialNumber !== 'string')
     throw invalid('a Device needs modelNumber and serialNumber');
-  const patient = r.patient as { reference?: string } | undefined;
-  const patientId = patient === undefined ? undefined : referenceId(patient.reference, 'Patient');
+  const patientId = r.patient === undefined ? undefined : referenceOf(r.patient, 'Device.patient', 'Patient');
   return {
     model: r.modelNumber,
     serial: r.serialNumber,
@@ -54,10 +53,24 @@ export function fromFhirDevice(body: unknown): DeviceInput {
   };
 }
 
+/** The id a Reference element names; anything else (null, an array, no reference) is refused. */
+export function referenceOf(element: unknown, path: string, type: string): string {
+  const reference =
+    typeof element === 'object' && element !== null && !Array.isArray(element)
+      ? (element as { reference?: unknown }).reference
+      : undefined;
+  if (typeof reference !== 'string')
+    throw invalid(`${path} must be a Reference like {"reference": "${type}/<id>"}`);
+  return referenceId(reference, type);
+}
+
 /** "Patient/p-1" (or an absolute URL ending so) to "p-1". */
 export function referenceId(reference: string | undefined, type: string): string {
   const m =
-    reference === undefined ? null : new RegExp(`(?:^|/)${type}/([A-Za-z0-9.-]{1,64})$`).exec(reference);
+    reference === undefined
+      ? null
+      : // Relative, or absolute on a service base: "Device/Patient/p-1" names no patient.
+        new RegExp(`^(?:https?://\\S+/)?${type}/([A-Za-z0-9.-]{1,64})$`).exec(reference);
   if (!m) throw invalid(`expected a reference like ${type}/<id>, got ${String(reference).slice(0, 80)}`);
   return m[1]!;
 }

@@ -89,4 +89,27 @@ describe('a posted Observation as a reading', () => {
       }),
     );
   });
+
+  it('answers any value in any element, at any depth of a posted body, with a reading or a refusal', () => {
+    // A JSON null passes the R4 schema where an object is expected: it used to throw a TypeError (a 500).
+    const elements = ['code', 'device', 'subject', 'valueQuantity', 'meta', 'effectiveDateTime', 'status'];
+    const replaced = fc.oneof(
+      fc
+        .record({ element: fc.constantFrom(...elements), value: fc.jsonValue() })
+        .map(({ element, value }) => posted({ [element]: value })),
+      fc.jsonValue().map((value) => posted({ code: { coding: [value] } })),
+      fc.jsonValue().map((value) => posted({ subject: { reference: value } })),
+    );
+    fc.assert(
+      fc.property(replaced, (body) => {
+        const answer = refusedOrParsed(() => observationToReading(body));
+        assert.ok(
+          !(answer instanceof Error) ||
+            (answer instanceof VigilError && answer.code === 'VIGIL_ERR_REQUEST_INVALID'),
+          `${JSON.stringify(body).slice(0, 200)}: ${String(answer)}`,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -5,7 +5,7 @@ import { identifyDevice } from '../devices/device-identity.ts';
 import { isVigilError, VigilError } from '../errors/catalogue.ts';
 import type { IngestPipeline } from '../ingest/pipeline.ts';
 import type { App } from '../server/http.ts';
-import { referenceId } from './device-resource.ts';
+import { referenceOf } from './device-resource.ts';
 import { baseUrl, type FhirDeps, sendResource } from './fhir-context.ts';
 import { LOINC, toFhirObservation, UCUM } from './observation-resource.ts';
 import { invalid, requireResource } from './patient-resource.ts';
@@ -64,7 +64,10 @@ export function observationToReading(body: unknown): {
     );
   refuseUnknown(r.meta, META_ELEMENTS, 'meta');
   refuseUnknown(r.valueQuantity, QUANTITY_ELEMENTS, 'valueQuantity');
-  const loinc = ((r.code as { coding?: Coding[] }).coding ?? []).filter((c) => c.system === LOINC);
+  const codings = (r.code as { coding?: unknown } | null | undefined)?.coding;
+  const loinc = (Array.isArray(codings) ? (codings as Array<Coding | null>) : []).filter(
+    (c): c is Coding => typeof c === 'object' && c !== null && c.system === LOINC,
+  );
   if (loinc.length !== 1 || !loinc[0]!.code)
     throw invalid(`code needs exactly one coding with system ${LOINC}`);
   const q = r.valueQuantity as { value?: number; system?: string; code?: string } | undefined;
@@ -72,11 +75,9 @@ export function observationToReading(body: unknown): {
     throw invalid(`valueQuantity needs value, system ${UCUM} and a UCUM code`);
   if (typeof r.effectiveDateTime !== 'string' || !/T.*(Z|[+-]\d{2}:\d{2})$/.test(r.effectiveDateTime))
     throw invalid('effectiveDateTime must be a date-time with seconds and a time zone');
-  const device = r.device as { reference?: string } | undefined;
-  const subject = r.subject as { reference?: string } | undefined;
   return {
-    deviceId: referenceId(device?.reference, 'Device'),
-    subjectId: subject === undefined ? undefined : referenceId(subject.reference, 'Patient'),
+    deviceId: referenceOf(r.device, 'device', 'Device'),
+    subjectId: r.subject === undefined ? undefined : referenceOf(r.subject, 'subject', 'Patient'),
     reading: { code: loinc[0]!.code, value: q.value, unit: q.code, ts: r.effectiveDateTime },
   };
 }

@@ -39,6 +39,10 @@ export function parseKev(doc: unknown): KevEntry[] {
   });
 }
 
+/** A plain decimal; Number() reads an empty or blank cell as 0, and "0x1" as 1. */
+const decimalCell = (cell: string | undefined): number =>
+  cell !== undefined && /^(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(cell) ? Number(cell) : Number.NaN;
+
 /** Errors in a CSV carry the line number in the pointer slot ("line 12"). */
 export function parseEpssCsv(text: string): EpssScore[] {
   const out: EpssScore[] = [];
@@ -54,8 +58,8 @@ export function parseEpssCsv(text: string): EpssScore[] {
       return;
     }
     const [cve, p, pct] = cells;
-    const probability = Number(p);
-    const percentile = Number(pct);
+    const probability = decimalCell(p);
+    const percentile = decimalCell(pct);
     if (!cve || !CVE.test(cve))
       throw new AdvisoryError(`line ${i + 1}`, `"${(cve ?? '').slice(0, 30)}" is not a CVE id`);
     if (!(probability >= 0 && probability <= 1) || !(percentile >= 0 && percentile <= 1)) {

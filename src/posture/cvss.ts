@@ -15,13 +15,28 @@ export interface CvssResult {
 
 const cache = new Map<string, CvssResult | string>();
 
+/** The first metric a vector names twice ("AV" in ".../AV:P/AV:N/..."), if any. */
+function repeatedMetric(vector: string): string | undefined {
+  const seen = new Set<string>();
+  for (const part of vector.replace(/^\(|\)$/g, '').split('/')) {
+    const name = part.split(':')[0] ?? '';
+    if (seen.has(name)) return name.slice(0, 10);
+    seen.add(name);
+  }
+  return undefined;
+}
+
 /** The base score of a vector, or an error text saying what is wrong with it. */
 export function scoreVector(vector: string): CvssResult | string {
   const hit = cache.get(vector);
   if (hit !== undefined) return hit;
   let result: CvssResult | string;
+  const repeated = repeatedMetric(vector);
   try {
-    if (vector.startsWith('CVSS:4.0/')) {
+    if (repeated !== undefined) {
+      // The calculator lets the last one win; FIRST's refuses the vector, and so does this.
+      result = `"${vector.slice(0, 80)}" gives metric ${repeated} more than once`;
+    } else if (vector.startsWith('CVSS:4.0/')) {
       result = { version: '4.0', base: Number(new lib.Cvss4P0(vector).calculateScores().base), vector };
     } else if (vector.startsWith('CVSS:3.1/')) {
       result = { version: '3.1', base: Number(new lib.Cvss3P1(vector).calculateScores().base), vector };
