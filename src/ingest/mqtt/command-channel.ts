@@ -41,10 +41,12 @@ export class CommandChannel {
       this.endForNoFilter('SUBSCRIBE');
       return;
     }
+    let denied = 0;
     const granted = packet.subscriptions.map((subscription) => {
       const decision = checkSubscribe(this.link.deviceId, subscription.topic);
       if (!decision.allowed) {
         this.link.refuse(decision.code, decision.detail);
+        denied += 1;
         return undefined;
       }
       // Maximum QoS is 1 (CONNACK, §3.2.2.3.4): a QoS 2 request is granted QoS 1 (§3.8.4).
@@ -53,6 +55,7 @@ export class CommandChannel {
       return qos;
     });
     this.link.send(suback(this.link.version, packet.messageId ?? 0, granted));
+    for (let i = 0; i < denied; i++) this.link.noteTopicDenied();
   }
 
   onUnsubscribe(packet: IUnsubscribePacket): void {

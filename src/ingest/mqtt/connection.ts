@@ -6,6 +6,7 @@
 import type { TLSSocket } from 'node:tls';
 import { generate, type IConnectPacket, parser as mqttParser, type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
+import { certificateValidity } from '../../devices/device-identity.ts';
 import { type ErrorCode, isVigilError, VigilError } from '../../errors/catalogue.ts';
 import { type DeviceId, isValidId } from '../../errors/ids.ts';
 import type { LogSampler } from '../../observability/log-sampler.ts';
@@ -55,6 +56,8 @@ export interface ConnectionDeps {
   readonly refusalLog: Pick<LogSampler, 'admit'>;
   readonly limits: ConnectionLimits;
   readonly directory: DeviceDirectory;
+  /** The device completed CONNECT (its CONNACK is sent). */
+  onOpened(conn: DeviceConnection): void;
   onClosed(conn: DeviceConnection): void;
 }
 
@@ -68,6 +71,15 @@ interface Session {
 
 /** Time a closing socket gets to flush its last packet before it is destroyed. */
 const LINGER_MS = 1000;
+/**
+ * Publishes and subscriptions outside its own topics a device may make in one session. MQTT 5
+ * tells it each refusal (PUBACK or SUBACK 0x87) and keeps the session, so without a bound a
+ * compromised device could probe other devices' topics for ever on one connection; a device
+ * that is merely misconfigured learns from the first refusal.
+ */
+export const MAX_TOPIC_DENIALS = 10;
+/** setTimeout's longest delay (2^31-1 ms, 24.8 days); a certificate may live 397 days. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class DeviceConnection implements ReadFlow {
   private state: State = 'awaiting-connect';
@@ -97,6 +109,8 @@ export class DeviceConnection implements ReadFlow {
   private isQuiet = false;
   private readonly connectTimer: NodeJS.Timeout;
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  private certificateExpiryTimer: NodeJS.Timeout | undefined;
+  private topicDenials = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -146,6 +160,7 @@ export class DeviceConnection implements ReadFlow {
     }
     clearTimeout(this.connectTimer);
     clearTimeout(this.keepaliveTimer);
+    clearTimeout(this.certificateExpiryTimer);
     this.pending.length = 0;
     if (!this.socket.destroyed) {
       this.socket.end();
@@ -303,9 +318,13 @@ export class DeviceConnection implements ReadFlow {
     this.session = { deviceId, commands, inbound };
     this.deps.directory.claim(this);
     this.state = 'open';
+    this.deps.onOpened(this);
     this.send(connack);
     // §3.1.2.10: no packet for 1.5 times the keepalive means the device is gone.
     this.keepaliveTimer = setTimeout(() => this.onKeepaliveExpired(), keepaliveSeconds * 1500).unref();
+    // Identity is checked once, at CONNECT, and keepalive would hold a session open for ever:
+    // the session ends with its certificate, as a new handshake would then be refused.
+    this.armCertificateExpiry(certificateValidity(this.socket.getPeerCertificate()).notAfterMs);
     this.log.info({ protocolVersion: this.version, keepaliveSeconds }, 'device connected');
     this.callHook('onConnect', () => hooks.onConnect?.(deviceId, this.version));
     this.isIdentifying = false;
@@ -348,6 +367,7 @@ export class DeviceConnection implements ReadFlow {
       log: this.log,
       send: (packet) => this.send(packet),
       refuse: (code, detail) => this.refuse(code, detail),
+      noteTopicDenied: () => this.noteTopicDenied(),
       end: (why, reason, reasonString) => this.end(why, reason, reasonString),
     };
   }
@@ -458,6 +478,40 @@ export class DeviceConnection implements ReadFlow {
         new VigilError('VIGIL_ERR_INTERNAL', `identify() did not answer within ${timeoutMs} ms`),
       );
     }
+  }
+
+  private noteTopicDenied(): void {
+    this.topicDenials += 1;
+    if (this.topicDenials < MAX_TOPIC_DENIALS) return;
+    this.end(
+      `${MAX_TOPIC_DENIALS} publishes or subscriptions outside the device topics`,
+      Reason.notAuthorized,
+      'VIGIL_ERR_MQTT_TOPIC_DENIED',
+    );
+  }
+
+  private armCertificateExpiry(notAfterMs: number): void {
+    const remainingMs = notAfterMs - Date.now();
+    // Not `remainingMs < 0`: a notAfter that does not parse (NaN) must end the session too.
+    if (!(remainingMs >= 0)) {
+      this.onCertificateExpired(notAfterMs);
+      return;
+    }
+    // Valid through notAfter (RFC 5280 §4.1.2.5); a long wait is made of several timers.
+    const delayMs = Math.min(remainingMs + 1, MAX_TIMER_MS);
+    this.certificateExpiryTimer = setTimeout(() => this.armCertificateExpiry(notAfterMs), delayMs).unref();
+  }
+
+  private onCertificateExpired(notAfterMs: number): void {
+    if (this.state === 'closed') return;
+    const when = Number.isNaN(notAfterMs)
+      ? 'has no readable notAfter'
+      : `expired at ${new Date(notAfterMs).toISOString()}`;
+    this.refuse(
+      'VIGIL_ERR_TLS_BAD_CERT',
+      `the certificate of device ${this.deviceId ?? 'unknown'} ${when}; renew it before it expires`,
+    );
+    this.end('certificate expired', Reason.notAuthorized, 'VIGIL_ERR_TLS_BAD_CERT');
   }
 
   private onKeepaliveExpired(): void {

@@ -16,6 +16,7 @@ export class FakeSessionLink implements SessionLink {
   readonly sent: Packet[] = [];
   readonly refusals: Array<{ code: ErrorCode; detail: string }> = [];
   readonly ended: Array<{ why: string; reason: number | undefined; reasonString: string | undefined }> = [];
+  topicDenials = 0;
 
   constructor(
     readonly version: ProtocolVersion,
@@ -33,6 +34,10 @@ export class FakeSessionLink implements SessionLink {
 
   refuse(code: ErrorCode, detail: string): void {
     this.refusals.push({ code, detail });
+  }
+
+  noteTopicDenied(): void {
+    this.topicDenials += 1;
   }
 
   end(why: string, reason?: number, reasonString?: string): void {

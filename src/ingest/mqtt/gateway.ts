@@ -31,6 +31,10 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** QoS 1 publishes a device may have unacknowledged at once (default 100, MQTT 5 §3.2.2.3.3). */
   receiveMaximum?: number;
+  /** Connections held at once, devices and handshakes alike (default 20,000). */
+  maxConnections?: number;
+  /** Connections from one address that have not completed CONNECT (default 256). */
+  maxPendingPerAddress?: number;
 }
 
 /** Also bounds what a restart must recognise as redelivered (REDELIVERY_WINDOW in the store). */
@@ -41,6 +45,11 @@ const DEFAULTS = {
   keepaliveMaxSeconds: 1200,
   connectTimeoutMs: 5000,
   receiveMaximum: DEFAULT_RECEIVE_MAXIMUM,
+  maxConnections: 20_000,
+  // Many devices may share one address (a clinic's NAT, the bench on 127.0.0.1), so only
+  // connections still in the handshake or before CONNECT count: each may be held for up to the
+  // handshake and CONNECT timeouts, and one host must not fill the gateway with them.
+  maxPendingPerAddress: 256,
 } as const;
 /** Headroom over the payload limit for topic, properties and header before a packet is cut off. */
 const PACKET_OVERHEAD_BYTES = 1024;
@@ -58,6 +67,12 @@ export class MqttGateway {
   private readonly byDevice = new Map<DeviceId, DeviceConnection>();
   private readonly connections = new Set<DeviceConnection>();
   private readonly rawSockets = new Set<Socket>();
+  private readonly maxPendingPerAddress: number;
+  private readonly pendingByAddress = new Map<string, number>();
+  /** Ends a raw socket's time as pending, by its peer's `address|port`; see track(). */
+  private readonly pendingSettlers = new Map<string, () => void>();
+  /** Turned away before TLS: the hang-up their TLS wrapper reports is not a certificate refusal. */
+  private readonly turnedAway = new WeakSet<Socket>();
   private readonly directory: DeviceDirectory;
   /** Refusal log lines, thinned per reason code; every refusal is still counted and recorded. */
   private readonly refusalLog: LogSampler;
@@ -68,6 +83,11 @@ export class MqttGateway {
     this.log = opts.log.child({ component: 'mqtt-gateway' });
     this.refusalLog = new LogSampler({ log: this.log, what: 'MQTT refusals' });
     this.limits = limitsFrom(opts);
+    this.maxPendingPerAddress = positiveInteger(
+      'maxPendingPerAddress',
+      opts.maxPendingPerAddress ?? DEFAULTS.maxPendingPerAddress,
+      1_000_000,
+    );
     this.directory = {
       claim: (conn) => this.claim(conn),
       release: (conn) => this.release(conn),
@@ -84,7 +104,20 @@ export class MqttGateway {
       },
       (socket) => this.accept(socket),
     );
-    this.server.on('connection', (raw: Socket) => this.track(raw));
+    this.server.maxConnections = positiveInteger(
+      'maxConnections',
+      opts.maxConnections ?? DEFAULTS.maxConnections,
+      1_000_000,
+    );
+    // Node closes a connection over maxConnections itself; 'drop' is the only trace of it.
+    this.server.on('drop', (data?: { remoteAddress?: string }) =>
+      this.refuseConnection(
+        `the gateway holds its maximum of ${this.server.maxConnections} connections`,
+        data?.remoteAddress,
+      ),
+    );
+    // Before the TLS wrapper's own listener, so a connection over the cap costs no handshake.
+    this.server.prependListener('connection', (raw: Socket) => this.track(raw));
     this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.onTlsFailure(err, socket));
   }
 
@@ -154,12 +187,38 @@ export class MqttGateway {
       raw.destroy();
       return;
     }
+    // Errors before or during the handshake also reach tlsClientError; this keeps them from throwing.
+    raw.on('error', () => {});
+    const address = raw.remoteAddress ?? 'unknown';
+    const pending = this.pendingByAddress.get(address) ?? 0;
+    if (pending >= this.maxPendingPerAddress) {
+      this.turnedAway.add(raw);
+      raw.destroy();
+      this.refuseConnection(
+        `${address} already has ${pending} connections that have not completed CONNECT`,
+        address,
+      );
+      return;
+    }
+    this.pendingByAddress.set(address, pending + 1);
+    const key = `${address}|${String(raw.remotePort)}`;
+    let isPending = true;
+    const settle = () => {
+      if (!isPending) return;
+      isPending = false;
+      if (this.pendingSettlers.get(key) === settle) this.pendingSettlers.delete(key);
+      const left = (this.pendingByAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.pendingByAddress.set(address, left);
+      else this.pendingByAddress.delete(address);
+    };
+    this.pendingSettlers.set(key, settle);
     // PUBACKs are tiny and latency-bound; Nagle would hold them back behind delayed ACKs.
     raw.setNoDelay(true);
     this.rawSockets.add(raw);
-    raw.once('close', () => this.rawSockets.delete(raw));
-    // Errors before or during the handshake also reach tlsClientError; this keeps them from throwing.
-    raw.on('error', () => {});
+    raw.once('close', () => {
+      this.rawSockets.delete(raw);
+      settle();
+    });
   }
 
   private accept(socket: TLSSocket): void {
@@ -177,12 +236,16 @@ export class MqttGateway {
       socket.destroy();
       return;
     }
+    const settle = this.pendingSettlers.get(
+      `${socket.remoteAddress ?? 'unknown'}|${String(socket.remotePort)}`,
+    );
     const conn = new DeviceConnection(socket, {
       hooks: this.hooks,
       log: this.log,
       refusalLog: this.refusalLog,
       limits: this.limits,
       directory: this.directory,
+      onOpened: () => settle?.(),
       onClosed: (closed) => this.connections.delete(closed),
     });
     this.connections.add(conn);
@@ -204,8 +267,24 @@ export class MqttGateway {
   }
 
   private onTlsFailure(err: Error, socket: TLSSocket): void {
+    // Node's TLSSocket keeps the TCP socket it wraps as _parent (not in its typings).
+    const raw = (socket as TLSSocket & { _parent?: Socket })._parent;
+    if (raw !== undefined && this.turnedAway.has(raw)) return;
     const refusal = classifyTlsFailure(err, socket.authorizationError);
     this.refuseTls(refusal.code, refusal.detail, socket);
+  }
+
+  private refuseConnection(detail: string, remoteAddress: string | undefined): void {
+    const code = 'VIGIL_ERR_MQTT_TOO_MANY_CONNECTIONS';
+    if (this.refusalLog.admit(code)) this.log.warn({ code, detail, remoteAddress }, 'connection refused');
+    try {
+      this.hooks.onRefusal({ code, detail, ...(remoteAddress === undefined ? {} : { remoteAddress }) });
+    } catch (hookErr) {
+      this.log.error(
+        { errorName: hookErr instanceof Error ? hookErr.name : typeof hookErr },
+        'onRefusal hook threw',
+      );
+    }
   }
 
   private refuseTls(code: ErrorCode, detail: string, socket: TLSSocket): void {

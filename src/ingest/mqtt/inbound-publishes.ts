@@ -140,6 +140,7 @@ export class InboundPublishes {
       const reason = ERRORS[decision.code].mqtt;
       this.link.send(puback(5, packet.messageId ?? 0, { reason, reasonString: decision.code }));
     }
+    this.link.noteTopicDenied();
   }
 
   /** A message Vigil will never accept: acknowledge it as refused so the device stops sending it. */

@@ -16,6 +16,11 @@ export interface SessionLink {
   send(packet: Packet): boolean;
   /** Reports a refusal to the security hook and the log. */
   refuse(code: ErrorCode, detail: string): void;
+  /**
+   * Counts a publish or subscription refused by the topic ACL, after its refusal was reported
+   * and answered; enough of them in one session close the connection (DISCONNECT 0x87).
+   */
+  noteTopicDenied(): void;
   /** Closes the connection; an MQTT 5 device is first sent DISCONNECT with `reason`. */
   end(why: string, reason?: number, reasonString?: string): void;
 }
