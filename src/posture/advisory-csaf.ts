@@ -106,6 +106,21 @@ const ids = (v: unknown, at: string): string[] => {
   return v as string[];
 };
 
+/**
+ * The justification label (CSAF 2.0 §3.2.3.5 flags) for each product id, the first flag in
+ * document order winning. Built once per vulnerability: looking each product up in every
+ * flag's product_ids was quadratic, and a 10 MB advisory held the event loop for minutes.
+ */
+function flagLabels(flags: unknown): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const f of Array.isArray(flags) ? flags : []) {
+    if (!isObj(f) || typeof f.label !== 'string' || !Array.isArray(f.product_ids)) continue;
+    for (const pid of f.product_ids)
+      if (typeof pid === 'string' && !labels.has(pid)) labels.set(pid, f.label);
+  }
+  return labels;
+}
+
 export interface ParsedCsaf {
   advisories: Advisory[];
   vex: VexStatement[];
@@ -178,25 +193,14 @@ export function parseCsaf(doc: unknown): ParsedCsaf {
         source,
       });
     }
-    const flags = Array.isArray(v.flags) ? v.flags : [];
-    const flagFor = (pid: string): string | null => {
-      for (const f of flags)
-        if (
-          isObj(f) &&
-          Array.isArray(f.product_ids) &&
-          f.product_ids.includes(pid) &&
-          typeof f.label === 'string'
-        )
-          return f.label;
-      return null;
-    };
+    const labels = flagLabels(v.flags);
     for (const [name, st] of [
       ['known_not_affected', 'not_affected'],
       ['under_investigation', 'under_investigation'],
     ] as const) {
       ids(status[name], `${at}/product_status/${name}`).forEach((pid, j) => {
         const p = product(pid, `${at}/product_status/${name}/${j}`);
-        const why = flagFor(pid);
+        const why = labels.get(pid);
         vex.push({
           vulnerability: vulnId,
           status: st,
