@@ -1,6 +1,6 @@
 /** `vigil patient export` as an operator runs it: a real child process against a running server's data dir. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fhirSchemaErrors } from '../src/fhir/fhir-schema.ts';
@@ -95,12 +95,20 @@ describe('vigil patient export', () => {
   });
 
   it('refuses bad input and a purpose the consent does not permit, in one line with a non-zero exit', async () => {
+    const folder = join(h.dataDir, 'not-a-file');
+    mkdirSync(folder, { recursive: true });
     const cases: Array<[string[], RegExp]> = [
       [['patient', 'export', 'cli-pat', '--purpose', 'marketing'], /purpose=marketing is not one of/],
       [['patient', 'export', 'nobody'], /patient nobody is not registered/],
       [['patient', 'export', '../etc'], /is not valid/],
       [['patient', 'export', 'cli-pat', '--purpose', 'research'], /no consent record permits research/],
-      [['patient', 'export', 'cli-pat', '--out', '/no/such/dir/x.json'], /ENOENT|no such file/],
+      // Refused before the store is opened: nothing is read, nothing to audit.
+      [
+        ['patient', 'export', 'cli-pat', '--out', '/no/such/dir/x.json'],
+        /folder \/no\/such\/dir does not exist; create it first/,
+      ],
+      // Refused only when the Bundle, read and audited, is to take a folder's place.
+      [['patient', 'export', 'cli-pat', '--out', folder, '--force'], /it is a folder; name a file/],
     ];
     for (const [args, why] of cases) {
       const r = await vigil([...args, ...dir()]);

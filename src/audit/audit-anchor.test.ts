@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,34 @@ describe('audit anchor file', () => {
           (e) => isVigilError(e) && /audit anchor was damaged/.test(e.detail),
         );
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('audit anchor file that is not a file', () => {
+  it('is refused when a named pipe, without waiting for a writer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-anchor-'));
+    try {
+      execFileSync('mkfifo', [anchorPath(dir)]);
+      assert.throws(
+        () => readAnchor(dir),
+        (e) => isVigilError(e) && /audit-anchor\.json is a named pipe, not a file/.test(e.detail),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused when larger than 64 KiB, not read whole', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-anchor-'));
+    try {
+      writeFileSync(anchorPath(dir), ' '.repeat(64 * 1024 + 1));
+      assert.throws(
+        () => readAnchor(dir),
+        (e) => isVigilError(e) && /is larger than 64 KiB/.test(e.detail),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isVigilError, VigilError } from '../errors/catalogue.ts';
+import { readBoundedText } from '../store/bounded-file.ts';
 import { replaceFile } from '../store/replace-file.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { AuditSigner } from './audit-signer.ts';
@@ -27,12 +28,19 @@ export function writeAnchor(dataDir: string, c: CheckpointRow): void {
   replaceFile(file, `${JSON.stringify(body, null, 2)}\n`, 0o600);
 }
 
+/** writeAnchor writes about 300 bytes; anything much larger was not written by it. */
+export const MAX_ANCHOR_FILE_BYTES = 64 * 1024;
+
 export function readAnchor(dataDir: string): AuditAnchor | undefined {
   const file = anchorPath(dataDir);
   if (!existsSync(file)) return undefined;
+  const text = readBoundedText(file, MAX_ANCHOR_FILE_BYTES, 'audit anchor', {
+    code: 'VIGIL_ERR_CONFIG_INVALID',
+    whenTooLarge: 'it was damaged or replaced; move it aside after investigating',
+  });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_INVALID',

@@ -9,7 +9,7 @@ import { DeviceStore } from '../devices/devices.store.ts';
 import { deviceIdOf, type EnrolledCredentials, enrollDevice, renewDevice } from '../devices/enroll-client.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { crlToPem } from '../pki/index.ts';
-import { replaceFile } from '../store/replace-file.ts';
+import { replaceFile, requireFolderOf } from '../store/replace-file.ts';
 import { type CommonFlags, cliActor, configFrom, serverUrl } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
@@ -38,7 +38,7 @@ export async function tokenCreate(o: TokenCreateFlags): Promise<void> {
   const ttlSeconds = parseTtl(o.ttl);
   const { store } = await openLocal(o);
   try {
-    const t = await new ApiTokens(store.db).create({ role: o.role, name: o.name, ttlSeconds });
+    const t = await new ApiTokens(store.db).createUnique({ role: o.role, name: o.name, ttlSeconds });
     await new AuditLog(store.db).append({
       actor: cliActor(),
       action: 'token.create',
@@ -198,6 +198,7 @@ export async function deviceRenew(o: DeviceRenewFlags): Promise<void> {
 }
 
 export async function deviceCrl(o: DeviceCrlFlags): Promise<void> {
+  requireFolderOf(o.out);
   const { store, keys } = await openLocal(o);
   try {
     const crl = await issueDeviceCrl(store.db, await loadDeviceCa(store.db, keys), Date.now());

@@ -16,7 +16,7 @@ import { createDeidentifier } from '../fhir/deidentify.ts';
 import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
 import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
-import { replaceFileFrom } from '../store/replace-file.ts';
+import { replaceFileFrom, requireFolderOf } from '../store/replace-file.ts';
 import { type CommonFlags, cliActor, serverUrl } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
@@ -37,6 +37,7 @@ export async function patientExport(id: string, o: ExportFlags): Promise<void> {
       'VIGIL_ERR_REQUEST_INVALID',
       `${o.out} exists; choose another --out or pass --force to replace it`,
     );
+  if (o.out !== undefined) requireFolderOf(o.out);
   const { store, keys, config } = await openLocal(o);
   try {
     if (!store.sqlite)

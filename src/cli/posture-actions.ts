@@ -1,5 +1,5 @@
 /** What `vigil posture ...` does, once posture-commands.ts has parsed its flags. */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+
 import { AuditLog } from '../audit/audit-log.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { VigilError } from '../errors/catalogue.ts';
@@ -9,6 +9,8 @@ import { importSbom, modelFrom, postureReport } from '../posture/posture-service
 import { type ReportFormat, renderReport } from '../posture/report-render.ts';
 import { MAX_SBOM_BYTES } from '../posture/sbom.ts';
 import type { NetworkZone } from '../posture/types.ts';
+import { readBoundedText } from '../store/bounded-file.ts';
+import { replaceFile, requireFolderOf } from '../store/replace-file.ts';
 import { type CommonFlags, cliActor } from './context.ts';
 import { openLocal } from './open-local.ts';
 import { emit } from './output.ts';
@@ -52,18 +54,6 @@ export function progressBar(
     );
   };
   return Object.assign(draw, { end: () => (isTty && lastDraw > 0 ? void stream.write('\n') : undefined) });
-}
-
-function readInput(file: string, maxBytes: number): string {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `${file} does not exist or cannot be read`);
-  }
-  if (size > maxBytes)
-    throw new VigilError('VIGIL_ERR_REQUEST_INVALID', `${file} is ${size} bytes, more than ${maxBytes}`);
-  return readFileSync(file, 'utf8');
 }
 
 export async function postureModelAdd(o: ModelAddFlags): Promise<void> {
@@ -111,7 +101,9 @@ export async function postureDeviceProfile(o: DeviceProfileFlags): Promise<void>
 }
 
 export async function postureSbomImport(file: string, o: SbomImportFlags): Promise<void> {
-  const text = readInput(file, MAX_SBOM_BYTES);
+  const text = readBoundedText(file, MAX_SBOM_BYTES, 'SBOM', {
+    whenTooLarge: 'check that it is the SBOM of one firmware',
+  });
   const { store } = await openLocal(o);
   try {
     const r = await importSbom(new PostureStore(store.db), {
@@ -156,7 +148,7 @@ export async function postureAdvisoriesImport(paths: string[], o: CommonFlags): 
     if (o.json) emit(o, { ...r }, []);
     else {
       emit(o, {}, [
-        `${r.files} files (${r.skippedFiles} already imported)`,
+        `${r.files} files (${r.skippedFiles} already imported)${r.skippedEntries > 0 ? `; ${r.skippedEntries} symbolic link(s) or special file(s) skipped` : ''}`,
         line('advisories', r.advisories),
         line('KEV', r.kev),
         line('EPSS', r.epss),
@@ -175,6 +167,7 @@ export async function postureAdvisoriesImport(paths: string[], o: CommonFlags): 
 }
 
 export async function writePostureReport(o: ReportFlags): Promise<void> {
+  if (o.out) requireFolderOf(o.out);
   const { store } = await openLocal(o);
   try {
     const report = await postureReport(new PostureStore(store.db));
@@ -187,7 +180,7 @@ export async function writePostureReport(o: ReportFlags): Promise<void> {
     const format = o.json ? 'json' : o.format;
     const text = renderReport(report, format);
     if (o.out) {
-      writeFileSync(o.out, text, { mode: 0o640 });
+      replaceFile(o.out, text, 0o640);
       emit(
         o,
         { out: o.out, devices: report.summary.devices, findings: report.summary.findings },

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isVigilError } from '../errors/catalogue.ts';
-import { loadConfig, parsePort, redactUrl } from './config.ts';
+import { loadConfig, MAX_CONFIG_FILE_BYTES, parsePort, redactUrl } from './config.ts';
 
 const cwd = '/srv/vigil';
 const refusal = (pattern: RegExp) => (e: unknown) =>
@@ -332,5 +333,118 @@ describe('configuration: notification retention', () => {
         String(value),
       );
     }
+  });
+});
+
+describe('configuration: the config file itself', () => {
+  it('refuses /dev/zero at once instead of reading it until memory runs out', () => {
+    assert.throws(
+      () => loadConfig({ configFile: '/dev/zero', cwd }),
+      refusal(/^config file \/dev\/zero is a device, not a file; give the path of a regular file$/),
+    );
+  });
+
+  it('refuses a named pipe without waiting for a writer', () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'vigil-config-')), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(() => loadConfig({ configFile: fifo, cwd }), refusal(/fifo is a named pipe, not a file/));
+  });
+
+  it('refuses a config file over 1 MiB, naming the limit', () => {
+    const file = configFile(`{"host": "a"${' '.repeat(MAX_CONFIG_FILE_BYTES)}}`);
+    assert.throws(() => loadConfig({ configFile: file, cwd }), refusal(/is larger than 1 MiB/));
+  });
+
+  it('says a missing config file does not exist', () => {
+    assert.throws(
+      () => loadConfig({ configFile: '/nonexistent/vigil.json', cwd }),
+      refusal(/^config file \/nonexistent\/vigil\.json does not exist; check the path$/),
+    );
+  });
+});
+
+describe('configuration: hosts', () => {
+  it('refuses a syslog, MQTT or database URL that names no host', () => {
+    for (const [name, value] of [
+      ['VIGIL_SYSLOG_URL', 'udp://'],
+      ['VIGIL_SYSLOG_URL', 'tls:///'],
+      ['VIGIL_MQTT_URL', 'mqtts://'],
+      ['VIGIL_DATABASE_URL', 'postgres:///vigil'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ env: { [name]: value }, cwd }),
+        refusal(/names no host/),
+        `${name}=${value}`,
+      );
+    }
+  });
+
+  it('takes a database on a Unix socket named by ?host=', () => {
+    const value = 'postgres:///vigil?host=/run/postgresql';
+    assert.equal(loadConfig({ env: { VIGIL_DATABASE_URL: value }, cwd }).databaseUrl, value);
+  });
+
+  it('takes IP addresses and DNS names as VIGIL_HOST', () => {
+    for (const host of [
+      '127.0.0.1',
+      '0.0.0.0',
+      '::',
+      '::1',
+      'localhost',
+      'vigil.example.org',
+      'a-b.c1',
+      '1a',
+    ]) {
+      assert.equal(loadConfig({ env: { VIGIL_HOST: host }, cwd }).host, host);
+    }
+  });
+
+  it('refuses a VIGIL_HOST that is neither', () => {
+    for (const host of [
+      'a..b',
+      '.a',
+      'a.',
+      '-a',
+      'a-',
+      'a_b',
+      '10.0.0.256',
+      '1.2.3',
+      `${'a'.repeat(64)}.org`,
+      ':::',
+    ]) {
+      assert.throws(
+        () => loadConfig({ env: { VIGIL_HOST: host }, cwd }),
+        refusal(/^VIGIL_HOST=.* is not a host name or IP address/),
+        host,
+      );
+    }
+  });
+
+  it('takes exactly the DNS names of valid labels as VIGIL_HOST (property)', () => {
+    const letter = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
+    const inner = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-');
+    const label = fc
+      .tuple(letter, fc.array(inner, { maxLength: 61 }), letter)
+      .map(([a, mid, z]) => `${a}${mid.join('')}${z}`);
+    const name = fc
+      .array(label, { minLength: 1, maxLength: 5 })
+      .map((ls) => [...ls, 'org'].join('.'))
+      .filter((n) => n.length <= 253);
+    fc.assert(
+      fc.property(name, (host) => {
+        assert.equal(loadConfig({ env: { VIGIL_HOST: host }, cwd }).host, host);
+      }),
+    );
+    // The same names broken: an empty label, a label of 64, a character outside the set.
+    const broken = fc.oneof(
+      name.map((n) => n.replace('.', '..')),
+      name.map((n) => `${'x'.repeat(64)}.${n}`),
+      fc.tuple(name, fc.constantFrom('_', ' ', '/', '@', '!', '*')).map(([n, c]) => `${c}${n}`),
+    );
+    fc.assert(
+      fc.property(broken, (host) => {
+        assert.throws(() => loadConfig({ env: { VIGIL_HOST: host }, cwd }), refusal(/VIGIL_HOST/));
+      }),
+    );
   });
 });

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { VigilError } from '../errors/catalogue.ts';
 import { parseEmailAddress } from '../notify/email-address.ts';
 import { parseSmtpUrl } from '../notify/email-smtp-url.ts';
+import { readBoundedText } from '../store/bounded-file.ts';
 import { parseWholeSetting } from './decimal.ts';
 
 /** The validated, frozen configuration every module receives; no module reads process.env. */
@@ -137,7 +138,7 @@ function describeUrlValue(value: unknown): string {
 }
 
 /** Messages about a URL show it redacted: these URLs carry database and broker passwords. */
-function url(raw: RawValue, schemes: readonly string[]): string {
+function url(raw: RawValue, schemes: readonly string[], opts: { hostInQuery?: boolean } = {}): string {
   const shown: RawValue = { ...raw, value: describeUrlValue(raw.value) };
   if (typeof raw.value !== 'string' || raw.value.trim() === '' || raw.value.length > 4096) {
     fail(shown, 'must be a non-empty URL string', 'set a value or remove the setting');
@@ -152,7 +153,29 @@ function url(raw: RawValue, schemes: readonly string[]): string {
   if (!schemes.includes(parsed.protocol)) {
     fail(shown, `has scheme ${parsed.protocol}`, `use ${schemes.join(' or ')}`);
   }
+  // new URL() takes "udp://" or "mqtts://:8883" with an empty host, and a client then quietly
+  // connects to its default (localhost): audit entries would go nowhere anyone looks.
+  if (parsed.hostname === '' && !(opts.hostInQuery === true && parsed.searchParams.has('host'))) {
+    fail(shown, 'names no host', `use ${parsed.protocol}//host:port`);
+  }
   return value;
+}
+
+/**
+ * A DNS name (RFC 1123 §2.1: labels of 1-63 letters, digits and hyphens, not starting or ending
+ * with a hyphen; 253 characters in all) whose last label is not all digits, so a mistyped IPv4
+ * address such as 10.0.0.256 is not taken for a name.
+ */
+export function isDnsName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  const labels = value.split('.');
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  return labels.every((l) => label.test(l)) && !/^[0-9]+$/.test(labels[labels.length - 1] as string);
+}
+
+/** What VIGIL_HOST may be: an IPv4 or IPv6 address, or a DNS name. */
+export function isListenHost(value: string): boolean {
+  return isIP(value) !== 0 || isDnsName(value);
 }
 
 function bool(raw: RawValue): boolean {
@@ -183,16 +206,17 @@ function smtpSection(
   return { smtpUrl: smtpRaw.value, mailFrom };
 }
 
+/** A config file holds a few dozen settings; anything near this is the wrong file. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
 function readConfigFile(path: string): Record<string, unknown> {
-  if (!existsSync(path)) {
-    throw new VigilError(
-      'VIGIL_ERR_CONFIG_INVALID',
-      `config file ${path} does not exist; check the --config path`,
-    );
-  }
+  const text = readBoundedText(path, MAX_CONFIG_FILE_BYTES, 'config file', {
+    code: 'VIGIL_ERR_CONFIG_INVALID',
+    whenTooLarge: 'check the --config path',
+  });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_INVALID',
@@ -288,8 +312,8 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
   const masterKeyRaw = optional('masterKeyFile');
   const masterKeyFile = masterKeyRaw ? resolve(cwd, text(masterKeyRaw)) : join(dataDir, 'master.key');
   const host = text(pick('host', '127.0.0.1'), 253);
-  if (!/^[A-Za-z0-9.:-]+$/.test(host)) {
-    fail(pick('host', ''), 'is not a host name or IP address', 'use e.g. 127.0.0.1 or vigil.example.org');
+  if (!isListenHost(host)) {
+    fail(pick('host', ''), 'is not a host name or IP address', 'use e.g. 127.0.0.1, :: or vigil.example.org');
   }
   const dbRaw = optional('databaseUrl');
   const mqttRaw = optional('mqttUrl');
@@ -314,7 +338,8 @@ export function loadConfig(input: ConfigInput = {}): VigilConfig {
     host,
     httpPort: port(pick('httpPort', 8443)),
     mqttPort: port(pick('mqttPort', 8883)),
-    databaseUrl: dbRaw ? url(dbRaw, ['postgres:', 'postgresql:']) : undefined,
+    // libpq takes the host from ?host= too (a Unix socket folder: postgres:///vigil?host=/run/postgresql).
+    databaseUrl: dbRaw ? url(dbRaw, ['postgres:', 'postgresql:'], { hostInQuery: true }) : undefined,
     mqttUrl: mqttRaw ? url(mqttRaw, ['mqtts:']) : undefined,
     syslogUrl: syslogRaw ? url(syslogRaw, ['udp:', 'tcp:', 'tls:']) : undefined,
     masterKeyFile,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,5 +41,17 @@ describe('master key file', () => {
     const damaged = join(d, 'damaged.key');
     writeFileSync(damaged, JSON.stringify({ id: 'mk-1', key: 'c2hvcnQ=' }), { mode: 0o600 });
     assert.throws(() => loadMasterKeyFile(damaged), configError(/damaged/));
+  });
+
+  it('is refused when it is a named pipe, without waiting for a writer', () => {
+    const fifo = join(dir(), 'master.key');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    assert.throws(() => loadMasterKeyFile(fifo), configError(/master\.key is a named pipe, not a file/));
+  });
+
+  it('is refused when larger than 4 KiB, not read whole', () => {
+    const big = join(dir(), 'master.key');
+    writeFileSync(big, ' '.repeat(4 * 1024 + 1), { mode: 0o600 });
+    assert.throws(() => loadMasterKeyFile(big), configError(/is larger than 4 KiB/));
   });
 });

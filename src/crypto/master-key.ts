@@ -5,13 +5,13 @@ import {
   existsSync,
   fsyncSync,
   openSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeSync,
 } from 'node:fs';
 import { VigilError } from '../errors/catalogue.ts';
+import { readBoundedText } from '../store/bounded-file.ts';
 import { fsyncFolderOf } from '../store/durable-file.ts';
 import { KEY_BYTES } from './aead.ts';
 
@@ -98,6 +98,9 @@ export function destroyKeyFile(path: string): void {
   rmSync(path);
 }
 
+/** A key file holds an id and a 32-byte key, about 100 bytes; 4 KiB leaves room and no more. */
+export const MAX_MASTER_KEY_FILE_BYTES = 4 * 1024;
+
 export function loadMasterKeyFile(path: string): MasterKey {
   if (!existsSync(path)) {
     throw new VigilError(
@@ -112,9 +115,13 @@ export function loadMasterKeyFile(path: string): MasterKey {
       `master key file ${path} is readable by others (mode ${mode.toString(8)}); run "chmod 600 ${path}"`,
     );
   }
+  const text = readBoundedText(path, MAX_MASTER_KEY_FILE_BYTES, 'master key file', {
+    code: 'VIGIL_ERR_CONFIG_INVALID',
+    whenTooLarge: 'point VIGIL_MASTER_KEY_FILE at the key file "vigil init" wrote',
+  });
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `master key file ${path} is not a Vigil key file`);
   }

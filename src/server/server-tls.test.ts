@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +107,28 @@ describe('readOwnFiles', () => {
   it('says which file it cannot read', () => {
     assert.throws(
       () => readOwnFiles({ certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'missing.pem') }),
-      /VIGIL_TLS_KEY .*missing\.pem cannot be read \(ENOENT\)/,
+      /VIGIL_TLS_KEY .*missing\.pem does not exist; check the path/,
+    );
+  });
+
+  it('refuses a named pipe or a device instead of waiting on it or reading it for ever', () => {
+    const fifo = join(dir, 'key.fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(
+      () => readOwnFiles({ certFile: join(dir, 'cert.pem'), keyFile: fifo }),
+      (e: unknown) =>
+        e instanceof VigilError && /^VIGIL_TLS_KEY .*key\.fifo is a named pipe, not a file/.test(e.detail),
+    );
+    assert.throws(
+      () => readOwnFiles({ certFile: '/dev/zero', keyFile: join(dir, 'key.pem') }),
+      (e: unknown) => e instanceof VigilError && /^VIGIL_TLS_CERT \/dev\/zero is a device/.test(e.detail),
+    );
+  });
+
+  it('refuses a certificate file over 256 KiB, naming the limit', () => {
+    assert.throws(
+      () => readOwnFiles(files(pair.certPem + '\n'.repeat(256 * 1024), pair.keyPem)),
+      (e: unknown) => e instanceof VigilError && /VIGIL_TLS_CERT .* is larger than 256 KiB/.test(e.detail),
     );
   });
 

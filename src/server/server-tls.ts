@@ -11,7 +11,6 @@
  * a restart; until then a warning says how many days it has left.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { Kysely } from 'kysely';
@@ -23,6 +22,7 @@ import { loadServerTls, storeServerTls } from '../devices/device-ca.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { type DeviceCa, issueServerCertificate } from '../pki/index.ts';
+import { readBoundedText } from '../store/bounded-file.ts';
 import type { Schema } from '../store/schema.ts';
 
 const DAY_MS = 86_400_000;
@@ -219,21 +219,20 @@ function material(certPem: string, keyPem: string): ServerTlsMaterial {
   return { certPem, keyPem, notAfterMs: Date.parse(new X509Certificate(certPem).validTo) };
 }
 
+/** A certificate with its whole chain is a few KiB; a long chain of large RSA certificates fits. */
+export const MAX_TLS_CERT_FILE_BYTES = 256 * 1024;
+/** One PEM private key: an RSA 16384-bit key is about 13 KiB. */
+export const MAX_TLS_KEY_FILE_BYTES = 64 * 1024;
+
 /** Reads and checks an operator's pair: a readable certificate and the key that goes with it. */
 export function readOwnFiles(files: { certFile: string; keyFile: string }): ServerTlsMaterial {
-  const read = (file: string, variable: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (cause) {
-      throw new VigilError(
-        'VIGIL_ERR_CONFIG_INVALID',
-        `${variable} ${file} cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path and its permissions`,
-        { cause },
-      );
-    }
-  };
-  const certPem = read(files.certFile, 'VIGIL_TLS_CERT');
-  const keyPem = read(files.keyFile, 'VIGIL_TLS_KEY');
+  const read = (file: string, variable: string, maxBytes: number) =>
+    readBoundedText(file, maxBytes, variable, {
+      code: 'VIGIL_ERR_CONFIG_INVALID',
+      whenTooLarge: 'point it at the PEM file itself',
+    });
+  const certPem = read(files.certFile, 'VIGIL_TLS_CERT', MAX_TLS_CERT_FILE_BYTES);
+  const keyPem = read(files.keyFile, 'VIGIL_TLS_KEY', MAX_TLS_KEY_FILE_BYTES);
   try {
     if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) {
       throw new Error('the key is not the certificate’s own');

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { type FsCallRecorder, recordFsCalls } from '../../test/support/fs-calls.ts';
-import { replaceFile, replaceFileFrom } from './replace-file.ts';
+import { isVigilError } from '../errors/catalogue.ts';
+import { replaceFile, replaceFileFrom, requireFolderOf } from './replace-file.ts';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
 
@@ -82,8 +83,43 @@ describe('replaceFile', () => {
     // A folder under the target's name: the rename fails after the temp file was written.
     const target = join(dir, 'taken');
     mkdirSync(join(target, 'inside'), { recursive: true });
-    assert.throws(() => replaceFile(target, 'new', 0o600), /EISDIR|ENOTEMPTY|EEXIST/);
+    assert.throws(
+      () => replaceFile(target, 'new', 0o600),
+      /cannot write .*taken: it is a folder; name a file/,
+    );
     assert.deepEqual(readdirSync(dir), ['taken']);
+  });
+
+  it('names the file it was asked to write, never its temp file, when the folder is missing', () => {
+    const target = join(dir, 'missing', 'crl.pem');
+    assert.throws(
+      () => replaceFile(target, 'new', 0o644),
+      (e: unknown) =>
+        isVigilError(e) &&
+        e.detail ===
+          `cannot write ${target}: folder ${join(dir, 'missing')} does not exist; create it first` &&
+        !e.message.includes('.tmp'),
+    );
+  });
+});
+
+describe('requireFolderOf', () => {
+  it('says a missing folder does not exist, and a file in its place is not a folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-replace-'));
+    try {
+      writeFileSync(join(dir, 'file'), '');
+      requireFolderOf(join(dir, 'out.pem'));
+      assert.throws(
+        () => requireFolderOf(join(dir, 'none', 'out.pem')),
+        (e: unknown) => isVigilError(e) && /^folder .*none does not exist; create it first$/.test(e.detail),
+      );
+      assert.throws(
+        () => requireFolderOf(join(dir, 'file', 'out.pem')),
+        (e: unknown) => isVigilError(e) && /file is not a folder; choose another path$/.test(e.detail),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -124,5 +160,15 @@ describe('replaceFileFrom', () => {
     await assert.rejects(replaceFileFrom(out, failing(), 0o600), /store went away/);
     assert.equal(readFileSync(out, 'utf8'), 'old bundle');
     assert.deepEqual(readdirSync(dir), ['bundle.json']);
+  });
+
+  it('names the file it was asked to write, never its .partial, when the folder is missing', async () => {
+    const out = join(dir, 'missing', 'x.json');
+    await assert.rejects(
+      replaceFileFrom(out, pieces('{}'), 0o600, { temp: `${out}.partial` }),
+      (e: unknown) =>
+        isVigilError(e) &&
+        e.detail === `cannot write ${out}: folder ${join(dir, 'missing')} does not exist; create it first`,
+    );
   });
 });

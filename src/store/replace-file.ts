@@ -1,10 +1,62 @@
-import { closeSync, createWriteStream, fsyncSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { VigilError } from '../errors/catalogue.ts';
 import { fsyncFolderOf, openFresh } from './durable-file.ts';
 
 /** Where a new version of `path` is written before it is renamed over it. */
 function tempPathOf(path: string): string {
   return `${path}.${process.pid}.tmp`;
+}
+
+/**
+ * Refuses, before any work is done, an output path whose folder is missing, as `vigil backup`
+ * does: an export or a CRL would otherwise fail only at its end, naming the temp file.
+ */
+export function requireFolderOf(path: string): void {
+  const folder = dirname(path);
+  let exists = true;
+  try {
+    if (statSync(folder).isDirectory()) return;
+  } catch {
+    exists = false;
+  }
+  throw new VigilError(
+    'VIGIL_ERR_REQUEST_INVALID',
+    exists
+      ? `${folder} is not a folder; choose another path`
+      : `folder ${folder} does not exist; create it first`,
+  );
+}
+
+/**
+ * A file-system failure while writing `path`, told about `path`: the temp file beside it is an
+ * internal name the operator never gave, and a message naming it sends them looking for it.
+ * Anything but an fs failure (an export's own refusal mid-stream) goes through unchanged.
+ */
+function writeFailure(path: string, cause: unknown): unknown {
+  const e = cause as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code !== 'string' || typeof e.syscall !== 'string') return cause;
+  const folder = dirname(path);
+  const why =
+    e.code === 'ENOENT' || e.code === 'ENOTDIR'
+      ? `folder ${folder} does not exist; create it first`
+      : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'
+        ? `folder ${folder} may not be written to (${e.code}); choose another`
+        : e.code === 'ENOSPC' || e.code === 'EDQUOT'
+          ? `the disk holding ${folder} is full; free space or choose another folder`
+          : e.code === 'EISDIR'
+            ? 'it is a folder; name a file'
+            : `${e.code} on ${e.syscall}; check the folder and the disk`;
+  return new VigilError('VIGIL_ERR_REQUEST_INVALID', `cannot write ${path}: ${why}`, { cause });
 }
 
 /**
@@ -26,7 +78,7 @@ export function replaceFile(path: string, data: string | Buffer, mode: number): 
     renameSync(temp, path);
   } catch (e) {
     rmSync(temp, { force: true });
-    throw e;
+    throw writeFailure(path, e);
   }
   fsyncFolderOf(path);
 }
@@ -50,7 +102,7 @@ export async function replaceFileFrom(
     renameSync(temp, path);
   } catch (e) {
     rmSync(temp, { force: true });
-    throw e;
+    throw writeFailure(path, e);
   }
   fsyncFolderOf(path);
 }
