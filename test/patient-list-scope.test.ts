@@ -182,6 +182,35 @@ for (const backend of BACKENDS) {
       assert.equal((await list('admin')).length, OTHERS.length + OWN.length + 3, 'every unerased id');
     });
 
+    it('pages the list with limit and after, each page reading only its own rows', async () => {
+      for (const who of ['ward', 'feed', 'admin'] as const) {
+        const walked: string[] = [];
+        let after: string | null = null;
+        for (let pages = 0; pages < 20; pages++) {
+          const query: string = after === null ? '' : `&after=${after}`;
+          const page = (await get(who, `/api/v1/patients?limit=7${query}`)) as {
+            patients: Array<{ id: string }>;
+            next: string | null;
+          };
+          assert.ok(page.patients.length <= 7);
+          assert.ok(patientReads.rows <= 8, `${who}: ${patientReads.rows} patient rows read for a page of 7`);
+          walked.push(...page.patients.map((p) => p.id));
+          if (page.next === null) break;
+          assert.equal(page.next, walked.at(-1));
+          after = page.next;
+        }
+        assert.deepEqual(walked, await listedBefore(who), who);
+      }
+      assert.equal(((await get('admin', '/api/v1/patients')) as { next: string | null }).next, null);
+      for (const query of ['limit=0', 'limit=1001', 'limit=ten', 'after=../x']) {
+        const refused = await app.inject({
+          url: `/api/v1/patients?${query}`,
+          headers: { authorization: `Bearer ${tokens.admin}` },
+        });
+        assert.equal(refused.statusCode, 400, query);
+      }
+    });
+
     it('pages a FHIR Patient search as before, for every kind of caller', async () => {
       const queries: Array<{ ids?: string[]; count: number }> = [
         { count: 2 },

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Role } from '../access/roles.ts';
+import { ID_PATTERN } from '../errors/ids.ts';
 import { type App, actorOf } from '../server/http.ts';
 import { registerSeriesRoutes, type SeriesRouteDeps } from './series-routes.ts';
 
@@ -9,6 +10,13 @@ export function registerClinicalRoutes(app: App, deps: ClinicalRouteDeps): void 
   registerPatientList(app, deps);
   registerSeriesRoutes(app, deps);
 }
+
+/**
+ * A page of the patient list. With include=identity each named patient is unsealed and audited
+ * in the request: an unbounded list made one request of every patient in the store.
+ */
+const DEFAULT_PAGE = 500;
+const MAX_PAGE = 1000;
 
 const PatientAccessBasis = Type.Union(
   [
@@ -49,6 +57,20 @@ export function registerPatientList(
                 description: 'Also the name and birth date of each patient whose consent allows it',
               }),
             ),
+            limit: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: MAX_PAGE,
+                description: `Patients per page (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})`,
+              }),
+            ),
+            after: Type.Optional(
+              Type.String({
+                pattern: ID_PATTERN.source,
+                maxLength: 64,
+                description: "The page after this patient id: the previous page's `next`",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -68,6 +90,9 @@ export function registerPatientList(
                 ),
               }),
             ),
+            next: Type.Union([Type.String(), Type.Null()], {
+              description: 'Pass as `after` for the next page; null on the last page',
+            }),
           }),
         },
       },
@@ -77,7 +102,11 @@ export function registerPatientList(
       // asked of the gate once and filtered in the query.
       const role = request.identity?.role;
       const scope = role === 'admin' ? undefined : await deps.gate.readablePatients(request.identity);
-      const ids = await deps.patients.listIdsIn(scope);
+      const limit = request.query.limit ?? DEFAULT_PAGE;
+      // One more than the page shows whether another follows.
+      const found = await deps.patients.listIdsIn(scope, { afterId: request.query.after, limit: limit + 1 });
+      const ids = found.slice(0, limit);
+      const next = found.length > limit ? (ids[ids.length - 1] ?? null) : null;
       // A clinician's running grants open their patients whatever else does, as the gate
       // decides (access-facts.ts): while one runs, reads of that patient are break-glass reads.
       const basisOf = (id: string) => accessOf(role, scope?.breakGlassEnds?.get(id));
@@ -90,7 +119,7 @@ export function registerPatientList(
         source: request.ip,
       });
       if (request.query.include !== 'identity')
-        return { patients: ids.map((id) => ({ id, ...basisOf(id) })) };
+        return { patients: ids.map((id) => ({ id, ...basisOf(id) })), next };
       // Identity is a category of its own: a patient may let their care team see their vitals
       // but not their name. Each name disclosed is a read of that patient's record, audited.
       const named = new Set(
@@ -121,7 +150,7 @@ export function registerPatientList(
           ...basisOf(id),
         });
       }
-      return { patients };
+      return { patients, next };
     },
   );
 }

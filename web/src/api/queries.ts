@@ -108,16 +108,35 @@ export function useMe() {
  * patients changes or after 10 minutes: the server audits each name it discloses as a read of
  * that patient, and the 30 s poll would otherwise write one per patient every time.
  */
+/** Pages a ward list may follow: 20 pages of 1,000, far beyond any ward or clinic. */
+const MAX_PATIENT_PAGES = 20;
+
+/** Every page of the patient list (the server pages it so that one request stays bounded). */
+async function allPatients(query: string): Promise<{ patients: PatientSummary[] }> {
+  const patients: PatientSummary[] = [];
+  let after: string | null = null;
+  for (let page = 0; page < MAX_PATIENT_PAGES; page++) {
+    const cursor: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
+    const got: { patients: PatientSummary[]; next?: string | null } = await api(
+      `/api/v1/patients?limit=1000${query}${cursor}`,
+    );
+    patients.push(...got.patients);
+    if (!got.next) break;
+    after = got.next;
+  }
+  return { patients };
+}
+
 export function usePatients() {
   const ids = useQuery({
     queryKey: ['patients'],
-    queryFn: () => api<{ patients: PatientSummary[] }>('/api/v1/patients'),
+    queryFn: () => allPatients(''),
     refetchInterval: 30_000,
   });
   const listed = ids.data?.patients.map((p) => p.id).join('\n');
   const identities = useQuery({
     queryKey: ['patients', 'identity', listed],
-    queryFn: () => api<{ patients: PatientSummary[] }>('/api/v1/patients?include=identity'),
+    queryFn: () => allPatients('&include=identity'),
     enabled: listed !== undefined && listed !== '',
     staleTime: 10 * 60_000,
     refetchOnWindowFocus: false,
