@@ -24,7 +24,9 @@ describe("an identified export on the patient's own request (end to end)", () =>
   /** Security events are written in batches every 50 ms: what is stored once a batch is surely out. */
   const reported = async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const r = await h.api('/api/v1/security/events?code=VIGIL_ERR_EXPORT_PATIENT_REQUEST', { token: officer });
+    const r = await h.api('/api/v1/security/events?code=VIGIL_ERR_EXPORT_PATIENT_REQUEST', {
+      token: officer,
+    });
     assert.equal(r.status, 200, r.text);
     return (r.json as { events: Array<{ detail: string }> }).events.filter((e) =>
       e.detail.includes('token:privacy-officer exported patient sar-ada'),
