@@ -4,7 +4,7 @@ import type { KeyRing } from '../crypto/key-ring.ts';
 import type { App } from '../server/http.ts';
 import type { Schema } from '../store/schema.ts';
 import { ApiTokens } from './api-tokens.ts';
-import { registerAuthRoutes } from './auth-routes.ts';
+import { registerAuthRoutes, type SessionStreams } from './auth-routes.ts';
 import { AuthService } from './auth-service.ts';
 import { Enrolment } from './enrolment.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -24,6 +24,8 @@ export interface AccessDeps {
   timeouts?: SessionTimeouts;
   /** The host users reach Vigil at (VIGIL_HOST); passkeys are bound to it. */
   host?: string;
+  /** The live stream hub: signing out ends that session's streams at once. */
+  streams: SessionStreams;
 }
 
 /** Users, sessions, sign-in and API tokens, built once by the composition root. */
@@ -54,7 +56,7 @@ export function createAccess(deps: AccessDeps) {
     enrolment,
     guard,
     registerRoutes(app: App): void {
-      registerAuthRoutes(app, { auth, enrolment, sessions, users });
+      registerAuthRoutes(app, { auth, enrolment, sessions, users, streams: deps.streams });
       registerPasskeyRoutes(app, { auth, enrolment, passkeys, sessions });
       registerUserRoutes(app, { users, sessions, audit: deps.audit });
       registerTokenRoutes(app, { tokens, audit: deps.audit });

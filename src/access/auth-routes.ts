@@ -9,11 +9,22 @@ import type { UserIdentity } from './session-guard.ts';
 import { csrfTokenFor, type SessionStore } from './sessions.ts';
 import type { UserStore } from './users.store.ts';
 
+/**
+ * The live stream's side of ending a session (src/notify/stream-hub.ts): its open streams are
+ * closed at once (error frame, 1008) rather than at the stream's next re-check, up to 30 s later.
+ */
+export interface SessionStreams {
+  endSessionStreams(sessionIdHash: string, detail: string): void;
+  endUserStreams(userId: string, detail: string): void;
+}
+
 export interface AuthRouteDeps {
   auth: AuthService;
   enrolment: Enrolment;
   sessions: SessionStore;
   users: UserStore;
+  /** The live stream: a session ended here ends its streams at once, not at their next re-check. */
+  streams: SessionStreams;
 }
 
 const SessionId = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
@@ -173,7 +184,10 @@ export function registerAuthRoutes(app: App, deps: AuthRouteDeps): void {
       schema: { summary: 'End this session', security: session },
     },
     async (request, reply) => {
-      await auth.logout(userOf(request), request.ip);
+      const who = userOf(request);
+      await auth.logout(who, request.ip);
+      // After the session ended in the store, so a stream that reconnects at once is refused.
+      deps.streams.endSessionStreams(who.sessionIdHash, 'signed out in this browser; sign in again');
       return reply.header('set-cookie', clearedSessionCookie()).code(204).send();
     },
   );
@@ -236,14 +250,12 @@ export function registerAuthRoutes(app: App, deps: AuthRouteDeps): void {
     },
     async (request, reply) => {
       noStore(reply);
+      const who = userOf(request);
       const issued = await withRetryAfter(reply, () =>
-        auth.changePassword(
-          userOf(request),
-          request.body.currentPassword,
-          request.body.newPassword,
-          request.ip,
-        ),
+        auth.changePassword(who, request.body.currentPassword, request.body.newPassword, request.ip),
       );
+      // Every session of the user has ended, so have their streams; this tab reconnects with the new one.
+      deps.streams.endUserStreams(who.userId, 'the password changed and every session ended; sign in again');
       return setSession(reply, issued, Date.now());
     },
   );

@@ -88,6 +88,11 @@ export class StreamConnection {
     ws.on('error', () => this.markClosed('bad-frame'));
   }
 
+  /** Who the stream was opened for (the hub ends a signed-out session's streams by it). */
+  get identity(): Identity {
+    return this.init.identity;
+  }
+
   /** Whether a frame of this topic and patient passes the connection's own filters. */
   wants(topic: StreamTopic, patientId: string | null): boolean {
     if (this.isClosed || !this.init.topics.has(topic)) return false;

@@ -15,7 +15,9 @@ class FakeSocket extends EventEmitter {
   send(text: string): void {
     this.sent.push(text);
   }
-  close(): void {
+  closedWith: number | undefined;
+  close(code?: number): void {
+    this.closedWith = code;
     this.emit('close');
   }
   terminate(): void {
@@ -39,10 +41,10 @@ function hub() {
   });
 }
 
-function attach(h: StreamHub) {
+function attach(h: StreamHub, who: Identity = identity) {
   const ws = new FakeSocket();
   h.attach(ws as unknown as WebSocket, {
-    identity,
+    identity: who,
     topics: new Set(['readings']),
     patients: null,
     source: '127.0.0.1',
@@ -75,6 +77,45 @@ describe('stream heartbeat', () => {
     ws.close();
     t.mock.timers.tick(30_000);
     assert.deepEqual(ws.sent, []);
+    await h.stop(0);
+  });
+});
+
+describe('ending the streams of an ended session', () => {
+  const user = (userId: string, sessionIdHash: string) =>
+    ({
+      kind: 'user',
+      userId,
+      role: 'clinician',
+      actor: `user:${userId}`,
+      sessionIdHash,
+    }) as unknown as Identity;
+
+  it('closes at once, with an error frame and 1008, only the streams of the signed-out session', async () => {
+    const h = hub();
+    const signedOut = attach(h, user('u-lee', 'hash-a'));
+    const otherTab = attach(h, user('u-lee', 'hash-b'));
+    const token = attach(h);
+    assert.equal(h.endSessionStreams('hash-a', 'signed out; sign in again'), 1);
+    assert.equal(signedOut.closedWith, 1008);
+    assert.deepEqual(JSON.parse(signedOut.sent[0]!), {
+      type: 'error',
+      code: 'VIGIL_ERR_AUTH_REQUIRED',
+      detail: 'signed out; sign in again',
+    });
+    assert.equal(otherTab.closedWith, undefined);
+    assert.equal(token.closedWith, undefined);
+    assert.equal(h.size, 2);
+    await h.stop(0);
+  });
+
+  it("closes every session's streams of a user whose password changed, and no one else's", async () => {
+    const h = hub();
+    const a = attach(h, user('u-lee', 'hash-a'));
+    const b = attach(h, user('u-lee', 'hash-b'));
+    const park = attach(h, user('u-park', 'hash-c'));
+    assert.equal(h.endUserStreams('u-lee', 'the password changed; sign in again'), 2);
+    assert.deepEqual([a.closedWith, b.closedWith, park.closedWith], [1008, 1008, undefined]);
     await h.stop(0);
   });
 });

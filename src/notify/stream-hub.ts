@@ -126,6 +126,29 @@ export class StreamHub {
     this.publish('security', null, () => securityFrame(e));
   }
 
+  /**
+   * Ends the streams of a session that has just ended (sign-out) at once, as the periodic
+   * re-check would within pingMs: an error frame saying why, then 1008. Answers how many.
+   */
+  endSessionStreams(sessionIdHash: string, detail: string): number {
+    return this.endStreamsOf((who) => who.kind === 'user' && who.sessionIdHash === sessionIdHash, detail);
+  }
+
+  /** The same for every session of one user (a password change ends them all). */
+  endUserStreams(userId: string, detail: string): number {
+    return this.endStreamsOf((who) => who.kind === 'user' && who.userId === userId, detail);
+  }
+
+  private endStreamsOf(isEnded: (who: Identity) => boolean, detail: string): number {
+    let ended = 0;
+    for (const conn of this.connections) {
+      if (!isEnded(conn.identity)) continue;
+      conn.fail('VIGIL_ERR_AUTH_REQUIRED', detail);
+      ended++;
+    }
+    return ended;
+  }
+
   /** Closes every stream with 1001 (going away) and stops the keepalive. */
   async stop(graceMs = 1000): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -190,6 +190,15 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
       );
     }
   });
+  // Answers under /api/ and /fhir/ carry patient data, secrets or who may do what. A clinician
+  // who opens one in a tab (the session cookie goes along) would otherwise leave it in the
+  // browser's disk cache after signing out (RFC 9111 §5.2.2.5). Routes that cache on purpose
+  // set their own header first and keep it: the CRL and the OCSP GET form (RFC 5019 §6.2).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!reply.hasHeader('cache-control') && isDataPath(request.url))
+      void reply.header('cache-control', 'no-store');
+    return payload;
+  });
   app.addHook('onResponse', async (_request, reply) => {
     opts.metrics.httpRequests.inc({ status: `${Math.floor(reply.statusCode / 100)}xx` });
   });
@@ -217,6 +226,11 @@ export async function createHttpServer(opts: HttpOptions): Promise<{ app: App; r
     app.swagger(),
   );
   return { app, routes };
+}
+
+/** API and FHIR paths (the answers that may carry patient data); not /docs, /healthz or the app shell. */
+function isDataPath(url: string): boolean {
+  return url.startsWith('/api/') || url.startsWith('/fhir/');
 }
 
 /** A bearer token wins when present (integrations); otherwise the session cookie (people). */

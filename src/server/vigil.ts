@@ -341,7 +341,7 @@ export async function startVigil(config: VigilConfig, opts: StartOptions = {}): 
     await notify.relayDeviceEvents();
   };
 
-  const access = createAccess({ db: store.db, keys, audit, host: config.host });
+  const access = createAccess({ db: store.db, keys, audit, host: config.host, streams: stream });
   const notify = createNotifications({
     config,
     db: store.db,

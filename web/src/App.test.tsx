@@ -1,10 +1,10 @@
 import { type QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from './App.tsx';
 import { createQueryClient } from './api/queries.ts';
 import type { Me } from './api/types.ts';
-import { fakeApi, problem, renderWithClient } from './test-support.tsx';
+import { alertFixture, fakeApi, problem, renderWithClient } from './test-support.tsx';
 
 const me = (o: Partial<Me>): Me => ({
   id: 'u-1',
@@ -166,5 +166,57 @@ describe('a session ending in a shared tab', () => {
     expect(await screen.findByRole('heading', { name: 'Sign in to Vigil' })).toBeInTheDocument();
     expect(sessionData(client)).toEqual([]);
     client.clear();
+  });
+  /** The browser's WebSocket, faked: the test plays the server on each socket the tab opens. */
+  class FakeWebSocket {
+    static opened: FakeWebSocket[] = [];
+    onmessage: ((ev: { data: unknown }) => void) | null = null;
+    onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+    onerror: ((ev: unknown) => void) | null = null;
+    closedWith: number | undefined;
+    constructor(readonly url: string) {
+      FakeWebSocket.opened.push(this);
+    }
+    close(code?: number) {
+      this.closedWith = code;
+    }
+    deliver(m: unknown) {
+      act(() => this.onmessage?.({ data: JSON.stringify(m) }));
+    }
+  }
+
+  describe('its live stream', () => {
+    beforeEach(() => {
+      FakeWebSocket.opened = [];
+      vi.stubGlobal('WebSocket', FakeWebSocket);
+    });
+    afterEach(() => vi.unstubAllGlobals());
+
+    it("restarts as the new person when another signs in, and takes no more of the first one's alerts", async () => {
+      const session: { who: Me | null } = { who: drLee };
+      serverFor(session);
+      const client = createQueryClient();
+      render(
+        <QueryClientProvider client={client}>
+          <App />
+        </QueryClientProvider>,
+      );
+      expect(await screen.findByText('Previous Patient')).toBeInTheDocument();
+      const first = FakeWebSocket.opened[0]!;
+      expect(FakeWebSocket.opened).toHaveLength(1);
+      first.deliver({ type: 'hello', topics: ['readings', 'alerts'], patients: null });
+
+      session.who = drPark;
+      await client.invalidateQueries({ queryKey: ['me'] });
+      await waitFor(() => expect(screen.getByText(/dr\.park/)).toBeInTheDocument());
+      await waitFor(() => expect(client.getQueryData(['alerts', 'all'])).toEqual({ alerts: [] }));
+      expect(first.closedWith).toBe(1000);
+      expect(FakeWebSocket.opened).toHaveLength(2);
+
+      // Dr Lee's stream, had it stayed open, would still deliver Dr Lee's alerts.
+      first.deliver({ type: 'alert', action: 'raise', alert: alertFixture({ patient: 'p-lee' }) });
+      expect(client.getQueryData(['alerts', 'all'])).toEqual({ alerts: [] });
+      client.clear();
+    });
   });
 });

@@ -56,7 +56,10 @@ export function App() {
   return (
     <Suspense fallback={loading}>
       {me.data.stage === 'full' ? (
-        <Dashboard me={me.data} />
+        // Keyed by who is signed in: when another tab signs in as someone else (the cookie is
+        // shared), the dashboard and its live stream start afresh under the new identity, and
+        // the first user's stream can put nothing more into the second user's caches.
+        <Dashboard key={me.data.id} me={me.data} />
       ) : (
         <AccountSetup me={me.data} onRecoveryCodes={setRecoveryCodes} />
       )}

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLOSE_POLICY, LiveStream, type SocketLike, type StreamStatus } from './stream.ts';
+import {
+  CLOSE_POLICY,
+  CLOSE_TRY_LATER,
+  LiveStream,
+  type SocketLike,
+  STABLE_AFTER_MS,
+  type StreamStatus,
+} from './stream.ts';
 import { parseStreamMessage, type StreamMessage } from './stream-messages.ts';
 
 /** A fake WebSocket: the test plays the server by calling its handlers. */
@@ -82,19 +89,57 @@ describe('live stream client', () => {
     expect(h.stream.delayMs(10)).toBe(30_000);
   });
 
-  it('starts the backoff afresh once a reconnect got a hello', () => {
+  // Before: the backoff was reset by every hello, so a server that accepted and then cut the
+  // stream off (1013, slow consumer) was met again each second, each time re-reading every
+  // open patient. A hello alone no longer resets it; a connection that stayed up does.
+  it('keeps backing off when each reconnect says hello and is closed soon after', () => {
     const h = harness();
     h.stream.start();
-    h.last().serverClose(1006);
-    h.fireTimer();
-    h.last().serverClose(1006);
-    h.fireTimer();
-    h.last().send(HELLO);
-    h.last().serverClose(1001);
-    expect(h.statuses).toEqual(['reconnecting', 'live', 'reconnecting']);
-    h.timers.length = 0;
-    h.last().serverClose(1006); // ignored: that socket is no longer the current one
-    expect(h.timers).toHaveLength(0);
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      h.last().send(HELLO);
+      h.last().serverClose(1006);
+      waits.push(h.timers[0]!.ms);
+      h.fireTimer();
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000]);
+  });
+
+  it('starts the backoff afresh once a connection stayed up a minute after its hello', () => {
+    vi.useFakeTimers();
+    try {
+      const h = harness();
+      h.stream.start();
+      for (let i = 0; i < 3; i++) {
+        h.last().serverClose(1006);
+        h.fireTimer();
+      }
+      h.last().send(HELLO);
+      vi.setSystemTime(Date.now() + STABLE_AFTER_MS - 1);
+      h.last().serverClose(1001);
+      expect(h.timers[0]!.ms).toBe(8000); // up a moment too short: still backing off
+      h.fireTimer();
+      h.last().send(HELLO);
+      vi.setSystemTime(Date.now() + STABLE_AFTER_MS);
+      h.last().serverClose(1001);
+      expect(h.timers[0]!.ms).toBe(1000);
+      h.timers.length = 0;
+      h.sockets.at(-1)!.serverClose(1006); // ignored: that socket is no longer the current one
+      expect(h.timers).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('waits at least the capped delay after a try-later close (1013), even the first time', () => {
+    for (const random of [() => 0, () => 1]) {
+      const h = harness({ random });
+      h.stream.start();
+      h.last().send(HELLO);
+      h.last().serverClose(CLOSE_TRY_LATER);
+      expect(h.timers[0]!.ms).toBeGreaterThanOrEqual(30_000);
+      expect(h.timers[0]!.ms).toBeLessThanOrEqual(45_000);
+    }
   });
 
   it('jitters the wait between half and all of it', () => {

@@ -24,6 +24,14 @@ export type StreamStatus = 'connecting' | 'live' | 'stale' | 'reconnecting' | 's
 export const STALE_AFTER_MS = 20_000;
 export const IDLE_TIMEOUT_MS = 35_000;
 
+/**
+ * A connection must stay up this long before the backoff starts afresh. A hello alone proves
+ * little: a server that accepts and then closes at once (a slow consumer, 1013; a proxy that
+ * drops upgrades) would otherwise be met again every second, and each reconnect re-reads every
+ * open patient (audited REST reads and a stream.read entry per patient).
+ */
+export const STABLE_AFTER_MS = 60_000;
+
 export interface LiveStreamOptions {
   url: string;
   open: (url: string) => SocketLike;
@@ -34,6 +42,8 @@ export interface LiveStreamOptions {
   /** First retry after this long, doubling up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Up this long after its hello, a connection resets the backoff (default STABLE_AFTER_MS). */
+  stableAfterMs?: number;
   /** No frame for this long: status `stale` (default STALE_AFTER_MS). */
   staleAfterMs?: number;
   /** No frame for this long, or no hello this long after opening: reconnect (default IDLE_TIMEOUT_MS). */
@@ -45,6 +55,7 @@ export interface LiveStreamOptions {
 
 /** Close codes of the stream protocol. */
 export const CLOSE_POLICY = 1008;
+/** The server cut the stream off (a slow consumer): come back after the longest wait, not at once. */
 export const CLOSE_TRY_LATER = 1013;
 
 /**
@@ -58,6 +69,8 @@ export class LiveStream {
   private attempt = 0;
   private isStopped = false;
   private lastError = '';
+  /** When the current socket said hello (Date.now()), null before it has. */
+  private helloMs: number | null = null;
   /** When the socket last opened or brought a frame (Date.now()); the watchdog measures from it. */
   private activityMs = 0;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
@@ -104,6 +117,7 @@ export class LiveStream {
       return;
     }
     this.socket = socket;
+    this.helloMs = null;
     this.activityMs = Date.now();
     this.checkSilence();
     socket.onmessage = (ev) => this.receive(ev.data);
@@ -113,7 +127,7 @@ export class LiveStream {
       this.socket = null;
       this.stopWatchdog();
       if (ev.code === CLOSE_POLICY) this.opts.onPolicyClose?.(this.lastError || ev.reason);
-      this.scheduleRetry();
+      this.scheduleRetry(ev.code === CLOSE_TRY_LATER);
     };
   }
 
@@ -127,8 +141,8 @@ export class LiveStream {
     this.lastFrameMs = this.activityMs;
     if (this.status === 'stale') this.setStatus('live');
     if (m.type === 'hello') {
-      // Only a hello proves the server accepted us; reset the backoff then, not on open.
-      this.attempt = 0;
+      // The backoff is reset when this connection ends, if it stayed up long enough (see STABLE_AFTER_MS).
+      this.helloMs = this.activityMs;
       this.setStatus('live');
     }
     if (m.type === 'error') this.lastError = `${m.code}: ${m.detail}`;
@@ -176,10 +190,18 @@ export class LiveStream {
     this.watchdog = null;
   }
 
-  private scheduleRetry(): void {
+  /** `tryLater`: the server asked for it (1013); wait at least the capped delay. */
+  private scheduleRetry(tryLater = false): void {
     if (this.isStopped) return;
     this.setStatus('reconnecting');
-    const ms = this.delayMs(this.attempt);
+    const upMs = this.helloMs === null ? 0 : Date.now() - this.helloMs;
+    this.helloMs = null;
+    if (upMs >= (this.opts.stableAfterMs ?? STABLE_AFTER_MS)) this.attempt = 0;
+    const maxMs = this.opts.maxDelayMs ?? 30_000;
+    // Past the cap, jittered upwards, so the tabs a busy server cut off together do not return together.
+    const ms = tryLater
+      ? Math.round(maxMs + (maxMs / 2) * (this.opts.random ?? Math.random)())
+      : this.delayMs(this.attempt);
     this.attempt++;
     const set = this.opts.setTimer ?? ((run: () => void, wait: number) => setTimeout(run, wait));
     this.timer = set(() => {
