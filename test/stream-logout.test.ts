@@ -17,14 +17,16 @@ describe('signing out with a live stream open', { timeout: 60_000 }, () => {
   });
   after(() => h?.stop());
 
-  async function session(): Promise<{ cookie: string; csrf: string }> {
+  async function session(
+    username = 'logout-clinician',
+  ): Promise<{ cookie: string; csrf: string; id: string }> {
     const { user } = await h.vigil.access.users.create({
-      username: 'logout-clinician',
+      username,
       role: 'clinician',
       password: 'a passphrase for the logout test',
     });
     const s = await h.vigil.access.sessions.create(user.id, 'full', undefined);
-    return { cookie: `__Host-vigil_session=${s.id}`, csrf: s.csrfToken };
+    return { cookie: `__Host-vigil_session=${s.id}`, csrf: s.csrfToken, id: user.id };
   }
 
   it('closes the stream with 1008 within seconds, not at the next 30 s re-check', async () => {
@@ -44,5 +46,18 @@ describe('signing out with a live stream open', { timeout: 60_000 }, () => {
     assert.equal(closed?.code, 1008, 'the stream was still open 10 s after signing out');
     const error = s.frames.find((f) => f.type === 'error');
     assert.equal(error?.code, 'VIGIL_ERR_AUTH_REQUIRED');
+  });
+
+  it('closes the stream of a user an administrator disables, at once', async () => {
+    const { cookie, id } = await session('disabled-clinician');
+    const s = await openStream(h.baseUrl, h.caPem, { cookie, origin: h.baseUrl });
+    await s.waitFor((f) => f.type === 'hello', 'hello');
+    const out = await h.api(`/api/v1/users/${id}`, { method: 'PATCH', body: { disabled: true } });
+    assert.equal(out.status, 200, out.text);
+    const closed = await Promise.race([
+      s.closed,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000)),
+    ]);
+    assert.equal(closed?.code, 1008, 'the stream was still open 10 s after the account was disabled');
   });
 });

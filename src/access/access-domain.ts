@@ -58,7 +58,7 @@ export function createAccess(deps: AccessDeps) {
     registerRoutes(app: App): void {
       registerAuthRoutes(app, { auth, enrolment, sessions, users, streams: deps.streams });
       registerPasskeyRoutes(app, { auth, enrolment, passkeys, sessions });
-      registerUserRoutes(app, { users, sessions, audit: deps.audit });
+      registerUserRoutes(app, { users, sessions, audit: deps.audit, streams: deps.streams });
       registerTokenRoutes(app, { tokens, audit: deps.audit });
     },
   };

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditInput } from '../audit/audit-log.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { type App, actorOf } from '../server/http.ts';
+import type { SessionStreams } from './auth-routes.ts';
 import { ROLES } from './roles.ts';
 import type { SessionStore } from './sessions.ts';
 import { newOneTimePassword, type User, type UserStore } from './users.store.ts';
@@ -11,6 +12,8 @@ export interface UserRouteDeps {
   users: UserStore;
   sessions: SessionStore;
   audit: { append(input: AuditInput): Promise<void> };
+  /** Their live streams end with their sessions, not at the next 30 s re-check. */
+  streams: SessionStreams;
 }
 
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
@@ -137,11 +140,16 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
       }
       if (role !== undefined && role !== user.role) {
         await users.setRole(user.id, role);
+        // An open stream would keep the topics and patients of the old role until its re-check.
+        deps.streams.endUserStreams(user.id, 'your role changed; reconnect to stream what it allows');
         await audit(request, `user.role.${user.role}-to-${role}`, user.id);
       }
       if (disabled !== undefined && disabled !== (user.disabledAt !== null)) {
         await users.setDisabled(user.id, disabled);
-        if (disabled) await sessions.endAllForUser(user.id);
+        if (disabled) {
+          await sessions.endAllForUser(user.id);
+          deps.streams.endUserStreams(user.id, 'this account was disabled');
+        }
         await audit(request, disabled ? 'user.disable' : 'user.enable', user.id);
       }
       return view(await load(user.id));
@@ -166,6 +174,7 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
       const oneTimePassword = newOneTimePassword();
       await users.setPassword(user.id, oneTimePassword, { oneTime: true });
       await sessions.endAllForUser(user.id);
+      deps.streams.endUserStreams(user.id, 'an administrator reset the password; sign in again');
       await audit(request, 'user.password.reset', user.id);
       return { oneTimePassword };
     },
@@ -192,6 +201,7 @@ export function registerUserRoutes(app: App, deps: UserRouteDeps): void {
       await users.clearSecondFactors(user.id);
       await users.setPassword(user.id, oneTimePassword, { oneTime: true });
       await sessions.endAllForUser(user.id);
+      deps.streams.endUserStreams(user.id, 'an administrator reset the second factors; sign in again');
       await audit(request, 'user.mfa.reset', user.id);
       return { oneTimePassword };
     },
