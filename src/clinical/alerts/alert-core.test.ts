@@ -37,6 +37,15 @@ describe('alert core', () => {
     assert.ok(quality.length > 0 && quality.every((e) => e.type === 'quality' && e.issue === 'flat-line'));
   });
 
+  it('raises SpO2 low for a paced patient whose heart rate holds at exactly 60', () => {
+    const core = new AlertCore(() => DEFAULT_ALERT_RULES);
+    const paced = perSecond(CODES.heartRate, 600, () => 60).flatMap((r, s) => [
+      r,
+      { ...r, code: CODES.spo2, value: s < 120 ? 96 : 82 },
+    ]);
+    assert.deepEqual(alerts(feed(core, 'ox-1', 'p-1', paced, 20)), ['raise:spo2-low']);
+  });
+
   it('raises signal loss for an assigned device silent for N minutes, and clears when it is heard again', () => {
     const core = new AlertCore(() => DEFAULT_ALERT_RULES);
     feed(core, 'cgm-1', 'p-1', [{ code: CODES.glucose, value: 110, tsMs: T0 }]);

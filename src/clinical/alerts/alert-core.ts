@@ -176,7 +176,9 @@ export class AlertCore {
 
   /**
    * Takes up an alert left unresolved at the last shutdown, so the rules clear it when the
-   * condition is gone instead of leaving it open for good.
+   * condition is gone instead of leaving it open for good. False for a device alert whose device
+   * now watches another patient (reassigned while the server was down): nothing here would ever
+   * clear it, so the caller resolves it, as release() would have.
    */
   restore(
     patientId: string,
@@ -184,16 +186,17 @@ export class AlertCore {
     deviceId: string | undefined,
     worst: number,
     nowMs: number,
-  ): void {
+  ): boolean {
     if (deviceId === undefined) {
       this.evaluator(patientId).restore(condition, worst);
-      return;
+      return true;
     }
     this.watchDevice(deviceId, patientId, nowMs);
     const watch = this.watches.get(deviceId);
-    if (watch?.patientId !== patientId) return;
+    if (watch?.patientId !== patientId) return false;
     if (condition === 'signal-loss') watch.isLost = true;
     if (condition === 'battery-low') watch.isBatteryLow = true;
+    return true;
   }
 
   /** A condition resolved by hand is forgotten, so it is raised again only when met afresh. */

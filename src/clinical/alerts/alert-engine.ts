@@ -73,9 +73,18 @@ export class AlertEngine {
     // Silence while the server was down is the server's, not the devices': each gets a fresh
     // grace period from start (an alert left open at shutdown is restored below).
     for (const d of assigned) this.core.watchDevice(d.deviceId, d.patientId, now);
+    const reassigned: Alert[] = [];
     for (const a of await this.deps.store.unresolved()) {
       this.unresolved.set(keyOf(a.patientId, a.condition, a.deviceId), a);
-      this.core.restore(a.patientId, a.condition, a.deviceId === '' ? undefined : a.deviceId, a.value, now);
+      const deviceId = a.deviceId === '' ? undefined : a.deviceId;
+      if (!this.core.restore(a.patientId, a.condition, deviceId, a.value, now)) reassigned.push(a);
+    }
+    for (const a of reassigned) {
+      try {
+        await this.save(lifecycle.resolve(a, SYSTEM, 'cleared', now), 'resolve', SYSTEM, 'device reassigned');
+      } catch (err) {
+        await this.failed(err, a.patientId, 'resolving a reassigned device alert failed');
+      }
     }
     const tickMs = this.deps.tickMs ?? 5000;
     if (tickMs > 0) this.timer = setInterval(() => void this.tick(), tickMs);
@@ -171,6 +180,7 @@ export class AlertEngine {
       this.core.tick(now, (deviceId) => this.deps.patientAt(deviceId, now), out);
       await this.apply(out);
       await this.endSnoozes(now);
+      await this.realert(now);
       await this.escalate(now);
       await this.deps.store.clearQuietNotices(now - NOTICE_QUIET_MS, now);
     });
@@ -236,7 +246,12 @@ export class AlertEngine {
       actor,
       'snooze',
       (a, now) => lifecycle.snooze(a, minutes, this.rulesFor(a.patientId), now),
-      `snoozed for ${minutes} min`,
+      (next, now) => {
+        const granted = Math.round(((next.snoozedUntilMs ?? now) - now) / 60_000);
+        return granted < minutes
+          ? `snoozed for ${granted} min (urgent: at most ${granted}, not ${minutes})`
+          : `snoozed for ${minutes} min`;
+      },
     );
   }
 
@@ -255,12 +270,13 @@ export class AlertEngine {
     actor: string,
     action: AlertAction,
     change: (a: Alert, nowMs: number) => Alert,
-    detail: string,
+    detail: string | ((next: Alert, nowMs: number) => string),
   ): Promise<Alert> {
     return this.enqueue(async () => {
       const current = await this.get(id);
-      const next = change(current, this.clock.now());
-      await this.save(next, action, actor, detail);
+      const now = this.clock.now();
+      const next = change(current, now);
+      await this.save(next, action, actor, typeof detail === 'string' ? detail : detail(next, now));
       if (next.state === 'resolved') {
         // Met afresh, the condition raises a new alert; until then it stays quiet.
         this.core.forget(next.patientId, next.condition, next.deviceId === '' ? undefined : next.deviceId);
@@ -323,12 +339,28 @@ export class AlertEngine {
       return this.save({ ...current, value: s.value, updatedMs: now }, 'update', SYSTEM, 'worse value');
     }
     if (s.kind === 'update') return;
+    let alert: Alert;
+    try {
+      alert = await this.raise(patientId, s, now);
+    } catch (err) {
+      // The core counted the condition as raised before the write: left so, every later reading
+      // would be an update of a row that does not exist, silent for the whole episode. Forgotten,
+      // the next reading that meets the condition raises it again.
+      this.core.forget(patientId, s.condition, s.deviceId);
+      throw err;
+    }
+    this.unresolved.set(key, alert);
+    await this.announce(alert, 'raise', SYSTEM);
+  }
+
+  /** Writes a new alert with its history, assigned to the first of the care team. */
+  private async raise(patientId: string, s: AlertSignal & { kind: 'raise' }, now: number): Promise<Alert> {
     const ladder = await this.deps.careTeams.escalationOrder(patientId, now);
     const alert: Alert = {
       id: randomUUID(),
       patientId,
       condition: s.condition,
-      deviceId,
+      deviceId: s.deviceId ?? '',
       urgency: urgencyOf(s.condition),
       state: 'open',
       value: s.value,
@@ -347,8 +379,7 @@ export class AlertEngine {
     };
     const detail = alert.assignedTo ? `raised, sent to ${alert.assignedTo}` : 'raised';
     await this.deps.store.saveStep(alert, { isNew: true, event: this.eventOf('raise', SYSTEM, detail) });
-    this.unresolved.set(key, alert);
-    await this.announce(alert, 'raise', SYSTEM);
+    return alert;
   }
 
   private async escalate(now: number): Promise<void> {
@@ -412,6 +443,31 @@ export class AlertEngine {
         );
       } catch (err) {
         await this.failed(err, alert.patientId, 'snooze end failed');
+      }
+    }
+  }
+
+  /**
+   * An acknowledged urgent alert still unresolved urgentRealertMinutes after the answer: the
+   * condition outlasted it (a low acknowledged at 53 mg/dL that fell to 40). It goes back to the
+   * first of the care team, open, as an escalation step, so it is paged and escalates again.
+   * A worse value alone does not bring it back sooner: the holder knows the episode is on.
+   */
+  private async realert(now: number): Promise<void> {
+    for (const alert of [...this.unresolved.values()]) {
+      const rules = this.rulesFor(alert.patientId);
+      if (!lifecycle.realertDue(alert, rules, now)) continue;
+      try {
+        const [first] = await this.deps.careTeams.escalationOrder(alert.patientId, now);
+        const next = lifecycle.reopen(alert, first, now);
+        await this.save(
+          next,
+          'escalate',
+          SYSTEM,
+          `still active ${rules.urgentRealertMinutes} min after acknowledgement by ${alert.acknowledgedBy}; ${next.assignedTo ? `back with ${next.assignedTo}` : 'open again'}`,
+        );
+      } catch (err) {
+        await this.failed(err, alert.patientId, 'urgent re-alert failed');
       }
     }
   }

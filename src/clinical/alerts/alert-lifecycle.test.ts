@@ -7,6 +7,8 @@ import {
   escalate,
   escalationDue,
   nextHolder,
+  realertDue,
+  reopen,
   resolve,
   snooze,
 } from './alert-lifecycle.ts';
@@ -84,7 +86,27 @@ describe('alert lifecycle', () => {
     assert.throws(() => snooze(openAlert(), 61, rules, T0), state('VIGIL_ERR_REQUEST_INVALID'));
     assert.throws(() => snooze(openAlert(), 0, rules, T0), state('VIGIL_ERR_REQUEST_INVALID'));
     assert.throws(() => snooze(openAlert(), 1.5, rules, T0), state('VIGIL_ERR_REQUEST_INVALID'));
-    assert.equal(snooze(openAlert(), 60, rules, T0).snoozedUntilMs, T0 + 60 * MINUTE);
+    // A warning alert: an urgent one is held to urgentRealertMinutes (below).
+    const warning = openAlert({ condition: 'glucose-low', urgency: 'warning' });
+    assert.equal(snooze(warning, 60, rules, T0).snoozedUntilMs, T0 + 60 * MINUTE);
+  });
+
+  it('silences an urgent alert for urgentRealertMinutes at most', () => {
+    assert.equal(snooze(openAlert(), 60, rules, T0).snoozedUntilMs, T0 + 30 * MINUTE);
+    assert.equal(snooze(openAlert(), 15, rules, T0).snoozedUntilMs, T0 + 15 * MINUTE);
+  });
+
+  it('brings an acknowledged urgent alert back open, with the first of the team, urgentRealertMinutes on', () => {
+    const acked = acknowledge(escalate(openAlert(), 'dr-b', T0 + 10 * MINUTE), 'dr-b', T0 + 12 * MINUTE);
+    assert.equal(realertDue(acked, rules, T0 + 41 * MINUTE), false);
+    assert.equal(realertDue(acked, rules, T0 + 42 * MINUTE), true);
+    const back = reopen(acked, 'nurse-a', T0 + 42 * MINUTE);
+    assert.deepEqual(
+      [back.state, back.assignedTo, back.escalationLevel, back.assignedMs, back.acknowledgedBy],
+      ['open', 'nurse-a', 0, T0 + 42 * MINUTE, null],
+    );
+    const warning = acknowledge(openAlert({ condition: 'glucose-low', urgency: 'warning' }), 'nurse-a', T0);
+    assert.equal(realertDue(warning, rules, T0 + 120 * MINUTE), false, 'a warning stays acknowledged');
   });
 
   it('moves open -> acknowledged -> resolved and refuses steps back', () => {

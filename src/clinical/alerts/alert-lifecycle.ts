@@ -56,7 +56,9 @@ export function acknowledge(alert: Alert, actor: string, nowMs: number): Alert {
 
 /**
  * A snooze silences an open alert for a while, never longer than the patient's
- * maxSnoozeMinutes at a time: a snoozed urgent alert must come back, not be forgotten.
+ * maxSnoozeMinutes at a time: a snoozed urgent alert must come back, not be forgotten. An urgent
+ * one is silenced for urgentRealertMinutes at most, however long was asked for, as an
+ * acknowledged one is (realertDue).
  */
 export function snooze(alert: Alert, minutes: number, rules: AlertRules, nowMs: number): Alert {
   if (alert.state !== 'open') refuseState(alert, 'snoozed');
@@ -66,8 +68,34 @@ export function snooze(alert: Alert, minutes: number, rules: AlertRules, nowMs: 
       `snooze of ${minutes} minutes is not allowed; use 1 to ${rules.maxSnoozeMinutes} minutes`,
     );
   }
-  const until = nowMs + minutes * 60_000;
+  const granted = alert.urgency === 'urgent' ? Math.min(minutes, rules.urgentRealertMinutes) : minutes;
+  const until = nowMs + granted * 60_000;
   return { ...alert, snoozedUntilMs: until, assignedMs: until, updatedMs: nowMs };
+}
+
+/** An acknowledged urgent alert still unresolved urgentRealertMinutes on is due to come back. */
+export function realertDue(alert: Alert, rules: AlertRules, nowMs: number): boolean {
+  if (alert.state !== 'acknowledged' || alert.urgency !== 'urgent' || alert.acknowledgedMs === null)
+    return false;
+  return nowMs - alert.acknowledgedMs >= rules.urgentRealertMinutes * 60_000;
+}
+
+/**
+ * Acknowledged -> open again, with the first of the care team (or its holder, with no team),
+ * and the escalation clock from now: the condition outlasted the answer it got.
+ */
+export function reopen(alert: Alert, holder: string | undefined, nowMs: number): Alert {
+  return {
+    ...alert,
+    state: 'open',
+    acknowledgedBy: null,
+    acknowledgedMs: null,
+    snoozedUntilMs: null,
+    escalationLevel: 0,
+    assignedTo: holder ?? alert.assignedTo,
+    assignedMs: nowMs,
+    updatedMs: nowMs,
+  };
 }
 
 /** The snooze ran out: the alert is open and in front of its holder again. */

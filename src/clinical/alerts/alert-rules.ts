@@ -54,6 +54,11 @@ export const AlertRulesSchema = Type.Object(
     escalateAfterMinutes: Type.Number({ minimum: 1, maximum: 120 }),
     /** The longest a single snooze may last. */
     maxSnoozeMinutes: Type.Number({ minimum: 1, maximum: 240 }),
+    /**
+     * An urgent alert acknowledged or snoozed and still unresolved this long after is put back
+     * in front of the care team: an acknowledged low that keeps falling must not stay silent.
+     */
+    urgentRealertMinutes: Type.Number({ minimum: 5, maximum: 240 }),
   },
   { additionalProperties: false },
 );
@@ -89,6 +94,7 @@ export const DEFAULT_ALERT_RULES: Readonly<AlertRules> = Object.freeze({
   batteryLowPercent: 15,
   escalateAfterMinutes: 10,
   maxSnoozeMinutes: 60,
+  urgentRealertMinutes: 30,
 });
 
 /**

@@ -16,13 +16,17 @@ describe('data quality', () => {
     }
   });
 
-  it('flags a heart rate stuck at one value for 30 s as a flat line, and the whole device with it', () => {
+  // Was "...and the whole device with it": any frozen heart rate doubted the SpO2 beside it,
+  // which silenced SpO2 alerts for a paced patient. Now SpO2 is doubted only when it, too, has
+  // not changed since the rate froze.
+  it('flags a heart rate stuck at one value for 30 s as a flat line, and an SpO2 stuck beside it', () => {
     const q = new DataQualityMonitor();
     const issues: Array<string | undefined> = [];
     for (let s = 0; s < 60; s++) {
       const ts = T0 + s * 1000;
       issues.push(q.assess('ox-1', 'p-1', CODES.heartRate, 71, ts, ts));
-      if (s === 59) assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 96, ts, ts), 'flat-line');
+      const spo2 = q.assess('ox-1', 'p-1', CODES.spo2, 96, ts, ts);
+      if (s === 59) assert.equal(spo2, 'flat-line');
     }
     assert.equal(issues.indexOf('flat-line'), 30);
     assert.ok(issues.slice(30).every((i) => i === 'flat-line'));
@@ -31,6 +35,19 @@ describe('data quality', () => {
       undefined,
       'a change ends it',
     );
+  });
+
+  it("does not doubt a paced patient's SpO2 once it changes after the heart rate held still", () => {
+    const q = new DataQualityMonitor();
+    const spo2: Array<string | undefined> = [];
+    for (let s = 0; s < 600; s++) {
+      const ts = T0 + s * 1000;
+      assert.equal(q.assess('ox-1', 'p-1', CODES.heartRate, 60, ts, ts), s < 30 ? undefined : 'flat-line');
+      spo2.push(q.assess('ox-1', 'p-1', CODES.spo2, s < 120 ? 96 : 82, ts, ts));
+    }
+    // 96 -> 82 within a second is a jump until the next reading confirms it; then nothing.
+    assert.equal(spo2[120], 'implausible-jump');
+    assert.ok(spo2.slice(121).every((i) => i === undefined));
   });
 
   it('does not flag a steady SpO2 of a few minutes', () => {
@@ -91,9 +108,23 @@ describe('data quality: baselines and flat lines', () => {
 
   it('stops doubting SpO2 once the frozen heart rate has gone silent', () => {
     const q = new DataQualityMonitor();
-    for (let s = 0; s < 40; s++) q.assess('ox-1', 'p-1', CODES.heartRate, 71, T0 + s * 1000, T0 + s * 1000);
+    for (let s = 0; s < 40; s++) {
+      q.assess('ox-1', 'p-1', CODES.heartRate, 71, T0 + s * 1000, T0 + s * 1000);
+      q.assess('ox-1', 'p-1', CODES.spo2, 96, T0 + s * 1000, T0 + s * 1000);
+    }
     assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 96, T0 + 40_000, T0 + 40_000), 'flat-line');
     const later = T0 + 5 * MINUTE;
-    assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 95, later, later), undefined);
+    assert.equal(q.assess('ox-1', 'p-1', CODES.spo2, 96, later, later), undefined);
+  });
+
+  it('doubts the heart rate beside an SpO2 frozen for 10 minutes', () => {
+    const q = new DataQualityMonitor();
+    let last: string | undefined;
+    for (let s = 0; s <= 600; s++) {
+      const ts = T0 + s * 1000;
+      q.assess('ox-1', 'p-1', CODES.spo2, 97, ts, ts);
+      last = q.assess('ox-1', 'p-1', CODES.heartRate, Math.round(72 + noise(1, s, 3)), ts, ts);
+    }
+    assert.equal(last, 'flat-line');
   });
 });

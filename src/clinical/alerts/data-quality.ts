@@ -66,11 +66,14 @@ interface DeviceTrack {
 }
 
 /**
- * Heart rate and SpO2 of a pulse oximeter come from one optical signal: if one froze, the
- * other is not to be trusted either. Other codes (a temperature probe, a cuff on the same
- * monitor) are separate sensors, and a steady one says nothing about the rest.
+ * Heart rate and SpO2 of a pulse oximeter come from one optical signal, so a frozen one may
+ * speak against the other; other codes (a temperature probe, a cuff on the same monitor) are
+ * separate sensors, and a steady one says nothing about the rest.
  */
-const OPTICAL_CODES: readonly string[] = [CODES.heartRate, CODES.spo2];
+const OPTICAL_PARTNER: Readonly<Record<string, string>> = {
+  [CODES.heartRate]: CODES.spo2,
+  [CODES.spo2]: CODES.heartRate,
+};
 
 function isJump(limit: JumpLimit, fromValue: number, fromTsMs: number, value: number, tsMs: number): boolean {
   const minutes = (tsMs - fromTsMs) / MINUTE;
@@ -144,20 +147,22 @@ export class DataQualityMonitor {
   }
 
   /**
-   * A frozen code taints its own readings, and an optical code its partner's; but only while
-   * it keeps sending: a code silent longer than its flat window (a probe unplugged) no longer
-   * repeats anything, so it no longer speaks against the others.
+   * A frozen code taints its own readings, and an optical code its partner's, but only while it
+   * keeps sending: a code silent longer than its flat window (a probe unplugged) no longer
+   * repeats anything. A frozen heart rate alone does not doubt SpO2: 30 s of one exact rate may
+   * be a paced patient (a pacemaker holds 60), and doubting SpO2 then would let a desaturation
+   * neither raise nor clear. It does when SpO2 too has not changed since the rate froze: a
+   * stopped sensor repeats both. SpO2 frozen for its own 10 minutes is doubt enough for the rate.
    */
   private isFrozen(device: DeviceTrack, code: string, tsMs: number): boolean {
-    if (device.codes.get(code)?.isFlat) return true;
-    if (!OPTICAL_CODES.includes(code)) return false;
-    for (const other of OPTICAL_CODES) {
-      if (other === code) continue;
-      const track = device.codes.get(other);
-      const spanMs = LIMITS[other]?.flat?.spanMs;
-      if (track?.isFlat && spanMs !== undefined && tsMs - track.lastSeenMs <= spanMs) return true;
-    }
-    return false;
+    const own = device.codes.get(code);
+    if (own?.isFlat) return true;
+    const partner = OPTICAL_PARTNER[code];
+    if (partner === undefined) return false;
+    const track = device.codes.get(partner);
+    const spanMs = LIMITS[partner]?.flat?.spanMs;
+    if (!track?.isFlat || spanMs === undefined || tsMs - track.lastSeenMs > spanMs) return false;
+    return code !== CODES.spo2 || (own !== undefined && own.flatSinceMs <= track.flatSinceMs);
   }
 
   /** From a status message: the device's own clock against the server's at receipt. */

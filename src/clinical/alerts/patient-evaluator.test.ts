@@ -293,3 +293,46 @@ describe('patient rule evaluation: sparse devices and edges', () => {
     );
   });
 });
+
+describe('patient rule evaluation: a second device synced late', () => {
+  const at = (code: string, value: number, minute: number): Reading => ({
+    code,
+    value,
+    tsMs: T0 + minute * MINUTE,
+  });
+  const cgmUpTo60 = () => glucoseTrace({ from: 110, to: 110, minutes: 60 });
+  const steps = (signals: AlertSignal[]) =>
+    signals.map((s) => `${(s.tsMs - T0) / MINUTE}:${s.kind}:${s.condition}`);
+
+  it('raises a low from a meter reading stamped before the CGM readings already seen', () => {
+    const signals = run([...cgmUpTo60(), at(CODES.glucose, 42, 58)]);
+    assert.deepEqual(steps(signals), ['58:raise:glucose-urgent-low', '58:raise:glucose-low']);
+  });
+
+  it('clears that low only after the usual 15 minutes of CGM readings back in range', () => {
+    const back = [65, 70, 75, 80].map((m) => at(CODES.glucoseCgm, 110, m));
+    const signals = run([...cgmUpTo60(), at(CODES.glucose, 42, 58), ...back]);
+    assert.deepEqual(steps(signals).slice(2), ['80:clear:glucose-urgent-low', '80:clear:glucose-low']);
+  });
+
+  it('neither clears nor times anything with a late reading in range', () => {
+    const signals = run([
+      at(CODES.glucoseCgm, 45, 0),
+      at(CODES.glucoseCgm, 46, 5),
+      at(CODES.glucoseCgm, 44, 30),
+      at(CODES.glucose, 110, 10),
+      at(CODES.glucose, 112, 29),
+    ]);
+    assert.deepEqual(steps(signals), [
+      '0:raise:glucose-urgent-low',
+      '0:raise:glucose-low',
+      '30:update:glucose-urgent-low',
+      '30:update:glucose-low',
+    ]);
+  });
+
+  it('does not raise a sustained condition (SpO2) on one late reading', () => {
+    const spo2 = perSecond(CODES.spo2, 120, () => 97);
+    assert.deepEqual(run([...spo2, { code: CODES.spo2, value: 80, tsMs: T0 + 60_000 }]), []);
+  });
+});

@@ -114,6 +114,7 @@ function specs(r: AlertRules): Record<DetectorName, ThresholdSpec> {
 export class PatientEvaluator {
   private readonly detectors: Record<DetectorName, ThresholdDetector>;
   private readonly glucose = new GlucoseHistory();
+  private newestGlucoseMs = Number.NEGATIVE_INFINITY;
   private rules: AlertRules;
 
   constructor(rules: AlertRules) {
@@ -231,7 +232,6 @@ export class PatientEvaluator {
       this.detectors['glucose-predicted-urgent-low'].interrupt();
       return;
     }
-    this.glucose.add(value, tsMs);
     const predicted = this.detectors['glucose-predicted-urgent-low'];
     if (this.detectors['glucose-urgent-low'].isActive) {
       // The urgent low itself is now raised: the prediction came true and is superseded.
@@ -240,6 +240,11 @@ export class PatientEvaluator {
         out.push({ kind: 'clear', condition: 'glucose-predicted-urgent-low', tsMs });
       }
     }
+    // A reading older than the newest (a meter synced late beside a CGM) has had its say on the
+    // levels above; the trend is a line through the readings in order, and it is not one of them.
+    if (tsMs < this.newestGlucoseMs) return;
+    this.newestGlucoseMs = tsMs;
+    this.glucose.add(value, tsMs);
     const trend = this.glucose.trend(r.glucoseTrendWindowMinutes, r.predictedLowHorizonMinutes);
     if (trend === undefined) return;
     if (!this.detectors['glucose-urgent-low'].isActive && value >= r.glucoseUrgentLowMgDl) {

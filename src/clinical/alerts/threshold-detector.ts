@@ -26,7 +26,8 @@ export type DetectorStep = 'raise' | 'update' | 'clear' | undefined;
  * continued for sustainMs of reading time, and cleared once values have been back inside the
  * normal band for clearMs. Values in the hysteresis band keep whatever run is under way.
  * Time comes only from reading timestamps, never from the wall clock, so a replayed trace
- * gives the same alerts as the live one. Readings older than the last one seen are ignored.
+ * gives the same alerts as the live one. A reading older than the last one seen (observeLate)
+ * can raise a condition one reading meets, but times nothing.
  */
 export class ThresholdDetector {
   isActive = false;
@@ -43,14 +44,12 @@ export class ThresholdDetector {
 
   /** `sustainMs` overrides the spec's for this reading: stronger evidence may raise sooner. */
   observe(value: number, tsMs: number, sustainMs = this.spec.sustainMs): DetectorStep {
-    if (tsMs < this.lastTsMs) return undefined;
+    if (tsMs < this.lastTsMs) return this.observeLate(value, sustainMs);
     const { spec } = this;
     const isSparse = tsMs - this.lastTsMs > spec.maxGapMs;
     this.lastTsMs = tsMs;
     const below = spec.direction === 'below';
-    const enters =
-      (below ? value < spec.threshold : value > spec.threshold) ||
-      (spec.isInclusive === true && value === spec.threshold);
+    const enters = this.isPastThreshold(value);
     const stays = below ? value < spec.threshold + spec.hysteresis : value > spec.threshold - spec.hysteresis;
     // A device that reports sparser than the gap (not a dense one that dropped out for a while):
     // a run cannot be timed there, so the previous reading past the threshold is the run.
@@ -89,6 +88,36 @@ export class ThresholdDetector {
       return 'update';
     }
     return undefined;
+  }
+
+  /**
+   * A reading stamped before the last one seen: another device of the patient synced late (a
+   * finger-stick meter after the CGM's newer readings). 42 mg/dL is a low whenever it was
+   * measured, so where one reading suffices (sustainMs 0) it raises, and a worse value updates.
+   * It cannot time a run or a recovery among readings it did not follow, so it clears nothing,
+   * and leaves the timing of the live readings (lastTsMs, pending runs) as it was.
+   */
+  private observeLate(value: number, sustainMs: number): DetectorStep {
+    const below = this.spec.direction === 'below';
+    if (this.isActive) {
+      if (!(below ? value < this.worst : value > this.worst)) return undefined;
+      this.worst = value;
+      return 'update';
+    }
+    if (sustainMs > 0 || !this.isPastThreshold(value)) return undefined;
+    this.isActive = true;
+    this.runStartMs = undefined;
+    this.wasPastThreshold = false;
+    this.worst = value;
+    return 'raise';
+  }
+
+  private isPastThreshold(value: number): boolean {
+    const { spec } = this;
+    return (
+      (spec.direction === 'below' ? value < spec.threshold : value > spec.threshold) ||
+      (spec.isInclusive === true && value === spec.threshold)
+    );
   }
 
   /** A questionable reading is no evidence either way: it breaks a pending run. */
