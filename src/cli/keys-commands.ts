@@ -15,5 +15,9 @@ export function registerKeysCommands(program: Command): void {
       intOption('--wait', 1, 3600),
       30,
     )
+    .option(
+      '--keep-old-key <file>',
+      'write the old master key to <file> (0600) before it is destroyed: backups made before the rotation need it',
+    )
     .action(async (o: KeysRotateFlags) => (await import('./keys-actions.ts')).keysRotate(o));
 }

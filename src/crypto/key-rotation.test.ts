@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { recordFsCalls } from '../../test/support/fs-calls.ts';
 import { openStore } from '../store/database.ts';
 import { KeyRing } from './key-ring.ts';
 import { MasterKeyWatcher, retireUnusedMasterKeys, rewrapAll, rotateMasterKey } from './key-rotation.ts';
@@ -61,6 +62,31 @@ describe('master key rotation', () => {
       // The old key alone no longer opens anything.
       const old = new KeyRing(t.store.db, t.master);
       await assert.rejects(old.dataKey('patient', 'p3'), /not loaded/);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it('starts afresh over a zeroed .previous left by a crash, and writes the new .previous through a rename', async () => {
+    const t = await setup();
+    try {
+      writeFileSync(previousKeyPath(t.file), Buffer.alloc(90), { mode: 0o600 });
+      const fs = recordFsCalls();
+      let r: Awaited<ReturnType<typeof rotateMasterKey>>;
+      try {
+        r = await rotateMasterKey({ db: t.store.db, masterKeyFile: t.file, serverWaitMs: 0 });
+      } finally {
+        fs.stop();
+      }
+      assert.equal(r.resumed, false);
+      assert.equal(r.finished, true);
+      assert.equal(r.oldKeyId, t.master.id);
+      assert.equal(r.notices.length, 1);
+      assert.ok(
+        fs.indexOf((e) => e.op === 'rename' && e.to === previousKeyPath(t.file)) >= 0,
+        'the old key reaches .previous by a rename, never as a file being written',
+      );
+      await assertAllOpenWith(t, t.file);
     } finally {
       await t.cleanup();
     }

@@ -1,15 +1,20 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Kysely } from 'kysely';
+import { VigilError } from '../errors/catalogue.ts';
+import { requireFolderOf } from '../store/replace-file.ts';
 import type { Schema } from '../store/schema.ts';
 import { KeyRing } from './key-ring.ts';
 import {
   destroyKeyFile,
+  dropUnusablePreviousKey,
+  installMasterKeyFile,
   loadMasterKeyFile,
   loadMasterKeys,
   type MasterKey,
   newMasterKey,
   nextKeyPath,
   previousKeyPath,
+  removeLeftoverShreds,
   replaceMasterKeyFile,
   writeMasterKeyFile,
 } from './master-key.ts';
@@ -42,6 +47,13 @@ export interface RotationResult {
   /** False when a running server had not switched yet; the old key file then stays. */
   finished: boolean;
   resumed: boolean;
+  /**
+   * Backups made before this rotation are sealed under the old key and open only with it; once
+   * finished this process has destroyed its file, so this says where a copy was kept, if asked.
+   */
+  oldKeyKeptIn: string | null;
+  /** An unusable `.previous` left by an interrupted rotation, removed before starting. */
+  notices: string[];
 }
 
 export interface RotationOptions {
@@ -49,6 +61,11 @@ export interface RotationOptions {
   masterKeyFile: string;
   /** How long to wait for a running server to switch keys. */
   serverWaitMs?: number;
+  /**
+   * Where to write a copy of the old key (0600, durably) before anything is changed: every
+   * backup made before the rotation needs it, and the rotation destroys the key file.
+   */
+  keepOldKeyFile?: string;
   onProgress?(done: number, total: number): void;
 }
 
@@ -129,6 +146,10 @@ export async function rewrapAll(
 export async function rotateMasterKey(opts: RotationOptions): Promise<RotationResult> {
   const { db, masterKeyFile } = opts;
   const previousFile = previousKeyPath(masterKeyFile);
+  removeLeftoverShreds(masterKeyFile);
+  const notices: string[] = [];
+  const dropped = dropUnusablePreviousKey(masterKeyFile);
+  if (dropped) notices.push(dropped);
   const resumed = existsSync(previousFile);
   let oldKey: MasterKey;
   let newKey: MasterKey;
@@ -136,6 +157,7 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationRe
     // A key written for a rename that never happened wraps nothing: it goes, overwritten.
     destroyKeyFile(nextKeyPath(masterKeyFile));
     oldKey = loadMasterKeyFile(previousFile);
+    keepOldKey(opts.keepOldKeyFile, oldKey);
     newKey = loadMasterKeyFile(masterKeyFile);
     // Interrupted between setting the old key aside and putting the new one in place: the
     // current file is still the old key. Finishing "as is" would report a rotation that kept it.
@@ -145,9 +167,11 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationRe
     }
   } else {
     oldKey = loadMasterKeyFile(masterKeyFile);
+    keepOldKey(opts.keepOldKeyFile, oldKey);
     newKey = newMasterKey();
-    // Old key aside first: whatever happens next, both keys are on disk.
-    writeMasterKeyFile(previousFile, oldKey);
+    // Old key aside first: whatever happens next, both keys are on disk. Through a temp file, so
+    // a crash cannot leave an empty `.previous` that no later start can load.
+    installMasterKeyFile(previousFile, oldKey);
     replaceMasterKeyFile(masterKeyFile, newKey);
   }
   const keys = new KeyRing(db, newKey, () => loadMasterKeys(masterKeyFile));
@@ -175,7 +199,32 @@ export async function rotateMasterKey(opts: RotationOptions): Promise<RotationRe
     underOldKey: { dataKeys: left.dataKeys.length, secrets: left.secrets.length },
     finished,
     resumed,
+    oldKeyKeptIn: opts.keepOldKeyFile ?? null,
+    notices,
   };
+}
+
+/**
+ * Writes the copy `--keep-old-key` asked for, before the rotation changes anything. A file
+ * already holding this very key (a resumed rotation asked again) is kept; any other is refused.
+ */
+function keepOldKey(file: string | undefined, oldKey: MasterKey): void {
+  if (file === undefined) return;
+  requireFolderOf(file);
+  if (existsSync(file)) {
+    let held: MasterKey | undefined;
+    try {
+      held = loadMasterKeyFile(file);
+    } catch {
+      held = undefined;
+    }
+    if (held?.id === oldKey.id && held.key.equals(oldKey.key)) return;
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `${file} exists; choose another --keep-old-key file (nothing was rotated)`,
+    );
+  }
+  writeMasterKeyFile(file, oldKey);
 }
 
 /**

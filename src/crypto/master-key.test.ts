@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { recordFsCalls } from '../../test/support/fs-calls.ts';
 import { isVigilError } from '../errors/catalogue.ts';
-import { createMasterKeyFile, loadMasterKeyFile } from './master-key.ts';
+import {
+  createMasterKeyFile,
+  destroyKeyFile,
+  loadMasterKeyFile,
+  loadMasterKeys,
+  previousKeyPath,
+  writeMasterKeyFile,
+} from './master-key.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'vigil-mk-'));
 const configError = (pattern: RegExp) => (e: unknown) =>
@@ -53,5 +61,67 @@ describe('master key file', () => {
     const big = join(dir(), 'master.key');
     writeFileSync(big, ' '.repeat(4 * 1024 + 1), { mode: 0o600 });
     assert.throws(() => loadMasterKeyFile(big), configError(/is larger than 4 KiB/));
+  });
+});
+
+describe('master key files left by an interrupted rotation', () => {
+  it('destroyKeyFile leaves neither the key file nor its .shred behind', () => {
+    const d = dir();
+    const path = join(d, 'master.key.previous');
+    createMasterKeyFile(path);
+    const fs = recordFsCalls();
+    try {
+      destroyKeyFile(path);
+    } finally {
+      fs.stop();
+    }
+    assert.deepEqual(readdirSync(d), []);
+    // Renamed before the overwrite: a crash meanwhile leaves a .shred, not a zeroed key file.
+    const rename = fs.indexOf((e) => e.op === 'rename' && e.from === path && e.to === `${path}.shred`);
+    const overwritten = fs.indexOf((e) => e.op === 'fsync' && e.path === `${path}.shred`);
+    assert.ok(rename >= 0 && overwritten > rename, 'renamed to .shred, then overwritten');
+  });
+
+  it('a .shred left by a crash while destroying is overwritten and removed at the next load', () => {
+    const d = dir();
+    const path = join(d, 'master.key');
+    const current = createMasterKeyFile(path);
+    writeMasterKeyFile(`${previousKeyPath(path)}.shred`, createMasterKeyFile(join(d, 'other.key')));
+    const keys = loadMasterKeys(path, () => assert.fail('no notice expected'));
+    assert.deepEqual(
+      keys.map((k) => k.id),
+      [current.id],
+    );
+    assert.equal(existsSync(`${previousKeyPath(path)}.shred`), false);
+  });
+
+  for (const [what, content] of [
+    ['empty', Buffer.alloc(0)],
+    ['all zeros', Buffer.alloc(97)],
+  ] as const) {
+    it(`a .previous that is ${what} holds no key: it is removed, said so, and the current key loads`, () => {
+      const d = dir();
+      const path = join(d, 'master.key');
+      const current = createMasterKeyFile(path);
+      writeFileSync(previousKeyPath(path), content, { mode: 0o600 });
+      const notices: string[] = [];
+      const keys = loadMasterKeys(path, (n) => notices.push(n));
+      assert.deepEqual(
+        keys.map((k) => k.id),
+        [current.id],
+      );
+      assert.equal(existsSync(previousKeyPath(path)), false);
+      assert.equal(notices.length, 1);
+      assert.match(notices[0] ?? '', new RegExp(`was ${what} .*held no key; removed it`));
+    });
+  }
+
+  it('a damaged .previous that may still hold key bytes is refused, never dropped', () => {
+    const d = dir();
+    const path = join(d, 'master.key');
+    createMasterKeyFile(path);
+    writeFileSync(previousKeyPath(path), Buffer.from([0, 0, 7, 0]), { mode: 0o600 });
+    assert.throws(() => loadMasterKeys(path, () => undefined), configError(/not a Vigil key file/));
+    assert.equal(existsSync(previousKeyPath(path)), true);
   });
 });

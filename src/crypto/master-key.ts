@@ -3,8 +3,10 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -63,8 +65,51 @@ export function previousKeyPath(path: string): string {
   return `${path}.previous`;
 }
 
-/** The current master key, then the one being retired if a rotation is under way. */
-export function loadMasterKeys(path: string): MasterKey[] {
+/**
+ * A `.previous` file that cannot hold a key: empty (a crash between creating it and writing the
+ * key, before it was written through a temp file) or all zeros (a crash while the old
+ * destroyKeyFile overwrote it in place). It blocked both the server and `vigil keys rotate`
+ * ("not a Vigil key file"), so it is removed; returns what was done, for the caller to tell.
+ * Anything with a non-zero byte may be a key and is left for loadMasterKeyFile to judge.
+ */
+export function dropUnusablePreviousKey(path: string): string | undefined {
+  const previous = previousKeyPath(path);
+  if (!existsSync(previous)) return undefined;
+  const st = statSync(previous);
+  const size = st.size;
+  // A pipe or anything else but a plain small file is loadMasterKeyFile's to refuse.
+  if (!st.isFile() || size > MAX_MASTER_KEY_FILE_BYTES) return undefined;
+  const bytes = readFileSync(previous);
+  if (bytes.some((b) => b !== 0)) return undefined;
+  rmSync(previous);
+  fsyncFolderOf(previous);
+  return `${previous} was ${size === 0 ? 'empty' : 'all zeros'} (left by an interrupted rotation) and held no key; removed it`;
+}
+
+/** Where destroyKeyFile puts a key file while it overwrites it. */
+function shredPathOf(path: string): string {
+  return `${path}.shred`;
+}
+
+/** Finishes what an interrupted destroyKeyFile left: a `.shred` beside any of the key files. */
+export function removeLeftoverShreds(path: string): void {
+  for (const f of [path, previousKeyPath(path), nextKeyPath(path)]) {
+    const shred = shredPathOf(f);
+    if (existsSync(shred)) overwriteAndUnlink(shred);
+  }
+}
+
+/**
+ * The current master key, then the one being retired if a rotation is under way. `onNotice`
+ * hears about an unusable `.previous` that was removed (default: one line on stderr).
+ */
+export function loadMasterKeys(
+  path: string,
+  onNotice: (detail: string) => void = (d) => process.stderr.write(`vigil: note: ${d}\n`),
+): MasterKey[] {
+  removeLeftoverShreds(path);
+  const dropped = dropUnusablePreviousKey(path);
+  if (dropped) onNotice(dropped);
   const keys = [loadMasterKeyFile(path)];
   if (existsSync(previousKeyPath(path))) keys.push(loadMasterKeyFile(previousKeyPath(path)));
   return keys;
@@ -85,17 +130,51 @@ export function replaceMasterKeyFile(path: string, master: MasterKey): void {
   fsyncFolderOf(path);
 }
 
-/** Overwrites a retired key file before unlinking it, so the old key is not left on disk. */
-export function destroyKeyFile(path: string): void {
-  if (!existsSync(path)) return;
-  const fd = openSync(path, 'r+');
+/**
+ * Writes a key file through a temp file renamed into place (replacing whatever is there), so a
+ * crash leaves either no file or a whole key under `path`, never an empty one.
+ */
+export function installMasterKeyFile(path: string, master: MasterKey): void {
+  const temp = `${path}.tmp`;
+  rmSync(temp, { force: true });
+  writeMasterKeyFile(temp, master);
+  renameSync(temp, path);
+  fsyncFolderOf(path);
+}
+
+/**
+ * Tolerates the file vanishing meanwhile: a server's key reload and a rotation may both find the
+ * same leftover `.shred`, and either finishing it is enough.
+ */
+function overwriteAndUnlink(path: string): void {
+  let fd: number;
   try {
-    writeSync(fd, Buffer.alloc(statSync(path).size));
+    fd = openSync(path, 'r+');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    writeSync(fd, Buffer.alloc(fstatSync(fd).size));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  rmSync(path);
+  rmSync(path, { force: true });
+  fsyncFolderOf(path);
+}
+
+/**
+ * Overwrites a retired key file before unlinking it, so the old key is not left on disk. It is
+ * renamed to `<file>.shred` first: a crash while overwriting then leaves a `.shred` (removed at
+ * the next load), never a zeroed file under the key's own name that blocks every start.
+ */
+export function destroyKeyFile(path: string): void {
+  if (!existsSync(path)) return;
+  const shred = shredPathOf(path);
+  renameSync(path, shred);
+  fsyncFolderOf(path);
+  overwriteAndUnlink(shred);
 }
 
 /** A key file holds an id and a 32-byte key, about 100 bytes; 4 KiB leaves room and no more. */

@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { VigilError } from '../errors/catalogue.ts';
 import { fsyncFolderOf, fsyncPath, openFresh } from './durable-file.ts';
+import { newerVigilDetail, unknownMigrations } from './migrate.ts';
 
 /**
  * Backups of the SQLite store. A backup is one SQLite file made with SQLite's online backup
@@ -107,12 +108,42 @@ export function inspectBackup(file: string): Record<string, number> {
         );
       }
     }
+    // Checked before the data dir is touched: the newer store would replace it and then fail to
+    // open, leaving neither database.
+    if (tables.has('kysely_migration')) {
+      const recorded = (db.prepare('SELECT name FROM kysely_migration').all() as Array<{ name: string }>).map(
+        (r) => r.name,
+      );
+      const unknown = unknownMigrations(recorded);
+      if (unknown.length > 0) {
+        throw new VigilError('VIGIL_ERR_REQUEST_INVALID', newerVigilDetail(`backup ${file}`, unknown));
+      }
+    }
     const counts: Record<string, number> = {};
     for (const t of COUNTED) {
       counts[t] = (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
     }
     return counts;
   });
+}
+
+/**
+ * The master keys a backup's live data keys and secrets are wrapped by, in the order of how many
+ * rows each wraps (most first): a restore needs them, and they are not in the backup.
+ */
+export function masterKeyIdsOf(file: string): string[] {
+  return readBackup(file, (db) =>
+    (
+      db
+        .prepare(
+          `SELECT master_key_id AS id, count(*) AS n FROM (
+             SELECT master_key_id FROM data_keys WHERE destroyed_at IS NULL
+             UNION ALL SELECT master_key_id FROM sealed_secrets)
+           GROUP BY master_key_id ORDER BY n DESC, id`,
+        )
+        .all() as Array<{ id: string }>
+    ).map((r) => r.id),
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   Migrator,
   sql,
 } from 'kysely';
+import { VigilError } from '../errors/catalogue.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as posture from './migrations/0002-posture.ts';
 import * as alerts from './migrations/0003-alerts.ts';
@@ -61,6 +62,39 @@ const STEPS: Record<string, Step> = {
   '0019-scrub-free-space': scrubFreeSpace as unknown as Step,
   '0020-outbox-finished-index': outboxFinishedIndex as unknown as Step,
 };
+
+/** Recorded migrations this version does not have, in order: a newer Vigil made the store. */
+export function unknownMigrations(recorded: readonly string[]): string[] {
+  return recorded.filter((name) => !(name in STEPS)).sort();
+}
+
+/** What to tell the operator about a store (`what`) a newer Vigil has migrated. */
+export function newerVigilDetail(what: string, unknown: readonly string[]): string {
+  return `${what} was made by a newer Vigil (${unknown.join(', ')}); upgrade Vigil first`;
+}
+
+/**
+ * Kysely refuses a store that records migrations it does not know only once it runs, as
+ * "corrupted migrations: previously executed migration ... is missing", which tells an operator
+ * nothing; a store a newer Vigil made is refused here, before anything is run, saying what to do.
+ */
+async function refuseNewerStore(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string) {
+  const table = schema ? sql.table(`${schema}.kysely_migration`) : sql.table('kysely_migration');
+  let recorded: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${table}`.execute(db);
+    recorded = rows.map((r) => r.name);
+  } catch {
+    return; // No bookkeeping table yet: a new store.
+  }
+  const unknown = unknownMigrations(recorded);
+  if (unknown.length > 0) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_INVALID',
+      newerVigilDetail(kind === 'sqlite' ? 'this database' : 'this PostgreSQL database', unknown),
+    );
+  }
+}
 
 function migratorFor(db: Kysely<unknown>, kind: 'sqlite' | 'postgres', schema?: string): Migrator {
   const ctx: MigrationContext = {
@@ -169,6 +203,7 @@ export async function migrateToLatest(
   kind: 'sqlite' | 'postgres',
   schema?: string,
 ): Promise<string[]> {
+  await refuseNewerStore(db, kind, schema);
   return runAtomically(db, kind, (d) => migratorFor(d, kind, schema).migrateToLatest());
 }
 
