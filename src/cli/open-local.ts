@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { VigilConfig } from '../config/config.ts';
 import { KeyRing } from '../crypto/key-ring.ts';
+import { masterKeyIdsInUse } from '../crypto/key-rotation.ts';
 import { loadMasterKeys, type MasterKey } from '../crypto/master-key.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isInitialized } from '../server/provision.ts';
@@ -41,15 +42,8 @@ export async function openLocal(
  * it, and a patient added meanwhile is readable only with the wrong one.
  */
 async function assertKeysOpenStore(db: Kysely<Schema>, held: MasterKey[], masterKeyFile: string) {
-  const rows = await db
-    .selectFrom('data_keys')
-    .select('master_key_id')
-    .distinct()
-    .where('destroyed_at', 'is', null)
-    .union(db.selectFrom('sealed_secrets').select('master_key_id').distinct())
-    .execute();
   const heldIds = new Set(held.map((m) => m.id));
-  const missing = [...new Set(rows.map((r) => r.master_key_id))].filter((id) => !heldIds.has(id)).sort();
+  const missing = [...(await masterKeyIdsInUse(db))].filter((id) => !heldIds.has(id)).sort();
   if (missing.length === 0) return;
   throw new VigilError(
     'VIGIL_ERR_CONFIG_INVALID',

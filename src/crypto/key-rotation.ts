@@ -107,6 +107,11 @@ async function stillWrappedByOthers(db: Kysely<Schema>, currentId: string) {
  */
 export async function retireUnusedMasterKeys(db: Kysely<Schema>, keys: KeyRing): Promise<string[]> {
   if (!keys.holdsRetiredMasterKeys) return [];
+  return keys.retireMasterKeys(await masterKeyIdsInUse(db));
+}
+
+/** The master keys some live data key or sealed secret is wrapped by. */
+export async function masterKeyIdsInUse(db: Kysely<Schema>): Promise<Set<string>> {
   const rows = await db
     .selectFrom('data_keys')
     .select('master_key_id')
@@ -114,7 +119,7 @@ export async function retireUnusedMasterKeys(db: Kysely<Schema>, keys: KeyRing):
     .where('destroyed_at', 'is', null)
     .union(db.selectFrom('sealed_secrets').select('master_key_id').distinct())
     .execute();
-  return keys.retireMasterKeys(new Set(rows.map((r) => r.master_key_id)));
+  return new Set(rows.map((r) => r.master_key_id));
 }
 
 /** Re-wraps everything not under the ring's current key; returns how many rows moved. */
