@@ -54,4 +54,40 @@ describe('a patient erased from the console while the server runs', { timeout: 1
     });
     assert.deepEqual(new Set(resolved.map((r) => r.resolution)), new Set(['erased']));
   });
+
+  it('resolves at the next start the alerts of a patient erased while no server ran', async () => {
+    await h.vigil.patients.add('p-offline', { name: 'Offline Erasure' });
+    const now = Date.now();
+    await h.vigil.alerts.onStored({
+      deviceId: 'cgm-offline',
+      receivedMs: now,
+      parts: [{ patientId: 'p-offline', readings: [{ code: CODES.glucose, value: 45, tsMs: now }] }],
+    });
+    await h.vigil.alerts.idle();
+    await h.restart(async () => {
+      const erase = await runVigil([
+        'patient',
+        'erase',
+        '--id',
+        'p-offline',
+        '--reason',
+        'erasure request handled while the server was down',
+        '--yes',
+        '--data-dir',
+        h.dataDir,
+      ]);
+      assert.equal(erase.code, 0, erase.stderr);
+    });
+    await h.vigil.alerts.idle();
+    const sqlite = h.vigil.store.sqlite;
+    assert.ok(sqlite);
+    const rows = sqlite
+      .prepare('SELECT state, resolution, condition FROM alerts WHERE patient_id = ?')
+      .all('p-offline') as Array<{ state: string; resolution: string | null; condition: string }>;
+    assert.ok(rows.length > 0);
+    assert.deepEqual(
+      rows.map((r) => [r.state, r.resolution, r.condition]),
+      rows.map(() => ['resolved', 'erased', 'erased']),
+    );
+  });
 });

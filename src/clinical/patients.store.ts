@@ -32,7 +32,6 @@ export interface PatientListQuery {
   limit?: number | undefined;
 }
 
-/** Patients: the id is a pseudonym; name and birth date are sealed with the patient's own key. */
 /** The rules for a patient's name and birth date, on registration and on every update. */
 export function checkPatientIdentity(identity: PatientIdentity, nowMs = Date.now()): void {
   if (identity.name.trim() === '' || identity.name.length > 200)
@@ -46,6 +45,7 @@ export function checkPatientIdentity(identity: PatientIdentity, nowMs = Date.now
     );
 }
 
+/** Patients: the id is a pseudonym; name and birth date are sealed with the patient's own key. */
 export class PatientStore {
   private readonly isPostgres: boolean;
 

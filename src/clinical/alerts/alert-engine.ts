@@ -86,6 +86,8 @@ export class AlertEngine {
         await this.failed(err, a.patientId, 'resolving a reassigned device alert failed');
       }
     }
+    // Erased from the console while no server ran: resolved as erased, their condition cleared.
+    for (const patientId of await this.deps.store.erasedWithUnresolved()) await this.forgetPatient(patientId);
     const tickMs = this.deps.tickMs ?? 5000;
     if (tickMs > 0) this.timer = setInterval(() => void this.tick(), tickMs);
   }

@@ -238,6 +238,18 @@ export class AlertStore {
     return rows.map((r) => r.id);
   }
 
+  /** Erased patients with alerts still unresolved: erased from the console while no server ran. */
+  async erasedWithUnresolved(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('alerts')
+      .select('patient_id')
+      .distinct()
+      .where('state', '<>', 'resolved')
+      .where((eb) => eb.not(notErased(eb)))
+      .execute();
+    return rows.map((r) => r.patient_id);
+  }
+
   async isPatientErased(patientId: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('patients')
