@@ -53,6 +53,64 @@ describe('vigil patient export', () => {
     assert.ok(!existsSync(`${out}.partial`));
   });
 
+  it("names the patient's request of an identified patient-request export, audits it and reports it", async () => {
+    const out = join(h.dataDir, 'sar.json');
+    const unreasoned = await vigil([
+      'patient',
+      'export',
+      'cli-pat',
+      '--purpose',
+      'patient-request',
+      '--out',
+      out,
+      ...dir(),
+    ]);
+    assert.notEqual(unreasoned.code, 0);
+    assert.match(
+      unreasoned.stderr,
+      /^vigil: an identified export on the patient's own request needs --reason/,
+    );
+    assert.ok(!existsSync(out));
+    const misplaced = await vigil([
+      'patient',
+      'export',
+      'cli-pat',
+      '--reason',
+      'subject access request SAR-7 received today',
+      ...dir(),
+    ]);
+    assert.notEqual(misplaced.code, 0);
+    assert.match(misplaced.stderr, /--reason names a patient's own request/);
+    const reason = 'subject access request SAR-2026-115 received 2026-12-04';
+    const r = await vigil([
+      'patient',
+      'export',
+      'cli-pat',
+      '--purpose',
+      'patient-request',
+      '--reason',
+      reason,
+      '--out',
+      out,
+      ...dir(),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const audited = await h.vigil.store.db
+      .selectFrom('audit_log')
+      .select(['purpose', 'outcome'])
+      .where('action', '=', 'patient.export')
+      .where('patient_id', '=', 'cli-pat')
+      .where('outcome', '=', 'success')
+      .execute();
+    assert.ok(audited.some((e) => e.purpose === `patient-request: ${reason}`));
+    const reported = await h.vigil.store.db
+      .selectFrom('security_events')
+      .select('detail')
+      .where('code', '=', 'VIGIL_ERR_EXPORT_PATIENT_REQUEST')
+      .execute();
+    assert.ok(reported.some((e) => e.detail.includes("patient cli-pat's identified record")));
+  });
+
   it('refuses to replace an existing --out file without --force, and replaces it with --force', async () => {
     const out = join(h.dataDir, 'export-kept.json');
     writeFileSync(out, 'an earlier file\n');

@@ -2,13 +2,22 @@
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { ExportPurpose } from '../access/export-access.ts';
-import { requireExportConsent } from '../access/export-access.ts';
+import pino from 'pino';
+import {
+  auditedPurpose,
+  EXPORT_REASON_EXAMPLE,
+  type ExportPurpose,
+  type ExportRequest,
+  exportReason,
+  isIdentifiedPatientRequest,
+  requireExportConsent,
+} from '../access/export-access.ts';
 import { PatientAccess } from '../access/patient-access.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { PatientStore } from '../clinical/patients.store.ts';
 import { SeriesStore } from '../clinical/series.store.ts';
 import { SeriesReader } from '../clinical/series.ts';
+import { SecurityEvents } from '../detection/security-events.ts';
 import { DeviceStore } from '../devices/devices.store.ts';
 import { VigilError } from '../errors/catalogue.ts';
 import { isValidId } from '../errors/ids.ts';
@@ -16,6 +25,7 @@ import { createDeidentifier } from '../fhir/deidentify.ts';
 import { DEIDENTIFY_KEY_OWNER } from '../fhir/everything-routes.ts';
 import { everythingBundle, PROGRESS_EVERY } from '../fhir/patient-everything.ts';
 import { CodeRegistry } from '../ingest/vital-codes.ts';
+import { createMetrics } from '../observability/metrics.ts';
 import { replaceFileFrom, requireFolderOf } from '../store/replace-file.ts';
 import { type CommonFlags, cliActor, serverUrl } from './context.ts';
 import { openLocal } from './open-local.ts';
@@ -26,6 +36,31 @@ export interface ExportFlags extends CommonFlags {
   force?: boolean;
   purpose: ExportPurpose;
   deidentified?: boolean;
+  reason?: string;
+}
+
+/**
+ * The export asked for. An identified export on the patient's own request names that request
+ * (--reason), as through the API: it is the one export consent does not restrict, so the
+ * reason is all that stands behind it in the audit trail and the security officer's events.
+ */
+function exportRequest(o: ExportFlags): ExportRequest {
+  const req: ExportRequest = {
+    purpose: o.purpose,
+    deidentified: o.deidentified === true,
+    ...(o.reason === undefined ? {} : { reason: exportReason(o.reason) }),
+  };
+  if (req.reason !== undefined && !isIdentifiedPatientRequest(req))
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      "--reason names a patient's own request: give it with --purpose patient-request, without --deidentified",
+    );
+  if (isIdentifiedPatientRequest(req) && req.reason === undefined)
+    throw new VigilError(
+      'VIGIL_ERR_REQUEST_INVALID',
+      `an identified export on the patient's own request needs --reason naming that request, e.g. --reason "${EXPORT_REASON_EXAMPLE}"; it is audited and reported to the security officer`,
+    );
+  return req;
 }
 
 export async function patientExport(id: string, o: ExportFlags): Promise<void> {
@@ -37,6 +72,7 @@ export async function patientExport(id: string, o: ExportFlags): Promise<void> {
       'VIGIL_ERR_REQUEST_INVALID',
       `${o.out} exists; choose another --out or pass --force to replace it`,
     );
+  const req = exportRequest(o);
   if (o.out !== undefined) requireFolderOf(o.out);
   const { store, keys, config } = await openLocal(o);
   try {
@@ -52,13 +88,12 @@ export async function patientExport(id: string, o: ExportFlags): Promise<void> {
     }
     const access = new PatientAccess(store.db);
     const audit = new AuditLog(store.db);
-    const req = { purpose: o.purpose, deidentified: o.deidentified === true };
     const entry = {
       actor: cliActor(),
       action: 'patient.export',
       patientId: id,
       resource: `Patient/${id}/$everything${req.deidentified ? '?_deidentify=safe-harbor' : ''}`,
-      purpose: req.purpose,
+      purpose: auditedPurpose(req),
     };
     try {
       requireExportConsent(await access.consents(id), id, req, Date.now());
@@ -97,6 +132,15 @@ export async function patientExport(id: string, o: ExportFlags): Promise<void> {
     );
     // Audited before the first byte leaves; a write that then fails is audited as a failure.
     await audit.append({ ...entry, outcome: 'success' });
+    if (isIdentifiedPatientRequest(req)) {
+      // Stored for the security officer's list, as the API's export reports it.
+      const events = new SecurityEvents(store.db, pino({ level: 'silent' }), createMetrics());
+      events.record({
+        code: 'VIGIL_ERR_EXPORT_PATIENT_REQUEST',
+        detail: `${entry.actor} exported patient ${id}'s identified record on the patient's own request; reason is in the audit trail`,
+      });
+      await events.flush();
+    }
     try {
       await writeBundle(pieces, o.out);
     } catch (e) {

@@ -35,5 +35,9 @@ export function registerPatientExport(patient: Command): void {
       'treatment',
     )
     .option('--deidentified', 'HIPAA Safe Harbor: pseudonyms, shifted dates, birth year only')
+    .option(
+      '--reason <text>',
+      "with --purpose patient-request (identified): the patient's request it answers, audited and reported",
+    )
     .action(async (id: string, o: ExportFlags) => (await import('./export-actions.ts')).patientExport(id, o));
 }
