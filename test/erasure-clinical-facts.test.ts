@@ -12,34 +12,14 @@ import { CareTeamStore } from '../src/clinical/care-teams.store.ts';
 import { PatientStore } from '../src/clinical/patients.store.ts';
 import { KeyRing } from '../src/crypto/key-ring.ts';
 import type { Store } from '../src/store/database.ts';
+import { anAlert } from './support/alert-steps.ts';
 import { BACKENDS } from './support/backends.ts';
 
 const NOW = Date.parse('2026-12-05T10:00:00Z');
 
-function alertOf(patientId: string, id: string, over: Partial<Alert> = {}): Alert {
-  return {
-    id,
-    patientId,
-    condition: 'glucose-urgent-low',
-    deviceId: 'cgm-1',
-    urgency: 'urgent',
-    state: 'open',
-    value: 48,
-    openedMs: NOW - 60_000,
-    updatedMs: NOW - 60_000,
-    onsetMs: NOW - 90_000,
-    acknowledgedBy: null,
-    acknowledgedMs: null,
-    snoozedUntilMs: null,
-    resolvedMs: null,
-    resolvedBy: null,
-    resolution: null,
-    escalationLevel: 0,
-    assignedTo: null,
-    assignedMs: NOW - 60_000,
-    ...over,
-  };
-}
+/** An open urgent low from the patient's CGM, raised a minute ago. */
+const alertOf = (patientId: string, id: string, over: Partial<Alert> = {}): Alert =>
+  anAlert(id, patientId, NOW - 60_000, { deviceId: 'cgm-1', value: 48, onsetMs: NOW - 90_000, ...over });
 
 /** Two patients with the same clinical facts; the first is to be erased. */
 async function twoPatients(store: Store) {

@@ -14,6 +14,7 @@ import { WebhookStore } from '../src/notify/webhooks.store.ts';
 import { WebhookDispatcher } from '../src/notify/webhooks-dispatcher.ts';
 import { alertPayload } from '../src/notify/webhooks-events.ts';
 import { newWebhookSecret } from '../src/notify/webhooks-signature.ts';
+import { anAlert } from './support/alert-steps.ts';
 import { tempStore } from './support/temp-store.ts';
 import { type Receiver, startReceiver } from './support/webhook-receiver.ts';
 
@@ -47,27 +48,7 @@ describe('alert webhooks after erasure or consent withdrawal', () => {
   async function queuedAlert(patientId: string): Promise<string> {
     const now = Date.now();
     await patients.add(patientId, { name: 'Vic Tim' }, now - 60_000);
-    const alert = {
-      id: `al-${patientId}`,
-      patientId,
-      condition: 'glucose-urgent-low' as const,
-      deviceId: '',
-      urgency: 'urgent' as const,
-      state: 'open' as const,
-      value: 48,
-      openedMs: now - 30_000,
-      updatedMs: now - 30_000,
-      onsetMs: now - 40_000,
-      acknowledgedBy: null,
-      acknowledgedMs: null,
-      snoozedUntilMs: null,
-      resolvedMs: null,
-      resolvedBy: null,
-      resolution: null,
-      escalationLevel: 0,
-      assignedTo: null,
-      assignedMs: now - 30_000,
-    };
+    const alert = anAlert(`al-${patientId}`, patientId, now - 30_000, { value: 48, onsetMs: now - 40_000 });
     await alerts.insert(alert);
     const w = await hooks.create({
       url: receiver.url,
